@@ -7,3 +7,9 @@
 pub mod constants;
 pub mod error;
 pub mod ffi;
+pub mod signaler;
+pub mod ypipe;
+pub mod msg;
+pub mod command;
+pub mod mailbox;
+pub mod pipe;
