@@ -7,3 +7,5 @@
 pub mod constants;
 pub mod error;
 pub mod ffi;
+pub mod timers;
+pub mod z85;
