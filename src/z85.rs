@@ -39,7 +39,7 @@ pub fn decoded_len(len: usize) -> usize {
 ///
 /// Fails with `Inval` when the length of `data` is not a multiple of 4, or `out` is short.
 pub fn encode_into(data: &[u8], out: &mut [u8]) -> Result<()> {
-    if data.len() % 4 != 0 || out.len() < encoded_len(data.len()) {
+    if !data.len().is_multiple_of(4) || out.len() < encoded_len(data.len()) {
         return Err(Error::Inval);
     }
     for (group, text) in data.chunks_exact(4).zip(out.chunks_exact_mut(5)) {
@@ -66,7 +66,7 @@ pub fn encode(data: &[u8]) -> Result<String> {
 /// digit, a group's value does not fit in 32 bits, or `out` is short. On failure `out` may
 /// hold the groups decoded before the bad one.
 pub fn decode_into(text: &[u8], out: &mut [u8]) -> Result<()> {
-    if text.len() % 5 != 0 || out.len() < decoded_len(text.len()) {
+    if !text.len().is_multiple_of(5) || out.len() < decoded_len(text.len()) {
         return Err(Error::Inval);
     }
     for (group, bytes) in text.chunks_exact(5).zip(out.chunks_exact_mut(4)) {
@@ -130,7 +130,14 @@ mod tests {
 
     #[test]
     fn bad_characters() {
-        for bad in [b"Hell\"", b"Hell ", b"Hell~", b"Hell\x7f", b"Hell\xc3", b"Hell,"] {
+        for bad in [
+            b"Hell\"",
+            b"Hell ",
+            b"Hell~",
+            b"Hell\x7f",
+            b"Hell\xc3",
+            b"Hell,",
+        ] {
             assert_eq!(decode(bad), Err(Error::Inval), "{bad:?}");
         }
     }
