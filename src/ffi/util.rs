@@ -73,8 +73,8 @@ pub unsafe extern "C" fn zmq_z85_encode(
 
 /// Decodes the NUL-terminated Z85 text `string` into `dest`.
 ///
-/// Returns `dest`, or NULL with errno EINVAL when the length of `string` is not a multiple
-/// of 5, it holds a character outside the Z85 alphabet, or a group overflows 32 bits
+/// Returns `dest`, or NULL with errno EINVAL when `string` is empty or its length is not a
+/// multiple of 5, it holds a character outside the Z85 alphabet, or a group overflows 32 bits
 /// (EFAULT when a pointer is NULL).
 ///
 /// # Safety
@@ -89,16 +89,14 @@ pub unsafe extern "C" fn zmq_z85_decode(dest: *mut u8, string: *const c_char) ->
         }
         // SAFETY: string is non-NULL and the caller guarantees it is NUL-terminated.
         let text = unsafe { CStr::from_ptr(string) }.to_bytes();
-        if !text.len().is_multiple_of(5) {
+        // libzmq also refuses the empty string (while it encodes zero bytes to "").
+        if text.is_empty() || !text.len().is_multiple_of(5) {
             return Err(Error::Inval);
         }
         if dest.is_null() {
             return Err(Error::Fault);
         }
         let len = z85::decoded_len(text.len());
-        if len == 0 {
-            return Ok(dest);
-        }
         // SAFETY: dest is non-NULL and the caller guarantees room for strlen * 4 / 5 bytes.
         let out = unsafe { std::slice::from_raw_parts_mut(dest, len) };
         z85::decode_into(text, out)?;
