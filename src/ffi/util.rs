@@ -656,3 +656,113 @@ pub unsafe extern "C" fn zmq_timers_execute(timers: *mut c_void) -> c_int {
         Ok(0)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::errno;
+
+    #[test]
+    fn z85_through_the_c_api() {
+        let data = [0x86u8, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B];
+        let mut text = [0x55 as c_char; 11];
+        // SAFETY: the buffers have the sizes the functions need.
+        unsafe {
+            assert_eq!(
+                zmq_z85_encode(text.as_mut_ptr(), data.as_ptr(), 8),
+                text.as_mut_ptr()
+            );
+            assert_eq!(CStr::from_ptr(text.as_ptr()).to_bytes(), b"HelloWorld");
+            let mut back = [0u8; 8];
+            assert_eq!(
+                zmq_z85_decode(back.as_mut_ptr(), text.as_ptr()),
+                back.as_mut_ptr()
+            );
+            assert_eq!(back, data);
+            assert!(zmq_z85_decode(back.as_mut_ptr(), c"".as_ptr()).is_null());
+            assert_eq!(errno(), libc::EINVAL);
+        }
+    }
+
+    #[test]
+    fn null_pointers_give_efault_not_a_crash() {
+        // SAFETY: NULL is allowed for every handle argument below.
+        unsafe {
+            assert!(zmq_z85_encode(std::ptr::null_mut(), std::ptr::null(), 4).is_null());
+            assert_eq!(errno(), libc::EFAULT);
+            assert!(zmq_z85_decode(std::ptr::null_mut(), std::ptr::null()).is_null());
+            assert_eq!(errno(), libc::EFAULT);
+            assert_eq!(zmq_atomic_counter_inc(std::ptr::null_mut()), -1);
+            assert_eq!(errno(), libc::EFAULT);
+            zmq_atomic_counter_destroy(std::ptr::null_mut());
+            let mut none = std::ptr::null_mut();
+            zmq_atomic_counter_destroy(&mut none);
+            assert_eq!(zmq_stopwatch_stop(std::ptr::null_mut()), 0);
+            assert_eq!(errno(), libc::EFAULT);
+            assert!(zmq_threadstart(None, std::ptr::null_mut()).is_null());
+            zmq_threadclose(std::ptr::null_mut());
+            assert_eq!(zmq_timers_destroy(std::ptr::null_mut()), -1);
+            assert_eq!(errno(), libc::EFAULT);
+        }
+    }
+
+    #[test]
+    fn handles_of_another_kind_are_refused() {
+        let watch = zmq_stopwatch_start();
+        // SAFETY: a stopwatch handle is readable memory, just not a counter or timers.
+        unsafe {
+            assert_eq!(zmq_atomic_counter_value(watch), -1);
+            assert_eq!(errno(), libc::EFAULT);
+            assert_eq!(zmq_timers_timeout(watch), -1);
+            assert_eq!(errno(), libc::EFAULT);
+            zmq_stopwatch_stop(watch);
+        }
+    }
+
+    #[test]
+    fn counter_wraps_like_a_32_bit_counter() {
+        let mut c = zmq_atomic_counter_new();
+        // SAFETY: c is a live counter until destroyed at the end.
+        unsafe {
+            assert_eq!(zmq_atomic_counter_dec(c), 1);
+            assert_eq!(zmq_atomic_counter_value(c), -1);
+            assert_eq!(zmq_atomic_counter_inc(c), -1);
+            assert_eq!(zmq_atomic_counter_value(c), 0);
+            zmq_atomic_counter_destroy(&mut c);
+        }
+        assert!(c.is_null());
+    }
+
+    unsafe extern "C" fn destroy_own_timers(_id: c_int, arg: *mut c_void) {
+        let slot = arg.cast::<*mut c_void>();
+        // SAFETY: arg is the address of the test's timers handle slot.
+        unsafe { assert_eq!(zmq_timers_destroy(slot), 0) };
+    }
+
+    unsafe extern "C" fn count(_id: c_int, arg: *mut c_void) {
+        // SAFETY: arg is the address of the test's counter.
+        unsafe { *arg.cast::<u32>() += 1 };
+    }
+
+    #[test]
+    fn handler_may_destroy_its_timer_set() {
+        let mut timers = zmq_timers_new();
+        let mut runs = 0u32;
+        let slot: *mut *mut c_void = &mut timers;
+        // SAFETY: timers is live until the handler destroys it; the args outlive the calls.
+        unsafe {
+            assert_eq!(
+                zmq_timers_add(timers, 0, Some(destroy_own_timers), slot.cast()),
+                1
+            );
+            assert_eq!(
+                zmq_timers_add(timers, 0, Some(count), (&mut runs as *mut u32).cast()),
+                2
+            );
+            let live = timers;
+            assert_eq!(zmq_timers_execute(live), 0);
+        }
+        assert!(timers.is_null());
+        assert_eq!(runs, 0);
+    }
+}
