@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 
 pub mod ctx;
 pub mod msg;
+pub mod poll;
+pub mod proxy;
 pub mod socket;
 pub mod types;
 pub mod util;

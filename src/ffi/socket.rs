@@ -408,3 +408,26 @@ pub unsafe extern "C" fn zmq_recviov(
         Ok(nread)
     })
 }
+
+/// Sends the socket's events (`events` mask) to a PAIR socket bound at `addr` (inproc);
+/// a NULL `addr` stops monitoring.
+///
+/// # Safety
+/// `addr` must be NULL or a C string.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_socket_monitor(
+    s: *mut c_void,
+    addr: *const c_char,
+    events: c_int,
+) -> c_int {
+    guard(|| {
+        let sock = sock_mut(s)?;
+        let addr = if addr.is_null() {
+            None
+        } else {
+            Some(c_str(addr)?)
+        };
+        sock.monitor(addr, events)?;
+        Ok(0)
+    })
+}

@@ -126,6 +126,8 @@ pub struct SocketBase {
     /// In the reaper: terminating.
     reaping: bool,
     linger_deadline: Option<Instant>,
+    /// The PAIR socket that monitor events go to, with the events wanted.
+    monitor: Option<(Box<SocketBase>, i32)>,
 }
 
 impl SocketBase {
@@ -152,6 +154,7 @@ impl SocketBase {
             bound: Vec::new(),
             reaping: false,
             linger_deadline: None,
+            monitor: None,
         }))
     }
 
@@ -526,8 +529,56 @@ impl SocketBase {
 
     // ---- closing --------------------------------------------------------------------
 
+    // ---- monitoring -------------------------------------------------------------------
+
+    /// `zmq_socket_monitor`: events in `events` go to a PAIR socket bound at `addr`
+    /// (inproc only); `None` stops monitoring.
+    pub fn monitor(&mut self, addr: Option<&str>, events: i32) -> Result<()> {
+        self.check_alive()?;
+        self.stop_monitor();
+        let Some(addr) = addr else { return Ok(()) };
+        if parse_endpoint(addr)?.protocol != "inproc" {
+            return Err(Error::ProtoNoSupport);
+        }
+        let mut pair = SocketBase::new(&self.ctx, ZMQ_PAIR)?;
+        if let Err(e) = pair.bind(addr) {
+            pair.close();
+            return Err(e);
+        }
+        self.monitor = Some((pair, events));
+        Ok(())
+    }
+
+    /// Sends one monitor event (two parts: event number and value, then the endpoint).
+    pub fn monitor_event(&mut self, event: i32, value: u32, endpoint: &str) {
+        let Some((pair, mask)) = self.monitor.as_mut() else {
+            return;
+        };
+        if *mask & event == 0 {
+            return;
+        }
+        let mut head = [0u8; 6];
+        head[..2].copy_from_slice(&(event as u16).to_ne_bytes());
+        head[2..].copy_from_slice(&value.to_ne_bytes());
+        if let (Ok(mut m1), Ok(mut m2)) =
+            (Msg::from_slice(&head), Msg::from_slice(endpoint.as_bytes()))
+        {
+            if pair.send(&mut m1, ZMQ_SNDMORE | ZMQ_DONTWAIT).is_ok() {
+                let _ = pair.send(&mut m2, ZMQ_DONTWAIT);
+            }
+        }
+    }
+
+    fn stop_monitor(&mut self) {
+        self.monitor_event(ZMQ_EVENT_MONITOR_STOPPED, 0, "");
+        if let Some((pair, _)) = self.monitor.take() {
+            pair.close();
+        }
+    }
+
     /// `zmq_close`: the reaper finishes the socket.
-    pub fn close(self: Box<Self>) {
+    pub fn close(mut self: Box<Self>) {
+        self.stop_monitor();
         let ctx = self.ctx.clone();
         ctx.reap(self);
     }
