@@ -21,6 +21,9 @@ use std::path::PathBuf;
 /// The guard cbindgen writes around every item of the draft API (see `[defines]`).
 const DRAFT_IF: &str = "#if defined(ZMQ_BUILD_DRAFT_API)\n";
 
+/// The callback types of the API (function types in C, written by hand in `cbindgen.toml`).
+const CALLBACKS: [&str; 3] = ["zmq_free_fn", "zmq_timer_fn", "zmq_thread_fn"];
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -43,7 +46,7 @@ fn api_list(file: &str) -> Vec<Prototype> {
                 .find('(')
                 .unwrap_or_else(|| panic!("{file}: no '(' in {l:?}"));
             let name = l[..open]
-                .rsplit(|c: char| c == ' ' || c == '*')
+                .rsplit([' ', '*'])
                 .next()
                 .unwrap_or_default()
                 .to_string();
@@ -102,6 +105,33 @@ fn merge_draft_guards(text: &str) -> String {
 /// The prototypes of `list` whose functions cbindgen did not emit.
 fn missing<'a>(list: &'a [Prototype], emitted: &BTreeSet<String>) -> Vec<&'a Prototype> {
     list.iter().filter(|p| !emitted.contains(&p.name)).collect()
+}
+
+/// The C callback types (`zmq_free_fn`, ...) are function types, written by hand in
+/// `cbindgen.toml`; in Rust they are function pointers, and a nullable one is
+/// `Option<zmq_free_fn>`, which cbindgen cannot see through (it declares an opaque
+/// `struct Option_zmq_free_fn`). In C that parameter is `zmq_free_fn *`, as in libzmq.
+fn fix_optional_callbacks(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.starts_with("typedef struct Option_zmq_") && line.ends_with("_fn;") {
+            if lines.peek() == Some(&"") {
+                lines.next();
+            }
+            continue;
+        }
+        let mut line = line.to_string();
+        for callback in CALLBACKS {
+            line = line.replace(
+                &format!("struct Option_{callback} "),
+                &format!("{callback} *"),
+            );
+        }
+        out += &line;
+        out.push('\n');
+    }
+    out
 }
 
 /// cbindgen separates every constant by a blank line; a run of `#define`s becomes one block.
@@ -164,7 +194,12 @@ fn generate() -> String {
     let mut out = Vec::new();
     bindings(config).write(&mut out);
     let text = String::from_utf8(out).expect("cbindgen wrote UTF-8");
-    tighten_defines(&merge_draft_guards(&text))
+    let text = tighten_defines(&merge_draft_guards(&fix_optional_callbacks(&text)));
+    assert!(
+        !text.contains("Option_"),
+        "cbindgen wrote an Option<...> it could not translate; see fix_optional_callbacks"
+    );
+    text
 }
 
 fn header_path() -> PathBuf {
@@ -215,6 +250,15 @@ fn define_runs_tighten() {
     assert_eq!(
         tighten_defines(text),
         "#define A 1\n#define B 2\n\n/* x */\n#define C 3\n\n\n#define D 4\n"
+    );
+}
+
+#[test]
+fn optional_callbacks_become_pointers() {
+    let text = "typedef struct Option_zmq_free_fn Option_zmq_free_fn;\n\nint f(struct Option_zmq_free_fn ffn,\n      struct Option_zmq_timer_fn t);\n";
+    assert_eq!(
+        fix_optional_callbacks(text),
+        "int f(zmq_free_fn *ffn,\n      zmq_timer_fn *t);\n"
     );
 }
 
