@@ -385,6 +385,189 @@ typedef struct zmq_poller_event_t {
 } zmq_poller_event_t;
 #endif
 
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+// Encodes `size` bytes at `data` as Z85 text into `dest`, with a terminating NUL.
+//
+// Returns `dest`, or NULL with errno EINVAL when `size` is not a multiple of 4 (EFAULT
+// when `dest`, or `data` with a non-zero `size`, is NULL).
+//
+// # Safety
+//
+// `data` must point to `size` readable bytes and `dest` to `size * 5 / 4 + 1` writable
+// bytes.
+ZMQ_EXPORT char *zmq_z85_encode(char *dest, const uint8_t *data, size_t size);
+
+// Decodes the NUL-terminated Z85 text `string` into `dest`.
+//
+// Returns `dest`, or NULL with errno EINVAL when `string` is empty or its length is not a
+// multiple of 5, it holds a character outside the Z85 alphabet, or a group overflows 32 bits
+// (EFAULT when a pointer is NULL).
+//
+// # Safety
+//
+// `string` must be a NUL-terminated string and `dest` must have room for
+// `strlen(string) * 4 / 5` bytes.
+ZMQ_EXPORT uint8_t *zmq_z85_decode(uint8_t *dest, const char *string);
+
+// Generates a CURVE key pair. This build has no CURVE support: fails with ENOTSUP, as a
+// libzmq built without libsodium does.
+//
+// # Safety
+//
+// Always safe to call; the buffers are not touched.
+ZMQ_EXPORT int zmq_curve_keypair(char *z85_public_key, char *z85_secret_key);
+
+// Derives a CURVE public key from a secret key. This build has no CURVE support: fails
+// with ENOTSUP, as a libzmq built without libsodium does.
+//
+// # Safety
+//
+// Always safe to call; the buffers are not touched.
+ZMQ_EXPORT int zmq_curve_public(char *z85_public_key, const char *z85_secret_key);
+
+// Creates an atomic counter, initially 0.
+ZMQ_EXPORT void *zmq_atomic_counter_new(void);
+
+// Sets the counter to `value`.
+//
+// # Safety
+//
+// `counter` must be NULL or a handle from `zmq_atomic_counter_new` not yet destroyed.
+ZMQ_EXPORT void zmq_atomic_counter_set(void *counter, int value);
+
+// Adds 1 to the counter; returns the value before.
+//
+// # Safety
+//
+// `counter` must be NULL or a handle from `zmq_atomic_counter_new` not yet destroyed.
+ZMQ_EXPORT int zmq_atomic_counter_inc(void *counter);
+
+// Subtracts 1 from the counter; returns 1 if it is not zero afterwards, else 0.
+//
+// # Safety
+//
+// `counter` must be NULL or a handle from `zmq_atomic_counter_new` not yet destroyed.
+ZMQ_EXPORT int zmq_atomic_counter_dec(void *counter);
+
+// The counter's current value.
+//
+// # Safety
+//
+// `counter` must be NULL or a handle from `zmq_atomic_counter_new` not yet destroyed.
+ZMQ_EXPORT int zmq_atomic_counter_value(void *counter);
+
+// Destroys the counter `*counter_p` and sets `*counter_p` to NULL.
+//
+// # Safety
+//
+// `counter_p` must be NULL or point to a `void *` that is NULL or a live counter handle,
+// which no other thread uses any more.
+ZMQ_EXPORT void zmq_atomic_counter_destroy(void **counter_p);
+
+// Starts a stopwatch on a monotonic clock; returns its handle.
+ZMQ_EXPORT void *zmq_stopwatch_start(void);
+
+// Microseconds since `watch` started; the stopwatch keeps running. A bad handle gives 0
+// with errno EFAULT.
+//
+// # Safety
+//
+// `watch` must be NULL or a handle from `zmq_stopwatch_start` not yet stopped.
+ZMQ_EXPORT unsigned long zmq_stopwatch_intermediate(void *watch);
+
+// Microseconds since `watch` started; frees the stopwatch. A bad handle gives 0 with
+// errno EFAULT.
+//
+// # Safety
+//
+// `watch` must be NULL or a handle from `zmq_stopwatch_start` not yet stopped.
+ZMQ_EXPORT unsigned long zmq_stopwatch_stop(void *watch);
+
+// Sleeps for `seconds` seconds (not at all when `seconds` is not positive).
+ZMQ_EXPORT void zmq_sleep(int seconds);
+
+// Starts a thread running `func(arg)`; returns its handle for `zmq_threadclose`, or NULL
+// with errno (EFAULT when `func` is NULL, or the system's error).
+//
+// # Safety
+//
+// `func` must be NULL or a function that is safe to call with `arg` on another thread.
+ZMQ_EXPORT void *zmq_threadstart(zmq_thread_fn *func, void *arg);
+
+// Waits for the thread `thread` to finish and frees its handle.
+//
+// # Safety
+//
+// `thread` must be NULL or a handle from `zmq_threadstart` not yet closed.
+ZMQ_EXPORT void zmq_threadclose(void *thread);
+
+// Creates an empty timer set.
+ZMQ_EXPORT void *zmq_timers_new(void);
+
+// Destroys the timer set `*timers_p` and sets `*timers_p` to NULL; EFAULT when either
+// pointer is NULL or the handle is not live timers.
+//
+// # Safety
+//
+// `timers_p` must be NULL or point to a `void *` that is NULL or a timers handle.
+ZMQ_EXPORT int zmq_timers_destroy(void **timers_p);
+
+// Adds a timer firing every `interval` ms, calling `handler(id, arg)`; returns its id.
+// EFAULT when `timers` is not a timer set or `handler` is NULL.
+//
+// # Safety
+//
+// `timers` must be NULL or a live timers handle; `handler` must be NULL or a function
+// safe to call with `arg` from `zmq_timers_execute`.
+ZMQ_EXPORT
+int zmq_timers_add(void *timers,
+                   size_t interval,
+                   zmq_timer_fn *handler,
+                   void *arg);
+
+// Cancels timer `timer_id`; EINVAL when it is unknown or already cancelled.
+//
+// # Safety
+//
+// `timers` must be NULL or a live timers handle.
+ZMQ_EXPORT int zmq_timers_cancel(void *timers, int timer_id);
+
+// Sets the interval of timer `timer_id` and restarts it; EINVAL when it is unknown.
+//
+// # Safety
+//
+// `timers` must be NULL or a live timers handle.
+ZMQ_EXPORT int zmq_timers_set_interval(void *timers, int timer_id, size_t interval);
+
+// Restarts timer `timer_id`: it fires one interval from now; EINVAL when it is unknown.
+//
+// # Safety
+//
+// `timers` must be NULL or a live timers handle.
+ZMQ_EXPORT int zmq_timers_reset(void *timers, int timer_id);
+
+// Milliseconds until the next timer expires (0 if one is due), or -1 when there is no
+// timer (or, with errno EFAULT, when `timers` is not a timer set).
+//
+// # Safety
+//
+// `timers` must be NULL or a live timers handle.
+ZMQ_EXPORT long zmq_timers_timeout(void *timers);
+
+// Runs the handlers of all expired timers, in expiry order, and restarts those timers.
+//
+// # Safety
+//
+// `timers` must be NULL or a live timers handle; the handlers must be safe to call.
+ZMQ_EXPORT int zmq_timers_execute(void *timers);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
 
 /* Functions of the API whose prototypes do not come from cbindgen yet (header/api-*.h). */
 #ifdef __cplusplus
@@ -436,30 +619,6 @@ ZMQ_EXPORT int zmq_sendmsg(void *socket, zmq_msg_t *msg, int flags);
 ZMQ_EXPORT int zmq_recvmsg(void *socket, zmq_msg_t *msg, int flags);
 ZMQ_EXPORT int zmq_sendiov(void *socket, struct iovec *iov, size_t count, int flags);
 ZMQ_EXPORT int zmq_recviov(void *socket, struct iovec *iov, size_t *count, int flags);
-ZMQ_EXPORT char *zmq_z85_encode(char *dest, const uint8_t *data, size_t size);
-ZMQ_EXPORT uint8_t *zmq_z85_decode(uint8_t *dest, const char *string);
-ZMQ_EXPORT int zmq_curve_keypair(char *z85_public_key, char *z85_secret_key);
-ZMQ_EXPORT int zmq_curve_public(char *z85_public_key, const char *z85_secret_key);
-ZMQ_EXPORT void *zmq_atomic_counter_new(void);
-ZMQ_EXPORT void zmq_atomic_counter_set(void *counter, int value);
-ZMQ_EXPORT int zmq_atomic_counter_inc(void *counter);
-ZMQ_EXPORT int zmq_atomic_counter_dec(void *counter);
-ZMQ_EXPORT int zmq_atomic_counter_value(void *counter);
-ZMQ_EXPORT void zmq_atomic_counter_destroy(void **counter_p);
-ZMQ_EXPORT void *zmq_timers_new(void);
-ZMQ_EXPORT int zmq_timers_destroy(void **timers_p);
-ZMQ_EXPORT int zmq_timers_add(void *timers, size_t interval, zmq_timer_fn *handler, void *arg);
-ZMQ_EXPORT int zmq_timers_cancel(void *timers, int timer_id);
-ZMQ_EXPORT int zmq_timers_set_interval(void *timers, int timer_id, size_t interval);
-ZMQ_EXPORT int zmq_timers_reset(void *timers, int timer_id);
-ZMQ_EXPORT long zmq_timers_timeout(void *timers);
-ZMQ_EXPORT int zmq_timers_execute(void *timers);
-ZMQ_EXPORT void *zmq_stopwatch_start(void);
-ZMQ_EXPORT unsigned long zmq_stopwatch_intermediate(void *watch);
-ZMQ_EXPORT unsigned long zmq_stopwatch_stop(void *watch);
-ZMQ_EXPORT void zmq_sleep(int seconds);
-ZMQ_EXPORT void *zmq_threadstart(zmq_thread_fn *func, void *arg);
-ZMQ_EXPORT void zmq_threadclose(void *thread);
 #ifdef ZMQ_BUILD_DRAFT_API
 ZMQ_EXPORT int zmq_ctx_set_ext(void *context, int option, const void *optval, size_t optvallen);
 ZMQ_EXPORT int zmq_ctx_get_ext(void *context, int option, void *optval, size_t *optvallen);
