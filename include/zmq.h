@@ -389,6 +389,260 @@ typedef struct zmq_poller_event_t {
 extern "C" {
 #endif // __cplusplus
 
+// Creates a context.
+ZMQ_EXPORT void *zmq_ctx_new(void);
+
+// Terminates a context: waits for its sockets to close, then frees it.
+//
+// # Safety
+// `context` must be NULL or a handle from `zmq_ctx_new`.
+ZMQ_EXPORT int zmq_ctx_term(void *context);
+
+// Makes blocking calls on the context's sockets return ETERM.
+//
+// # Safety
+// `context` must be NULL or a handle from `zmq_ctx_new`.
+ZMQ_EXPORT int zmq_ctx_shutdown(void *context);
+
+// Sets a context option.
+//
+// # Safety
+// `context` must be NULL or a handle from `zmq_ctx_new`.
+ZMQ_EXPORT int zmq_ctx_set(void *context, int option, int optval);
+
+// Reads a context option.
+//
+// # Safety
+// `context` must be NULL or a handle from `zmq_ctx_new`.
+ZMQ_EXPORT int zmq_ctx_get(void *context, int option);
+
+// Old API: a context with `io_threads` I/O threads.
+ZMQ_EXPORT void *zmq_init(int io_threads);
+
+// Old name of `zmq_ctx_term`.
+//
+// # Safety
+// As `zmq_ctx_term`.
+ZMQ_EXPORT int zmq_term(void *context);
+
+// Old name of `zmq_ctx_term`.
+//
+// # Safety
+// As `zmq_ctx_term`.
+ZMQ_EXPORT int zmq_ctx_destroy(void *context);
+
+// Initialises an empty message.
+//
+// # Safety
+// `msg` must point to a writable `zmq_msg_t`.
+ZMQ_EXPORT int zmq_msg_init(zmq_msg_t *msg);
+
+// Initialises a message of `size` bytes.
+//
+// # Safety
+// `msg` must point to a writable `zmq_msg_t`.
+ZMQ_EXPORT int zmq_msg_init_size(zmq_msg_t *msg, size_t size);
+
+// Initialises a message over the caller's buffer, released with `ffn(data, hint)`.
+//
+// # Safety
+// `msg` must point to a writable `zmq_msg_t`; `data` to `size` bytes that stay valid
+// until `ffn` is called (or for ever when `ffn` is NULL).
+ZMQ_EXPORT
+int zmq_msg_init_data(zmq_msg_t *msg,
+                      void *data,
+                      size_t size,
+                      zmq_free_fn *ffn,
+                      void *hint);
+
+// Releases a message.
+//
+// # Safety
+// `msg` must point to a `zmq_msg_t`.
+ZMQ_EXPORT int zmq_msg_close(zmq_msg_t *msg);
+
+// Moves `src` into `dest`; `src` becomes empty.
+//
+// # Safety
+// Both must point to initialised `zmq_msg_t`s.
+ZMQ_EXPORT int zmq_msg_move(zmq_msg_t *dest, zmq_msg_t *src);
+
+// Makes `dest` share `src`'s content.
+//
+// # Safety
+// Both must point to initialised `zmq_msg_t`s.
+ZMQ_EXPORT int zmq_msg_copy(zmq_msg_t *dest, zmq_msg_t *src);
+
+// The address of the message bytes.
+//
+// # Safety
+// `msg` must point to an initialised `zmq_msg_t`.
+ZMQ_EXPORT void *zmq_msg_data(zmq_msg_t *msg);
+
+// The number of bytes.
+//
+// # Safety
+// `msg` must point to an initialised `zmq_msg_t`.
+ZMQ_EXPORT size_t zmq_msg_size(const zmq_msg_t *msg);
+
+// Whether more parts follow.
+//
+// # Safety
+// `msg` must point to an initialised `zmq_msg_t`.
+ZMQ_EXPORT int zmq_msg_more(const zmq_msg_t *msg);
+
+// Reads a message property (ZMQ_MORE, ZMQ_SRCFD, ZMQ_SHARED).
+//
+// # Safety
+// `msg` must point to an initialised `zmq_msg_t`.
+ZMQ_EXPORT int zmq_msg_get(const zmq_msg_t *msg, int property);
+
+// Sets a message property: none is settable, as in libzmq.
+//
+// # Safety
+// `msg` must point to an initialised `zmq_msg_t`.
+ZMQ_EXPORT int zmq_msg_set(zmq_msg_t *msg, int _property, int _optval);
+
+// Reads a metadata property of a received message; EINVAL when absent.
+//
+// # Safety
+// `msg` must point to an initialised `zmq_msg_t`; `property` to a C string.
+ZMQ_EXPORT const char *zmq_msg_gets(const zmq_msg_t *msg, const char *property);
+
+// Waits until items are ready or `timeout` (ms; -1 for ever) passes; returns the count.
+//
+// # Safety
+// `items` must point to `nitems` writable poll items.
+ZMQ_EXPORT int zmq_poll(struct zmq_pollitem_t *items, int nitems, long timeout);
+
+// Forwards between `frontend` and `backend` until the context terminates.
+//
+// # Safety
+// Arguments must be socket handles (capture may be NULL).
+ZMQ_EXPORT int zmq_proxy(void *frontend, void *backend, void *capture);
+
+// As `zmq_proxy`, steered by PAUSE / RESUME / TERMINATE / STATISTICS on `control`.
+//
+// # Safety
+// Arguments must be socket handles (capture and control may be NULL).
+ZMQ_EXPORT int zmq_proxy_steerable(void *frontend, void *backend, void *capture, void *control);
+
+// Old API: `zmq_proxy` without capture (the device type is ignored, as in libzmq).
+//
+// # Safety
+// Arguments must be socket handles.
+ZMQ_EXPORT int zmq_device(int _type, void *frontend, void *backend);
+
+// Creates a socket of `type_` in `context`.
+//
+// # Safety
+// `context` must be NULL or a context handle.
+ZMQ_EXPORT void *zmq_socket(void *context, int type_);
+
+// Closes a socket; pending work finishes in the background (LINGER).
+//
+// # Safety
+// `s` must be NULL or a socket handle.
+ZMQ_EXPORT int zmq_close(void *s);
+
+// Sets a socket option.
+//
+// # Safety
+// `optval` must point to `optvallen` readable bytes (or be NULL with length 0).
+ZMQ_EXPORT int zmq_setsockopt(void *s, int option, const void *optval, size_t optvallen);
+
+// Reads a socket option.
+//
+// # Safety
+// `optval` must point to `*optvallen` writable bytes.
+ZMQ_EXPORT int zmq_getsockopt(void *s, int option, void *optval, size_t *optvallen);
+
+// Binds the socket to an endpoint.
+//
+// # Safety
+// `addr` must be a C string.
+ZMQ_EXPORT int zmq_bind(void *s, const char *addr);
+
+// Connects the socket to an endpoint.
+//
+// # Safety
+// `addr` must be a C string.
+ZMQ_EXPORT int zmq_connect(void *s, const char *addr);
+
+// Stops listening on an endpoint.
+//
+// # Safety
+// `addr` must be a C string.
+ZMQ_EXPORT int zmq_unbind(void *s, const char *addr);
+
+// Disconnects from an endpoint.
+//
+// # Safety
+// `addr` must be a C string.
+ZMQ_EXPORT int zmq_disconnect(void *s, const char *addr);
+
+// Sends a copy of `len` bytes.
+//
+// # Safety
+// `buf` must point to `len` readable bytes.
+ZMQ_EXPORT int zmq_send(void *s, const void *buf, size_t len, int flags);
+
+// Sends `len` bytes without copying; the buffer must stay valid and unchanged.
+//
+// # Safety
+// `buf` must point to `len` bytes that outlive the message.
+ZMQ_EXPORT int zmq_send_const(void *s, const void *buf, size_t len, int flags);
+
+// Receives one part into `buf`, truncating; returns the full size.
+//
+// # Safety
+// `buf` must point to `len` writable bytes.
+ZMQ_EXPORT int zmq_recv(void *s, void *buf, size_t len, int flags);
+
+// Sends a message; on success it is emptied.
+//
+// # Safety
+// `msg` must point to an initialised `zmq_msg_t`.
+ZMQ_EXPORT int zmq_msg_send(zmq_msg_t *msg, void *s, int flags);
+
+// Receives a message part into `msg`.
+//
+// # Safety
+// `msg` must point to an initialised `zmq_msg_t`.
+ZMQ_EXPORT int zmq_msg_recv(zmq_msg_t *msg, void *s, int flags);
+
+// Old name of `zmq_msg_send` (socket first).
+//
+// # Safety
+// As `zmq_msg_send`.
+ZMQ_EXPORT int zmq_sendmsg(void *s, zmq_msg_t *msg, int flags);
+
+// Old name of `zmq_msg_recv` (socket first).
+//
+// # Safety
+// As `zmq_msg_recv`.
+ZMQ_EXPORT int zmq_recvmsg(void *s, zmq_msg_t *msg, int flags);
+
+// Sends `count` buffers as the parts of one message.
+//
+// # Safety
+// `a` must point to `count` iovecs describing readable memory.
+ZMQ_EXPORT int zmq_sendiov(void *s, struct iovec *a, size_t count, int flags);
+
+// Receives up to `*count` parts into buffers allocated with malloc (the caller frees
+// them); `*count` becomes the number received.
+//
+// # Safety
+// `a` must point to `*count` writable iovecs.
+ZMQ_EXPORT int zmq_recviov(void *s, struct iovec *a, size_t *count, int flags);
+
+// Sends the socket's events (`events` mask) to a PAIR socket bound at `addr` (inproc);
+// a NULL `addr` stops monitoring.
+//
+// # Safety
+// `addr` must be NULL or a C string.
+ZMQ_EXPORT int zmq_socket_monitor(void *s, const char *addr, int events);
+
 // Encodes `size` bytes at `data` as Z85 text into `dest`, with a terminating NUL.
 //
 // Returns `dest`, or NULL with errno EINVAL when `size` is not a multiple of 4 (EFAULT
@@ -564,6 +818,24 @@ ZMQ_EXPORT long zmq_timers_timeout(void *timers);
 // `timers` must be NULL or a live timers handle; the handlers must be safe to call.
 ZMQ_EXPORT int zmq_timers_execute(void *timers);
 
+// Writes the library version (4.3.5) into the three pointers (each may be NULL).
+//
+// # Safety
+// Non-NULL pointers must be writable.
+ZMQ_EXPORT void zmq_version(int *major, int *minor, int *patch);
+
+// The calling thread's errno.
+ZMQ_EXPORT int zmq_errno(void);
+
+// The text of an error number; the string lives for the whole program.
+ZMQ_EXPORT const char *zmq_strerror(int errnum);
+
+// Whether this build has a capability: transports and security mechanisms by name.
+//
+// # Safety
+// `capability` must be NULL or a C string.
+ZMQ_EXPORT int zmq_has(const char *capability);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
@@ -573,52 +845,6 @@ ZMQ_EXPORT int zmq_timers_execute(void *timers);
 #ifdef __cplusplus
 extern "C" {
 #endif
-ZMQ_EXPORT int zmq_errno(void);
-ZMQ_EXPORT const char *zmq_strerror(int errnum);
-ZMQ_EXPORT void zmq_version(int *major, int *minor, int *patch);
-ZMQ_EXPORT void *zmq_ctx_new(void);
-ZMQ_EXPORT int zmq_ctx_term(void *context);
-ZMQ_EXPORT int zmq_ctx_shutdown(void *context);
-ZMQ_EXPORT int zmq_ctx_set(void *context, int option, int optval);
-ZMQ_EXPORT int zmq_ctx_get(void *context, int option);
-ZMQ_EXPORT void *zmq_init(int io_threads);
-ZMQ_EXPORT int zmq_term(void *context);
-ZMQ_EXPORT int zmq_ctx_destroy(void *context);
-ZMQ_EXPORT int zmq_msg_init(zmq_msg_t *msg);
-ZMQ_EXPORT int zmq_msg_init_size(zmq_msg_t *msg, size_t size);
-ZMQ_EXPORT int zmq_msg_init_data(zmq_msg_t *msg, void *data, size_t size, zmq_free_fn *ffn, void *hint);
-ZMQ_EXPORT int zmq_msg_send(zmq_msg_t *msg, void *socket, int flags);
-ZMQ_EXPORT int zmq_msg_recv(zmq_msg_t *msg, void *socket, int flags);
-ZMQ_EXPORT int zmq_msg_close(zmq_msg_t *msg);
-ZMQ_EXPORT int zmq_msg_move(zmq_msg_t *dest, zmq_msg_t *src);
-ZMQ_EXPORT int zmq_msg_copy(zmq_msg_t *dest, zmq_msg_t *src);
-ZMQ_EXPORT void *zmq_msg_data(zmq_msg_t *msg);
-ZMQ_EXPORT size_t zmq_msg_size(const zmq_msg_t *msg);
-ZMQ_EXPORT int zmq_msg_more(const zmq_msg_t *msg);
-ZMQ_EXPORT int zmq_msg_get(const zmq_msg_t *msg, int property);
-ZMQ_EXPORT int zmq_msg_set(zmq_msg_t *msg, int property, int optval);
-ZMQ_EXPORT const char *zmq_msg_gets(const zmq_msg_t *msg, const char *property);
-ZMQ_EXPORT void *zmq_socket(void *context, int type);
-ZMQ_EXPORT int zmq_close(void *socket);
-ZMQ_EXPORT int zmq_setsockopt(void *socket, int option, const void *optval, size_t optvallen);
-ZMQ_EXPORT int zmq_getsockopt(void *socket, int option, void *optval, size_t *optvallen);
-ZMQ_EXPORT int zmq_bind(void *socket, const char *endpoint);
-ZMQ_EXPORT int zmq_connect(void *socket, const char *endpoint);
-ZMQ_EXPORT int zmq_unbind(void *socket, const char *endpoint);
-ZMQ_EXPORT int zmq_disconnect(void *socket, const char *endpoint);
-ZMQ_EXPORT int zmq_send(void *socket, const void *buf, size_t len, int flags);
-ZMQ_EXPORT int zmq_send_const(void *socket, const void *buf, size_t len, int flags);
-ZMQ_EXPORT int zmq_recv(void *socket, void *buf, size_t len, int flags);
-ZMQ_EXPORT int zmq_socket_monitor(void *socket, const char *endpoint, int events);
-ZMQ_EXPORT int zmq_poll(zmq_pollitem_t *items, int nitems, long timeout);
-ZMQ_EXPORT int zmq_proxy(void *frontend, void *backend, void *capture);
-ZMQ_EXPORT int zmq_proxy_steerable(void *frontend, void *backend, void *capture, void *control);
-ZMQ_EXPORT int zmq_has(const char *capability);
-ZMQ_EXPORT int zmq_device(int type, void *frontend, void *backend);
-ZMQ_EXPORT int zmq_sendmsg(void *socket, zmq_msg_t *msg, int flags);
-ZMQ_EXPORT int zmq_recvmsg(void *socket, zmq_msg_t *msg, int flags);
-ZMQ_EXPORT int zmq_sendiov(void *socket, struct iovec *iov, size_t count, int flags);
-ZMQ_EXPORT int zmq_recviov(void *socket, struct iovec *iov, size_t *count, int flags);
 #ifdef ZMQ_BUILD_DRAFT_API
 ZMQ_EXPORT int zmq_ctx_set_ext(void *context, int option, const void *optval, size_t optvallen);
 ZMQ_EXPORT int zmq_ctx_get_ext(void *context, int option, void *optval, size_t *optvallen);
