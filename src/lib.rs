@@ -4,6 +4,19 @@
 //! rest of the crate is safe Rust except the few modules named there (signaler, lock-free
 //! queue, message buffer).
 
+pub mod command;
 pub mod constants;
+pub mod ctx;
 pub mod error;
 pub mod ffi;
+pub mod io;
+pub mod mailbox;
+pub mod msg;
+pub mod options;
+pub mod pipe;
+pub mod routing;
+pub mod signaler;
+pub mod socket;
+pub mod timers;
+pub mod ypipe;
+pub mod z85;

@@ -1,0 +1,55 @@
+//! Commands: the only way objects on different threads talk to each other.
+//!
+//! A command is sent to the mailbox of the object that owns its destination. Pipe commands
+//! name the destination pipe end by its slot index in the owner's pipe table and its unique
+//! id (the id guards against a slot reused after the pipe was removed).
+
+use crate::pipe::Pipe;
+
+/// Addresses one pipe end inside its owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PipeAddr {
+    /// Slot in the owner's pipe table.
+    pub index: usize,
+    /// The pipe end's unique id.
+    pub id: u64,
+}
+
+/// What one pipe end asks of its peer end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PipeCmd {
+    /// The peer wrote into the pipe while our reader was asleep.
+    ActivateRead,
+    /// The peer read messages: its total count, giving back HWM credit.
+    ActivateWrite(u64),
+    /// The peer asks to terminate the pipe.
+    Term,
+    /// The peer acknowledges our termination request.
+    TermAck,
+}
+
+/// What one object asks of another.
+pub enum Command {
+    /// The context is terminating: blocking calls must return ETERM.
+    Stop,
+    /// Attach a new pipe end (an inproc peer connected to this bound socket).
+    Bind(Box<Pipe>),
+    /// A command for one pipe end, from its peer end.
+    Pipe(PipeAddr, PipeCmd),
+    /// For the reaper: take over a closed socket and finish its termination.
+    Reap(Box<crate::socket::SocketBase>),
+    /// For a thread's loop: exit.
+    StopThread,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Stop => write!(f, "Stop"),
+            Command::Bind(_) => write!(f, "Bind"),
+            Command::Pipe(a, c) => write!(f, "Pipe({a:?}, {c:?})"),
+            Command::Reap(_) => write!(f, "Reap"),
+            Command::StopThread => write!(f, "StopThread"),
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! The context: owner of the I/O threads, the reaper, the socket registry, the inproc
+//! endpoint registry and termination.
+//!
+//! Threads: application threads call in through `zmq_*`; I/O threads and the reaper start
+//! with the first socket. The registry is behind one mutex, taken only by socket creation,
+//! close, bind/connect of inproc endpoints, and termination — never on the message path.
+//!
+//! Termination: `shutdown` marks the context terminating and sends `Stop` to every socket
+//! (blocked calls return ETERM). `terminate` does the same, then waits until every socket is
+//! closed and reaped, then stops the reaper and I/O threads.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use crate::command::Command;
+use crate::constants::*;
+use crate::error::{Error, Result};
+use crate::io::{IoThread, Reaper};
+use crate::mailbox::Mailbox;
+use crate::pipe::Pipe;
+
+/// What a connecting socket needs to know about an inproc endpoint's binder.
+#[derive(Clone)]
+pub struct BoundEndpoint {
+    pub socket_id: u64,
+    pub mailbox: Arc<Mailbox>,
+    pub socket_type: i32,
+    pub sndhwm: i32,
+    pub rcvhwm: i32,
+    pub recv_routing_id: bool,
+    pub routing_id: Vec<u8>,
+}
+
+/// An inproc connect made before the bind: the binder-side pipe end waits here.
+pub struct PendingConnection {
+    pub pipe: Pipe,
+    pub connector_type: i32,
+    pub sndhwm: i32,
+    pub rcvhwm: i32,
+    pub recv_routing_id: bool,
+    pub routing_id: Vec<u8>,
+}
+
+struct State {
+    io_threads_n: i32,
+    max_sockets: i32,
+    max_msgsz: i32,
+    thread_priority: i32,
+    thread_sched_policy: i32,
+    thread_name_prefix: i32,
+    affinity_cpus: Vec<i32>,
+    ipv6: bool,
+    blocky: bool,
+    zero_copy: bool,
+    starting: bool,
+    terminating: bool,
+    next_socket_id: u64,
+    sockets: HashMap<u64, Arc<Mailbox>>,
+    /// Sockets created and not yet reaped (closed sockets stay here until the reaper is done).
+    live_sockets: usize,
+    endpoints: HashMap<String, BoundEndpoint>,
+    pending: HashMap<String, Vec<PendingConnection>>,
+    io_threads: Vec<IoThread>,
+    reaper: Option<Reaper>,
+}
+
+/// The shared part of a context; sockets keep an `Arc` of it.
+pub struct CtxInner {
+    state: Mutex<State>,
+    reaped: Condvar,
+}
+
+/// Largest socket count a context accepts.
+pub const SOCKET_LIMIT: i32 = 65535;
+
+impl CtxInner {
+    /// A new context with libzmq's defaults.
+    pub fn new() -> Arc<CtxInner> {
+        Arc::new(CtxInner {
+            state: Mutex::new(State {
+                io_threads_n: ZMQ_IO_THREADS_DFLT,
+                max_sockets: ZMQ_MAX_SOCKETS_DFLT,
+                max_msgsz: i32::MAX,
+                thread_priority: ZMQ_THREAD_PRIORITY_DFLT,
+                thread_sched_policy: ZMQ_THREAD_SCHED_POLICY_DFLT,
+                thread_name_prefix: 0,
+                affinity_cpus: Vec::new(),
+                ipv6: false,
+                blocky: true,
+                zero_copy: true,
+                starting: true,
+                terminating: false,
+                next_socket_id: 1,
+                sockets: HashMap::new(),
+                live_sockets: 0,
+                endpoints: HashMap::new(),
+                pending: HashMap::new(),
+                io_threads: Vec::new(),
+                reaper: None,
+            }),
+            reaped: Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `zmq_ctx_set`.
+    pub fn set(&self, option: i32, value: i32) -> Result<()> {
+        let mut s = self.lock();
+        match option {
+            ZMQ_IO_THREADS if value >= 0 => s.io_threads_n = value,
+            ZMQ_MAX_SOCKETS if value >= 1 && value <= SOCKET_LIMIT => s.max_sockets = value,
+            ZMQ_THREAD_PRIORITY if value >= 0 => s.thread_priority = value,
+            ZMQ_THREAD_SCHED_POLICY if value >= 0 => s.thread_sched_policy = value,
+            ZMQ_THREAD_AFFINITY_CPU_ADD if value >= 0 => s.affinity_cpus.push(value),
+            ZMQ_THREAD_AFFINITY_CPU_REMOVE if value >= 0 => {
+                let Some(i) = s.affinity_cpus.iter().position(|&c| c == value) else {
+                    return Err(Error::Inval);
+                };
+                s.affinity_cpus.remove(i);
+            }
+            ZMQ_THREAD_NAME_PREFIX if value >= 0 => s.thread_name_prefix = value,
+            ZMQ_MAX_MSGSZ if value >= 0 => s.max_msgsz = value,
+            ZMQ_IPV6 if value == 0 || value == 1 => s.ipv6 = value != 0,
+            ZMQ_BLOCKY if value == 0 || value == 1 => s.blocky = value != 0,
+            ZMQ_ZERO_COPY_RECV if value == 0 || value == 1 => s.zero_copy = value != 0,
+            _ => return Err(Error::Inval),
+        }
+        Ok(())
+    }
+
+    /// `zmq_ctx_get`.
+    pub fn get(&self, option: i32) -> Result<i32> {
+        let s = self.lock();
+        Ok(match option {
+            ZMQ_IO_THREADS => s.io_threads_n,
+            ZMQ_MAX_SOCKETS => s.max_sockets,
+            ZMQ_SOCKET_LIMIT => SOCKET_LIMIT,
+            ZMQ_THREAD_PRIORITY => s.thread_priority,
+            ZMQ_THREAD_SCHED_POLICY => s.thread_sched_policy,
+            ZMQ_THREAD_NAME_PREFIX => s.thread_name_prefix,
+            ZMQ_MAX_MSGSZ => s.max_msgsz,
+            ZMQ_MSG_T_SIZE => std::mem::size_of::<crate::msg::Msg>() as i32,
+            ZMQ_IPV6 => s.ipv6 as i32,
+            ZMQ_BLOCKY => s.blocky as i32,
+            ZMQ_ZERO_COPY_RECV => s.zero_copy as i32,
+            _ => return Err(Error::Inval),
+        })
+    }
+
+    /// Registers a new socket: returns its id and the context defaults it inherits
+    /// (ipv6, blocky). Starts the threads on first use.
+    pub fn register_socket(self: &Arc<Self>, mailbox: Arc<Mailbox>) -> Result<(u64, bool, bool)> {
+        let mut s = self.lock();
+        if s.terminating {
+            return Err(Error::Term);
+        }
+        if s.starting {
+            let mut threads = Vec::new();
+            for i in 0..s.io_threads_n {
+                threads.push(IoThread::start(i as usize)?);
+            }
+            s.reaper = Some(Reaper::start(self.clone())?);
+            s.io_threads = threads;
+            s.starting = false;
+        }
+        if s.sockets.len() >= s.max_sockets as usize {
+            return Err(Error::MFile);
+        }
+        let id = s.next_socket_id;
+        s.next_socket_id += 1;
+        s.sockets.insert(id, mailbox);
+        s.live_sockets += 1;
+        Ok((id, s.ipv6, s.blocky))
+    }
+
+    /// Whether the context is terminating.
+    pub fn is_terminating(&self) -> bool {
+        self.lock().terminating
+    }
+
+    /// A socket was closed by the application: hand it to the reaper.
+    pub fn reap(&self, socket: Box<crate::socket::SocketBase>) {
+        let s = self.lock();
+        match &s.reaper {
+            Some(r) => r.mailbox().send(Command::Reap(socket)),
+            None => drop(socket),
+        }
+    }
+
+    /// The reaper finished a socket: forget it.
+    pub fn socket_reaped(&self, id: u64) {
+        let mut s = self.lock();
+        s.sockets.remove(&id);
+        s.endpoints.retain(|_, e| e.socket_id != id);
+        s.live_sockets -= 1;
+        self.reaped.notify_all();
+    }
+
+    /// Marks the context terminating and stops every socket's blocking calls.
+    pub fn shutdown(&self) {
+        let mut s = self.lock();
+        if !s.terminating {
+            s.terminating = true;
+            for mb in s.sockets.values() {
+                mb.send(Command::Stop);
+            }
+            // Connections that never found a binder will never be used.
+            s.pending.clear();
+        }
+    }
+
+    /// Shuts down, waits for every socket to be closed and reaped, stops the threads.
+    pub fn terminate(&self) -> Result<()> {
+        self.shutdown();
+        let mut s = self.lock();
+        while s.live_sockets > 0 {
+            s = self.reaped.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+        let reaper = s.reaper.take();
+        let io = std::mem::take(&mut s.io_threads);
+        drop(s);
+        if let Some(r) = reaper {
+            r.stop();
+        }
+        for t in io {
+            t.stop();
+        }
+        Ok(())
+    }
+
+    /// Registers an inproc endpoint; EADDRINUSE when the name is taken. Returns the
+    /// connections that were waiting for it.
+    pub fn register_endpoint(&self, name: &str, ep: BoundEndpoint) -> Result<Vec<PendingConnection>> {
+        let mut s = self.lock();
+        if s.endpoints.contains_key(name) {
+            return Err(Error::AddrInUse);
+        }
+        s.endpoints.insert(name.to_string(), ep);
+        Ok(s.pending.remove(name).unwrap_or_default())
+    }
+
+    /// Removes an inproc endpoint bound by `socket_id`; ENOENT when it is not bound by it.
+    pub fn unregister_endpoint(&self, name: &str, socket_id: u64) -> Result<()> {
+        let mut s = self.lock();
+        match s.endpoints.get(name) {
+            Some(e) if e.socket_id == socket_id => {
+                s.endpoints.remove(name);
+                Ok(())
+            }
+            _ => Err(Error::NoEnt),
+        }
+    }
+
+    /// Looks up an inproc endpoint, or queues `pending` for a later bind. Both happen under
+    /// one lock so a concurrent bind cannot slip between them.
+    pub fn find_endpoint_or_pend(
+        &self,
+        name: &str,
+        make_pending: impl FnOnce() -> PendingConnection,
+    ) -> Option<BoundEndpoint> {
+        let mut s = self.lock();
+        if let Some(e) = s.endpoints.get(name) {
+            return Some(e.clone());
+        }
+        let p = make_pending();
+        s.pending.entry(name.to_string()).or_default().push(p);
+        None
+    }
+
+    /// Drops pending connections made by a socket to `name` (disconnect before bind).
+    pub fn remove_pending(&self, name: &str, pipe_ids: &[u64]) {
+        let mut s = self.lock();
+        if let Some(v) = s.pending.get_mut(name) {
+            v.retain(|p| !pipe_ids.contains(&p.pipe.id()));
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! The reaper thread: finishes closed sockets. `zmq_close` hands the socket over; the reaper
+//! processes its commands until every pipe has terminated (peers acknowledged), then drops
+//! it and tells the context. A socket's mailbox fd is registered in the reaper's poll.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+use crate::command::Command;
+use crate::ctx::CtxInner;
+use crate::error::Result;
+use crate::mailbox::Mailbox;
+use crate::socket::SocketBase;
+
+const MAILBOX: Token = Token(usize::MAX);
+
+/// The running reaper.
+pub struct Reaper {
+    mailbox: Arc<Mailbox>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Reaper {
+    /// Starts the reaper of `ctx`.
+    pub fn start(ctx: Arc<CtxInner>) -> Result<Reaper> {
+        let mailbox = Arc::new(Mailbox::new()?);
+        let poll = Poll::new()?;
+        let fd = mailbox.fd();
+        poll.registry().register(&mut SourceFd(&fd), MAILBOX, Interest::READABLE)?;
+        let mb = mailbox.clone();
+        // The reaper holds only a weak view of the context: the context owns the reaper.
+        let weak = Arc::downgrade(&ctx);
+        drop(ctx);
+        let handle = std::thread::Builder::new()
+            .name("ZMQbg/Reaper".into())
+            .spawn(move || run(poll, mb, weak))
+            .map_err(crate::error::Error::from)?;
+        Ok(Reaper { mailbox, handle: Some(handle) })
+    }
+
+    /// Where closed sockets are sent.
+    pub fn mailbox(&self) -> &Arc<Mailbox> {
+        &self.mailbox
+    }
+
+    /// Stops the loop and joins the thread.
+    pub fn stop(mut self) {
+        self.mailbox.send(Command::StopThread);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn run(mut poll: Poll, mailbox: Arc<Mailbox>, ctx: std::sync::Weak<CtxInner>) {
+    let mut events = Events::with_capacity(64);
+    let mut sockets: HashMap<usize, Box<SocketBase>> = HashMap::new();
+    let mut next_token = 0usize;
+    loop {
+        // Our own commands: new sockets to finish, or stop.
+        while let Ok(cmd) = mailbox.recv(0) {
+            match cmd {
+                Command::StopThread => return,
+                Command::Reap(mut s) => {
+                    s.start_reaping();
+                    if s.is_reaped() {
+                        finish(&ctx, s);
+                    } else {
+                        let t = next_token;
+                        next_token += 1;
+                        let fd = s.mailbox_fd();
+                        if poll.registry().register(&mut SourceFd(&fd), Token(t), Interest::READABLE).is_err() {
+                            finish(&ctx, s);
+                            continue;
+                        }
+                        sockets.insert(t, s);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Every hosted socket: process its commands (edge-triggered: drain each time).
+        let done: Vec<usize> = sockets
+            .iter_mut()
+            .filter_map(|(t, s)| {
+                s.reaper_process_commands();
+                s.is_reaped().then_some(*t)
+            })
+            .collect();
+        for t in done {
+            if let Some(s) = sockets.remove(&t) {
+                let fd = s.mailbox_fd();
+                let _ = poll.registry().deregister(&mut SourceFd(&fd));
+                finish(&ctx, s);
+            }
+        }
+        let timeout = sockets.values().filter_map(|s| s.linger_deadline()).min().map(|d| {
+            d.saturating_duration_since(std::time::Instant::now())
+        });
+        if let Err(e) = poll.poll(&mut events, timeout) {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return;
+            }
+        }
+    }
+}
+
+fn finish(ctx: &std::sync::Weak<CtxInner>, s: Box<SocketBase>) {
+    let id = s.id();
+    drop(s);
+    if let Some(c) = ctx.upgrade() {
+        c.socket_reaped(id);
+    }
+}

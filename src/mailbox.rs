@@ -1,0 +1,100 @@
+//! A mailbox: the command queue of one object (a socket, an I/O thread, the reaper).
+//!
+//! Any thread may `send`; only the owner `recv`s. The owner sleeps on the signaler's fd.
+//! Protocol: the owner marks itself inactive when it finds the queue empty; a sender that
+//! finds the owner inactive marks it active and raises the signal. So at most one signal is
+//! pending per sleep, and a busy owner gets commands without any syscall.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::command::Command;
+use crate::error::{Error, Result};
+use crate::signaler::Signaler;
+
+struct Queue {
+    cmds: VecDeque<Command>,
+    active: bool,
+}
+
+/// The command queue of one object, with the fd it sleeps on.
+pub struct Mailbox {
+    queue: Mutex<Queue>,
+    /// Commands queued and not yet taken: lets the owner skip the lock when idle.
+    pending: AtomicUsize,
+    signaler: Signaler,
+}
+
+impl Mailbox {
+    /// A new empty mailbox.
+    pub fn new() -> Result<Mailbox> {
+        Ok(Mailbox {
+            queue: Mutex::new(Queue { cmds: VecDeque::new(), active: false }),
+            pending: AtomicUsize::new(0),
+            signaler: Signaler::new()?,
+        })
+    }
+
+    /// The fd that becomes readable when commands arrive (`ZMQ_FD`).
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        self.signaler.fd()
+    }
+
+    /// Queues a command for the owner and wakes it if it sleeps.
+    pub fn send(&self, cmd: Command) {
+        let wake = {
+            let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            q.cmds.push_back(cmd);
+            self.pending.fetch_add(1, Ordering::Release);
+            !std::mem::replace(&mut q.active, true)
+        };
+        if wake {
+            self.signaler.send();
+        }
+    }
+
+    /// Takes the next command, waiting up to `timeout_ms` (< 0: forever, 0: no wait).
+    /// Returns `Err(Again)` on timeout and `Err(Intr)` when a signal interrupted the wait.
+    pub fn recv(&self, timeout_ms: i64) -> Result<Command> {
+        if let Some(c) = self.try_recv() {
+            return Ok(c);
+        }
+        if !self.signaler.wait(timeout_ms)? {
+            return Err(Error::Again);
+        }
+        self.signaler.recv();
+        self.try_recv().ok_or(Error::Again)
+    }
+
+    fn try_recv(&self) -> Option<Command> {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        match q.cmds.pop_front() {
+            Some(c) => {
+                self.pending.fetch_sub(1, Ordering::Relaxed);
+                Some(c)
+            }
+            None => {
+                q.active = false;
+                None
+            }
+        }
+    }
+
+    /// Whether commands are waiting (a hint without locking; the owner's check is exact
+    /// once it locks).
+    pub fn has_pending(&self) -> bool {
+        self.pending.load(Ordering::Acquire) > 0
+    }
+
+    /// Clears a pending wake-up signal (used when the owner drains commands without waiting).
+    pub fn clear_signal(&self) {
+        self.signaler.recv();
+    }
+}
+
+impl std::fmt::Debug for Mailbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mailbox(fd {})", self.fd())
+    }
+}

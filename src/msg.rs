@@ -1,0 +1,446 @@
+//! Messages: the value that lives inside a C `zmq_msg_t` (64 bytes, pointer-aligned).
+//!
+//! Storage kinds:
+//! - `Vsm`: up to [`INLINE_CAP`] bytes inline, copied on `copy`;
+//! - `Heap`: one allocation holding a reference count and the bytes (`init_size`), or a
+//!   reference count plus the caller's buffer and free function (`init_data`); `copy` shares
+//!   it, and the last `close` frees it (calling the free function exactly once);
+//! - `Const`: caller-owned bytes that outlive the message (`zmq_send_const`, or
+//!   `zmq_msg_init_data` without a free function);
+//! - `Delimiter`: the internal end-of-pipe marker, never visible to applications.
+//!
+//! A closed message has kind `Closed`; using it gives EFAULT, as in libzmq. Every message
+//! also carries flags (MORE, COMMAND, ROUTING_ID), a routing id and optional metadata.
+
+use std::alloc::{alloc, dealloc, Layout};
+use std::ffi::{c_void, CStr, CString};
+use std::ptr::NonNull;
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// Bytes stored inline, without allocation.
+pub const INLINE_CAP: usize = 48;
+
+/// More parts of the same message follow.
+pub const MORE: u8 = 1;
+/// A ZMTP command frame, not application data.
+pub const COMMAND: u8 = 2;
+/// The message announces the routing id of a pipe (first message on a ROUTER's pipe).
+pub const ROUTING_ID: u8 = 64;
+
+const MAGIC: u8 = 0x5a;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+enum Kind {
+    Closed = 0,
+    Vsm = 1,
+    Heap = 2,
+    Const = 3,
+    Delimiter = 4,
+}
+
+/// A C free function with its hint, as given to `zmq_msg_init_data`.
+pub type FreeFn = unsafe extern "C" fn(*mut c_void, *mut c_void);
+
+/// Header of a shared heap block.
+struct Block {
+    refs: AtomicUsize,
+    /// The caller's free function and hint, or None when the bytes follow this header.
+    free: Option<(FreeFn, *mut c_void)>,
+    /// The allocation size of header + inline bytes, for dealloc.
+    alloc_size: usize,
+}
+
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct HeapRef {
+    block: NonNull<Block>,
+    data: *mut u8,
+    len: usize,
+}
+
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct ConstRef {
+    data: *const u8,
+    len: usize,
+}
+
+#[derive(Clone, Copy)]
+#[repr(C)]
+union Payload {
+    inline: [u8; INLINE_CAP],
+    heap: HeapRef,
+    cnst: ConstRef,
+}
+
+/// Properties attached to received messages (`zmq_msg_gets`).
+#[derive(Debug, Default)]
+pub struct Metadata {
+    props: Vec<(String, CString)>,
+}
+
+impl Metadata {
+    /// Metadata from name/value pairs.
+    pub fn new(props: Vec<(String, CString)>) -> Metadata {
+        Metadata { props }
+    }
+
+    /// The value of a property, by case-insensitive name.
+    pub fn get(&self, name: &str) -> Option<&CStr> {
+        self.props.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_c_str())
+    }
+}
+
+/// A message. Exactly 64 bytes so that it fits a `zmq_msg_t`.
+#[repr(C, align(8))]
+pub struct Msg {
+    payload: Payload,
+    metadata: Option<Arc<Metadata>>,
+    routing_id: u32,
+    flags: u8,
+    inline_len: u8,
+    kind: Kind,
+    magic: u8,
+}
+
+const _: () = assert!(std::mem::size_of::<Msg>() == 64);
+const _: () = assert!(std::mem::align_of::<Msg>() == 8);
+
+// SAFETY: heap blocks are reference counted atomically; const and user buffers are the
+// caller's promise (as in libzmq) to stay valid and unmodified while messages refer to them.
+unsafe impl Send for Msg {}
+
+impl Default for Msg {
+    fn default() -> Msg {
+        Msg::new()
+    }
+}
+
+impl Msg {
+    fn with_kind(kind: Kind) -> Msg {
+        Msg {
+            payload: Payload { inline: [0; INLINE_CAP] },
+            metadata: None,
+            routing_id: 0,
+            flags: 0,
+            inline_len: 0,
+            kind,
+            magic: MAGIC,
+        }
+    }
+
+    /// An empty message.
+    pub fn new() -> Msg {
+        Msg::with_kind(Kind::Vsm)
+    }
+
+    /// The internal pipe delimiter.
+    pub fn delimiter() -> Msg {
+        Msg::with_kind(Kind::Delimiter)
+    }
+
+    /// A message of `size` bytes with unspecified content (zeroed when inline).
+    pub fn with_size(size: usize) -> Result<Msg> {
+        if size <= INLINE_CAP {
+            let mut m = Msg::new();
+            m.inline_len = size as u8;
+            return Ok(m);
+        }
+        let header = Layout::new::<Block>();
+        let (layout, offset) = header
+            .extend(Layout::array::<u8>(size).map_err(|_| Error::NoMem)?)
+            .map_err(|_| Error::NoMem)?;
+        // SAFETY: the layout has non-zero size (it includes the header).
+        let p = unsafe { alloc(layout) };
+        let Some(block) = NonNull::new(p.cast::<Block>()) else {
+            return Err(Error::NoMem);
+        };
+        // SAFETY: p is a fresh allocation large enough for a Block at offset 0.
+        unsafe { block.as_ptr().write(Block { refs: AtomicUsize::new(1), free: None, alloc_size: layout.size() }) };
+        let mut m = Msg::with_kind(Kind::Heap);
+        // SAFETY: offset lies within the allocation; the bytes after it are ours.
+        m.payload.heap = HeapRef { block, data: unsafe { p.add(offset) }, len: size };
+        Ok(m)
+    }
+
+    /// A message holding a copy of `data`.
+    pub fn from_slice(data: &[u8]) -> Result<Msg> {
+        let mut m = Msg::with_size(data.len())?;
+        m.data_mut().copy_from_slice(data);
+        Ok(m)
+    }
+
+    /// A message over caller-owned memory: with `free`, it is called once when the last
+    /// copy closes; without, the memory must outlive every copy (constant data).
+    ///
+    /// # Safety
+    /// `data` must be valid for reads and writes of `len` bytes until released as above.
+    pub unsafe fn from_user_data(data: *mut u8, len: usize, free: Option<(FreeFn, *mut c_void)>) -> Result<Msg> {
+        match free {
+            None => Ok(Msg::from_const(data, len)),
+            Some(f) => {
+                let b = Box::new(Block { refs: AtomicUsize::new(1), free: Some(f), alloc_size: 0 });
+                let mut m = Msg::with_kind(Kind::Heap);
+                m.payload.heap = HeapRef { block: NonNull::from(Box::leak(b)), data, len };
+                Ok(m)
+            }
+        }
+    }
+
+    /// A message over constant memory that outlives it (`zmq_send_const`).
+    pub fn from_const(data: *const u8, len: usize) -> Msg {
+        let mut m = Msg::with_kind(Kind::Const);
+        m.payload.cnst = ConstRef { data, len };
+        m
+    }
+
+    /// Whether this is a live (initialised, not closed) message, judged from its tag bytes.
+    pub fn is_valid(&self) -> bool {
+        // Read the tag as a raw byte: C may hand us memory we never initialised.
+        // SAFETY: `kind` is at a fixed offset inside the 64 bytes that C gave us.
+        let kind: u8 = unsafe { *(&self.kind as *const Kind as *const u8) };
+        self.magic == MAGIC && (1..=4).contains(&kind)
+    }
+
+    /// Whether this is the pipe delimiter.
+    pub fn is_delimiter(&self) -> bool {
+        self.kind == Kind::Delimiter
+    }
+
+    /// The message bytes.
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: each arm reads the union field that `kind` says is live.
+        unsafe {
+            match self.kind {
+                Kind::Vsm => &self.payload.inline[..self.inline_len as usize],
+                Kind::Heap => std::slice::from_raw_parts(self.payload.heap.data, self.payload.heap.len),
+                Kind::Const if self.payload.cnst.len > 0 => {
+                    std::slice::from_raw_parts(self.payload.cnst.data, self.payload.cnst.len)
+                }
+                _ => &[],
+            }
+        }
+    }
+
+    /// The message bytes, writable (C may write through `zmq_msg_data` as well).
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `data`; const data is writable only by C's own choice (libzmq
+        // hands out the same pointer), so we expose it only through `data_ptr`.
+        unsafe {
+            match self.kind {
+                Kind::Vsm => &mut self.payload.inline[..self.inline_len as usize],
+                Kind::Heap => std::slice::from_raw_parts_mut(self.payload.heap.data, self.payload.heap.len),
+                _ => &mut [],
+            }
+        }
+    }
+
+    /// The address of the bytes, as `zmq_msg_data` returns it.
+    pub fn data_ptr(&mut self) -> *mut u8 {
+        // SAFETY: reads the union field that `kind` says is live.
+        unsafe {
+            match self.kind {
+                Kind::Vsm => self.payload.inline.as_mut_ptr(),
+                Kind::Heap => self.payload.heap.data,
+                Kind::Const => self.payload.cnst.data as *mut u8,
+                _ => std::ptr::null_mut(),
+            }
+        }
+    }
+
+    /// Number of bytes.
+    pub fn size(&self) -> usize {
+        // SAFETY: reads the union field that `kind` says is live.
+        unsafe {
+            match self.kind {
+                Kind::Vsm => self.inline_len as usize,
+                Kind::Heap => self.payload.heap.len,
+                Kind::Const => self.payload.cnst.len,
+                _ => 0,
+            }
+        }
+    }
+
+    /// The flag byte (MORE, COMMAND, ROUTING_ID).
+    pub fn flags(&self) -> u8 {
+        self.flags
+    }
+
+    /// Sets flag bits.
+    pub fn set_flags(&mut self, f: u8) {
+        self.flags |= f;
+    }
+
+    /// Clears flag bits.
+    pub fn reset_flags(&mut self, f: u8) {
+        self.flags &= !f;
+    }
+
+    /// Whether more parts follow.
+    pub fn more(&self) -> bool {
+        self.flags & MORE != 0
+    }
+
+    /// Whether the bytes are shared with another message or owned by the caller.
+    pub fn is_shared(&self) -> bool {
+        match self.kind {
+            // SAFETY: the block is live while this message refers to it.
+            Kind::Heap => unsafe { self.payload.heap.block.as_ref().refs.load(Ordering::Acquire) > 1 },
+            Kind::Const => true,
+            _ => false,
+        }
+    }
+
+    /// The routing id stamped on the message (SERVER/CLIENT draft sockets), 0 when none.
+    pub fn routing_id(&self) -> u32 {
+        self.routing_id
+    }
+
+    /// Sets the routing id.
+    pub fn set_routing_id(&mut self, id: u32) {
+        self.routing_id = id;
+    }
+
+    /// The metadata the message arrived with.
+    pub fn metadata(&self) -> Option<&Arc<Metadata>> {
+        self.metadata.as_ref()
+    }
+
+    /// Attaches metadata.
+    pub fn set_metadata(&mut self, md: Option<Arc<Metadata>>) {
+        self.metadata = md;
+    }
+
+    /// A second message sharing this one's bytes (heap bytes are reference counted).
+    pub fn share(&self) -> Msg {
+        if self.kind == Kind::Heap {
+            // SAFETY: the block is live; Relaxed suffices for an increment (as in Arc).
+            unsafe { self.payload.heap.block.as_ref().refs.fetch_add(1, Ordering::Relaxed) };
+        }
+        Msg {
+            payload: self.payload,
+            metadata: self.metadata.clone(),
+            routing_id: self.routing_id,
+            flags: self.flags,
+            inline_len: self.inline_len,
+            kind: self.kind,
+            magic: MAGIC,
+        }
+    }
+
+    /// Releases the bytes now and leaves a closed message (kind `Closed`).
+    pub fn close(&mut self) {
+        self.release();
+        self.metadata = None;
+        self.kind = Kind::Closed;
+    }
+
+    fn release(&mut self) {
+        if self.kind != Kind::Heap {
+            return;
+        }
+        // SAFETY: the heap arm is live; after this the message no longer refers to it.
+        unsafe {
+            let h = self.payload.heap;
+            if h.block.as_ref().refs.fetch_sub(1, Ordering::Release) != 1 {
+                return;
+            }
+            fence(Ordering::Acquire);
+            let block = h.block.as_ptr();
+            match (*block).free {
+                Some((f, hint)) => {
+                    f(h.data.cast(), hint);
+                    drop(Box::from_raw(block));
+                }
+                None => {
+                    let size = (*block).alloc_size;
+                    dealloc(block.cast(), Layout::from_size_align_unchecked(size, std::mem::align_of::<Block>()));
+                }
+            }
+        }
+        self.kind = Kind::Vsm;
+        self.inline_len = 0;
+    }
+
+    /// Takes the message out, leaving an empty message behind (`zmq_msg_move`).
+    pub fn take(&mut self) -> Msg {
+        std::mem::take(self)
+    }
+
+    /// Turns this message into an empty one, keeping nothing (as after `zmq_msg_init`).
+    pub fn clear(&mut self) {
+        self.release();
+        *self = Msg::new();
+    }
+}
+
+impl Drop for Msg {
+    fn drop(&mut self) {
+        if self.kind == Kind::Heap {
+            self.release();
+        }
+    }
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Msg").field("kind", &self.kind).field("flags", &self.flags).field("size", &self.size()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    #[test]
+    fn layout_fits_zmq_msg_t() {
+        assert_eq!(std::mem::size_of::<Msg>(), 64);
+        assert_eq!(std::mem::align_of::<Msg>(), std::mem::align_of::<*const u8>());
+    }
+
+    #[test]
+    fn small_messages_are_inline_and_large_ones_shared_on_copy() {
+        let small = Msg::from_slice(b"hello").unwrap();
+        assert_eq!(small.data(), b"hello");
+        let c = small.share();
+        assert!(!c.is_shared());
+        let big = Msg::from_slice(&[7u8; 1000]).unwrap();
+        assert!(!big.is_shared());
+        let c2 = big.share();
+        assert!(big.is_shared() && c2.is_shared());
+        assert_eq!(c2.data().as_ptr(), big.data().as_ptr());
+        drop(c2);
+        assert!(!big.is_shared());
+    }
+
+    static FREED: AtomicU32 = AtomicU32::new(0);
+    unsafe extern "C" fn count_free(data: *mut c_void, _hint: *mut c_void) {
+        FREED.fetch_add(1, Ordering::SeqCst);
+        drop(Box::from_raw(data.cast::<[u8; 4]>()));
+    }
+
+    #[test]
+    fn user_data_is_freed_exactly_once_by_the_last_copy() {
+        let buf = Box::into_raw(Box::new(*b"abcd"));
+        let mut m = unsafe { Msg::from_user_data(buf.cast(), 4, Some((count_free, std::ptr::null_mut()))) }.unwrap();
+        let c = m.share();
+        m.close();
+        assert_eq!(FREED.load(Ordering::SeqCst), 0);
+        assert_eq!(c.data(), b"abcd");
+        drop(c);
+        assert_eq!(FREED.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn closed_message_is_invalid() {
+        let mut m = Msg::from_slice(&[1; 100]).unwrap();
+        assert!(m.is_valid());
+        m.close();
+        assert!(!m.is_valid());
+    }
+}

@@ -1,0 +1,495 @@
+//! Socket options: one table of (id, type, bounds) entries with shared encoders and
+//! validators, so every option is decoded and checked the same way, with libzmq's errno.
+//!
+//! Options specific to a socket type (SUBSCRIBE, ROUTER_MANDATORY, ...) are handled by the
+//! type first (`SocketType::setsockopt`); the table holds the options every socket has.
+
+use crate::constants::*;
+use crate::error::{Error, Result};
+
+/// The options every socket has, with libzmq's defaults.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub sndhwm: i32,
+    pub rcvhwm: i32,
+    pub affinity: u64,
+    pub routing_id: Vec<u8>,
+    pub rate: i32,
+    pub recovery_ivl: i32,
+    pub sndbuf: i32,
+    pub rcvbuf: i32,
+    pub socket_type: i32,
+    pub linger: i32,
+    pub reconnect_ivl: i32,
+    pub reconnect_ivl_max: i32,
+    pub backlog: i32,
+    pub maxmsgsize: i64,
+    pub multicast_hops: i32,
+    pub rcvtimeo: i32,
+    pub sndtimeo: i32,
+    pub ipv6: bool,
+    pub immediate: bool,
+    pub tcp_keepalive: i32,
+    pub tcp_keepalive_cnt: i32,
+    pub tcp_keepalive_idle: i32,
+    pub tcp_keepalive_intvl: i32,
+    pub mechanism: i32,
+    pub plain_server: bool,
+    pub plain_username: Vec<u8>,
+    pub plain_password: Vec<u8>,
+    pub zap_domain: Vec<u8>,
+    pub conflate: bool,
+    pub tos: i32,
+    pub handshake_ivl: i32,
+    pub socks_proxy: Vec<u8>,
+    pub heartbeat_ivl: i32,
+    pub heartbeat_ttl: i32,
+    pub heartbeat_timeout: i32,
+    pub connect_timeout: i32,
+    pub tcp_maxrt: i32,
+    pub multicast_maxtpdu: i32,
+    pub use_fd: i32,
+    pub bindtodevice: Vec<u8>,
+    pub connect_routing_id: Vec<u8>,
+    pub tcp_accept_filters: Vec<Vec<u8>>,
+    pub ipc_filter_uid: Vec<i32>,
+    pub ipc_filter_gid: Vec<i32>,
+    pub ipc_filter_pid: Vec<i32>,
+    pub last_endpoint: String,
+    /// Whether this socket type receives routing ids from peers (ROUTER, STREAM).
+    pub recv_routing_id: bool,
+    /// Whether pipes of this socket keep pending messages on disconnect/close.
+    pub delay_on_close: bool,
+}
+
+impl Options {
+    /// libzmq's defaults for a socket of type `socket_type`.
+    pub fn new(socket_type: i32) -> Options {
+        Options {
+            sndhwm: 1000,
+            rcvhwm: 1000,
+            affinity: 0,
+            routing_id: Vec::new(),
+            rate: 100,
+            recovery_ivl: 10000,
+            sndbuf: -1,
+            rcvbuf: -1,
+            socket_type,
+            linger: -1,
+            reconnect_ivl: 100,
+            reconnect_ivl_max: 0,
+            backlog: 100,
+            maxmsgsize: -1,
+            multicast_hops: 1,
+            rcvtimeo: -1,
+            sndtimeo: -1,
+            ipv6: false,
+            immediate: false,
+            tcp_keepalive: -1,
+            tcp_keepalive_cnt: -1,
+            tcp_keepalive_idle: -1,
+            tcp_keepalive_intvl: -1,
+            mechanism: ZMQ_NULL,
+            plain_server: false,
+            plain_username: Vec::new(),
+            plain_password: Vec::new(),
+            zap_domain: Vec::new(),
+            conflate: false,
+            tos: 0,
+            handshake_ivl: 30000,
+            socks_proxy: Vec::new(),
+            heartbeat_ivl: 0,
+            heartbeat_ttl: 0,
+            heartbeat_timeout: -1,
+            connect_timeout: 0,
+            tcp_maxrt: 0,
+            multicast_maxtpdu: 1500,
+            use_fd: -1,
+            bindtodevice: Vec::new(),
+            connect_routing_id: Vec::new(),
+            tcp_accept_filters: Vec::new(),
+            ipc_filter_uid: Vec::new(),
+            ipc_filter_gid: Vec::new(),
+            ipc_filter_pid: Vec::new(),
+            last_endpoint: String::new(),
+            recv_routing_id: false,
+            delay_on_close: true,
+        }
+    }
+}
+
+
+/// Decodes a C `int` option value (the length must be exactly `sizeof(int)`).
+pub fn int_of(v: &[u8]) -> Result<i32> {
+    let b: [u8; 4] = v.try_into().map_err(|_| Error::Inval)?;
+    Ok(i32::from_ne_bytes(b))
+}
+
+/// Decodes a C `int` that must be 0 or 1.
+pub fn bool_of(v: &[u8]) -> Result<bool> {
+    match int_of(v)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(Error::Inval),
+    }
+}
+
+/// Decodes an `int64_t` / `uint64_t` option value (exactly 8 bytes).
+pub fn i64_of(v: &[u8]) -> Result<i64> {
+    let b: [u8; 8] = v.try_into().map_err(|_| Error::Inval)?;
+    Ok(i64::from_ne_bytes(b))
+}
+
+/// What `getsockopt` writes back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptVal {
+    Int(i32),
+    I64(i64),
+    U64(u64),
+    /// Binary data written as is (routing id).
+    Bin(Vec<u8>),
+    /// A string written with its terminating NUL.
+    Str(Vec<u8>),
+}
+
+impl OptVal {
+    /// Copies the value into a C buffer of `cap` bytes; returns the length written, or
+    /// EINVAL when it does not fit, as libzmq.
+    pub fn write_to(&self, out: &mut [u8]) -> Result<usize> {
+        let bytes: Vec<u8> = match self {
+            OptVal::Int(v) => v.to_ne_bytes().to_vec(),
+            OptVal::I64(v) => v.to_ne_bytes().to_vec(),
+            OptVal::U64(v) => v.to_ne_bytes().to_vec(),
+            OptVal::Bin(b) => b.clone(),
+            OptVal::Str(s) => {
+                let mut v = s.clone();
+                v.push(0);
+                v
+            }
+        };
+        if out.len() < bytes.len() {
+            return Err(Error::Inval);
+        }
+        out[..bytes.len()].copy_from_slice(&bytes);
+        Ok(bytes.len())
+    }
+}
+
+type Setter = fn(&mut Options, &[u8]) -> Result<()>;
+type Getter = fn(&Options) -> OptVal;
+
+/// One row of the option table.
+struct Entry {
+    id: i32,
+    set: Option<Setter>,
+    get: Option<Getter>,
+}
+
+fn at_least(v: &[u8], min: i32) -> Result<i32> {
+    let x = int_of(v)?;
+    if x < min {
+        return Err(Error::Inval);
+    }
+    Ok(x)
+}
+
+fn bytes_max(v: &[u8], max: usize) -> Result<Vec<u8>> {
+    if v.len() > max {
+        return Err(Error::Inval);
+    }
+    Ok(v.to_vec())
+}
+
+macro_rules! int_opt {
+    ($id:expr, $field:ident, $min:expr) => {
+        Entry {
+            id: $id,
+            set: Some(|o, v| {
+                o.$field = at_least(v, $min)?;
+                Ok(())
+            }),
+            get: Some(|o| OptVal::Int(o.$field)),
+        }
+    };
+}
+
+macro_rules! bool_opt {
+    ($id:expr, $field:ident) => {
+        Entry {
+            id: $id,
+            set: Some(|o, v| {
+                o.$field = bool_of(v)?;
+                Ok(())
+            }),
+            get: Some(|o| OptVal::Int(o.$field as i32)),
+        }
+    };
+}
+
+macro_rules! str_opt {
+    ($id:expr, $field:ident, $max:expr) => {
+        Entry {
+            id: $id,
+            set: Some(|o, v| {
+                o.$field = bytes_max(v, $max)?;
+                Ok(())
+            }),
+            get: Some(|o| OptVal::Str(o.$field.clone())),
+        }
+    };
+}
+
+static TABLE: &[Entry] = &[
+    int_opt!(ZMQ_SNDHWM, sndhwm, 0),
+    int_opt!(ZMQ_RCVHWM, rcvhwm, 0),
+    Entry {
+        id: ZMQ_AFFINITY,
+        set: Some(|o, v| {
+            o.affinity = i64_of(v)? as u64;
+            Ok(())
+        }),
+        get: Some(|o| OptVal::U64(o.affinity)),
+    },
+    Entry {
+        id: ZMQ_ROUTING_ID,
+        set: Some(|o, v| {
+            if v.is_empty() || v.len() > 255 {
+                return Err(Error::Inval);
+            }
+            o.routing_id = v.to_vec();
+            Ok(())
+        }),
+        get: Some(|o| OptVal::Bin(o.routing_id.clone())),
+    },
+    int_opt!(ZMQ_RATE, rate, 1),
+    int_opt!(ZMQ_RECOVERY_IVL, recovery_ivl, 0),
+    int_opt!(ZMQ_SNDBUF, sndbuf, -1),
+    int_opt!(ZMQ_RCVBUF, rcvbuf, -1),
+    Entry { id: ZMQ_TYPE, set: None, get: Some(|o| OptVal::Int(o.socket_type)) },
+    int_opt!(ZMQ_LINGER, linger, -1),
+    int_opt!(ZMQ_RECONNECT_IVL, reconnect_ivl, -1),
+    int_opt!(ZMQ_RECONNECT_IVL_MAX, reconnect_ivl_max, 0),
+    int_opt!(ZMQ_BACKLOG, backlog, 0),
+    Entry {
+        id: ZMQ_MAXMSGSIZE,
+        set: Some(|o, v| {
+            o.maxmsgsize = i64_of(v)?;
+            Ok(())
+        }),
+        get: Some(|o| OptVal::I64(o.maxmsgsize)),
+    },
+    int_opt!(ZMQ_MULTICAST_HOPS, multicast_hops, 1),
+    int_opt!(ZMQ_RCVTIMEO, rcvtimeo, -1),
+    int_opt!(ZMQ_SNDTIMEO, sndtimeo, -1),
+    bool_opt!(ZMQ_IPV6, ipv6),
+    Entry {
+        id: ZMQ_IPV4ONLY,
+        set: Some(|o, v| {
+            o.ipv6 = !bool_of(v)?;
+            Ok(())
+        }),
+        get: Some(|o| OptVal::Int(!o.ipv6 as i32)),
+    },
+    bool_opt!(ZMQ_IMMEDIATE, immediate),
+    Entry {
+        id: ZMQ_TCP_KEEPALIVE,
+        set: Some(|o, v| {
+            let x = int_of(v)?;
+            if !(-1..=1).contains(&x) {
+                return Err(Error::Inval);
+            }
+            o.tcp_keepalive = x;
+            Ok(())
+        }),
+        get: Some(|o| OptVal::Int(o.tcp_keepalive)),
+    },
+    int_opt!(ZMQ_TCP_KEEPALIVE_CNT, tcp_keepalive_cnt, -1),
+    int_opt!(ZMQ_TCP_KEEPALIVE_IDLE, tcp_keepalive_idle, -1),
+    int_opt!(ZMQ_TCP_KEEPALIVE_INTVL, tcp_keepalive_intvl, -1),
+    Entry { id: ZMQ_MECHANISM, set: None, get: Some(|o| OptVal::Int(o.mechanism)) },
+    Entry {
+        id: ZMQ_PLAIN_SERVER,
+        set: Some(|o, v| {
+            o.plain_server = bool_of(v)?;
+            o.mechanism = if o.plain_server { ZMQ_PLAIN } else { ZMQ_NULL };
+            Ok(())
+        }),
+        get: Some(|o| OptVal::Int(o.plain_server as i32)),
+    },
+    Entry {
+        id: ZMQ_PLAIN_USERNAME,
+        set: Some(|o, v| {
+            o.plain_username = bytes_max(v, 255)?;
+            o.plain_server = false;
+            o.mechanism = if v.is_empty() { ZMQ_NULL } else { ZMQ_PLAIN };
+            Ok(())
+        }),
+        get: Some(|o| OptVal::Str(o.plain_username.clone())),
+    },
+    Entry {
+        id: ZMQ_PLAIN_PASSWORD,
+        set: Some(|o, v| {
+            o.plain_password = bytes_max(v, 255)?;
+            o.plain_server = false;
+            o.mechanism = if v.is_empty() { ZMQ_NULL } else { ZMQ_PLAIN };
+            Ok(())
+        }),
+        get: Some(|o| OptVal::Str(o.plain_password.clone())),
+    },
+    str_opt!(ZMQ_ZAP_DOMAIN, zap_domain, 255),
+    bool_opt!(ZMQ_CONFLATE, conflate),
+    int_opt!(ZMQ_TOS, tos, 0),
+    int_opt!(ZMQ_HANDSHAKE_IVL, handshake_ivl, 0),
+    str_opt!(ZMQ_SOCKS_PROXY, socks_proxy, 1024),
+    Entry {
+        id: ZMQ_HEARTBEAT_IVL,
+        set: Some(|o, v| {
+            o.heartbeat_ivl = at_least(v, 0)?;
+            Ok(())
+        }),
+        get: Some(|o| OptVal::Int(o.heartbeat_ivl)),
+    },
+    Entry {
+        id: ZMQ_HEARTBEAT_TTL,
+        set: Some(|o, v| {
+            let x = at_least(v, 0)?;
+            // Carried on the wire in deciseconds, in 16 bits.
+            if x > 6_553_599 {
+                return Err(Error::Inval);
+            }
+            o.heartbeat_ttl = x / 100 * 100;
+            Ok(())
+        }),
+        get: Some(|o| OptVal::Int(o.heartbeat_ttl)),
+    },
+    int_opt!(ZMQ_HEARTBEAT_TIMEOUT, heartbeat_timeout, -1),
+    int_opt!(ZMQ_CONNECT_TIMEOUT, connect_timeout, 0),
+    int_opt!(ZMQ_TCP_MAXRT, tcp_maxrt, 0),
+    int_opt!(ZMQ_MULTICAST_MAXTPDU, multicast_maxtpdu, 1),
+    int_opt!(ZMQ_USE_FD, use_fd, -1),
+    str_opt!(ZMQ_BINDTODEVICE, bindtodevice, 15),
+    Entry {
+        id: ZMQ_CONNECT_ROUTING_ID,
+        set: Some(|o, v| {
+            if v.is_empty() || v.len() > 255 {
+                return Err(Error::Inval);
+            }
+            o.connect_routing_id = v.to_vec();
+            Ok(())
+        }),
+        get: None,
+    },
+    Entry {
+        id: ZMQ_TCP_ACCEPT_FILTER,
+        set: Some(|o, v| {
+            if v.is_empty() {
+                o.tcp_accept_filters.clear();
+            } else if v.len() > 255 {
+                return Err(Error::Inval);
+            } else {
+                o.tcp_accept_filters.push(v.to_vec());
+            }
+            Ok(())
+        }),
+        get: None,
+    },
+    Entry {
+        id: ZMQ_IPC_FILTER_UID,
+        set: Some(|o, v| {
+            if v.is_empty() {
+                o.ipc_filter_uid.clear();
+            } else {
+                o.ipc_filter_uid.push(int_of(v)?);
+            }
+            Ok(())
+        }),
+        get: None,
+    },
+    Entry {
+        id: ZMQ_IPC_FILTER_GID,
+        set: Some(|o, v| {
+            if v.is_empty() {
+                o.ipc_filter_gid.clear();
+            } else {
+                o.ipc_filter_gid.push(int_of(v)?);
+            }
+            Ok(())
+        }),
+        get: None,
+    },
+    Entry {
+        id: ZMQ_IPC_FILTER_PID,
+        set: Some(|o, v| {
+            if v.is_empty() {
+                o.ipc_filter_pid.clear();
+            } else {
+                o.ipc_filter_pid.push(int_of(v)?);
+            }
+            Ok(())
+        }),
+        get: None,
+    },
+    Entry { id: ZMQ_LAST_ENDPOINT, set: None, get: Some(|o| OptVal::Str(o.last_endpoint.as_bytes().to_vec())) },
+    // Security mechanisms this build does not provide: not settable, as in a libzmq built
+    // without them.
+    Entry { id: ZMQ_CURVE_SERVER, set: None, get: Some(|_| OptVal::Int(0)) },
+    Entry { id: ZMQ_GSSAPI_SERVER, set: None, get: None },
+];
+
+fn entry(id: i32) -> Option<&'static Entry> {
+    TABLE.iter().find(|e| e.id == id)
+}
+
+impl Options {
+    /// Sets a common option from its C bytes.
+    pub fn set(&mut self, id: i32, v: &[u8]) -> Result<()> {
+        match entry(id).and_then(|e| e.set) {
+            Some(set) => set(self, v),
+            None => Err(Error::Inval),
+        }
+    }
+
+    /// Reads a common option.
+    pub fn get(&self, id: i32) -> Result<OptVal> {
+        match entry(id).and_then(|e| e.get) {
+            Some(get) => Ok(get(self)),
+            None => Err(Error::Inval),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_libzmq() {
+        let o = Options::new(ZMQ_PAIR);
+        assert_eq!(o.get(ZMQ_SNDHWM).unwrap(), OptVal::Int(1000));
+        assert_eq!(o.get(ZMQ_LINGER).unwrap(), OptVal::Int(-1));
+        assert_eq!(o.get(ZMQ_MAXMSGSIZE).unwrap(), OptVal::I64(-1));
+        assert_eq!(o.get(ZMQ_LAST_ENDPOINT).unwrap(), OptVal::Str(vec![]));
+    }
+
+    #[test]
+    fn bad_values_and_sizes_are_einval() {
+        let mut o = Options::new(ZMQ_PAIR);
+        assert_eq!(o.set(ZMQ_SNDHWM, &(-1i32).to_ne_bytes()), Err(Error::Inval));
+        assert_eq!(o.set(ZMQ_SNDHWM, &[1, 2]), Err(Error::Inval));
+        assert_eq!(o.set(ZMQ_IPV6, &2i32.to_ne_bytes()), Err(Error::Inval));
+        assert_eq!(o.set(ZMQ_ROUTING_ID, b""), Err(Error::Inval));
+        assert_eq!(o.set(ZMQ_TYPE, &1i32.to_ne_bytes()), Err(Error::Inval));
+        assert_eq!(o.set(12345, &1i32.to_ne_bytes()), Err(Error::Inval));
+        o.set(ZMQ_LINGER, &0i32.to_ne_bytes()).unwrap();
+        assert_eq!(o.linger, 0);
+    }
+
+    #[test]
+    fn getsockopt_buffer_must_fit() {
+        let mut small = [0u8; 2];
+        assert_eq!(OptVal::Int(5).write_to(&mut small), Err(Error::Inval));
+        let mut buf = [0u8; 8];
+        assert_eq!(OptVal::Str(b"ab".to_vec()).write_to(&mut buf), Ok(3));
+        assert_eq!(&buf[..3], b"ab\0");
+    }
+}

@@ -1,0 +1,444 @@
+//! Pipes: a bidirectional message channel between two objects (two sockets for inproc, a
+//! socket and a session otherwise), made of two lock-free queues (`ypipe`).
+//!
+//! Ownership: each `Pipe` value is one end, owned by exactly one object and used only on that
+//! object's thread. The ends share a `PipePair`: the per-direction HWMs and, for each end, the
+//! address (mailbox + slot) where commands for it go. An end not yet attached to an owner
+//! (an inproc connect before the bind) keeps its commands pending until `attach`.
+//!
+//! Flow control: an end may write while `msgs_written - peers_msgs_read < hwm` (0 means no
+//! limit), counting whole messages. The reader gives credit back with `ActivateWrite` every
+//! `lwm` messages. A writer wakes a sleeping reader with `ActivateRead` (only then).
+//!
+//! Termination (both ends must agree, so no message is lost or read after the end):
+//! `terminate` writes a delimiter after the pending messages and sends `Term`; the peer,
+//! with `delay` set, keeps delivering messages until it reads the delimiter, then acks;
+//! an end is gone for its owner when it receives `TermAck` ([`PipeEvent::Terminated`]).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::command::{Command, PipeAddr, PipeCmd};
+use crate::mailbox::Mailbox;
+use crate::msg::{self, Msg};
+use crate::ypipe::{ypipe, Reader, Writer};
+
+static NEXT_PIPE_ID: AtomicU64 = AtomicU64::new(1);
+
+const MAX_WM_DELTA: u64 = 1024;
+
+/// The low-water mark for a given HWM: when to give credit back to the writer.
+fn compute_lwm(hwm: u64) -> u64 {
+    if hwm > MAX_WM_DELTA * 2 {
+        hwm - MAX_WM_DELTA
+    } else {
+        hwm.div_ceil(2)
+    }
+}
+
+#[derive(Default)]
+struct EndAddr {
+    mailbox: Option<Arc<Mailbox>>,
+    index: usize,
+    id: u64,
+    pending: Vec<PipeCmd>,
+}
+
+/// State shared by the two ends of a pipe.
+struct PipePair {
+    /// HWM of the queue written by end 0 (index 0) and by end 1 (index 1); 0 = unlimited.
+    hwm: [AtomicU64; 2],
+    ends: [Mutex<EndAddr>; 2],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Active,
+    DelimiterReceived,
+    WaitingForDelimiter,
+    TermAckSent,
+    TermReqSent1,
+    TermReqSent2,
+}
+
+/// What the owner must do after a pipe processed a command.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PipeEvent {
+    /// Nothing.
+    None,
+    /// Messages can be read again.
+    ReadActivated,
+    /// Messages can be written again.
+    WriteActivated,
+    /// The pipe is finished: drop every reference to it.
+    Terminated,
+}
+
+/// One end of a pipe. See the module documentation.
+pub struct Pipe {
+    id: u64,
+    side: usize,
+    pair: Arc<PipePair>,
+    inpipe: Option<Reader<Msg>>,
+    outpipe: Option<Writer<Msg>>,
+    in_active: bool,
+    out_active: bool,
+    msgs_read: u64,
+    msgs_written: u64,
+    peers_msgs_read: u64,
+    state: State,
+    delay: bool,
+    /// Routing id of the peer (ROUTER), set by the socket.
+    pub routing_id: Vec<u8>,
+    /// The endpoint this pipe was created for (for unbind/disconnect), if any.
+    pub endpoint: Option<String>,
+    /// Whether this end's owner created the connection (connect side).
+    pub locally_initiated: bool,
+}
+
+/// Creates a pipe: `hwms[0]` limits messages from end 0 to end 1, `hwms[1]` the reverse.
+pub fn pipepair(hwms: [u64; 2]) -> (Pipe, Pipe) {
+    let pair = Arc::new(PipePair {
+        hwm: [AtomicU64::new(hwms[0]), AtomicU64::new(hwms[1])],
+        ends: [Mutex::new(EndAddr::default()), Mutex::new(EndAddr::default())],
+    });
+    let (w0, r0) = ypipe();
+    let (w1, r1) = ypipe();
+    let id0 = NEXT_PIPE_ID.fetch_add(2, Ordering::Relaxed);
+    let mk = |side: usize, id: u64, inpipe, outpipe| Pipe {
+        id,
+        side,
+        pair: pair.clone(),
+        inpipe: Some(inpipe),
+        outpipe: Some(outpipe),
+        in_active: true,
+        out_active: true,
+        msgs_read: 0,
+        msgs_written: 0,
+        peers_msgs_read: 0,
+        state: State::Active,
+        delay: true,
+        routing_id: Vec::new(),
+        endpoint: None,
+        locally_initiated: false,
+    };
+    let a = mk(0, id0, r1, w0);
+    let b = mk(1, id0 + 1, r0, w1);
+    (a, b)
+}
+
+fn lock(m: &Mutex<EndAddr>) -> std::sync::MutexGuard<'_, EndAddr> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Pipe {
+    /// The unique id of this end.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Makes `mailbox` the owner of this end, at `index` in its pipe table; commands that
+    /// arrived before are delivered now.
+    pub fn attach(&mut self, mailbox: Arc<Mailbox>, index: usize) {
+        let pending = {
+            let mut a = lock(&self.pair.ends[self.side]);
+            a.mailbox = Some(mailbox.clone());
+            a.index = index;
+            a.id = self.id;
+            std::mem::take(&mut a.pending)
+        };
+        for c in pending {
+            mailbox.send(Command::Pipe(PipeAddr { index, id: self.id }, c));
+        }
+    }
+
+    fn send_peer(&self, cmd: PipeCmd) {
+        let mut a = lock(&self.pair.ends[1 - self.side]);
+        match &a.mailbox {
+            Some(mb) => mb.send(Command::Pipe(PipeAddr { index: a.index, id: a.id }, cmd)),
+            None => a.pending.push(cmd),
+        }
+    }
+
+    fn out_hwm(&self) -> u64 {
+        self.pair.hwm[self.side].load(Ordering::Relaxed)
+    }
+
+    fn in_lwm(&self) -> u64 {
+        compute_lwm(self.pair.hwm[1 - self.side].load(Ordering::Relaxed))
+    }
+
+    /// Sets the HWMs of both directions (this end's outbound first).
+    pub fn set_hwms(&self, out_hwm: u64, in_hwm: u64) {
+        self.pair.hwm[self.side].store(out_hwm, Ordering::Relaxed);
+        self.pair.hwm[1 - self.side].store(in_hwm, Ordering::Relaxed);
+    }
+
+    /// Whether a message can be read now. When not, the reader sleeps until `ActivateRead`.
+    pub fn check_read(&mut self) -> bool {
+        if !self.in_active || !matches!(self.state, State::Active | State::WaitingForDelimiter) {
+            return false;
+        }
+        let Some(inp) = self.inpipe.as_mut() else { return false };
+        match inp.probe() {
+            None => {
+                self.in_active = false;
+                false
+            }
+            Some(m) if m.is_delimiter() => {
+                inp.read();
+                self.process_delimiter();
+                false
+            }
+            Some(_) => true,
+        }
+    }
+
+    /// Reads one message part, if one is available.
+    pub fn read(&mut self) -> Option<Msg> {
+        if !self.in_active || !matches!(self.state, State::Active | State::WaitingForDelimiter) {
+            return None;
+        }
+        let m = match self.inpipe.as_mut()?.read() {
+            Some(m) => m,
+            None => {
+                self.in_active = false;
+                return None;
+            }
+        };
+        if m.is_delimiter() {
+            self.process_delimiter();
+            return None;
+        }
+        if !m.more() && m.flags() & msg::ROUTING_ID == 0 {
+            self.msgs_read += 1;
+            let lwm = self.in_lwm();
+            if lwm > 0 && self.msgs_read % lwm == 0 {
+                self.send_peer(PipeCmd::ActivateWrite(self.msgs_read));
+            }
+        }
+        Some(m)
+    }
+
+    /// Whether a message can be written now (HWM not reached). When not, the writer waits
+    /// for `ActivateWrite`.
+    pub fn check_write(&mut self) -> bool {
+        if !self.out_active || self.state != State::Active {
+            return false;
+        }
+        let hwm = self.out_hwm();
+        if hwm > 0 && self.msgs_written - self.peers_msgs_read >= hwm {
+            self.out_active = false;
+            return false;
+        }
+        true
+    }
+
+    /// Writes one message part; gives it back when the pipe is full or closing.
+    pub fn write(&mut self, m: Msg) -> Result<(), Msg> {
+        if !self.check_write() {
+            return Err(m);
+        }
+        self.write_unchecked(m);
+        Ok(())
+    }
+
+    /// Writes ignoring the HWM (routing ids, and parts after the first of a message).
+    pub fn write_unchecked(&mut self, m: Msg) {
+        let more = m.more();
+        let counts = !more && m.flags() & msg::ROUTING_ID == 0;
+        if let Some(out) = self.outpipe.as_mut() {
+            out.write(m, more);
+            if counts {
+                self.msgs_written += 1;
+            }
+        }
+    }
+
+    /// Drops the parts of an unfinished message written so far.
+    pub fn rollback(&mut self) {
+        if let Some(out) = self.outpipe.as_mut() {
+            while out.unwrite().is_some() {}
+        }
+    }
+
+    /// Publishes written messages, waking the reader if it sleeps.
+    pub fn flush(&mut self) {
+        if self.state == State::TermAckSent {
+            return;
+        }
+        if let Some(out) = self.outpipe.as_mut() {
+            if !out.flush() {
+                self.send_peer(PipeCmd::ActivateRead);
+            }
+        }
+    }
+
+    /// Handles a command from the peer end.
+    pub fn process(&mut self, cmd: PipeCmd) -> PipeEvent {
+        match cmd {
+            PipeCmd::ActivateRead => {
+                if !self.in_active && matches!(self.state, State::Active | State::WaitingForDelimiter) {
+                    self.in_active = true;
+                    return PipeEvent::ReadActivated;
+                }
+                PipeEvent::None
+            }
+            PipeCmd::ActivateWrite(n) => {
+                self.peers_msgs_read = n;
+                if !self.out_active && self.state == State::Active {
+                    self.out_active = true;
+                    return PipeEvent::WriteActivated;
+                }
+                PipeEvent::None
+            }
+            PipeCmd::Term => {
+                match self.state {
+                    State::Active if self.delay => self.state = State::WaitingForDelimiter,
+                    State::Active | State::DelimiterReceived => {
+                        self.state = State::TermAckSent;
+                        self.outpipe = None;
+                        self.send_peer(PipeCmd::TermAck);
+                    }
+                    State::TermReqSent1 => {
+                        self.state = State::TermReqSent2;
+                        self.outpipe = None;
+                        self.send_peer(PipeCmd::TermAck);
+                    }
+                    _ => {}
+                }
+                PipeEvent::None
+            }
+            PipeCmd::TermAck => {
+                if self.state == State::TermReqSent1 {
+                    self.outpipe = None;
+                    self.send_peer(PipeCmd::TermAck);
+                }
+                self.inpipe = None;
+                PipeEvent::Terminated
+            }
+        }
+    }
+
+    fn process_delimiter(&mut self) {
+        if self.state == State::Active {
+            self.state = State::DelimiterReceived;
+        } else {
+            self.rollback();
+            self.outpipe = None;
+            self.send_peer(PipeCmd::TermAck);
+            self.state = State::TermAckSent;
+        }
+    }
+
+    /// Starts terminating the pipe. With `delay`, messages the peer already sent are still
+    /// delivered before the end; without, they are dropped.
+    pub fn terminate(&mut self, delay: bool) {
+        self.delay = delay;
+        match self.state {
+            State::TermReqSent1 | State::TermReqSent2 | State::TermAckSent => return,
+            State::Active | State::DelimiterReceived => {
+                self.send_peer(PipeCmd::Term);
+                self.state = State::TermReqSent1;
+            }
+            State::WaitingForDelimiter if !delay => {
+                self.rollback();
+                self.outpipe = None;
+                self.send_peer(PipeCmd::TermAck);
+                self.state = State::TermAckSent;
+            }
+            State::WaitingForDelimiter => {}
+        }
+        self.out_active = false;
+        if self.outpipe.is_some() {
+            self.rollback();
+            if let Some(out) = self.outpipe.as_mut() {
+                out.write(Msg::delimiter(), false);
+            }
+            self.flush();
+        }
+    }
+
+    /// Whether the peer has asked to end this pipe or we have (no new messages may be sent).
+    pub fn is_terminating(&self) -> bool {
+        self.state != State::Active
+    }
+
+    /// Marks the reader asleep state as unknown so the next read checks the queue again.
+    pub fn set_in_active(&mut self) {
+        if matches!(self.state, State::Active | State::WaitingForDelimiter) {
+            self.in_active = true;
+        }
+    }
+}
+
+impl std::fmt::Debug for Pipe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Pipe({}, {:?})", self.id, self.state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(b: &[u8], more: bool) -> Msg {
+        let mut m = Msg::from_slice(b).unwrap();
+        if more {
+            m.set_flags(msg::MORE);
+        }
+        m
+    }
+
+    #[test]
+    fn hwm_counts_whole_messages_and_credit_comes_back() {
+        let (mut a, mut b) = pipepair([2, 2]);
+        let mb = Arc::new(Mailbox::new().unwrap());
+        a.attach(mb.clone(), 0);
+        b.attach(mb.clone(), 1);
+        assert!(a.write(part(b"1", true)).is_ok());
+        assert!(a.write(part(b"2", false)).is_ok());
+        assert!(a.write(part(b"3", false)).is_ok());
+        a.flush();
+        assert!(a.write(part(b"4", false)).is_err(), "HWM of 2 messages reached");
+        for want in [&b"1"[..], b"2", b"3"] {
+            assert_eq!(b.read().unwrap().data(), want);
+        }
+        // lwm of hwm 2 is 1: each read gave credit back.
+        let mut got_credit = false;
+        while let Ok(Command::Pipe(addr, cmd)) = mb.recv(0) {
+            if addr.index == 0 && a.process(cmd) == PipeEvent::WriteActivated {
+                got_credit = true;
+            }
+        }
+        assert!(got_credit);
+        assert!(a.write(part(b"4", false)).is_ok());
+    }
+
+    #[test]
+    fn termination_delivers_pending_messages_then_ends_both_sides() {
+        let (mut a, mut b) = pipepair([0, 0]);
+        let mb = Arc::new(Mailbox::new().unwrap());
+        a.attach(mb.clone(), 0);
+        b.attach(mb.clone(), 1);
+        a.write(part(b"last", false)).unwrap();
+        a.flush();
+        a.terminate(false);
+        let mut a_done = false;
+        let mut b_done = false;
+        let mut got = Vec::new();
+        for _ in 0..10 {
+            while let Ok(Command::Pipe(addr, cmd)) = mb.recv(0) {
+                let ev = if addr.index == 0 { a.process(cmd) } else { b.process(cmd) };
+                if ev == PipeEvent::Terminated {
+                    if addr.index == 0 { a_done = true } else { b_done = true }
+                }
+            }
+            while let Some(m) = b.read() {
+                got.push(m.data().to_vec());
+            }
+        }
+        assert_eq!(got, vec![b"last".to_vec()]);
+        assert!(a_done && b_done);
+    }
+}

@@ -1,0 +1,349 @@
+//! The lock-free single-producer single-consumer queue under every pipe (libzmq's `ypipe`).
+//!
+//! Items live in fixed-size chunks linked in a list. The writer appends items, marks the end
+//! of each complete message (`write(item, incomplete)`), and publishes complete items with
+//! [`Writer::flush`]. The one shared word `c` holds the number of items published so far, or
+//! `ASLEEP` when the reader found nothing and went to sleep.
+//!
+//! Invariants:
+//! - only the writer touches `Shared::w`; only the reader touches `Shared::r`;
+//! - an item at position `p` is initialised iff `r.read <= p < w.written` (reader view: `< c`);
+//! - `flush` returns `false` exactly when the reader was asleep: the caller must then wake it
+//!   (libzmq's activate_read). Otherwise no syscall or command is needed — the hot path.
+//! - `check_read` that finds nothing switches `c` to `ASLEEP` atomically, so a concurrent
+//!   `flush` either publishes before (reader sees the data) or sees `ASLEEP` (writer wakes it).
+
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::Arc;
+
+const CHUNK: usize = 256;
+const ASLEEP: u64 = u64::MAX;
+
+struct Chunk<T> {
+    slots: [UnsafeCell<MaybeUninit<T>>; CHUNK],
+    next: AtomicPtr<Chunk<T>>,
+}
+
+impl<T> Chunk<T> {
+    fn alloc() -> *mut Chunk<T> {
+        Box::into_raw(Box::new(Chunk {
+            slots: std::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
+            next: AtomicPtr::new(ptr::null_mut()),
+        }))
+    }
+}
+
+struct WriterState<T> {
+    back: *mut Chunk<T>,
+    back_start: u64,
+    written: u64,
+    complete: u64,
+    published: u64,
+}
+
+struct ReaderState<T> {
+    front: *mut Chunk<T>,
+    front_start: u64,
+    read: u64,
+    avail: u64,
+}
+
+struct Shared<T> {
+    c: AtomicU64,
+    spare: AtomicPtr<Chunk<T>>,
+    w: UnsafeCell<WriterState<T>>,
+    r: UnsafeCell<ReaderState<T>>,
+}
+
+// SAFETY: `w` is only accessed through the unique Writer, `r` through the unique Reader, and
+// items cross threads only through the Release/Acquire pair on `c`; T itself must be Send.
+unsafe impl<T: Send> Send for Shared<T> {}
+// SAFETY: as above: each UnsafeCell has exactly one accessing handle.
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        // Both handles are gone: drop the items still queued and free every chunk.
+        let (w, r) = (self.w.get_mut(), self.r.get_mut());
+        let mut chunk = r.front;
+        let mut start = r.front_start;
+        let mut pos = r.read;
+        while pos < w.written {
+            if pos == start + CHUNK as u64 {
+                // SAFETY: chunks are linked up to the writer's back chunk.
+                let next = unsafe { (*chunk).next.load(Ordering::Acquire) };
+                // SAFETY: chunk was allocated by Chunk::alloc and is no longer referenced.
+                drop(unsafe { Box::from_raw(chunk) });
+                chunk = next;
+                start += CHUNK as u64;
+            }
+            // SAFETY: positions in [read, written) are initialised.
+            unsafe { (*(*chunk).slots[(pos - start) as usize].get()).assume_init_drop() };
+            pos += 1;
+        }
+        while !chunk.is_null() {
+            // SAFETY: remaining chunks in the list are owned by the queue alone.
+            let next = unsafe { (*chunk).next.load(Ordering::Acquire) };
+            drop(unsafe { Box::from_raw(chunk) });
+            chunk = next;
+        }
+        let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
+        if !spare.is_null() {
+            // SAFETY: the spare chunk is owned by the queue alone.
+            drop(unsafe { Box::from_raw(spare) });
+        }
+    }
+}
+
+/// The producing end.
+pub struct Writer<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// The consuming end.
+pub struct Reader<T> {
+    shared: Arc<Shared<T>>,
+}
+
+// SAFETY: a Writer/Reader is the unique accessor of its half; moving it to another thread is
+// fine when T is Send.
+unsafe impl<T: Send> Send for Writer<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Send for Reader<T> {}
+
+/// A new empty queue; the reader starts awake.
+pub fn ypipe<T>() -> (Writer<T>, Reader<T>) {
+    let first = Chunk::alloc();
+    let shared = Arc::new(Shared {
+        c: AtomicU64::new(0),
+        spare: AtomicPtr::new(ptr::null_mut()),
+        w: UnsafeCell::new(WriterState { back: first, back_start: 0, written: 0, complete: 0, published: 0 }),
+        r: UnsafeCell::new(ReaderState { front: first, front_start: 0, read: 0, avail: 0 }),
+    });
+    (Writer { shared: shared.clone() }, Reader { shared })
+}
+
+impl<T> Writer<T> {
+    #[allow(clippy::mut_from_ref)]
+    fn state(&mut self) -> &mut WriterState<T> {
+        // SAFETY: the writer state is only reached through this unique &mut Writer.
+        unsafe { &mut *self.shared.w.get() }
+    }
+
+    /// Appends an item; `incomplete` means more parts of the same message follow, so the
+    /// item is not flushable yet.
+    pub fn write(&mut self, item: T, incomplete: bool) {
+        let spare = &self.shared.spare;
+        // SAFETY: unique access to the writer state, see `state`.
+        let w = unsafe { &mut *self.shared.w.get() };
+        if w.written == w.back_start + CHUNK as u64 {
+            let mut next = spare.swap(ptr::null_mut(), Ordering::Acquire);
+            if next.is_null() {
+                next = Chunk::alloc();
+            } else {
+                // SAFETY: the spare chunk is exclusively ours now.
+                unsafe { (*next).next.store(ptr::null_mut(), Ordering::Relaxed) };
+            }
+            // SAFETY: back is a live chunk; the reader reads `next` only after a later publish.
+            unsafe { (*w.back).next.store(next, Ordering::Release) };
+            w.back = next;
+            w.back_start += CHUNK as u64;
+        }
+        let idx = (w.written - w.back_start) as usize;
+        // SAFETY: slot idx of the back chunk is beyond `written`, so unused and unseen.
+        unsafe { (*(*w.back).slots[idx].get()).write(item) };
+        w.written += 1;
+        if !incomplete {
+            w.complete = w.written;
+        }
+    }
+
+    /// Takes back the last written item if it is not part of a complete message.
+    pub fn unwrite(&mut self) -> Option<T> {
+        let w = self.state();
+        if w.written == w.complete {
+            return None;
+        }
+        w.written -= 1;
+        let idx = (w.written - w.back_start) as usize;
+        // SAFETY: the item at `written` was initialised and never published.
+        Some(unsafe { (*(*w.back).slots[idx].get()).assume_init_read() })
+    }
+
+    /// Publishes all complete items. Returns `false` when the reader was asleep and must be
+    /// woken by the caller.
+    pub fn flush(&mut self) -> bool {
+        let shared = self.shared.clone();
+        let w = self.state();
+        if w.published == w.complete {
+            return true;
+        }
+        let target = w.complete;
+        match shared.c.compare_exchange(w.published, target, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => {
+                w.published = target;
+                true
+            }
+            Err(_) => {
+                // The reader marked itself asleep; publish and tell the caller to wake it.
+                shared.c.store(target, Ordering::Release);
+                w.published = target;
+                false
+            }
+        }
+    }
+}
+
+impl<T> Reader<T> {
+    #[allow(clippy::mut_from_ref)]
+    fn state(&mut self) -> &mut ReaderState<T> {
+        // SAFETY: the reader state is only reached through this unique &mut Reader.
+        unsafe { &mut *self.shared.r.get() }
+    }
+
+    /// Whether an item can be read. When none can, the reader is now asleep: the writer's
+    /// next `flush` returns `false` so that the reader is woken.
+    pub fn check_read(&mut self) -> bool {
+        let shared = self.shared.clone();
+        let r = self.state();
+        if r.read < r.avail {
+            return true;
+        }
+        match shared.c.compare_exchange(r.read, ASLEEP, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => false,
+            Err(ASLEEP) => false,
+            Err(v) => {
+                r.avail = v;
+                r.read < v
+            }
+        }
+    }
+
+    /// Reads the next published item, if any (see `check_read` for sleeping).
+    pub fn read(&mut self) -> Option<T> {
+        if !self.check_read() {
+            return None;
+        }
+        let spare = &self.shared.spare;
+        // SAFETY: unique access to the reader state.
+        let r = unsafe { &mut *self.shared.r.get() };
+        if r.read == r.front_start + CHUNK as u64 {
+            // SAFETY: the writer linked `next` before publishing any item in it.
+            let next = unsafe { (*r.front).next.load(Ordering::Acquire) };
+            let old = spare.swap(r.front, Ordering::AcqRel);
+            if !old.is_null() {
+                // SAFETY: the previous spare is owned by the queue alone.
+                drop(unsafe { Box::from_raw(old) });
+            }
+            r.front = next;
+            r.front_start += CHUNK as u64;
+        }
+        let idx = (r.read - r.front_start) as usize;
+        r.read += 1;
+        // SAFETY: the item is published (read < avail) and read exactly once.
+        Some(unsafe { (*(*r.front).slots[idx].get()).assume_init_read() })
+    }
+
+    /// A reference to the next item without taking it.
+    pub fn probe(&mut self) -> Option<&T> {
+        if !self.check_read() {
+            return None;
+        }
+        // SAFETY: unique access to the reader state.
+        let r = unsafe { &mut *self.shared.r.get() };
+        let (chunk, idx) = if r.read == r.front_start + CHUNK as u64 {
+            // SAFETY: as in `read`.
+            (unsafe { (*r.front).next.load(Ordering::Acquire) }, 0)
+        } else {
+            (r.front, (r.read - r.front_start) as usize)
+        };
+        // SAFETY: the item is published and stays until `read` takes it.
+        Some(unsafe { (*(*chunk).slots[idx].get()).assume_init_ref() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fifo_across_chunks() {
+        let (mut w, mut r) = ypipe::<u64>();
+        for i in 0..1000 {
+            w.write(i, false);
+        }
+        w.flush();
+        for i in 0..1000 {
+            assert_eq!(r.read(), Some(i));
+        }
+        assert_eq!(r.read(), None);
+    }
+
+    #[test]
+    fn incomplete_items_are_not_published_and_can_be_unwritten() {
+        let (mut w, mut r) = ypipe::<u32>();
+        w.write(1, true);
+        w.write(2, true);
+        assert!(w.flush());
+        assert_eq!(r.read(), None);
+        assert_eq!(w.unwrite(), Some(2));
+        w.write(3, false);
+        assert!(!w.flush(), "reader went to sleep, flush must ask to wake it");
+        assert_eq!(r.read(), Some(1));
+        assert_eq!(r.read(), Some(3));
+    }
+
+    #[test]
+    fn flush_reports_a_sleeping_reader_once() {
+        let (mut w, mut r) = ypipe::<u32>();
+        w.write(1, false);
+        assert!(w.flush(), "reader starts awake");
+        assert_eq!(r.read(), Some(1));
+        assert_eq!(r.read(), None);
+        w.write(2, false);
+        assert!(!w.flush());
+        w.write(3, false);
+        assert!(w.flush());
+        assert_eq!(r.probe(), Some(&2));
+        assert_eq!(r.read(), Some(2));
+        assert_eq!(r.read(), Some(3));
+    }
+
+    #[test]
+    fn drops_unread_items() {
+        let item = Arc::new(());
+        let (mut w, r) = ypipe();
+        for _ in 0..600 {
+            w.write(item.clone(), false);
+        }
+        w.flush();
+        drop(r);
+        drop(w);
+        assert_eq!(Arc::strong_count(&item), 1);
+    }
+
+    #[test]
+    fn two_threads_no_loss_no_reorder() {
+        let (mut w, mut r) = ypipe::<u64>();
+        let n = 200_000u64;
+        let t = std::thread::spawn(move || {
+            for i in 0..n {
+                w.write(i, false);
+                w.flush();
+            }
+        });
+        let mut next = 0;
+        while next < n {
+            if let Some(v) = r.read() {
+                assert_eq!(v, next);
+                next += 1;
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+        t.join().unwrap();
+    }
+}
