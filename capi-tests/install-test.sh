@@ -57,11 +57,13 @@ run_and_check() { # run_and_check NAME BINARY [shared|static]
             return
         fi
     fi
-    if env -u LD_LIBRARY_PATH -u LD_PRELOAD timeout 30 "$bin" >"$work/$name.out" 2>&1; then
+    local rc=0
+    env -u LD_LIBRARY_PATH -u LD_PRELOAD timeout 30 "$bin" >"$work/$name.out" 2>&1 || rc=$?
+    if [ $rc -eq 0 ]; then
         pass "$name"
     else
         sed 's/^/    | /' "$work/$name.out"
-        fail "$name" "exit $?"
+        fail "$name" "exit $rc"
     fi
 }
 
