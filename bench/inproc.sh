@@ -3,8 +3,9 @@
 # cached Debian source package, see capi-tests/reference.sh) built twice, against Debian's libzmq
 # and against ours, run side by side at 1 B, 64 B, 1 KiB and 64 KiB.
 #
-# usage: bench/inproc.sh [--seconds S] [size ...]
-#   message counts are calibrated on Debian's libzmq so that each run takes about S seconds (2).
+# usage: bench/inproc.sh [--seconds S] [--repeat N] [size ...]
+#   message counts are calibrated on Debian's libzmq so that each run takes about S seconds (2);
+#   each figure is the median of N runs (3), the two libraries' runs interleaved.
 # Prints a table: throughput in msg/s and latency in us for both, and ratios ours/theirs
 # (throughput: higher is better; latency: lower is better). Not part of test.sh.
 set -u
@@ -13,10 +14,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 ROOT=$ZMQRS_ROOT
 CACHE=${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference}
 SECONDS_PER_RUN=2
+REPEAT=3
 SIZES=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --seconds) SECONDS_PER_RUN=$2; shift ;;
+    --repeat) REPEAT=$2; shift ;;
     -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
     *) SIZES+=("$1") ;;
     esac
@@ -77,6 +80,11 @@ ratio() { # ratio A B -> A/B with two decimals, or "-"
     if [ "$1" = - ] || [ "$2" = - ] || [ -z "$1" ] || [ -z "$2" ]; then echo -; return; fi
     awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'
 }
+median() { # median FIGURE... ("-" when any run failed)
+    local v
+    for v in "$@"; do [ "$v" = - ] || [ -z "$v" ] && { echo -; return; }; done
+    printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+}
 clamp() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { v = int(v); if (v < lo) v = lo; if (v > hi) v = hi; print v }'; }
 
 printf '%-8s | %12s %12s %7s | %10s %10s %7s\n' size "thr theirs" "thr ours" ratio "lat theirs" "lat ours" ratio
@@ -91,13 +99,18 @@ for size in "${SIZES[@]}"; do
     [ "$l0" = - ] && l0=50
     lat_count=$(clamp "$(awk -v l="$l0" -v s="$SECONDS_PER_RUN" 'BEGIN { print s * 1e6 / (2 * l) }')" 1000 5000000)
 
-    thr_t=$(run theirs inproc_thr "$size" "$thr_count")
-    thr_o=$(run ours inproc_thr "$size" "$thr_count")
-    lat_t=$(run theirs inproc_lat "$size" "$lat_count")
-    lat_o=$(run ours inproc_lat "$size" "$lat_count")
+    tt=() to=() lt=() lo=()
+    for _ in $(seq "$REPEAT"); do
+        tt+=("$(run theirs inproc_thr "$size" "$thr_count")")
+        to+=("$(run ours inproc_thr "$size" "$thr_count")")
+        lt+=("$(run theirs inproc_lat "$size" "$lat_count")")
+        lo+=("$(run ours inproc_lat "$size" "$lat_count")")
+    done
+    thr_t=$(median "${tt[@]}") thr_o=$(median "${to[@]}")
+    lat_t=$(median "${lt[@]}") lat_o=$(median "${lo[@]}")
     label=$size
     [ "$size" -ge 1024 ] && [ $((size % 1024)) -eq 0 ] && label="$((size / 1024)) KiB" || label="$size B"
     printf '%-8s | %12s %12s %7s | %10s %10s %7s\n' "$label" "$thr_t" "$thr_o" "$(ratio "$thr_o" "$thr_t")" \
         "$lat_t" "$lat_o" "$(ratio "$lat_o" "$lat_t")"
 done
-echo "(counts calibrated to about ${SECONDS_PER_RUN} s per run on Debian's libzmq; '-' = the run failed)"
+echo "(median of $REPEAT runs each, counts calibrated to about ${SECONDS_PER_RUN} s per run on Debian's libzmq; '-' = a run failed)"
