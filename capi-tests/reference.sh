@@ -185,7 +185,7 @@ else
 fi
 
 run_list=()
-declare -A SKIP
+declare -A SKIP=()
 for t in "${tests[@]}"; do
     r=$(skip_reason "$t")
     if [ -n "$r" ]; then SKIP[$t]=$r; else run_list+=("$t"); fi
@@ -344,7 +344,7 @@ echo "reference: ran in $(($(date +%s) - run_start)) s" >&2
 
 # ---------------------------------------------------------------- tally and ratchet
 passed=0 failed=0 skipped=${#SKIP[@]}
-declare -A RESULT
+declare -A RESULT=()
 for t in "${run_list[@]}"; do
     read -r st _ <"$B/run/$t.status"
     RESULT[$t]=$st
