@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# Reference conformance: libzmq's own test suite (tests/test_*.cpp of Debian's source package
+# zeromq3, 4.3.4), built against OUR include/zmq.h and OUR target/release/libzmq.so, then run.
+#
+# usage: capi-tests/reference.sh [options] [test_name ...]
+#   --update        add the tests that pass now to capi-tests/reference-pass.txt (never removes)
+#   --timeout S     per-test timeout in seconds (default 30; 60 for the slow ones upstream marks)
+#   -j N            build and run N at a time (default: number of cores; runs are isolated in
+#                   their own network namespace when possible, else they run one at a time)
+#   --draft         also build and run the draft-API tests (with ZMQ_BUILD_DRAFT_API)
+#   -v              print the output of failing tests
+#
+# The source and the built objects live outside the repository, in
+#   ${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference}
+# Objects are rebuilt only when the header (or a test source) changed; tests are relinked when the
+# library changed. Each test prints PASS / FAIL / SKIP; a test that does not compile against our
+# header is "FAIL name (build: compile)", one that needs symbols we don't export yet is
+# "FAIL name (build: link)". The last line is "reference: N passed, M failed, K skipped".
+#
+# capi-tests/reference-pass.txt is a ratchet: the script exits non-zero when a listed test fails.
+
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+ROOT=$ZMQRS_ROOT
+
+CACHE=${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference}
+PASSLIST="$here/reference-pass.txt"
+UPDATE=0
+TIMEOUT=30
+JOBS=$(nproc 2>/dev/null || echo 2)
+DRAFT=0
+VERBOSE=0
+SELECT=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --update) UPDATE=1 ;;
+    --timeout) TIMEOUT=$2; shift ;;
+    -j) JOBS=$2; shift ;;
+    -j*) JOBS=${1#-j} ;;
+    --draft) DRAFT=1 ;;
+    -v) VERBOSE=1 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    -*) echo "unknown option $1" >&2; exit 2 ;;
+    *) SELECT+=("${1%.cpp}") ;;
+    esac
+    shift
+done
+
+# ---------------------------------------------------------------- tools and the reference source
+zmqrs_need g++ make dpkg-dev iproute2 || { echo "reference: cannot install build tools" >&2; exit 2; }
+
+mkdir -p "$CACHE"
+SRC=$(ls -d "$CACHE"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
+SRC=${SRC%/}
+if [ -z "$SRC" ] || [ ! -f "$SRC/tests/testutil.cpp" ]; then
+    echo "reference: fetching Debian source package zeromq3 into $CACHE" >&2
+    if ! (cd "$CACHE" && apt-get source --print-uris zeromq3 >/dev/null 2>&1); then
+        # No deb-src entry on this machine: derive one from the binary entries.
+        src_list=/etc/apt/sources.list.d/debian.sources
+        if [ -f "$src_list" ]; then
+            sed -e 's/^Types:[[:space:]]*deb[[:space:]]*$/Types: deb-src/' "$src_list" |
+                zmqrs_sudo tee /etc/apt/sources.list.d/zmq-rs-deb-src.sources >/dev/null
+        elif [ -f /etc/apt/sources.list ]; then
+            sed -n -e 's/^deb /deb-src /p' /etc/apt/sources.list |
+                zmqrs_sudo tee /etc/apt/sources.list.d/zmq-rs-deb-src.list >/dev/null
+        fi
+        zmqrs_sudo apt-get update -qq || { echo "reference: apt-get update failed" >&2; exit 2; }
+    fi
+    (cd "$CACHE" && apt-get source -qq zeromq3 >"$CACHE/apt-source.log" 2>&1) || {
+        echo "reference: apt-get source zeromq3 failed, see $CACHE/apt-source.log" >&2
+        exit 2
+    }
+    SRC=$(ls -d "$CACHE"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
+    SRC=${SRC%/}
+    [ -f "$SRC/tests/testutil.cpp" ] || { echo "reference: source not found in $CACHE" >&2; exit 2; }
+fi
+
+# ---------------------------------------------------------------- our library and header
+if [ ! -f "$ZMQRS_LIB" ]; then
+    echo "reference: $ZMQRS_LIB missing; run 'cargo build --release' first" >&2
+    exit 2
+fi
+HEADER="$ROOT/include/zmq.h"
+if [ ! -f "$HEADER" ]; then
+    HEADER=/usr/include/zmq.h
+    {
+        echo "################################################################################"
+        echo "## WARNING: $ROOT/include/zmq.h does not exist."
+        echo "## Falling back to the SYSTEM header $HEADER (Debian's libzmq3-dev)."
+        echo "## Results say nothing about our header; only about our library."
+        echo "################################################################################"
+    } >&2
+    zmqrs_need libzmq3-dev || exit 2
+fi
+
+B=${ZMQ_REF_BUILD:-"$CACHE/build"}
+[ $DRAFT = 1 ] && B="$B-draft"
+mkdir -p "$B"/{include,src,tests,obj,bin,log,run,lib}
+
+# Copy only on change so that make's timestamps mean "content changed".
+put() { # put SRC DST
+    cmp -s "$1" "$2" || cp "$1" "$2"
+}
+put "$HEADER" "$B/include/zmq.h"
+
+# A minimal platform header: what the tests test for, as libzmq's configure would find it on
+# Linux (Debian builds with libsodium and gssapi, without TIPC/VMCI/websockets in this list).
+cat >"$B/platform.tmp" <<EOF
+/* Written by capi-tests/reference.sh: the platform facts libzmq's tests look at, for Linux. */
+#ifndef ZMQRS_REFERENCE_PLATFORM_HPP
+#define ZMQRS_REFERENCE_PLATFORM_HPP
+#define ZMQ_HAVE_LINUX 1
+#define ZMQ_HAVE_IPC 1
+#define ZMQ_HAVE_UIO 1
+#define ZMQ_HAVE_SO_PEERCRED 1
+#define ZMQ_HAVE_SO_PRIORITY 1
+#define ZMQ_HAVE_SO_KEEPALIVE 1
+#define ZMQ_HAVE_TCP_KEEPCNT 1
+#define ZMQ_HAVE_TCP_KEEPIDLE 1
+#define ZMQ_HAVE_TCP_KEEPINTVL 1
+#define ZMQ_HAVE_SO_BINDTODEVICE 1
+#define ZMQ_HAVE_EVENTFD 1
+#define ZMQ_HAVE_EVENTFD_CLOEXEC 1
+#define ZMQ_HAVE_IFADDRS 1
+#define ZMQ_HAVE_O_CLOEXEC 1
+#define ZMQ_HAVE_SOCK_CLOEXEC 1
+#define ZMQ_HAVE_CURVE 1
+#define ZMQ_USE_LIBSODIUM 1
+#define ZMQ_IOTHREAD_POLLER_USE_EPOLL 1
+#define ZMQ_POLL_BASED_ON_POLL 1
+#define ZMQ_USE_CV_IMPL_STL11 1
+#define ZMQ_CACHELINE_SIZE 64
+#define HAVE_FORK 1
+#define HAVE_CLOCK_GETTIME 1
+#define HAVE_MKDTEMP 1
+#define HAVE_ACCEPT4 1
+#define HAVE_STRNLEN 1
+#define HAVE_IF_NAMETOINDEX 1
+#endif
+EOF
+put "$B/platform.tmp" "$B/src/platform.hpp"
+printf '#ifndef ZMQRS_STDINT_HPP\n#define ZMQRS_STDINT_HPP\n#include <stdint.h>\n#endif\n' >"$B/stdint.tmp"
+put "$B/stdint.tmp" "$B/src/stdint.hpp"
+# The tests include "../include/zmq.h" and "../src/*.hpp": mirror tests/ and src/ into the build
+# tree so that those resolve to our header and platform file. test_security_curve also compiles a
+# few of the reference's own source files (its mock client does the crypto).
+for f in "$SRC"/tests/*.cpp "$SRC"/tests/*.hpp; do
+    ln -sfn "$f" "$B/tests/$(basename "$f")"
+done
+for f in "$SRC"/src/*; do
+    case "$(basename "$f")" in platform.hpp | stdint.hpp) continue ;; esac
+    ln -sfn "$f" "$B/src/$(basename "$f")"
+done
+zmqrs_stage_lib "$B/lib"
+
+# ---------------------------------------------------------------- which tests, and why not
+draft_tests=" test_poller test_thread_safe test_client_server test_timers test_radio_dish
+ test_scatter_gather test_dgram test_app_meta test_router_notify test_xpub_manual_last_value
+ test_peer test_msg_init test_channel test_hello_msg test_disconnect_msg "
+draft_tests=" $(echo $draft_tests) "
+skip_reason() {
+    local t=$1
+    case "$t" in
+    *tipc*) echo "platform: TIPC"; return ;;
+    *vmci*) echo "platform: VMCI"; return ;;
+    *_ws_* | *_wss_* | *ws_fuzzer) echo "platform: websockets not in the stable build"; return ;;
+    *cap_net_admin) echo "platform: needs capsh and CAP_NET_ADMIN"; return ;;
+    esac
+    if [ $DRAFT = 0 ] && [[ "$draft_tests" == *" $t "* ]]; then
+        echo "draft API (use --draft)"
+    fi
+}
+slow_tests=" test_heartbeats test_security_curve test_security_zap "
+
+all=()
+for f in "$SRC"/tests/test_*.cpp; do all+=("$(basename "${f%.cpp}")"); done
+if [ ${#SELECT[@]} -gt 0 ]; then
+    for t in "${SELECT[@]}"; do
+        [ -f "$SRC/tests/$t.cpp" ] || { echo "reference: no such test: $t" >&2; exit 2; }
+    done
+    tests=("${SELECT[@]}")
+else
+    tests=("${all[@]}")
+fi
+
+run_list=()
+declare -A SKIP=()
+for t in "${tests[@]}"; do
+    r=$(skip_reason "$t")
+    if [ -n "$r" ]; then SKIP[$t]=$r; else run_list+=("$t"); fi
+done
+
+# ---------------------------------------------------------------- build (make, incremental)
+defs="-DUNITY_USE_COMMAND_LINE_ARGS -DUNITY_EXCLUDE_FLOAT"
+[ $DRAFT = 1 ] && defs="$defs -DZMQ_BUILD_DRAFT_API"
+cat >"$B/Makefile" <<EOF
+# Generated by capi-tests/reference.sh
+CC = gcc
+CXX = g++
+CPPFLAGS = $defs -I$SRC/external/unity -I$B/tests
+CFLAGS = -O1 -g0 -pthread -w
+CXXFLAGS = -O1 -g0 -pthread -w -std=gnu++11
+LDFLAGS = -pthread -L$B/lib -Wl,-rpath,$B/lib -Wl,--enable-new-dtags
+HDRS = include/zmq.h src/platform.hpp src/stdint.hpp \$(wildcard tests/*.hpp)
+COMMON = obj/unity.o obj/testutil.o obj/testutil_monitoring.o obj/testutil_security.o obj/testutil_unity.o
+CURVE_EXTRA = obj/tweetnacl.o obj/err.o obj/random.o obj/clock.o
+LIB = $ZMQRS_LIB
+# Keep the objects: they are the cache.
+.SECONDARY:
+
+obj/unity.o: $SRC/external/unity/unity.c
+	\$(CC) \$(CPPFLAGS) \$(CFLAGS) -c \$< -o \$@ >log/unity.compile.log 2>&1 || { cat log/unity.compile.log; exit 1; }
+obj/testutil.o: tests/testutil.cpp \$(HDRS)
+	\$(CXX) \$(CPPFLAGS) \$(CXXFLAGS) -c \$< -o \$@ >log/testutil.compile.log 2>&1 || { cat log/testutil.compile.log; exit 1; }
+obj/testutil%.o: tests/testutil%.cpp \$(HDRS)
+	\$(CXX) \$(CPPFLAGS) \$(CXXFLAGS) -c \$< -o \$@ >log/testutil\$*.compile.log 2>&1 || { cat log/testutil\$*.compile.log; exit 1; }
+obj/test_%.o: tests/test_%.cpp \$(HDRS)
+	@rm -f \$@ log/test_\$*.link.log
+	@\$(CXX) \$(CPPFLAGS) \$(CXXFLAGS) -c \$< -o \$@ >log/test_\$*.compile.log 2>&1
+obj/tweetnacl.o: src/tweetnacl.c \$(HDRS)
+	@\$(CC) \$(CPPFLAGS) -DZMQ_USE_TWEETNACL -I$B/src \$(CFLAGS) -c \$< -o \$@ >log/tweetnacl.compile.log 2>&1
+obj/err.o: src/err.cpp \$(HDRS)
+obj/random.o: src/random.cpp \$(HDRS)
+obj/clock.o: src/clock.cpp \$(HDRS)
+obj/err.o obj/random.o obj/clock.o:
+	@\$(CXX) -x c++ \$(CPPFLAGS) -DZMQ_USE_TWEETNACL -I$B/src \$(CXXFLAGS) -c \$< -o \$@ >log/\$(basename \$(notdir \$@)).compile.log 2>&1
+bin/test_security_curve: obj/test_security_curve.o \$(COMMON) \$(CURVE_EXTRA) \$(LIB)
+	@\$(CXX) -o \$@ \$(filter %.o,\$^) \$(LDFLAGS) -lzmq >log/test_security_curve.link.log 2>&1
+bin/test_%: obj/test_%.o \$(COMMON) \$(LIB)
+	@\$(CXX) -o \$@ \$(filter %.o,\$^) \$(LDFLAGS) -lzmq >log/test_\$*.link.log 2>&1
+EOF
+
+targets=()
+for t in "${run_list[@]}"; do targets+=("bin/$t"); done
+build_start=$(date +%s)
+if [ ${#targets[@]} -gt 0 ]; then
+    # Common objects first: if they don't build, nothing does, and that is worth seeing.
+    if ! make -s -C "$B" -j"$JOBS" obj/unity.o obj/testutil.o obj/testutil_monitoring.o \
+        obj/testutil_security.o obj/testutil_unity.o; then
+        echo "reference: the common test objects do not compile against $HEADER (logs in $B/log)" >&2
+    fi
+    # A test binary whose inputs failed stays absent; -k carries on with the others.
+    rm -f "${targets[@]/#/$B/}"
+    make -s -k -C "$B" -j"$JOBS" "${targets[@]}" >"$B/log/make.log" 2>&1
+fi
+echo "reference: built in $(($(date +%s) - build_start)) s (cache $B)" >&2
+
+# ---------------------------------------------------------------- run
+# Two tests at a time only when each gets its own network namespace (the tests use fixed ports).
+ISOLATE=0
+if [ "$JOBS" -gt 1 ] && unshare -n sh -c 'ip link set lo up' 2>/dev/null; then ISOLATE=1; fi
+[ $ISOLATE = 1 ] || JOBS=1
+
+rm -rf "$B/run" && mkdir -p "$B/run"
+run_one() { # run_one NAME -> writes run/NAME.status "STATUS reason"
+    local t=$1 bin="$B/bin/$1" st reason rc to=$TIMEOUT
+    local out="$B/log/$t.run.log"
+    if [ ! -x "$bin" ]; then
+        if [ -f "$B/obj/$t.o" ] && [ -f "$B/log/$t.link.log" ]; then
+            reason="build: link"
+        else
+            reason="build: compile"
+        fi
+        echo "FAIL $reason" >"$B/run/$t.status"
+        return
+    fi
+    if ! zmqrs_check_ours "$bin" "$B/lib" 2>"$out"; then
+        echo "FAIL loads the wrong libzmq" >"$B/run/$t.status"
+        return
+    fi
+    [[ "$slow_tests" == *" $t "* ]] && [ "$to" -lt 60 ] && to=60
+    local dir="$B/run/$t.d"
+    mkdir -p "$dir"
+    if [ $ISOLATE = 1 ]; then
+        (cd "$dir" && env -u LD_LIBRARY_PATH -u LD_PRELOAD unshare -n sh -c \
+            'ip link set lo up && exec timeout -k 5 "$0" "$1"' "$to" "$bin" >"$out" 2>&1 </dev/null)
+    else
+        (cd "$dir" && env -u LD_LIBRARY_PATH -u LD_PRELOAD timeout -k 5 "$to" "$bin" \
+            >"$out" 2>&1 </dev/null)
+    fi
+    rc=$?
+    rm -rf "$dir"
+    case $rc in
+    0) st=PASS; reason= ;;
+    77) st=SKIP; reason="the test skipped itself" ;;
+    124 | 137) st=FAIL; reason="timeout ${to}s" ;;
+    *)
+        st=FAIL
+        if [ $rc -gt 128 ]; then reason="signal $((rc - 128))"; else reason="exit $rc"; fi
+        local u
+        u=$(grep -E '^[0-9]+ Tests [0-9]+ Failures' "$out" | tail -n1)
+        [ -n "$u" ] && reason="$reason: $u"
+        ;;
+    esac
+    echo "$st $reason" >"$B/run/$t.status"
+}
+
+report() { # report NAME
+    local t=$1 st reason
+    read -r st reason <"$B/run/$t.status"
+    if [ -n "$reason" ]; then echo "$st $t ($reason)"; else echo "$st $t"; fi
+    if [ $VERBOSE = 1 ] && [ "$st" = FAIL ]; then
+        for f in "$B/log/$t".{compile,link,run}.log; do
+            [ -s "$f" ] && tail -n 30 "$f" | sed 's/^/    | /'
+        done
+    fi
+}
+
+run_start=$(date +%s)
+if [ "$JOBS" -gt 1 ]; then
+    # A small pool: start up to JOBS runs, report each as it ends (in finishing order).
+    pending=("${run_list[@]}")
+    declare -A pid_of=()
+    running=0
+    while [ ${#pending[@]} -gt 0 ] || [ $running -gt 0 ]; do
+        while [ ${#pending[@]} -gt 0 ] && [ $running -lt "$JOBS" ]; do
+            t=${pending[0]}
+            pending=("${pending[@]:1}")
+            run_one "$t" &
+            pid_of[$t]=$!
+            running=$((running + 1))
+        done
+        wait -n 2>/dev/null || true
+        for t in "${!pid_of[@]}"; do
+            if ! kill -0 "${pid_of[$t]}" 2>/dev/null; then
+                wait "${pid_of[$t]}" 2>/dev/null
+                unset "pid_of[$t]"
+                running=$((running - 1))
+                report "$t"
+            fi
+        done
+    done
+else
+    for t in "${run_list[@]}"; do
+        run_one "$t"
+        report "$t"
+    done
+fi
+for t in "${tests[@]}"; do
+    [ -n "${SKIP[$t]:-}" ] && echo "SKIP $t (${SKIP[$t]})"
+done
+echo "reference: ran in $(($(date +%s) - run_start)) s" >&2
+
+# ---------------------------------------------------------------- tally and ratchet
+passed=0 failed=0 skipped=${#SKIP[@]}
+declare -A RESULT=()
+for t in "${run_list[@]}"; do
+    read -r st _ <"$B/run/$t.status"
+    RESULT[$t]=$st
+    case $st in PASS) passed=$((passed + 1)) ;; FAIL) failed=$((failed + 1)) ;; SKIP) skipped=$((skipped + 1)) ;; esac
+done
+
+touch "$PASSLIST"
+regressions=()
+while read -r t _; do
+    case "$t" in "" | \#*) continue ;; esac
+    # Only the tests of this run count (a subset run checks its subset).
+    [ -n "${RESULT[$t]:-}" ] || continue
+    [ "${RESULT[$t]}" = PASS ] || regressions+=("$t")
+done <"$PASSLIST"
+
+if [ $UPDATE = 1 ]; then
+    added=0
+    for t in "${run_list[@]}"; do
+        if [ "${RESULT[$t]}" = PASS ] && ! grep -qx "$t" "$PASSLIST"; then
+            echo "$t" >>"$PASSLIST"
+            added=$((added + 1))
+        fi
+    done
+    if [ $added -gt 0 ]; then
+        { grep '^#' "$PASSLIST"; grep -v '^#' "$PASSLIST" | grep . | sort -u; } >"$PASSLIST.tmp"
+        mv "$PASSLIST.tmp" "$PASSLIST"
+    fi
+    echo "reference: added $added test(s) to $(basename "$PASSLIST")" >&2
+fi
+
+if [ ${#regressions[@]} -gt 0 ]; then
+    echo "reference: REGRESSION: listed in $(basename "$PASSLIST") but not passing: ${regressions[*]}" >&2
+fi
+[ "$HEADER" = /usr/include/zmq.h ] && echo "reference: WARNING: built against the SYSTEM header, not ours" >&2
+echo "reference: $passed passed, $failed failed, $skipped skipped"
+[ ${#regressions[@]} -eq 0 ]

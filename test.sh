@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Every check of the project, in order; keeps going after a failing step and ends with
+#   steps: N passed, M failed
+# and a non-zero exit when any step failed. CI runs exactly this (.ci/run).
+#
+# usage: ./test.sh [--no-reference]    (--no-reference skips libzmq's own suite, for a quick run)
+set -u
+cd "$(dirname "$0")"
+ROOT=$PWD
+. capi-tests/lib.sh
+export CARGO_TERM_COLOR=never
+
+REFERENCE=1
+[ "${1:-}" = --no-reference ] && REFERENCE=0
+
+passed=0 failed=0
+failed_steps=()
+start_all=$(date +%s)
+step() { # step NAME COMMAND...
+    local name=$1 t0 rc
+    shift
+    echo
+    echo "=== $name"
+    t0=$(date +%s)
+    "$@"
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        echo "--- ok: $name ($(($(date +%s) - t0)) s)"
+        passed=$((passed + 1))
+    else
+        echo "--- FAILED: $name (exit $rc, $(($(date +%s) - t0)) s)"
+        failed=$((failed + 1))
+        failed_steps+=("$name")
+    fi
+}
+
+# ---- what this needs, installed only when missing
+deps() {
+    zmqrs_need libzmq3-dev python3-zmq cmake g++ gcc make pkg-config dpkg-dev iproute2 binutils || return 1
+    if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 2>&1; then
+        rustup component add clippy rustfmt || return 1
+    fi
+}
+
+capi_test() { # capi_test NAME: build with our header and library, check which libzmq it loads, run
+    local t=$1
+    make -s -C capi-tests "bin/$t" || return 1
+    zmqrs_check_ours "capi-tests/bin/$t" "$ROOT/capi-tests/bin/lib" || return 1
+    env -u LD_LIBRARY_PATH -u LD_PRELOAD timeout 120 "capi-tests/bin/$t"
+}
+
+step "dependencies" deps
+step "cargo build --release" cargo build --release
+step "cargo test --release" cargo test --release
+step "cargo clippy" cargo clippy --all-targets -- -D warnings
+step "cargo fmt --check" cargo fmt --check
+
+if [ ! -f include/zmq.h ]; then
+    step "include/zmq.h exists" false
+fi
+for src in capi-tests/test_*.c; do
+    [ -e "$src" ] || continue
+    t=$(basename "${src%.c}")
+    step "capi-tests/$t" capi_test "$t"
+done
+for s in check-header.sh check-exports.sh; do
+    [ -x "capi-tests/$s" ] && step "capi-tests/$s" "capi-tests/$s"
+    [ -f "capi-tests/$s" ] && [ ! -x "capi-tests/$s" ] && step "capi-tests/$s" bash "capi-tests/$s"
+done
+step "capi-tests/install-test.sh" capi-tests/install-test.sh
+if [ $REFERENCE = 1 ]; then
+    step "capi-tests/reference.sh" capi-tests/reference.sh
+fi
+
+echo
+echo "test.sh: $(($(date +%s) - start_all)) s"
+[ $failed -gt 0 ] && echo "failed steps: ${failed_steps[*]}"
+echo "steps: $passed passed, $failed failed"
+[ $failed -eq 0 ]
