@@ -192,8 +192,9 @@ impl<T> Writer<T> {
     /// Publishes all complete items. Returns `false` when the reader was asleep and must be
     /// woken by the caller.
     pub fn flush(&mut self) -> bool {
-        let shared = self.shared.clone();
-        let w = self.state();
+        let shared = &*self.shared;
+        // SAFETY: unique access to the writer state through &mut self.
+        let w = unsafe { &mut *shared.w.get() };
         if w.published == w.complete {
             return true;
         }
@@ -217,17 +218,12 @@ impl<T> Writer<T> {
 }
 
 impl<T> Reader<T> {
-    #[allow(clippy::mut_from_ref)]
-    fn state(&mut self) -> &mut ReaderState<T> {
-        // SAFETY: the reader state is only reached through this unique &mut Reader.
-        unsafe { &mut *self.shared.r.get() }
-    }
-
     /// Whether an item can be read. When none can, the reader is now asleep: the writer's
     /// next `flush` returns `false` so that the reader is woken.
     pub fn check_read(&mut self) -> bool {
-        let shared = self.shared.clone();
-        let r = self.state();
+        let shared = &*self.shared;
+        // SAFETY: unique access to the reader state through &mut self.
+        let r = unsafe { &mut *shared.r.get() };
         if r.read < r.avail {
             return true;
         }
