@@ -119,10 +119,9 @@ impl Dist {
     pub fn reverse_match(&mut self) {
         let matched = self.matching;
         // Move the non-matching active pipes to the front.
-        let mut front = 0;
-        for p in matched..self.active {
+        // Invariant of the loop: `[front, p)` holds the matched pipes.
+        for (front, p) in (matched..self.active).enumerate() {
             self.swap(p, front);
-            front += 1;
         }
         self.matching = self.active - matched;
     }
