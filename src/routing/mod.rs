@@ -2,5 +2,8 @@
 //! fair queueing (`fq`) for inbound, distribution (`dist`) for PUB, and the subscription
 //! tries (`trie`, `mtrie`).
 
+pub mod dist;
 pub mod fq;
 pub mod lb;
+pub mod mtrie;
+pub mod trie;

@@ -10,8 +10,12 @@ pub mod pipes;
 
 mod dealer;
 mod pair;
+mod pub_;
 mod pull;
 mod push;
+mod sub;
+mod xpub;
+mod xsub;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,6 +65,17 @@ fn create_type(ty: i32, options: &mut Options) -> Result<Box<dyn SocketType>> {
         ZMQ_PUSH => Box::new(push::Push::default()),
         ZMQ_PULL => Box::new(pull::Pull::default()),
         ZMQ_DEALER => Box::new(dealer::Dealer::default()),
+        ZMQ_PUB => Box::new(pub_::Pub::default()),
+        ZMQ_XPUB => Box::new(xpub::XPub::new(false)),
+        ZMQ_SUB | ZMQ_XSUB => {
+            // Pending subscriptions are not worth waiting for at close.
+            options.linger = 0;
+            if ty == ZMQ_SUB {
+                Box::new(sub::Sub::default())
+            } else {
+                Box::new(xsub::XSub::default())
+            }
+        }
         _ => {
             let _ = options;
             return Err(Error::Inval);

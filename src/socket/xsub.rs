@@ -1,0 +1,159 @@
+//! XSUB: fair-queues messages from publishers; what the application sends goes upstream to
+//! every publisher. A sent message whose first byte is 1 (subscribe) or 0 (unsubscribe)
+//! also updates the socket's refcounted subscription trie; an unsubscription goes upstream
+//! only when it removed the topic's last reference. A pipe that attaches gets every current
+//! subscription at once.
+//!
+//! Filtering incoming messages by the trie is on for SUB (`filter`) and off for plain XSUB,
+//! as in libzmq (an XSUB application sees everything its publishers send it). Invariants:
+//! only the first part of a message is matched; a message that does not match is dropped
+//! whole; `prefetched` holds a matching first part that `has_in` had to read.
+
+use super::pipes::Pipes;
+use super::SocketType;
+use crate::constants::*;
+use crate::error::{Error, Result};
+use crate::msg::Msg;
+use crate::options::{int_of, OptVal};
+use crate::routing::dist::Dist;
+use crate::routing::fq::Fq;
+use crate::routing::trie::Trie;
+
+/// See the module documentation.
+#[derive(Default)]
+pub struct XSub {
+    /// Drop incoming messages that match no subscription (SUB).
+    pub(super) filter: bool,
+    fq: Fq,
+    dist: Dist,
+    subs: Trie,
+    prefetched: Option<Msg>,
+    more_send: bool,
+    more_recv: bool,
+    process_subscribe: bool,
+    only_first_subscribe: bool,
+    pub(super) invert: bool,
+}
+
+impl XSub {
+    fn matches(&self, m: &Msg) -> bool {
+        self.subs.check(m.data()) ^ self.invert
+    }
+
+    /// Receives the next part, dropping unwanted messages whole.
+    fn next(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
+        loop {
+            self.fq.recv(pipes, msg)?;
+            if self.more_recv || !self.filter || self.matches(msg) {
+                return Ok(());
+            }
+            while msg.more() {
+                self.fq.recv(pipes, msg)?;
+            }
+        }
+    }
+}
+
+impl SocketType for XSub {
+    fn attach(&mut self, pipes: &mut Pipes, idx: usize, _li: bool) {
+        self.fq.attach(idx);
+        self.dist.attach(idx);
+        let p = pipes.get(idx);
+        self.subs.apply(|topic| {
+            let mut data = Vec::with_capacity(topic.len() + 1);
+            data.push(1);
+            data.extend_from_slice(topic);
+            if let Ok(m) = Msg::from_slice(&data) {
+                // At HWM the subscription is dropped, as for ZMQ_SUBSCRIBE.
+                let _ = p.write(m);
+            }
+        });
+        p.flush();
+    }
+
+    fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
+        let first_part = !self.more_send;
+        self.more_send = msg.more();
+        if first_part {
+            self.process_subscribe = !self.only_first_subscribe;
+        } else if !self.process_subscribe {
+            return self.dist.send_to_all(pipes, msg);
+        }
+        match msg.data().first() {
+            Some(1) => {
+                self.subs.add(&msg.data()[1..]);
+                self.process_subscribe = true;
+            }
+            Some(0) => {
+                self.process_subscribe = true;
+                if !self.subs.rm(&msg.data()[1..]) {
+                    // Other references remain: nothing goes upstream.
+                    msg.clear();
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
+        self.dist.send_to_all(pipes, msg)
+    }
+
+    fn recv(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
+        if let Some(m) = self.prefetched.take() {
+            *msg = m;
+        } else {
+            self.next(pipes, msg)?;
+        }
+        self.more_recv = msg.more();
+        Ok(())
+    }
+
+    fn has_in(&mut self, pipes: &mut Pipes) -> bool {
+        if self.more_recv || self.prefetched.is_some() {
+            return true;
+        }
+        let mut m = Msg::new();
+        if self.next(pipes, &mut m).is_err() {
+            return false;
+        }
+        self.prefetched = Some(m);
+        true
+    }
+
+    fn has_out(&mut self, _pipes: &mut Pipes) -> bool {
+        self.dist.has_out()
+    }
+
+    fn read_activated(&mut self, _pipes: &mut Pipes, idx: usize) {
+        self.fq.activated(idx);
+    }
+
+    fn write_activated(&mut self, _pipes: &mut Pipes, idx: usize) {
+        self.dist.activated(idx);
+    }
+
+    fn terminated(&mut self, _pipes: &mut Pipes, idx: usize) {
+        self.fq.terminated(idx);
+        self.dist.terminated(idx);
+    }
+
+    fn setsockopt(&mut self, _pipes: &mut Pipes, id: i32, v: &[u8]) -> Option<Result<()>> {
+        Some(match id {
+            ZMQ_ONLY_FIRST_SUBSCRIBE => int_of(v).and_then(|x| {
+                if x < 0 {
+                    return Err(Error::Inval);
+                }
+                self.only_first_subscribe = x != 0;
+                Ok(())
+            }),
+            ZMQ_INVERT_MATCHING => int_of(v).map(|x| self.invert = x != 0),
+            _ => return None,
+        })
+    }
+
+    fn getsockopt(&self, id: i32) -> Option<Result<OptVal>> {
+        match id {
+            ZMQ_INVERT_MATCHING => Some(Ok(OptVal::Int(self.invert as i32))),
+            _ => None,
+        }
+    }
+}
