@@ -11,7 +11,7 @@
 
 use super::dealer::Dealer;
 use super::pipes::Pipes;
-use super::router::flag_of;
+use super::router::{flag_of, random_u32};
 use super::SocketType;
 use crate::constants::*;
 use crate::error::{Error, Result};
@@ -34,7 +34,7 @@ impl Default for Req {
             receiving_reply: false,
             message_begins: true,
             reply_pipe: None,
-            request_id: 0,
+            request_id: random_u32(),
             correlate: false,
             strict: true,
         }

@@ -3,7 +3,8 @@
 //!
 //! Invariants:
 //! - every attached pipe is in exactly one of: `anonymous` (its routing id message has not
-//!   arrived yet), `ignored` (its id was taken and ROUTER_HANDOVER is off: never read), or
+//!   arrived yet), `ignored` (its id was taken and ROUTER_HANDOVER is off: what it delivers
+//!   is discarded), or
 //!   identified (in `fq` and in `out` under `Pipe::routing_id`);
 //! - `out` maps each routing id to one identified pipe, and that pipe's `routing_id` is the
 //!   key;
@@ -34,7 +35,7 @@ pub(super) fn flag_of(v: &[u8]) -> Result<bool> {
 }
 
 /// A random 32-bit value, without unsafe code or extra crates.
-fn random_u32() -> u32 {
+pub(super) fn random_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(
@@ -158,12 +159,21 @@ impl Router {
         Ident::Done
     }
 
-    fn place(&mut self, idx: usize, ident: Ident) {
+    fn place(&mut self, pipes: &mut Pipes, idx: usize, ident: Ident) {
         match ident {
             Ident::Done => self.fq.attach(idx),
             Ident::Pending => self.anonymous.push(idx),
-            Ident::Rejected => self.ignored.push(idx),
+            Ident::Rejected => {
+                self.ignored.push(idx);
+                Self::drain(pipes, idx);
+            }
         }
+    }
+
+    /// Discards what an ignored pipe delivers, so that its termination (the delimiter
+    /// behind the messages) still completes.
+    fn drain(pipes: &mut Pipes, idx: usize) {
+        while pipes.get(idx).read().is_some() {}
     }
 
     /// Receives one part from the fair queue, skipping routing id announcements.
@@ -200,7 +210,7 @@ impl SocketType for Router {
             p.flush();
         }
         let ident = self.identify(pipes, idx, locally_initiated);
-        self.place(idx, ident);
+        self.place(pipes, idx, ident);
     }
 
     fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
@@ -318,9 +328,11 @@ impl SocketType for Router {
             let ident = self.identify(pipes, idx, false);
             if !matches!(ident, Ident::Pending) {
                 self.anonymous.swap_remove(pos);
-                self.place(idx, ident);
+                self.place(pipes, idx, ident);
             }
-        } else if !self.ignored.contains(&idx) {
+        } else if self.ignored.contains(&idx) {
+            Self::drain(pipes, idx);
+        } else {
             self.fq.activated(idx);
         }
     }
