@@ -429,6 +429,58 @@ static void test_stream(void)
     zmq_close(s);
 }
 
+#define ROUND_TRIPS 20000
+
+static void echo_server(void *rep)
+{
+    char buf[64];
+    for (int i = 0; i < ROUND_TRIPS; i++) {
+        int n = zmq_recv(rep, buf, sizeof buf, 0);
+        CHECK(n >= 0);
+        CHECK((int)zmq_send(rep, buf, (size_t)n, 0) == n);
+    }
+}
+
+static void test_threaded_round_trips(void)
+{
+    /* Client and server on different threads: every wake-up must arrive. */
+    void *rep = sock(ZMQ_REP), *req = sock(ZMQ_REQ);
+    CHECK_OK(zmq_bind(rep, "inproc://threaded"));
+    CHECK_OK(zmq_connect(req, "inproc://threaded"));
+    void *t = zmq_threadstart(echo_server, rep);
+    CHECK_PTR(t);
+    char buf[64];
+    for (int i = 0; i < ROUND_TRIPS; i++) {
+        int len = snprintf(buf, sizeof buf, "msg %d", i);
+        CHECK((int)zmq_send(req, buf, (size_t)len, 0) == len);
+        char got[64];
+        CHECK(zmq_recv(req, got, sizeof got, 0) == len);
+        CHECK(memcmp(buf, got, (size_t)len) == 0);
+    }
+    zmq_threadclose(t);
+    zmq_close(req);
+    zmq_close(rep);
+}
+
+static void test_req_send_waits_for_peer(void)
+{
+    /* With no peer, a REQ send blocks until the timeout... */
+    void *req = sock(ZMQ_REQ);
+    set_int(req, ZMQ_SNDTIMEO, 50);
+    CHECK_ERRNO(zmq_send(req, "x", 1, 0), EAGAIN);
+    CHECK_ERRNO(zmq_send(req, "x", 1, ZMQ_DONTWAIT), EAGAIN);
+    /* ...and still works after the failed attempts once a peer is there. */
+    void *rep = sock(ZMQ_REP);
+    CHECK_OK(zmq_bind(rep, "inproc://late"));
+    CHECK_OK(zmq_connect(req, "inproc://late"));
+    send_str(req, "now", 0);
+    recv_str(rep, "now", 0);
+    send_str(rep, "ok", 0);
+    recv_str(req, "ok", 0);
+    zmq_close(req);
+    zmq_close(rep);
+}
+
 int main(void)
 {
     ctx = zmq_ctx_new();
@@ -447,6 +499,8 @@ int main(void)
     RUN(test_router_handover);
     RUN(test_rep_with_dealer_envelope);
     RUN(test_stream);
+    RUN(test_threaded_round_trips);
+    RUN(test_req_send_waits_for_peer);
     CHECK_OK(zmq_ctx_term(ctx));
     printf("test_reqrep: all passed\n");
     return 0;
