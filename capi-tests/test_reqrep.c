@@ -415,6 +415,27 @@ static void test_rep_with_dealer_envelope(void)
     zmq_close(rep);
 }
 
+static void test_rep_mandatory_requester_gone(void)
+{
+    void *rep = sock(ZMQ_REP), *req = sock(ZMQ_REQ);
+    set_int(rep, ZMQ_ROUTER_MANDATORY, 1);
+    CHECK_OK(zmq_bind(rep, "inproc://gone"));
+    CHECK_OK(zmq_connect(req, "inproc://gone"));
+    send_str(req, "q", 0);
+    recv_str(rep, "q", 0);
+    zmq_close(req);
+    /* Wait until the REP sees the pipe closing (ZMQ_EVENTS processes commands). */
+    int ev = ZMQ_POLLOUT;
+    size_t len = sizeof ev;
+    for (long i = 0; i < 100000000L && (ev & ZMQ_POLLOUT); i++)
+        CHECK_OK(zmq_getsockopt(rep, ZMQ_EVENTS, &ev, &len));
+    CHECK(!(ev & ZMQ_POLLOUT));
+    CHECK_ERRNO(zmq_send(rep, "a", 1, 0), EHOSTUNREACH);
+    /* The exchange is over: the REP may receive again. */
+    nothing_to_recv(rep);
+    zmq_close(rep);
+}
+
 static void test_stream(void)
 {
     void *s = sock(ZMQ_STREAM);
@@ -498,6 +519,7 @@ int main(void)
     RUN(test_connect_before_bind);
     RUN(test_router_handover);
     RUN(test_rep_with_dealer_envelope);
+    RUN(test_rep_mandatory_requester_gone);
     RUN(test_stream);
     RUN(test_threaded_round_trips);
     RUN(test_req_send_waits_for_peer);

@@ -43,9 +43,18 @@ impl SocketType for Rep {
         if !self.sending_reply {
             return Err(Error::Fsm);
         }
-        // The envelope first; the routing id part may fail (ROUTER_MANDATORY) and is kept.
+        // The envelope first. With ROUTER_MANDATORY its routing id part may fail: EAGAIN
+        // keeps it for the retry; a requester that is gone ends the exchange.
         while let Some(part) = self.envelope.front_mut() {
-            self.router.send(pipes, part)?;
+            match self.router.send(pipes, part) {
+                Ok(()) => {}
+                Err(Error::HostUnreach) => {
+                    self.envelope.clear();
+                    self.sending_reply = false;
+                    return Err(Error::HostUnreach);
+                }
+                Err(e) => return Err(e),
+            }
             self.envelope.pop_front();
         }
         let more = msg.more();

@@ -393,3 +393,33 @@ impl SocketType for Router {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_five_bytes_counting_up() {
+        let mut r = Router {
+            next_id: u32::MAX,
+            ..Router::default()
+        };
+        assert_eq!(r.generate_id(), vec![0, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(r.generate_id(), vec![0, 0, 0, 0, 0]);
+        r.out.insert(vec![0, 0, 0, 0, 1], 7);
+        assert_eq!(
+            r.generate_id(),
+            vec![0, 0, 0, 0, 2],
+            "ids in use are skipped"
+        );
+    }
+
+    #[test]
+    fn flags_are_non_negative_ints() {
+        assert_eq!(flag_of(&1i32.to_ne_bytes()).ok(), Some(true));
+        assert_eq!(flag_of(&5i32.to_ne_bytes()).ok(), Some(true));
+        assert_eq!(flag_of(&0i32.to_ne_bytes()).ok(), Some(false));
+        assert!(flag_of(&(-1i32).to_ne_bytes()).is_err());
+        assert!(flag_of(&[1u8]).is_err());
+    }
+}
