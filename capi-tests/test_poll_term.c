@@ -1,4 +1,5 @@
 /* zmq_poll on sockets, ZMQ_FD, RCVTIMEO, HWM, and zmq_ctx_term making a blocked recv return ETERM. */
+#define _DEFAULT_SOURCE
 #include "testutil.h"
 #include <pthread.h>
 #include <unistd.h>

@@ -13,6 +13,10 @@ mod pair;
 mod pub_;
 mod pull;
 mod push;
+mod rep;
+mod req;
+mod router;
+mod stream;
 mod sub;
 mod xpub;
 mod xsub;
@@ -76,10 +80,20 @@ fn create_type(ty: i32, options: &mut Options) -> Result<Box<dyn SocketType>> {
                 Box::new(xsub::XSub::default())
             }
         }
-        _ => {
-            let _ = options;
-            return Err(Error::Inval);
+        ZMQ_REQ => Box::new(req::Req::default()),
+        ZMQ_REP => {
+            options.recv_routing_id = true;
+            Box::new(rep::Rep::default())
         }
+        ZMQ_ROUTER => {
+            options.recv_routing_id = true;
+            Box::new(router::Router::default())
+        }
+        ZMQ_STREAM => {
+            options.recv_routing_id = true;
+            Box::new(stream::Stream::default())
+        }
+        _ => return Err(Error::Inval),
     })
 }
 
@@ -284,6 +298,7 @@ impl SocketBase {
         self.process_commands(0, false)?;
         let ep = parse_endpoint(addr)?;
         match ep.protocol {
+            "inproc" if self.options.socket_type == ZMQ_STREAM => Err(Error::NoCompatProto),
             "inproc" => {
                 let pending = self.ctx.register_endpoint(ep.address, self.snapshot())?;
                 self.bound.push(ep.address.to_string());
@@ -332,6 +347,7 @@ impl SocketBase {
         self.process_commands(0, false)?;
         let ep = parse_endpoint(addr)?;
         match ep.protocol {
+            "inproc" if self.options.socket_type == ZMQ_STREAM => Err(Error::NoCompatProto),
             "inproc" => self.connect_inproc(ep.address, addr),
             _ => Err(Error::ProtoNoSupport),
         }

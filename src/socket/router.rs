@@ -1,0 +1,425 @@
+//! ROUTER: every peer has a routing id; received messages are prefixed with the id of the
+//! peer they came from, and the first part of a sent message names the peer to send to.
+//!
+//! Invariants:
+//! - every attached pipe is in exactly one of: `anonymous` (its routing id message has not
+//!   arrived yet), `ignored` (its id was taken and ROUTER_HANDOVER is off: what it delivers
+//!   is discarded), or
+//!   identified (in `fq` and in `out` under `Pipe::routing_id`);
+//! - `out` maps each routing id to one identified pipe, and that pipe's `routing_id` is the
+//!   key;
+//! - `prefetched` holds one message part (and its id part, sent first unless
+//!   `routing_id_sent`) read ahead by `has_in`, from `current_in`;
+//! - `more_out` is set between the routing id part of an outgoing message and its last part;
+//!   `current_out` is the destination (None: the parts are dropped).
+//!
+//! Messages flagged `msg::ROUTING_ID` (a peer's announcement read after the pipe was named
+//! locally, e.g. with ZMQ_CONNECT_ROUTING_ID) are never delivered.
+
+use std::collections::HashMap;
+
+use super::pipes::Pipes;
+use super::SocketType;
+use crate::constants::*;
+use crate::error::{Error, Result};
+use crate::msg::{self, Msg};
+use crate::options::{int_of, OptVal};
+use crate::routing::fq::Fq;
+
+/// Decodes a boolean socket-type option as libzmq does: an `int`, >= 0, non-zero is true.
+pub(super) fn flag_of(v: &[u8]) -> Result<bool> {
+    match int_of(v)? {
+        n if n >= 0 => Ok(n != 0),
+        _ => Err(Error::Inval),
+    }
+}
+
+/// A random 32-bit value, without unsafe code or extra crates.
+pub(super) fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish() as u32
+}
+
+/// What identifying a new pipe gave.
+enum Ident {
+    /// The pipe has a routing id and takes part in routing.
+    Done,
+    /// Its routing id message has not arrived yet.
+    Pending,
+    /// Its id is in use and handover is off: the pipe is ignored.
+    Rejected,
+}
+
+pub struct Router {
+    fq: Fq,
+    out: HashMap<Vec<u8>, usize>,
+    anonymous: Vec<usize>,
+    ignored: Vec<usize>,
+    next_id: u32,
+    prefetched: bool,
+    routing_id_sent: bool,
+    prefetched_id: Msg,
+    prefetched_msg: Msg,
+    more_in: bool,
+    current_in: Option<usize>,
+    terminate_current_in: bool,
+    more_out: bool,
+    current_out: Option<usize>,
+    mandatory: bool,
+    handover: bool,
+    probe: bool,
+    connect_routing_id: Option<Vec<u8>>,
+}
+
+impl Default for Router {
+    fn default() -> Self {
+        Router {
+            fq: Fq::default(),
+            out: HashMap::new(),
+            anonymous: Vec::new(),
+            ignored: Vec::new(),
+            next_id: random_u32(),
+            prefetched: false,
+            routing_id_sent: false,
+            prefetched_id: Msg::new(),
+            prefetched_msg: Msg::new(),
+            more_in: false,
+            current_in: None,
+            terminate_current_in: false,
+            more_out: false,
+            current_out: None,
+            mandatory: false,
+            handover: false,
+            probe: false,
+            connect_routing_id: None,
+        }
+    }
+}
+
+impl Router {
+    /// A fresh 5-byte routing id: a zero byte, then a 32-bit counter (big-endian).
+    fn generate_id(&mut self) -> Vec<u8> {
+        loop {
+            let n = self.next_id;
+            self.next_id = self.next_id.wrapping_add(1);
+            let mut id = vec![0u8];
+            id.extend_from_slice(&n.to_be_bytes());
+            if !self.out.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Names the pipe in `idx` (see `Ident`).
+    fn identify(&mut self, pipes: &mut Pipes, idx: usize, locally_initiated: bool) -> Ident {
+        let preset = if locally_initiated {
+            self.connect_routing_id
+                .take_if(|id| !self.out.contains_key(id))
+        } else {
+            None
+        };
+        let id = match preset {
+            Some(id) => id,
+            None => {
+                let Some(m) = pipes.get(idx).read() else {
+                    return Ident::Pending;
+                };
+                if m.size() == 0 {
+                    self.generate_id()
+                } else {
+                    let id = m.data().to_vec();
+                    if let Some(&old) = self.out.get(&id) {
+                        if !self.handover {
+                            return Ident::Rejected;
+                        }
+                        // The new peer takes the id; the old pipe gets a temporary one and ends.
+                        let tmp = self.generate_id();
+                        self.out.remove(&id);
+                        pipes.get(old).routing_id = tmp.clone();
+                        self.out.insert(tmp, old);
+                        if self.current_in == Some(old) {
+                            self.terminate_current_in = true;
+                        } else {
+                            pipes.get(old).terminate(true);
+                        }
+                    }
+                    id
+                }
+            }
+        };
+        pipes.get(idx).routing_id = id.clone();
+        self.out.insert(id, idx);
+        Ident::Done
+    }
+
+    fn place(&mut self, pipes: &mut Pipes, idx: usize, ident: Ident) {
+        match ident {
+            Ident::Done => self.fq.attach(idx),
+            Ident::Pending => self.anonymous.push(idx),
+            Ident::Rejected => {
+                self.ignored.push(idx);
+                Self::drain(pipes, idx);
+            }
+        }
+    }
+
+    /// Discards what an ignored pipe delivers, so that its termination (the delimiter
+    /// behind the messages) still completes.
+    fn drain(pipes: &mut Pipes, idx: usize) {
+        while pipes.get(idx).read().is_some() {}
+    }
+
+    /// Receives one part from the fair queue, skipping routing id announcements.
+    fn fq_recv(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<usize> {
+        loop {
+            let idx = self.fq.recv_pipe(pipes, msg)?;
+            if msg.flags() & msg::ROUTING_ID == 0 {
+                return Ok(idx);
+            }
+        }
+    }
+
+    fn routing_id_msg(pipes: &mut Pipes, idx: usize) -> Result<Msg> {
+        let mut id = Msg::from_slice(&pipes.get(idx).routing_id)?;
+        id.set_flags(msg::MORE);
+        Ok(id)
+    }
+
+    /// The last part of an incoming message was delivered.
+    fn finish_in(&mut self, pipes: &mut Pipes) {
+        if let Some(idx) = self.current_in.take() {
+            if std::mem::take(&mut self.terminate_current_in) {
+                pipes.get(idx).terminate(true);
+            }
+        }
+    }
+}
+
+impl SocketType for Router {
+    fn attach(&mut self, pipes: &mut Pipes, idx: usize, locally_initiated: bool) {
+        if self.probe {
+            let p = pipes.get(idx);
+            p.write_unchecked(Msg::new());
+            p.flush();
+        }
+        let ident = self.identify(pipes, idx, locally_initiated);
+        self.place(pipes, idx, ident);
+    }
+
+    fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
+        if !self.more_out {
+            // The routing id part. Without MORE it is a message of its own: dropped.
+            if msg.more() {
+                self.current_out = None;
+                match self.out.get(msg.data()).copied() {
+                    Some(idx) => {
+                        let p = pipes.get(idx);
+                        if p.check_write() {
+                            self.current_out = Some(idx);
+                        } else if self.mandatory {
+                            return Err(if p.is_terminating() {
+                                Error::HostUnreach
+                            } else {
+                                Error::Again
+                            });
+                        }
+                    }
+                    None if self.mandatory => return Err(Error::HostUnreach),
+                    None => {}
+                }
+                self.more_out = true;
+            }
+            msg.clear();
+            return Ok(());
+        }
+        self.more_out = msg.more();
+        match self.current_out {
+            Some(idx) => {
+                let p = pipes.get(idx);
+                match p.write(msg.take()) {
+                    Ok(()) => {
+                        if !self.more_out {
+                            p.flush();
+                            self.current_out = None;
+                        }
+                    }
+                    Err(_) => {
+                        p.rollback();
+                        self.current_out = None;
+                    }
+                }
+            }
+            None => msg.clear(),
+        }
+        Ok(())
+    }
+
+    fn recv(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
+        if self.prefetched {
+            if !self.routing_id_sent {
+                *msg = self.prefetched_id.take();
+                self.routing_id_sent = true;
+            } else {
+                *msg = self.prefetched_msg.take();
+                self.prefetched = false;
+            }
+            self.more_in = msg.more();
+            if !self.more_in {
+                self.finish_in(pipes);
+            }
+            return Ok(());
+        }
+        let idx = self.fq_recv(pipes, msg)?;
+        if self.more_in {
+            self.more_in = msg.more();
+            if !self.more_in {
+                self.finish_in(pipes);
+            }
+            return Ok(());
+        }
+        // The first part: deliver the routing id first, this part next.
+        let id = Self::routing_id_msg(pipes, idx)?;
+        self.prefetched_msg = std::mem::replace(msg, id);
+        self.prefetched = true;
+        self.routing_id_sent = true;
+        self.current_in = Some(idx);
+        self.more_in = true;
+        Ok(())
+    }
+
+    fn has_in(&mut self, pipes: &mut Pipes) -> bool {
+        if self.more_in || self.prefetched {
+            return true;
+        }
+        let mut m = Msg::new();
+        let Ok(idx) = self.fq_recv(pipes, &mut m) else {
+            return false;
+        };
+        let Ok(id) = Self::routing_id_msg(pipes, idx) else {
+            // Out of memory: keep the part, its id will be built on recv.
+            self.prefetched_msg = m;
+            return false;
+        };
+        self.prefetched_id = id;
+        self.prefetched_msg = m;
+        self.prefetched = true;
+        self.routing_id_sent = false;
+        self.current_in = Some(idx);
+        true
+    }
+
+    fn has_out(&mut self, pipes: &mut Pipes) -> bool {
+        if !self.mandatory {
+            return true;
+        }
+        let idxs: Vec<usize> = self.out.values().copied().collect();
+        idxs.into_iter().any(|i| pipes.get(i).check_write())
+    }
+
+    fn read_activated(&mut self, pipes: &mut Pipes, idx: usize) {
+        if let Some(pos) = self.anonymous.iter().position(|&p| p == idx) {
+            let ident = self.identify(pipes, idx, false);
+            if !matches!(ident, Ident::Pending) {
+                self.anonymous.swap_remove(pos);
+                self.place(pipes, idx, ident);
+            }
+        } else if self.ignored.contains(&idx) {
+            Self::drain(pipes, idx);
+        } else {
+            self.fq.activated(idx);
+        }
+    }
+
+    fn write_activated(&mut self, _pipes: &mut Pipes, _idx: usize) {
+        // Each send checks the destination pipe's room itself.
+    }
+
+    fn terminated(&mut self, pipes: &mut Pipes, idx: usize) {
+        if let Some(pos) = self.anonymous.iter().position(|&p| p == idx) {
+            self.anonymous.swap_remove(pos);
+            return;
+        }
+        if let Some(pos) = self.ignored.iter().position(|&p| p == idx) {
+            self.ignored.swap_remove(pos);
+            return;
+        }
+        let id = std::mem::take(&mut pipes.get(idx).routing_id);
+        if self.out.get(&id) == Some(&idx) {
+            self.out.remove(&id);
+        }
+        self.fq.terminated(idx);
+        if self.current_out == Some(idx) {
+            self.current_out = None;
+        }
+        if self.current_in == Some(idx) {
+            self.current_in = None;
+            self.terminate_current_in = false;
+        }
+    }
+
+    fn setsockopt(&mut self, _pipes: &mut Pipes, id: i32, v: &[u8]) -> Option<Result<()>> {
+        let slot = match id {
+            ZMQ_ROUTER_MANDATORY => &mut self.mandatory,
+            ZMQ_ROUTER_HANDOVER => &mut self.handover,
+            ZMQ_PROBE_ROUTER => &mut self.probe,
+            ZMQ_ROUTER_RAW => {
+                // Raw mode only makes sense over tcp, which comes later.
+                return Some(match flag_of(v) {
+                    Ok(false) => Ok(()),
+                    Ok(true) => Err(Error::NotSup),
+                    Err(e) => Err(e),
+                });
+            }
+            ZMQ_CONNECT_ROUTING_ID => {
+                if v.is_empty() || v.len() > 255 {
+                    return Some(Err(Error::Inval));
+                }
+                self.connect_routing_id = Some(v.to_vec());
+                return Some(Ok(()));
+            }
+            _ => return None,
+        };
+        Some(flag_of(v).map(|b| *slot = b))
+    }
+
+    fn getsockopt(&self, _id: i32) -> Option<Result<OptVal>> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_five_bytes_counting_up() {
+        let mut r = Router {
+            next_id: u32::MAX,
+            ..Router::default()
+        };
+        assert_eq!(r.generate_id(), vec![0, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(r.generate_id(), vec![0, 0, 0, 0, 0]);
+        r.out.insert(vec![0, 0, 0, 0, 1], 7);
+        assert_eq!(
+            r.generate_id(),
+            vec![0, 0, 0, 0, 2],
+            "ids in use are skipped"
+        );
+    }
+
+    #[test]
+    fn flags_are_non_negative_ints() {
+        assert_eq!(flag_of(&1i32.to_ne_bytes()).ok(), Some(true));
+        assert_eq!(flag_of(&5i32.to_ne_bytes()).ok(), Some(true));
+        assert_eq!(flag_of(&0i32.to_ne_bytes()).ok(), Some(false));
+        assert!(flag_of(&(-1i32).to_ne_bytes()).is_err());
+        assert!(flag_of(&[1u8]).is_err());
+    }
+}
