@@ -1,7 +1,12 @@
 //! Every named constant of libzmq 4.3.5's `zmq.h`, with its value.
 //!
-//! The crate uses these names internally; `include/zmq.h` is generated from them.
-//! The ones after the `draft` marker belong to the draft API (behind `ZMQ_BUILD_DRAFT_API`).
+//! The crate uses these names internally; cbindgen writes them into `include/zmq.h` as
+//! `#define`s. The draft API's constants live in the `draft` submodule, re-exported here so
+//! that every name is `crate::constants::NAME` in every build. That module carries
+//! `#[cfg(zmq_draft_api)]`, a cfg that `build.rs` always sets: to Rust it changes nothing,
+//! and cbindgen (see `cbindgen.toml`, `[defines]`) turns it into `#ifdef ZMQ_BUILD_DRAFT_API`.
+//! The draft message property names are `CStr`s, which cbindgen cannot write; their
+//! `#define`s are in `cbindgen.toml`'s trailer.
 
 use std::ffi::c_int;
 
@@ -183,48 +188,56 @@ pub const ZMQ_HAS_CAPABILITIES: c_int = 1;
 pub const ZMQ_STREAMER: c_int = 1;
 pub const ZMQ_FORWARDER: c_int = 2;
 pub const ZMQ_QUEUE: c_int = 3;
-// ---- draft API ----
-pub const ZMQ_SERVER: c_int = 12;
-pub const ZMQ_CLIENT: c_int = 13;
-pub const ZMQ_RADIO: c_int = 14;
-pub const ZMQ_DISH: c_int = 15;
-pub const ZMQ_GATHER: c_int = 16;
-pub const ZMQ_SCATTER: c_int = 17;
-pub const ZMQ_DGRAM: c_int = 18;
-pub const ZMQ_PEER: c_int = 19;
-pub const ZMQ_CHANNEL: c_int = 20;
-pub const ZMQ_ZAP_ENFORCE_DOMAIN: c_int = 93;
-pub const ZMQ_LOOPBACK_FASTPATH: c_int = 94;
-pub const ZMQ_METADATA: c_int = 95;
-pub const ZMQ_MULTICAST_LOOP: c_int = 96;
-pub const ZMQ_ROUTER_NOTIFY: c_int = 97;
-pub const ZMQ_XPUB_MANUAL_LAST_VALUE: c_int = 98;
-pub const ZMQ_SOCKS_USERNAME: c_int = 99;
-pub const ZMQ_SOCKS_PASSWORD: c_int = 100;
-pub const ZMQ_IN_BATCH_SIZE: c_int = 101;
-pub const ZMQ_OUT_BATCH_SIZE: c_int = 102;
-pub const ZMQ_WSS_KEY_PEM: c_int = 103;
-pub const ZMQ_WSS_CERT_PEM: c_int = 104;
-pub const ZMQ_WSS_TRUST_PEM: c_int = 105;
-pub const ZMQ_WSS_HOSTNAME: c_int = 106;
-pub const ZMQ_WSS_TRUST_SYSTEM: c_int = 107;
-pub const ZMQ_ONLY_FIRST_SUBSCRIBE: c_int = 108;
-pub const ZMQ_RECONNECT_STOP: c_int = 109;
-pub const ZMQ_HELLO_MSG: c_int = 110;
-pub const ZMQ_DISCONNECT_MSG: c_int = 111;
-pub const ZMQ_PRIORITY: c_int = 112;
-pub const ZMQ_RECONNECT_STOP_CONN_REFUSED: c_int = 0x1;
-pub const ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED: c_int = 0x2;
-pub const ZMQ_RECONNECT_STOP_AFTER_DISCONNECT: c_int = 0x3;
-pub const ZMQ_ZERO_COPY_RECV: c_int = 10;
-pub const ZMQ_MSG_PROPERTY_ROUTING_ID: &std::ffi::CStr = c"Routing-Id";
-pub const ZMQ_MSG_PROPERTY_SOCKET_TYPE: &std::ffi::CStr = c"Socket-Type";
-pub const ZMQ_MSG_PROPERTY_USER_ID: &std::ffi::CStr = c"User-Id";
-pub const ZMQ_MSG_PROPERTY_PEER_ADDRESS: &std::ffi::CStr = c"Peer-Address";
-pub const ZMQ_NOTIFY_CONNECT: c_int = 1;
-pub const ZMQ_NOTIFY_DISCONNECT: c_int = 2;
-pub const ZMQ_EVENT_PIPES_STATS: c_int = 0x10000;
-pub const ZMQ_CURRENT_EVENT_VERSION: c_int = 1;
-pub const ZMQ_CURRENT_EVENT_VERSION_DRAFT: c_int = 2;
-pub const ZMQ_EVENT_ALL_V1: c_int = ZMQ_EVENT_ALL;
-pub const ZMQ_EVENT_ALL_V2: c_int = ZMQ_EVENT_ALL_V1 | ZMQ_EVENT_PIPES_STATS;
+#[cfg(zmq_draft_api)]
+pub use draft::*;
+
+/// The constants of the draft API (behind `ZMQ_BUILD_DRAFT_API` in C).
+#[cfg(zmq_draft_api)]
+mod draft {
+    use super::*;
+
+    pub const ZMQ_SERVER: c_int = 12;
+    pub const ZMQ_CLIENT: c_int = 13;
+    pub const ZMQ_RADIO: c_int = 14;
+    pub const ZMQ_DISH: c_int = 15;
+    pub const ZMQ_GATHER: c_int = 16;
+    pub const ZMQ_SCATTER: c_int = 17;
+    pub const ZMQ_DGRAM: c_int = 18;
+    pub const ZMQ_PEER: c_int = 19;
+    pub const ZMQ_CHANNEL: c_int = 20;
+    pub const ZMQ_ZAP_ENFORCE_DOMAIN: c_int = 93;
+    pub const ZMQ_LOOPBACK_FASTPATH: c_int = 94;
+    pub const ZMQ_METADATA: c_int = 95;
+    pub const ZMQ_MULTICAST_LOOP: c_int = 96;
+    pub const ZMQ_ROUTER_NOTIFY: c_int = 97;
+    pub const ZMQ_XPUB_MANUAL_LAST_VALUE: c_int = 98;
+    pub const ZMQ_SOCKS_USERNAME: c_int = 99;
+    pub const ZMQ_SOCKS_PASSWORD: c_int = 100;
+    pub const ZMQ_IN_BATCH_SIZE: c_int = 101;
+    pub const ZMQ_OUT_BATCH_SIZE: c_int = 102;
+    pub const ZMQ_WSS_KEY_PEM: c_int = 103;
+    pub const ZMQ_WSS_CERT_PEM: c_int = 104;
+    pub const ZMQ_WSS_TRUST_PEM: c_int = 105;
+    pub const ZMQ_WSS_HOSTNAME: c_int = 106;
+    pub const ZMQ_WSS_TRUST_SYSTEM: c_int = 107;
+    pub const ZMQ_ONLY_FIRST_SUBSCRIBE: c_int = 108;
+    pub const ZMQ_RECONNECT_STOP: c_int = 109;
+    pub const ZMQ_HELLO_MSG: c_int = 110;
+    pub const ZMQ_DISCONNECT_MSG: c_int = 111;
+    pub const ZMQ_PRIORITY: c_int = 112;
+    pub const ZMQ_RECONNECT_STOP_CONN_REFUSED: c_int = 0x1;
+    pub const ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED: c_int = 0x2;
+    pub const ZMQ_RECONNECT_STOP_AFTER_DISCONNECT: c_int = 0x3;
+    pub const ZMQ_ZERO_COPY_RECV: c_int = 10;
+    pub const ZMQ_MSG_PROPERTY_ROUTING_ID: &std::ffi::CStr = c"Routing-Id";
+    pub const ZMQ_MSG_PROPERTY_SOCKET_TYPE: &std::ffi::CStr = c"Socket-Type";
+    pub const ZMQ_MSG_PROPERTY_USER_ID: &std::ffi::CStr = c"User-Id";
+    pub const ZMQ_MSG_PROPERTY_PEER_ADDRESS: &std::ffi::CStr = c"Peer-Address";
+    pub const ZMQ_NOTIFY_CONNECT: c_int = 1;
+    pub const ZMQ_NOTIFY_DISCONNECT: c_int = 2;
+    pub const ZMQ_EVENT_PIPES_STATS: c_int = 0x10000;
+    pub const ZMQ_CURRENT_EVENT_VERSION: c_int = 1;
+    pub const ZMQ_CURRENT_EVENT_VERSION_DRAFT: c_int = 2;
+    pub const ZMQ_EVENT_ALL_V1: c_int = ZMQ_EVENT_ALL;
+    pub const ZMQ_EVENT_ALL_V2: c_int = ZMQ_EVENT_ALL_V1 | ZMQ_EVENT_PIPES_STATS;
+}

@@ -138,7 +138,6 @@ impl CtxInner {
             ZMQ_IO_THREADS => s.io_threads_n,
             ZMQ_MAX_SOCKETS => s.max_sockets,
             ZMQ_SOCKET_LIMIT => SOCKET_LIMIT,
-            ZMQ_THREAD_PRIORITY => s.thread_priority,
             ZMQ_THREAD_SCHED_POLICY => s.thread_sched_policy,
             ZMQ_THREAD_NAME_PREFIX => s.thread_name_prefix,
             ZMQ_MAX_MSGSZ => s.max_msgsz,
@@ -233,7 +232,11 @@ impl CtxInner {
 
     /// Registers an inproc endpoint; EADDRINUSE when the name is taken. Returns the
     /// connections that were waiting for it.
-    pub fn register_endpoint(&self, name: &str, ep: BoundEndpoint) -> Result<Vec<PendingConnection>> {
+    pub fn register_endpoint(
+        &self,
+        name: &str,
+        ep: BoundEndpoint,
+    ) -> Result<Vec<PendingConnection>> {
         let mut s = self.lock();
         if s.endpoints.contains_key(name) {
             return Err(Error::AddrInUse);

@@ -30,7 +30,10 @@ impl Mailbox {
     /// A new empty mailbox.
     pub fn new() -> Result<Mailbox> {
         Ok(Mailbox {
-            queue: Mutex::new(Queue { cmds: VecDeque::new(), active: false }),
+            queue: Mutex::new(Queue {
+                cmds: VecDeque::new(),
+                active: false,
+            }),
             pending: AtomicUsize::new(0),
             signaler: Signaler::new()?,
         })

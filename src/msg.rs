@@ -91,7 +91,10 @@ impl Metadata {
 
     /// The value of a property, by case-insensitive name.
     pub fn get(&self, name: &str) -> Option<&CStr> {
-        self.props.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_c_str())
+        self.props
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_c_str())
     }
 }
 
@@ -123,7 +126,9 @@ impl Default for Msg {
 impl Msg {
     fn with_kind(kind: Kind) -> Msg {
         Msg {
-            payload: Payload { inline: [0; INLINE_CAP] },
+            payload: Payload {
+                inline: [0; INLINE_CAP],
+            },
             metadata: None,
             routing_id: 0,
             flags: 0,
@@ -160,10 +165,20 @@ impl Msg {
             return Err(Error::NoMem);
         };
         // SAFETY: p is a fresh allocation large enough for a Block at offset 0.
-        unsafe { block.as_ptr().write(Block { refs: AtomicUsize::new(1), free: None, alloc_size: layout.size() }) };
+        unsafe {
+            block.as_ptr().write(Block {
+                refs: AtomicUsize::new(1),
+                free: None,
+                alloc_size: layout.size(),
+            })
+        };
         let mut m = Msg::with_kind(Kind::Heap);
         // SAFETY: offset lies within the allocation; the bytes after it are ours.
-        m.payload.heap = HeapRef { block, data: unsafe { p.add(offset) }, len: size };
+        m.payload.heap = HeapRef {
+            block,
+            data: unsafe { p.add(offset) },
+            len: size,
+        };
         Ok(m)
     }
 
@@ -179,13 +194,25 @@ impl Msg {
     ///
     /// # Safety
     /// `data` must be valid for reads and writes of `len` bytes until released as above.
-    pub unsafe fn from_user_data(data: *mut u8, len: usize, free: Option<(FreeFn, *mut c_void)>) -> Result<Msg> {
+    pub unsafe fn from_user_data(
+        data: *mut u8,
+        len: usize,
+        free: Option<(FreeFn, *mut c_void)>,
+    ) -> Result<Msg> {
         match free {
             None => Ok(Msg::from_const(data, len)),
             Some(f) => {
-                let b = Box::new(Block { refs: AtomicUsize::new(1), free: Some(f), alloc_size: 0 });
+                let b = Box::new(Block {
+                    refs: AtomicUsize::new(1),
+                    free: Some(f),
+                    alloc_size: 0,
+                });
                 let mut m = Msg::with_kind(Kind::Heap);
-                m.payload.heap = HeapRef { block: NonNull::from(Box::leak(b)), data, len };
+                m.payload.heap = HeapRef {
+                    block: NonNull::from(Box::leak(b)),
+                    data,
+                    len,
+                };
                 Ok(m)
             }
         }
@@ -217,7 +244,9 @@ impl Msg {
         unsafe {
             match self.kind {
                 Kind::Vsm => &self.payload.inline[..self.inline_len as usize],
-                Kind::Heap => std::slice::from_raw_parts(self.payload.heap.data, self.payload.heap.len),
+                Kind::Heap => {
+                    std::slice::from_raw_parts(self.payload.heap.data, self.payload.heap.len)
+                }
                 Kind::Const if self.payload.cnst.len > 0 => {
                     std::slice::from_raw_parts(self.payload.cnst.data, self.payload.cnst.len)
                 }
@@ -233,7 +262,9 @@ impl Msg {
         unsafe {
             match self.kind {
                 Kind::Vsm => &mut self.payload.inline[..self.inline_len as usize],
-                Kind::Heap => std::slice::from_raw_parts_mut(self.payload.heap.data, self.payload.heap.len),
+                Kind::Heap => {
+                    std::slice::from_raw_parts_mut(self.payload.heap.data, self.payload.heap.len)
+                }
                 _ => &mut [],
             }
         }
@@ -289,7 +320,15 @@ impl Msg {
     pub fn is_shared(&self) -> bool {
         match self.kind {
             // SAFETY: the block is live while this message refers to it.
-            Kind::Heap => unsafe { self.payload.heap.block.as_ref().refs.load(Ordering::Acquire) > 1 },
+            Kind::Heap => unsafe {
+                self.payload
+                    .heap
+                    .block
+                    .as_ref()
+                    .refs
+                    .load(Ordering::Acquire)
+                    > 1
+            },
             Kind::Const => true,
             _ => false,
         }
@@ -319,7 +358,14 @@ impl Msg {
     pub fn share(&self) -> Msg {
         if self.kind == Kind::Heap {
             // SAFETY: the block is live; Relaxed suffices for an increment (as in Arc).
-            unsafe { self.payload.heap.block.as_ref().refs.fetch_add(1, Ordering::Relaxed) };
+            unsafe {
+                self.payload
+                    .heap
+                    .block
+                    .as_ref()
+                    .refs
+                    .fetch_add(1, Ordering::Relaxed)
+            };
         }
         Msg {
             payload: self.payload,
@@ -358,7 +404,10 @@ impl Msg {
                 }
                 None => {
                     let size = (*block).alloc_size;
-                    dealloc(block.cast(), Layout::from_size_align_unchecked(size, std::mem::align_of::<Block>()));
+                    dealloc(
+                        block.cast(),
+                        Layout::from_size_align_unchecked(size, std::mem::align_of::<Block>()),
+                    );
                 }
             }
         }
@@ -388,7 +437,11 @@ impl Drop for Msg {
 
 impl std::fmt::Debug for Msg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Msg").field("kind", &self.kind).field("flags", &self.flags).field("size", &self.size()).finish()
+        f.debug_struct("Msg")
+            .field("kind", &self.kind)
+            .field("flags", &self.flags)
+            .field("size", &self.size())
+            .finish()
     }
 }
 
@@ -400,7 +453,10 @@ mod tests {
     #[test]
     fn layout_fits_zmq_msg_t() {
         assert_eq!(std::mem::size_of::<Msg>(), 64);
-        assert_eq!(std::mem::align_of::<Msg>(), std::mem::align_of::<*const u8>());
+        assert_eq!(
+            std::mem::align_of::<Msg>(),
+            std::mem::align_of::<*const u8>()
+        );
     }
 
     #[test]
@@ -427,7 +483,9 @@ mod tests {
     #[test]
     fn user_data_is_freed_exactly_once_by_the_last_copy() {
         let buf = Box::into_raw(Box::new(*b"abcd"));
-        let mut m = unsafe { Msg::from_user_data(buf.cast(), 4, Some((count_free, std::ptr::null_mut()))) }.unwrap();
+        let mut m =
+            unsafe { Msg::from_user_data(buf.cast(), 4, Some((count_free, std::ptr::null_mut()))) }
+                .unwrap();
         let c = m.share();
         m.close();
         assert_eq!(FREED.load(Ordering::SeqCst), 0);

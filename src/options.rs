@@ -118,7 +118,6 @@ impl Options {
     }
 }
 
-
 /// Decodes a C `int` option value (the length must be exactly `sizeof(int)`).
 pub fn int_of(v: &[u8]) -> Result<i32> {
     let b: [u8; 4] = v.try_into().map_err(|_| Error::Inval)?;
@@ -265,7 +264,11 @@ static TABLE: &[Entry] = &[
     int_opt!(ZMQ_RECOVERY_IVL, recovery_ivl, 0),
     int_opt!(ZMQ_SNDBUF, sndbuf, -1),
     int_opt!(ZMQ_RCVBUF, rcvbuf, -1),
-    Entry { id: ZMQ_TYPE, set: None, get: Some(|o| OptVal::Int(o.socket_type)) },
+    Entry {
+        id: ZMQ_TYPE,
+        set: None,
+        get: Some(|o| OptVal::Int(o.socket_type)),
+    },
     int_opt!(ZMQ_LINGER, linger, -1),
     int_opt!(ZMQ_RECONNECT_IVL, reconnect_ivl, -1),
     int_opt!(ZMQ_RECONNECT_IVL_MAX, reconnect_ivl_max, 0),
@@ -306,7 +309,11 @@ static TABLE: &[Entry] = &[
     int_opt!(ZMQ_TCP_KEEPALIVE_CNT, tcp_keepalive_cnt, -1),
     int_opt!(ZMQ_TCP_KEEPALIVE_IDLE, tcp_keepalive_idle, -1),
     int_opt!(ZMQ_TCP_KEEPALIVE_INTVL, tcp_keepalive_intvl, -1),
-    Entry { id: ZMQ_MECHANISM, set: None, get: Some(|o| OptVal::Int(o.mechanism)) },
+    Entry {
+        id: ZMQ_MECHANISM,
+        set: None,
+        get: Some(|o| OptVal::Int(o.mechanism)),
+    },
     Entry {
         id: ZMQ_PLAIN_SERVER,
         set: Some(|o, v| {
@@ -429,11 +436,23 @@ static TABLE: &[Entry] = &[
         }),
         get: None,
     },
-    Entry { id: ZMQ_LAST_ENDPOINT, set: None, get: Some(|o| OptVal::Str(o.last_endpoint.as_bytes().to_vec())) },
+    Entry {
+        id: ZMQ_LAST_ENDPOINT,
+        set: None,
+        get: Some(|o| OptVal::Str(o.last_endpoint.as_bytes().to_vec())),
+    },
     // Security mechanisms this build does not provide: not settable, as in a libzmq built
     // without them.
-    Entry { id: ZMQ_CURVE_SERVER, set: None, get: Some(|_| OptVal::Int(0)) },
-    Entry { id: ZMQ_GSSAPI_SERVER, set: None, get: None },
+    Entry {
+        id: ZMQ_CURVE_SERVER,
+        set: None,
+        get: Some(|_| OptVal::Int(0)),
+    },
+    Entry {
+        id: ZMQ_GSSAPI_SERVER,
+        set: None,
+        get: None,
+    },
 ];
 
 fn entry(id: i32) -> Option<&'static Entry> {

@@ -100,7 +100,10 @@ pub struct Pipe {
 pub fn pipepair(hwms: [u64; 2]) -> (Pipe, Pipe) {
     let pair = Arc::new(PipePair {
         hwm: [AtomicU64::new(hwms[0]), AtomicU64::new(hwms[1])],
-        ends: [Mutex::new(EndAddr::default()), Mutex::new(EndAddr::default())],
+        ends: [
+            Mutex::new(EndAddr::default()),
+            Mutex::new(EndAddr::default()),
+        ],
     });
     let (w0, r0) = ypipe();
     let (w1, r1) = ypipe();
@@ -155,7 +158,13 @@ impl Pipe {
     fn send_peer(&self, cmd: PipeCmd) {
         let mut a = lock(&self.pair.ends[1 - self.side]);
         match &a.mailbox {
-            Some(mb) => mb.send(Command::Pipe(PipeAddr { index: a.index, id: a.id }, cmd)),
+            Some(mb) => mb.send(Command::Pipe(
+                PipeAddr {
+                    index: a.index,
+                    id: a.id,
+                },
+                cmd,
+            )),
             None => a.pending.push(cmd),
         }
     }
@@ -179,7 +188,9 @@ impl Pipe {
         if !self.in_active || !matches!(self.state, State::Active | State::WaitingForDelimiter) {
             return false;
         }
-        let Some(inp) = self.inpipe.as_mut() else { return false };
+        let Some(inp) = self.inpipe.as_mut() else {
+            return false;
+        };
         match inp.probe() {
             None => {
                 self.in_active = false;
@@ -278,7 +289,9 @@ impl Pipe {
     pub fn process(&mut self, cmd: PipeCmd) -> PipeEvent {
         match cmd {
             PipeCmd::ActivateRead => {
-                if !self.in_active && matches!(self.state, State::Active | State::WaitingForDelimiter) {
+                if !self.in_active
+                    && matches!(self.state, State::Active | State::WaitingForDelimiter)
+                {
                     self.in_active = true;
                     return PipeEvent::ReadActivated;
                 }
@@ -400,7 +413,10 @@ mod tests {
         assert!(a.write(part(b"2", false)).is_ok());
         assert!(a.write(part(b"3", false)).is_ok());
         a.flush();
-        assert!(a.write(part(b"4", false)).is_err(), "HWM of 2 messages reached");
+        assert!(
+            a.write(part(b"4", false)).is_err(),
+            "HWM of 2 messages reached"
+        );
         for want in [&b"1"[..], b"2", b"3"] {
             assert_eq!(b.read().unwrap().data(), want);
         }
@@ -429,9 +445,17 @@ mod tests {
         let mut got = Vec::new();
         for _ in 0..10 {
             while let Ok(Command::Pipe(addr, cmd)) = mb.recv(0) {
-                let ev = if addr.index == 0 { a.process(cmd) } else { b.process(cmd) };
+                let ev = if addr.index == 0 {
+                    a.process(cmd)
+                } else {
+                    b.process(cmd)
+                };
                 if ev == PipeEvent::Terminated {
-                    if addr.index == 0 { a_done = true } else { b_done = true }
+                    if addr.index == 0 {
+                        a_done = true
+                    } else {
+                        b_done = true
+                    }
                 }
             }
             while let Some(m) = b.read() {

@@ -27,7 +27,9 @@ impl Signaler {
             });
         }
         // SAFETY: fd is a freshly created descriptor that nothing else owns.
-        Ok(Signaler { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        Ok(Signaler {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
     }
 
     /// The descriptor: readable while a signal is pending.
@@ -67,8 +69,16 @@ impl Signaler {
     /// Waits until the signal is raised: `timeout_ms` < 0 waits forever, 0 only checks.
     /// Returns `Ok(true)` when signalled, `Ok(false)` on timeout, `Err(Intr)` on a signal.
     pub fn wait(&self, timeout_ms: i64) -> Result<bool> {
-        let mut pfd = libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 };
-        let t = if timeout_ms < 0 { -1 } else { timeout_ms.min(i32::MAX as i64) as i32 };
+        let mut pfd = libc::pollfd {
+            fd: self.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let t = if timeout_ms < 0 {
+            -1
+        } else {
+            timeout_ms.min(i32::MAX as i64) as i32
+        };
         // SAFETY: one valid pollfd on the stack.
         let rc = unsafe { libc::poll(&mut pfd, 1, t) };
         if rc < 0 {

@@ -120,10 +120,26 @@ pub fn ypipe<T>() -> (Writer<T>, Reader<T>) {
     let shared = Arc::new(Shared {
         c: AtomicU64::new(0),
         spare: AtomicPtr::new(ptr::null_mut()),
-        w: UnsafeCell::new(WriterState { back: first, back_start: 0, written: 0, complete: 0, published: 0 }),
-        r: UnsafeCell::new(ReaderState { front: first, front_start: 0, read: 0, avail: 0 }),
+        w: UnsafeCell::new(WriterState {
+            back: first,
+            back_start: 0,
+            written: 0,
+            complete: 0,
+            published: 0,
+        }),
+        r: UnsafeCell::new(ReaderState {
+            front: first,
+            front_start: 0,
+            read: 0,
+            avail: 0,
+        }),
     });
-    (Writer { shared: shared.clone() }, Reader { shared })
+    (
+        Writer {
+            shared: shared.clone(),
+        },
+        Reader { shared },
+    )
 }
 
 impl<T> Writer<T> {
@@ -182,7 +198,10 @@ impl<T> Writer<T> {
             return true;
         }
         let target = w.complete;
-        match shared.c.compare_exchange(w.published, target, Ordering::AcqRel, Ordering::Acquire) {
+        match shared
+            .c
+            .compare_exchange(w.published, target, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => {
                 w.published = target;
                 true
@@ -212,7 +231,10 @@ impl<T> Reader<T> {
         if r.read < r.avail {
             return true;
         }
-        match shared.c.compare_exchange(r.read, ASLEEP, Ordering::AcqRel, Ordering::Acquire) {
+        match shared
+            .c
+            .compare_exchange(r.read, ASLEEP, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => false,
             Err(ASLEEP) => false,
             Err(v) => {
@@ -291,7 +313,10 @@ mod tests {
         assert_eq!(r.read(), None);
         assert_eq!(w.unwrite(), Some(2));
         w.write(3, false);
-        assert!(!w.flush(), "reader went to sleep, flush must ask to wake it");
+        assert!(
+            !w.flush(),
+            "reader went to sleep, flush must ask to wake it"
+        );
         assert_eq!(r.read(), Some(1));
         assert_eq!(r.read(), Some(3));
     }

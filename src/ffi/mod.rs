@@ -9,8 +9,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{Error, Result};
 
+pub mod ctx;
+pub mod msg;
+pub mod poll;
+pub mod proxy;
+pub mod socket;
 pub mod types;
 pub mod util;
+pub mod version;
 
 /// Sets the calling thread's C `errno`, which `zmq_errno` and C callers read.
 pub(crate) fn set_errno(e: c_int) {

@@ -26,13 +26,17 @@ impl IoThread {
         let mailbox = Arc::new(Mailbox::new()?);
         let poll = Poll::new()?;
         let fd: RawFd = mailbox.fd();
-        poll.registry().register(&mut SourceFd(&fd), MAILBOX, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut SourceFd(&fd), MAILBOX, Interest::READABLE)?;
         let mb = mailbox.clone();
         let handle = std::thread::Builder::new()
             .name(format!("ZMQbg/IO/{n}"))
             .spawn(move || run(poll, mb))
             .map_err(crate::error::Error::from)?;
-        Ok(IoThread { mailbox, handle: Some(handle) })
+        Ok(IoThread {
+            mailbox,
+            handle: Some(handle),
+        })
     }
 
     /// Where commands for objects on this thread go.

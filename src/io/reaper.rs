@@ -29,7 +29,8 @@ impl Reaper {
         let mailbox = Arc::new(Mailbox::new()?);
         let poll = Poll::new()?;
         let fd = mailbox.fd();
-        poll.registry().register(&mut SourceFd(&fd), MAILBOX, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut SourceFd(&fd), MAILBOX, Interest::READABLE)?;
         let mb = mailbox.clone();
         // The reaper holds only a weak view of the context: the context owns the reaper.
         let weak = Arc::downgrade(&ctx);
@@ -38,7 +39,10 @@ impl Reaper {
             .name("ZMQbg/Reaper".into())
             .spawn(move || run(poll, mb, weak))
             .map_err(crate::error::Error::from)?;
-        Ok(Reaper { mailbox, handle: Some(handle) })
+        Ok(Reaper {
+            mailbox,
+            handle: Some(handle),
+        })
     }
 
     /// Where closed sockets are sent.
@@ -72,7 +76,11 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>, ctx: std::sync::Weak<CtxInner>) {
                         let t = next_token;
                         next_token += 1;
                         let fd = s.mailbox_fd();
-                        if poll.registry().register(&mut SourceFd(&fd), Token(t), Interest::READABLE).is_err() {
+                        if poll
+                            .registry()
+                            .register(&mut SourceFd(&fd), Token(t), Interest::READABLE)
+                            .is_err()
+                        {
                             finish(&ctx, s);
                             continue;
                         }
@@ -97,9 +105,11 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>, ctx: std::sync::Weak<CtxInner>) {
                 finish(&ctx, s);
             }
         }
-        let timeout = sockets.values().filter_map(|s| s.linger_deadline()).min().map(|d| {
-            d.saturating_duration_since(std::time::Instant::now())
-        });
+        let timeout = sockets
+            .values()
+            .filter_map(|s| s.linger_deadline())
+            .min()
+            .map(|d| d.saturating_duration_since(std::time::Instant::now()));
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != std::io::ErrorKind::Interrupted {
                 return;

@@ -1,0 +1,6 @@
+//! Routing strategies that socket types compose: load balancing (`lb`) for outbound,
+//! fair queueing (`fq`) for inbound, distribution (`dist`) for PUB, and the subscription
+//! tries (`trie`, `mtrie`).
+
+pub mod fq;
+pub mod lb;

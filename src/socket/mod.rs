@@ -1,0 +1,634 @@
+//! Sockets: one `SocketBase` (commands, pipes, options, blocking, endpoints) and one small
+//! routing strategy per socket type (`SocketType`), like libzmq's `x*` hooks.
+//!
+//! Threads: a socket is used by one application thread at a time; after `zmq_close` it
+//! belongs to the reaper thread. Other threads reach it only through its mailbox.
+//! Ownership: the socket owns one end of each of its pipes (in `pipes`); the strategy holds
+//! slot indices into that table.
+
+pub mod pipes;
+
+mod dealer;
+mod pair;
+mod pull;
+mod push;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::command::{Command, PipeAddr, PipeCmd};
+use crate::constants::*;
+use crate::ctx::{BoundEndpoint, CtxInner, PendingConnection};
+use crate::error::{Error, Result};
+use crate::mailbox::Mailbox;
+use crate::msg::{self, Msg};
+use crate::options::{OptVal, Options};
+use crate::pipe::{pipepair, Pipe, PipeEvent};
+use pipes::Pipes;
+
+/// The per-type routing behaviour of a socket.
+pub trait SocketType: Send {
+    /// A new pipe joined the socket.
+    fn attach(&mut self, pipes: &mut Pipes, idx: usize, locally_initiated: bool);
+    /// Sends one part; on success the message is taken, on failure it is left in place.
+    fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()>;
+    /// Receives one part.
+    fn recv(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()>;
+    /// Whether `recv` would succeed now.
+    fn has_in(&mut self, pipes: &mut Pipes) -> bool;
+    /// Whether `send` would succeed now.
+    fn has_out(&mut self, pipes: &mut Pipes) -> bool;
+    /// A pipe has messages again.
+    fn read_activated(&mut self, pipes: &mut Pipes, idx: usize);
+    /// A pipe has room again.
+    fn write_activated(&mut self, pipes: &mut Pipes, idx: usize);
+    /// A pipe is gone: forget its slot.
+    fn terminated(&mut self, pipes: &mut Pipes, idx: usize);
+    /// Type-specific options: `None` when the option is not the type's own.
+    fn setsockopt(&mut self, _pipes: &mut Pipes, _id: i32, _v: &[u8]) -> Option<Result<()>> {
+        None
+    }
+    /// Type-specific readable options.
+    fn getsockopt(&self, _id: i32) -> Option<Result<OptVal>> {
+        None
+    }
+}
+
+/// Creates the strategy of a socket type and adjusts the options it implies.
+fn create_type(ty: i32, options: &mut Options) -> Result<Box<dyn SocketType>> {
+    Ok(match ty {
+        ZMQ_PAIR => Box::new(pair::Pair::default()),
+        ZMQ_PUSH => Box::new(push::Push::default()),
+        ZMQ_PULL => Box::new(pull::Pull::default()),
+        ZMQ_DEALER => Box::new(dealer::Dealer::default()),
+        _ => {
+            let _ = options;
+            return Err(Error::Inval);
+        }
+    })
+}
+
+/// Which socket types may be connected to each other (ZMTP's compatibility table; inproc
+/// follows it too).
+pub fn compatible(a: i32, b: i32) -> bool {
+    let ok = |x: i32, y: i32| match x {
+        ZMQ_PAIR => y == ZMQ_PAIR,
+        ZMQ_PUB | ZMQ_XPUB => y == ZMQ_SUB || y == ZMQ_XSUB,
+        ZMQ_SUB | ZMQ_XSUB => y == ZMQ_PUB || y == ZMQ_XPUB,
+        ZMQ_REQ => y == ZMQ_REP || y == ZMQ_ROUTER,
+        ZMQ_REP => y == ZMQ_REQ || y == ZMQ_DEALER,
+        ZMQ_DEALER => y == ZMQ_REP || y == ZMQ_DEALER || y == ZMQ_ROUTER,
+        ZMQ_ROUTER => y == ZMQ_REQ || y == ZMQ_DEALER || y == ZMQ_ROUTER,
+        ZMQ_PULL => y == ZMQ_PUSH,
+        ZMQ_PUSH => y == ZMQ_PULL,
+        _ => false,
+    };
+    ok(a, b)
+}
+
+/// An endpoint address split into transport and the rest.
+pub struct Endpoint<'a> {
+    pub protocol: &'a str,
+    pub address: &'a str,
+}
+
+/// Splits `proto://address`; EINVAL when malformed, EPROTONOSUPPORT for a transport this
+/// build does not provide.
+pub fn parse_endpoint(addr: &str) -> Result<Endpoint<'_>> {
+    let Some((protocol, address)) = addr.split_once("://") else {
+        return Err(Error::Inval);
+    };
+    if protocol.is_empty() || address.is_empty() {
+        return Err(Error::Inval);
+    }
+    match protocol {
+        "inproc" => Ok(Endpoint { protocol, address }),
+        _ => Err(Error::ProtoNoSupport),
+    }
+}
+
+/// How long to wait between checks for commands while the socket is busy.
+const COMMAND_THROTTLE: Duration = Duration::from_millis(1);
+
+/// A socket. See the module documentation.
+pub struct SocketBase {
+    id: u64,
+    ctx: Arc<CtxInner>,
+    mailbox: Arc<Mailbox>,
+    pub options: Options,
+    pipes: Pipes,
+    kind: Box<dyn SocketType>,
+    ctx_terminated: bool,
+    rcvmore: bool,
+    last_command_check: Instant,
+    /// Inproc names bound by this socket.
+    bound: Vec<String>,
+    /// In the reaper: terminating.
+    reaping: bool,
+    linger_deadline: Option<Instant>,
+    /// The PAIR socket that monitor events go to, with the events wanted.
+    monitor: Option<(Box<SocketBase>, i32)>,
+}
+
+impl SocketBase {
+    /// Creates a socket of type `ty` in `ctx`.
+    pub fn new(ctx: &Arc<CtxInner>, ty: i32) -> Result<Box<SocketBase>> {
+        let mut options = Options::new(ty);
+        let kind = create_type(ty, &mut options)?;
+        let mailbox = Arc::new(Mailbox::new()?);
+        let (id, ipv6, blocky) = ctx.register_socket(mailbox.clone())?;
+        options.ipv6 = ipv6;
+        if !blocky {
+            options.linger = 0;
+        }
+        Ok(Box::new(SocketBase {
+            id,
+            ctx: ctx.clone(),
+            mailbox,
+            options,
+            pipes: Pipes::default(),
+            kind,
+            ctx_terminated: false,
+            rcvmore: false,
+            last_command_check: Instant::now(),
+            bound: Vec::new(),
+            reaping: false,
+            linger_deadline: None,
+            monitor: None,
+        }))
+    }
+
+    /// The socket's id in its context.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The fd of the socket's mailbox (`ZMQ_FD`).
+    pub fn mailbox_fd(&self) -> std::os::fd::RawFd {
+        self.mailbox.fd()
+    }
+
+    fn check_alive(&self) -> Result<()> {
+        if self.ctx_terminated {
+            Err(Error::Term)
+        } else {
+            Ok(())
+        }
+    }
+
+    // ---- commands -------------------------------------------------------------------
+
+    /// Processes commands, waiting up to `timeout_ms` for the first (0: don't wait).
+    fn process_commands(&mut self, timeout_ms: i64, throttle: bool) -> Result<()> {
+        if timeout_ms == 0 {
+            if throttle {
+                if !self.mailbox.has_pending() {
+                    return self.check_alive();
+                }
+                let now = Instant::now();
+                if now.duration_since(self.last_command_check) < COMMAND_THROTTLE
+                    && !self.mailbox.has_pending()
+                {
+                    return self.check_alive();
+                }
+                self.last_command_check = now;
+            }
+            // Drain the wake-up signal too, so ZMQ_FD reflects only new events.
+            self.mailbox.clear_signal();
+        }
+        let mut cmd = self.mailbox.recv(timeout_ms);
+        loop {
+            match cmd {
+                Ok(c) => self.process_command(c),
+                Err(Error::Again) => break,
+                Err(e) => return Err(e),
+            }
+            cmd = self.mailbox.recv(0);
+        }
+        self.check_alive()
+    }
+
+    fn process_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Stop => {
+                if !self.reaping {
+                    self.ctx_terminated = true;
+                }
+            }
+            Command::Bind(pipe) => self.attach_pipe(*pipe, false),
+            Command::Pipe(addr, pc) => self.process_pipe_command(addr, pc),
+            _ => {}
+        }
+    }
+
+    fn process_pipe_command(&mut self, addr: PipeAddr, pc: PipeCmd) {
+        let Some(p) = self.pipes.get_checked(addr.index, addr.id) else {
+            return;
+        };
+        match p.process(pc) {
+            PipeEvent::None => {}
+            PipeEvent::ReadActivated => self.kind.read_activated(&mut self.pipes, addr.index),
+            PipeEvent::WriteActivated => self.kind.write_activated(&mut self.pipes, addr.index),
+            PipeEvent::Terminated => {
+                self.kind.terminated(&mut self.pipes, addr.index);
+                self.pipes.remove(addr.index);
+            }
+        }
+    }
+
+    fn attach_pipe(&mut self, mut pipe: Pipe, locally_initiated: bool) {
+        let idx = self.pipes.next_index();
+        pipe.attach(self.mailbox.clone(), idx);
+        pipe.locally_initiated = locally_initiated;
+        let terminate = self.reaping;
+        let idx2 = self.pipes.insert(pipe);
+        debug_assert_eq!(idx, idx2);
+        self.kind.attach(&mut self.pipes, idx, locally_initiated);
+        if terminate {
+            self.pipes.get(idx).terminate(false);
+        }
+    }
+
+    // ---- endpoints ------------------------------------------------------------------
+
+    fn snapshot(&self) -> BoundEndpoint {
+        BoundEndpoint {
+            socket_id: self.id,
+            mailbox: self.mailbox.clone(),
+            socket_type: self.options.socket_type,
+            sndhwm: self.options.sndhwm,
+            rcvhwm: self.options.rcvhwm,
+            recv_routing_id: self.options.recv_routing_id,
+            routing_id: self.options.routing_id.clone(),
+        }
+    }
+
+    /// `zmq_bind`.
+    pub fn bind(&mut self, addr: &str) -> Result<()> {
+        self.check_alive()?;
+        self.process_commands(0, false)?;
+        let ep = parse_endpoint(addr)?;
+        match ep.protocol {
+            "inproc" => {
+                let pending = self.ctx.register_endpoint(ep.address, self.snapshot())?;
+                self.bound.push(ep.address.to_string());
+                for pc in pending {
+                    self.connect_pending(pc, ep.address);
+                }
+                self.options.last_endpoint = addr.to_string();
+                Ok(())
+            }
+            _ => Err(Error::ProtoNoSupport),
+        }
+    }
+
+    /// Attaches an inproc connection that was made before this socket bound the name.
+    fn connect_pending(&mut self, mut pc: PendingConnection, name: &str) {
+        // The connector wrote its routing id first; keep it only if we want it.
+        if !self.options.recv_routing_id {
+            if let Some(m) = pc.pipe.read() {
+                if m.flags() & msg::ROUTING_ID == 0 {
+                    // Not a routing id after all: this cannot happen, but never lose data.
+                    debug_assert!(false, "pending inproc pipe did not start with a routing id");
+                }
+            }
+        }
+        if !compatible(self.options.socket_type, pc.connector_type) {
+            pc.pipe.terminate(false);
+        }
+        // Inproc HWM is the sum of both sides' (0 on either side: unlimited).
+        let sum = |a: i32, b: i32| if a != 0 && b != 0 { (a + b) as u64 } else { 0 };
+        let to_binder = sum(pc.sndhwm, self.options.rcvhwm);
+        let to_connector = sum(self.options.sndhwm, pc.rcvhwm);
+        pc.pipe.set_hwms(to_connector, to_binder);
+        if pc.recv_routing_id {
+            let mut id = Msg::from_slice(&self.options.routing_id).unwrap_or_default();
+            id.set_flags(msg::ROUTING_ID);
+            pc.pipe.write_unchecked(id);
+            pc.pipe.flush();
+        }
+        pc.pipe.endpoint = Some(format!("inproc://{name}"));
+        self.attach_pipe(pc.pipe, false);
+    }
+
+    /// `zmq_connect`.
+    pub fn connect(&mut self, addr: &str) -> Result<()> {
+        self.check_alive()?;
+        self.process_commands(0, false)?;
+        let ep = parse_endpoint(addr)?;
+        match ep.protocol {
+            "inproc" => self.connect_inproc(ep.address, addr),
+            _ => Err(Error::ProtoNoSupport),
+        }
+    }
+
+    fn connect_inproc(&mut self, name: &str, addr: &str) -> Result<()> {
+        let o = &self.options;
+        let my_id_msg = || {
+            let mut m = Msg::from_slice(&o.routing_id).unwrap_or_default();
+            m.set_flags(msg::ROUTING_ID);
+            m
+        };
+        let mut made: Option<Pipe> = None;
+        let bound = self.ctx.find_endpoint_or_pend(name, || {
+            // No binder yet: queue the binder's end in the context with our HWMs; the bind
+            // fixes them up. Our routing id goes first; the binder drops it if unwanted.
+            let (mut mine, mut theirs) = pipepair([o.sndhwm.max(0) as u64, o.rcvhwm.max(0) as u64]);
+            mine.write_unchecked(my_id_msg());
+            mine.flush();
+            theirs.endpoint = Some(addr.to_string());
+            let pc = PendingConnection {
+                pipe: theirs,
+                connector_type: o.socket_type,
+                sndhwm: o.sndhwm,
+                rcvhwm: o.rcvhwm,
+                recv_routing_id: o.recv_routing_id,
+                routing_id: o.routing_id.clone(),
+            };
+            made = Some(mine);
+            pc
+        });
+        let mut mine = match bound {
+            None => made.expect("pending connection made its pipe"),
+            Some(b) => {
+                if !compatible(self.options.socket_type, b.socket_type) {
+                    return Err(Error::NoCompatProto);
+                }
+                let o = &self.options;
+                let sum = |a: i32, b: i32| if a != 0 && b != 0 { (a + b) as u64 } else { 0 };
+                let (mut mine, mut theirs) =
+                    pipepair([sum(o.sndhwm, b.rcvhwm), sum(o.rcvhwm, b.sndhwm)]);
+                if b.recv_routing_id {
+                    mine.write_unchecked(my_id_msg());
+                    mine.flush();
+                }
+                if o.recv_routing_id {
+                    let mut m = Msg::from_slice(&b.routing_id).unwrap_or_default();
+                    m.set_flags(msg::ROUTING_ID);
+                    theirs.write_unchecked(m);
+                    theirs.flush();
+                }
+                theirs.endpoint = Some(addr.to_string());
+                b.mailbox.send(Command::Bind(Box::new(theirs)));
+                mine
+            }
+        };
+        mine.endpoint = Some(addr.to_string());
+        self.attach_pipe(mine, true);
+        self.options.last_endpoint = addr.to_string();
+        Ok(())
+    }
+
+    /// `zmq_unbind`.
+    pub fn unbind(&mut self, addr: &str) -> Result<()> {
+        self.check_alive()?;
+        self.process_commands(0, false)?;
+        let ep = parse_endpoint(addr)?;
+        match ep.protocol {
+            "inproc" => {
+                self.ctx.unregister_endpoint(ep.address, self.id)?;
+                self.bound.retain(|n| n != ep.address);
+                self.terminate_pipes_of(addr, false);
+                Ok(())
+            }
+            _ => Err(Error::NoEnt),
+        }
+    }
+
+    /// `zmq_disconnect`.
+    pub fn disconnect(&mut self, addr: &str) -> Result<()> {
+        self.check_alive()?;
+        self.process_commands(0, false)?;
+        let ep = parse_endpoint(addr)?;
+        match ep.protocol {
+            "inproc" => {
+                if self.terminate_pipes_of(addr, true) == 0 {
+                    return Err(Error::NoEnt);
+                }
+                Ok(())
+            }
+            _ => Err(Error::NoEnt),
+        }
+    }
+
+    fn terminate_pipes_of(&mut self, addr: &str, locally_initiated: bool) -> usize {
+        let mut n = 0;
+        for i in self.pipes.indices() {
+            let p = self.pipes.get(i);
+            if p.endpoint.as_deref() == Some(addr) && p.locally_initiated == locally_initiated {
+                p.terminate(false);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    // ---- messages -------------------------------------------------------------------
+
+    /// `zmq_msg_send` core: sends one part (ZMQ_SNDMORE in `flags` marks more parts).
+    pub fn send(&mut self, msg: &mut Msg, flags: i32) -> Result<()> {
+        self.check_alive()?;
+        if !msg.is_valid() {
+            return Err(Error::Fault);
+        }
+        self.process_commands(0, true)?;
+        msg.reset_flags(msg::MORE);
+        if flags & ZMQ_SNDMORE != 0 {
+            msg.set_flags(msg::MORE);
+        }
+        match self.kind.send(&mut self.pipes, msg) {
+            Err(Error::Again) => {}
+            r => return r,
+        }
+        if flags & ZMQ_DONTWAIT != 0 || self.options.sndtimeo == 0 {
+            return Err(Error::Again);
+        }
+        let deadline = deadline(self.options.sndtimeo);
+        loop {
+            self.process_commands(remaining(deadline)?, false)?;
+            match self.kind.send(&mut self.pipes, msg) {
+                Err(Error::Again) => {}
+                r => return r,
+            }
+        }
+    }
+
+    /// `zmq_msg_recv` core: receives one part into `msg`.
+    pub fn recv(&mut self, msg: &mut Msg, flags: i32) -> Result<()> {
+        self.check_alive()?;
+        if !msg.is_valid() {
+            return Err(Error::Fault);
+        }
+        self.process_commands(0, true)?;
+        match self.kind.recv(&mut self.pipes, msg) {
+            Err(Error::Again) => {}
+            r => return self.received(msg, r),
+        }
+        if flags & ZMQ_DONTWAIT != 0 || self.options.rcvtimeo == 0 {
+            // One more chance: commands may have brought messages.
+            self.process_commands(0, false)?;
+            let r = self.kind.recv(&mut self.pipes, msg);
+            return self.received(msg, r);
+        }
+        let deadline = deadline(self.options.rcvtimeo);
+        loop {
+            self.process_commands(remaining(deadline)?, false)?;
+            match self.kind.recv(&mut self.pipes, msg) {
+                Err(Error::Again) => {}
+                r => return self.received(msg, r),
+            }
+        }
+    }
+
+    fn received(&mut self, msg: &Msg, r: Result<()>) -> Result<()> {
+        if r.is_ok() {
+            self.rcvmore = msg.more();
+        }
+        r
+    }
+
+    // ---- options --------------------------------------------------------------------
+
+    /// `zmq_setsockopt`.
+    pub fn setsockopt(&mut self, id: i32, v: &[u8]) -> Result<()> {
+        self.check_alive()?;
+        if let Some(r) = self.kind.setsockopt(&mut self.pipes, id, v) {
+            return r;
+        }
+        self.options.set(id, v)
+    }
+
+    /// `zmq_getsockopt`: writes into `out`, returns the length written.
+    pub fn getsockopt(&mut self, id: i32, out: &mut [u8]) -> Result<usize> {
+        self.check_alive()?;
+        let val = match id {
+            ZMQ_RCVMORE => OptVal::Int(self.rcvmore as i32),
+            ZMQ_FD => OptVal::Int(self.mailbox.fd()),
+            ZMQ_EVENTS => OptVal::Int(self.events()?),
+            ZMQ_THREAD_SAFE => OptVal::Int(0),
+            _ => match self.kind.getsockopt(id) {
+                Some(r) => r?,
+                None => self.options.get(id)?,
+            },
+        };
+        val.write_to(out)
+    }
+
+    /// `ZMQ_EVENTS`: processes pending commands, then reports POLLIN / POLLOUT.
+    pub fn events(&mut self) -> Result<i32> {
+        self.process_commands(0, false)?;
+        let mut ev = 0;
+        if self.kind.has_in(&mut self.pipes) {
+            ev |= ZMQ_POLLIN;
+        }
+        if self.kind.has_out(&mut self.pipes) {
+            ev |= ZMQ_POLLOUT;
+        }
+        Ok(ev)
+    }
+
+    // ---- closing --------------------------------------------------------------------
+
+    // ---- monitoring -------------------------------------------------------------------
+
+    /// `zmq_socket_monitor`: events in `events` go to a PAIR socket bound at `addr`
+    /// (inproc only); `None` stops monitoring.
+    pub fn monitor(&mut self, addr: Option<&str>, events: i32) -> Result<()> {
+        self.check_alive()?;
+        self.stop_monitor();
+        let Some(addr) = addr else { return Ok(()) };
+        if parse_endpoint(addr)?.protocol != "inproc" {
+            return Err(Error::ProtoNoSupport);
+        }
+        let mut pair = SocketBase::new(&self.ctx, ZMQ_PAIR)?;
+        if let Err(e) = pair.bind(addr) {
+            pair.close();
+            return Err(e);
+        }
+        self.monitor = Some((pair, events));
+        Ok(())
+    }
+
+    /// Sends one monitor event (two parts: event number and value, then the endpoint).
+    pub fn monitor_event(&mut self, event: i32, value: u32, endpoint: &str) {
+        let Some((pair, mask)) = self.monitor.as_mut() else {
+            return;
+        };
+        if *mask & event == 0 {
+            return;
+        }
+        let mut head = [0u8; 6];
+        head[..2].copy_from_slice(&(event as u16).to_ne_bytes());
+        head[2..].copy_from_slice(&value.to_ne_bytes());
+        if let (Ok(mut m1), Ok(mut m2)) =
+            (Msg::from_slice(&head), Msg::from_slice(endpoint.as_bytes()))
+        {
+            if pair.send(&mut m1, ZMQ_SNDMORE | ZMQ_DONTWAIT).is_ok() {
+                let _ = pair.send(&mut m2, ZMQ_DONTWAIT);
+            }
+        }
+    }
+
+    fn stop_monitor(&mut self) {
+        self.monitor_event(ZMQ_EVENT_MONITOR_STOPPED, 0, "");
+        if let Some((pair, _)) = self.monitor.take() {
+            pair.close();
+        }
+    }
+
+    /// `zmq_close`: the reaper finishes the socket.
+    pub fn close(mut self: Box<Self>) {
+        self.stop_monitor();
+        let ctx = self.ctx.clone();
+        ctx.reap(self);
+    }
+
+    /// Called by the reaper once: unbinds names and starts terminating every pipe.
+    pub fn start_reaping(&mut self) {
+        self.reaping = true;
+        for name in std::mem::take(&mut self.bound) {
+            let _ = self.ctx.unregister_endpoint(&name, self.id);
+        }
+        let _ = self.process_commands(0, false);
+        for i in self.pipes.indices() {
+            self.pipes.get(i).terminate(false);
+        }
+        if self.options.linger > 0 {
+            self.linger_deadline =
+                Some(Instant::now() + Duration::from_millis(self.options.linger as u64));
+        }
+    }
+
+    /// Called by the reaper when the socket's mailbox may have commands.
+    pub fn reaper_process_commands(&mut self) {
+        let _ = self.process_commands(0, false);
+    }
+
+    /// Whether every pipe has terminated, so the socket can be dropped.
+    pub fn is_reaped(&self) -> bool {
+        self.pipes.is_empty()
+    }
+
+    /// When the linger period ends (for the reaper's poll timeout).
+    pub fn linger_deadline(&self) -> Option<Instant> {
+        self.linger_deadline
+    }
+}
+
+fn deadline(timeout_ms: i32) -> Option<Instant> {
+    (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64))
+}
+
+/// Milliseconds left until `deadline` (-1: none); EAGAIN once it has passed.
+fn remaining(deadline: Option<Instant>) -> Result<i64> {
+    match deadline {
+        None => Ok(-1),
+        Some(d) => {
+            let now = Instant::now();
+            if now >= d {
+                return Err(Error::Again);
+            }
+            Ok((d - now).as_millis().max(1) as i64)
+        }
+    }
+}
