@@ -11,7 +11,8 @@
 #   -v              print the output of failing tests
 #
 # The source and the built objects live outside the repository, in
-#   ${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference}
+#   ${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference}   (build tree: build-<hash of the checkout path>,
+#                                                   or $ZMQ_REF_BUILD)
 # Objects are rebuilt only when the header (or a test source) changed; tests are relinked when the
 # library changed. Each test prints PASS / FAIL / SKIP; a test that does not compile against our
 # header is "FAIL name (build: compile)", one that needs symbols we don't export yet is
@@ -51,6 +52,9 @@ done
 zmqrs_need g++ make dpkg-dev iproute2 || { echo "reference: cannot install build tools" >&2; exit 2; }
 
 mkdir -p "$CACHE"
+# Serialize the fetch between concurrent runs.
+exec 9>"$CACHE/.fetch.lock"
+flock 9
 SRC=$(ls -d "$CACHE"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
 SRC=${SRC%/}
 if [ -z "$SRC" ] || [ ! -f "$SRC/tests/testutil.cpp" ]; then
@@ -76,6 +80,8 @@ if [ -z "$SRC" ] || [ ! -f "$SRC/tests/testutil.cpp" ]; then
     [ -f "$SRC/tests/testutil.cpp" ] || { echo "reference: source not found in $CACHE" >&2; exit 2; }
 fi
 
+flock -u 9
+
 # ---------------------------------------------------------------- our library and header
 if [ ! -f "$ZMQRS_LIB" ]; then
     echo "reference: $ZMQRS_LIB missing; run 'cargo build --release' first" >&2
@@ -94,7 +100,8 @@ if [ ! -f "$HEADER" ]; then
     zmqrs_need libzmq3-dev || exit 2
 fi
 
-B=${ZMQ_REF_BUILD:-"$CACHE/build"}
+# One build tree per checkout: several work trees may run this at the same time.
+B=${ZMQ_REF_BUILD:-"$CACHE/build-$(printf %s "$ROOT" | md5sum | cut -c1-8)"}
 [ $DRAFT = 1 ] && B="$B-draft"
 mkdir -p "$B"/{include,src,tests,obj,bin,log,run,lib}
 
