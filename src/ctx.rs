@@ -111,7 +111,7 @@ impl CtxInner {
         let mut s = self.lock();
         match option {
             ZMQ_IO_THREADS if value >= 0 => s.io_threads_n = value,
-            ZMQ_MAX_SOCKETS if value >= 1 && value <= SOCKET_LIMIT => s.max_sockets = value,
+            ZMQ_MAX_SOCKETS if (1..=SOCKET_LIMIT).contains(&value) => s.max_sockets = value,
             ZMQ_THREAD_PRIORITY if value >= 0 => s.thread_priority = value,
             ZMQ_THREAD_SCHED_POLICY if value >= 0 => s.thread_sched_policy = value,
             ZMQ_THREAD_AFFINITY_CPU_ADD if value >= 0 => s.affinity_cpus.push(value),

@@ -224,7 +224,7 @@ impl Pipe {
         if !m.more() && m.flags() & msg::ROUTING_ID == 0 {
             self.msgs_read += 1;
             let lwm = self.in_lwm();
-            if lwm > 0 && self.msgs_read % lwm == 0 {
+            if lwm > 0 && self.msgs_read.is_multiple_of(lwm) {
                 self.send_peer(PipeCmd::ActivateWrite(self.msgs_read));
             }
         }

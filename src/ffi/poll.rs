@@ -157,7 +157,7 @@ pub unsafe extern "C" fn zmq_poll(
             })
             .collect();
         let mut revents = vec![0 as c_short; items.len()];
-        let n = poll_targets(&targets, &mut revents, timeout as i64)?;
+        let n = poll_targets(&targets, &mut revents, timeout)?;
         for (it, r) in items.iter_mut().zip(revents) {
             it.revents = r;
         }

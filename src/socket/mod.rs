@@ -239,11 +239,7 @@ impl SocketBase {
 
     fn process_command(&mut self, cmd: Command) {
         match cmd {
-            Command::Stop => {
-                if !self.reaping {
-                    self.ctx_terminated = true;
-                }
-            }
+            Command::Stop if !self.reaping => self.ctx_terminated = true,
             Command::Bind(pipe) => self.attach_pipe(*pipe, false),
             Command::Pipe(addr, pc) => self.process_pipe_command(addr, pc),
             _ => {}
