@@ -111,6 +111,19 @@ put() { # put SRC DST
 }
 put "$HEADER" "$B/include/zmq.h"
 
+# Transports and mechanisms come from the library under test (its zmq_has), the way libzmq's
+# configure decides them, so the tests expect exactly what the library provides.
+zmqrs_stage_lib "$B/lib"
+printf '#include <stdio.h>\nint zmq_has(const char *);\nint main(int c, char **v) { (void)c; printf("%%d", zmq_has(v[1])); return 0; }\n' >"$B/has_probe.c"
+gcc -o "$B/has_probe" "$B/has_probe.c" -L"$B/lib" -Wl,-rpath,"$B/lib" -lzmq || exit 2
+have() { [ "$("$B/has_probe" "$1")" = 1 ]; }
+CAPS=""
+have ipc && CAPS="$CAPS#define ZMQ_HAVE_IPC 1
+"
+have curve && CAPS="$CAPS#define ZMQ_HAVE_CURVE 1
+#define ZMQ_USE_LIBSODIUM 1
+"
+
 # A minimal platform header: what the tests test for, as libzmq's configure would find it on
 # Linux (Debian builds with libsodium and gssapi, without TIPC/VMCI/websockets in this list).
 cat >"$B/platform.tmp" <<EOF
@@ -118,7 +131,6 @@ cat >"$B/platform.tmp" <<EOF
 #ifndef ZMQRS_REFERENCE_PLATFORM_HPP
 #define ZMQRS_REFERENCE_PLATFORM_HPP
 #define ZMQ_HAVE_LINUX 1
-#define ZMQ_HAVE_IPC 1
 #define ZMQ_HAVE_UIO 1
 #define ZMQ_HAVE_SO_PEERCRED 1
 #define ZMQ_HAVE_SO_PRIORITY 1
@@ -132,9 +144,7 @@ cat >"$B/platform.tmp" <<EOF
 #define ZMQ_HAVE_IFADDRS 1
 #define ZMQ_HAVE_O_CLOEXEC 1
 #define ZMQ_HAVE_SOCK_CLOEXEC 1
-#define ZMQ_HAVE_CURVE 1
-#define ZMQ_USE_LIBSODIUM 1
-#define ZMQ_IOTHREAD_POLLER_USE_EPOLL 1
+${CAPS}#define ZMQ_IOTHREAD_POLLER_USE_EPOLL 1
 #define ZMQ_POLL_BASED_ON_POLL 1
 #define ZMQ_USE_CV_IMPL_STL11 1
 #define ZMQ_CACHELINE_SIZE 64
@@ -173,6 +183,7 @@ skip_reason() {
     *vmci*) echo "platform: VMCI"; return ;;
     *_ws_* | *_wss_* | *ws_fuzzer) echo "platform: websockets not in the stable build"; return ;;
     *cap_net_admin) echo "platform: needs capsh and CAP_NET_ADMIN"; return ;;
+    test_security_curve) have curve || { echo "build: library without CURVE (zmq_has)"; return; } ;;
     esac
     if [ $DRAFT = 0 ] && [[ "$draft_tests" == *" $t "* ]]; then
         echo "draft API (use --draft)"

@@ -29,6 +29,8 @@ pub struct BoundEndpoint {
     pub rcvhwm: i32,
     pub recv_routing_id: bool,
     pub routing_id: Vec<u8>,
+    /// Counts `Bind` commands sent to the binder, so it is not dropped with one in flight.
+    pub binds_sent: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// An inproc connect made before the bind: the binder-side pipe end waits here.
@@ -151,9 +153,14 @@ impl CtxInner {
 
     /// Registers a new socket: returns its id and the context defaults it inherits
     /// (ipv6, blocky). Starts the threads on first use.
-    pub fn register_socket(self: &Arc<Self>, mailbox: Arc<Mailbox>) -> Result<(u64, bool, bool)> {
+    /// `internal` sockets (the context's own) may be made while terminating.
+    pub fn register_socket(
+        self: &Arc<Self>,
+        mailbox: Arc<Mailbox>,
+        internal: bool,
+    ) -> Result<(u64, bool, bool)> {
         let mut s = self.lock();
-        if s.terminating {
+        if s.terminating && !internal {
             return Err(Error::Term);
         }
         if s.starting {
@@ -206,13 +213,23 @@ impl CtxInner {
             for mb in s.sockets.values() {
                 mb.send(Command::Stop);
             }
-            // Connections that never found a binder will never be used.
-            s.pending.clear();
         }
     }
 
     /// Shuts down, waits for every socket to be closed and reaped, stops the threads.
-    pub fn terminate(&self) -> Result<()> {
+    pub fn terminate(self: &Arc<Self>) -> Result<()> {
+        // Inproc connects that never found a binder: bind each name once with a throw-away
+        // socket so that those connections (and their closed sockets) can finish.
+        let names: Vec<String> = {
+            let s = self.lock();
+            s.pending.keys().cloned().collect()
+        };
+        for name in names {
+            if let Ok(mut s) = crate::socket::SocketBase::new_internal(self, ZMQ_PAIR) {
+                let _ = s.bind(&format!("inproc://{name}"));
+                s.close();
+            }
+        }
         self.shutdown();
         let mut s = self.lock();
         while s.live_sockets > 0 {
@@ -266,6 +283,9 @@ impl CtxInner {
     ) -> Option<BoundEndpoint> {
         let mut s = self.lock();
         if let Some(e) = s.endpoints.get(name) {
+            // Counted under the lock: the binder unregisters under it before reaping.
+            e.binds_sent
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             return Some(e.clone());
         }
         let p = make_pending();
@@ -273,11 +293,15 @@ impl CtxInner {
         None
     }
 
-    /// Drops pending connections made by a socket to `name` (disconnect before bind).
-    pub fn remove_pending(&self, name: &str, pipe_ids: &[u64]) {
+    /// Takes back a pending connection (its binder-side pipe end `pipe_id`) that no bind
+    /// has claimed yet; returns whether it was still pending.
+    pub fn take_pending(&self, name: &str, pipe_id: u64) -> bool {
         let mut s = self.lock();
-        if let Some(v) = s.pending.get_mut(name) {
-            v.retain(|p| !pipe_ids.contains(&p.pipe.id()));
-        }
+        let Some(v) = s.pending.get_mut(name) else {
+            return false;
+        };
+        let before = v.len();
+        v.retain(|p| p.pipe.id() != pipe_id);
+        before != v.len()
     }
 }

@@ -169,6 +169,10 @@ impl OptVal {
         if out.len() < bytes.len() {
             return Err(Error::Inval);
         }
+        if matches!(self, OptVal::Int(_) | OptVal::I64(_) | OptVal::U64(_)) {
+            // libzmq clears the whole buffer, so a wider integer reads the same value.
+            out.fill(0);
+        }
         out[..bytes.len()].copy_from_slice(&bytes);
         Ok(bytes.len())
     }

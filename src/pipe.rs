@@ -140,6 +140,15 @@ impl Pipe {
         self.id
     }
 
+    /// The unique id of the other end.
+    pub fn peer_id(&self) -> u64 {
+        if self.side == 0 {
+            self.id + 1
+        } else {
+            self.id - 1
+        }
+    }
+
     /// Makes `mailbox` the owner of this end, at `index` in its pipe table; commands that
     /// arrived before are delivered now.
     pub fn attach(&mut self, mailbox: Arc<Mailbox>, index: usize) {

@@ -97,8 +97,8 @@ fn create_type(ty: i32, options: &mut Options) -> Result<Box<dyn SocketType>> {
     })
 }
 
-/// Which socket types may be connected to each other (ZMTP's compatibility table; inproc
-/// follows it too).
+/// Which socket types may be connected to each other (ZMTP's compatibility table, checked
+/// in the handshake; inproc, like libzmq's, does not check).
 pub fn compatible(a: i32, b: i32) -> bool {
     let ok = |x: i32, y: i32| match x {
         ZMQ_PAIR => y == ZMQ_PAIR,
@@ -157,15 +157,27 @@ pub struct SocketBase {
     linger_deadline: Option<Instant>,
     /// The PAIR socket that monitor events go to, with the events wanted.
     monitor: Option<(Box<SocketBase>, i32)>,
+    /// `Bind` commands promised to us by connecting peers, and those processed.
+    binds_sent: Arc<std::sync::atomic::AtomicU64>,
+    binds_seen: u64,
 }
 
 impl SocketBase {
     /// Creates a socket of type `ty` in `ctx`.
     pub fn new(ctx: &Arc<CtxInner>, ty: i32) -> Result<Box<SocketBase>> {
+        Self::create(ctx, ty, false)
+    }
+
+    /// A socket the library makes for itself, allowed while the context terminates.
+    pub fn new_internal(ctx: &Arc<CtxInner>, ty: i32) -> Result<Box<SocketBase>> {
+        Self::create(ctx, ty, true)
+    }
+
+    fn create(ctx: &Arc<CtxInner>, ty: i32, internal: bool) -> Result<Box<SocketBase>> {
         let mut options = Options::new(ty);
         let kind = create_type(ty, &mut options)?;
         let mailbox = Arc::new(Mailbox::new()?);
-        let (id, ipv6, blocky) = ctx.register_socket(mailbox.clone())?;
+        let (id, ipv6, blocky) = ctx.register_socket(mailbox.clone(), internal)?;
         options.ipv6 = ipv6;
         if !blocky {
             options.linger = 0;
@@ -184,6 +196,8 @@ impl SocketBase {
             reaping: false,
             linger_deadline: None,
             monitor: None,
+            binds_sent: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            binds_seen: 0,
         }))
     }
 
@@ -240,7 +254,10 @@ impl SocketBase {
     fn process_command(&mut self, cmd: Command) {
         match cmd {
             Command::Stop if !self.reaping => self.ctx_terminated = true,
-            Command::Bind(pipe) => self.attach_pipe(*pipe, false),
+            Command::Bind(pipe) => {
+                self.binds_seen += 1;
+                self.attach_pipe(*pipe, false)
+            }
             Command::Pipe(addr, pc) => self.process_pipe_command(addr, pc),
             _ => {}
         }
@@ -285,6 +302,7 @@ impl SocketBase {
             rcvhwm: self.options.rcvhwm,
             recv_routing_id: self.options.recv_routing_id,
             routing_id: self.options.routing_id.clone(),
+            binds_sent: self.binds_sent.clone(),
         }
     }
 
@@ -318,9 +336,6 @@ impl SocketBase {
                     debug_assert!(false, "pending inproc pipe did not start with a routing id");
                 }
             }
-        }
-        if !compatible(self.options.socket_type, pc.connector_type) {
-            pc.pipe.terminate(false);
         }
         // Inproc HWM is the sum of both sides' (0 on either side: unlimited).
         let sum = |a: i32, b: i32| if a != 0 && b != 0 { (a + b) as u64 } else { 0 };
@@ -378,9 +393,6 @@ impl SocketBase {
         let mut mine = match bound {
             None => made.expect("pending connection made its pipe"),
             Some(b) => {
-                if !compatible(self.options.socket_type, b.socket_type) {
-                    return Err(Error::NoCompatProto);
-                }
                 let o = &self.options;
                 let sum = |a: i32, b: i32| if a != 0 && b != 0 { (a + b) as u64 } else { 0 };
                 let (mut mine, mut theirs) =
@@ -443,11 +455,33 @@ impl SocketBase {
         for i in self.pipes.indices() {
             let p = self.pipes.get(i);
             if p.endpoint.as_deref() == Some(addr) && p.locally_initiated == locally_initiated {
-                p.terminate(false);
                 n += 1;
+                if !self.drop_if_pending(i) {
+                    self.pipes.get(i).terminate(false);
+                }
             }
         }
         n
+    }
+
+    /// An inproc connection no bind has claimed has no peer to agree on termination: take
+    /// it back from the context and drop it at once. Returns whether that happened.
+    fn drop_if_pending(&mut self, i: usize) -> bool {
+        let p = self.pipes.get(i);
+        let Some(name) = p
+            .endpoint
+            .as_deref()
+            .and_then(|e| e.strip_prefix("inproc://"))
+        else {
+            return false;
+        };
+
+        if !p.locally_initiated || !self.ctx.take_pending(name, p.peer_id()) {
+            return false;
+        }
+        self.kind.terminated(&mut self.pipes, i);
+        self.pipes.remove(i);
+        true
     }
 
     // ---- messages -------------------------------------------------------------------
@@ -617,6 +651,8 @@ impl SocketBase {
             let _ = self.ctx.unregister_endpoint(&name, self.id);
         }
         let _ = self.process_commands(0, false);
+        // Inproc connections still waiting for a bind keep their messages: they finish
+        // when the name is bound (at the latest by the context's termination).
         for i in self.pipes.indices() {
             self.pipes.get(i).terminate(false);
         }
@@ -634,6 +670,7 @@ impl SocketBase {
     /// Whether every pipe has terminated, so the socket can be dropped.
     pub fn is_reaped(&self) -> bool {
         self.pipes.is_empty()
+            && self.binds_sent.load(std::sync::atomic::Ordering::Acquire) == self.binds_seen
     }
 
     /// When the linger period ends (for the reaper's poll timeout).
