@@ -15,7 +15,7 @@
 //! with `delay` set, keeps delivering messages until it reads the delimiter, then acks;
 //! an end is gone for its owner when it receives `TermAck` ([`PipeEvent::Terminated`]).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::command::{Command, PipeAddr, PipeCmd};
@@ -46,8 +46,11 @@ struct EndAddr {
 
 /// State shared by the two ends of a pipe.
 struct PipePair {
-    /// HWM of the queue written by end 0 (index 0) and by end 1 (index 1); 0 = unlimited.
-    hwm: [AtomicU64; 2],
+    /// For the queue written by end d: the writer's SNDHWM (`w[d]`) and the reader's RCVHWM
+    /// (`r[d]`), -1 where that side is unknown (an inproc connect before the bind). Over
+    /// inproc the HWM of a queue is the sum of both, 0 (no limit) if either is 0.
+    w: [AtomicI64; 2],
+    r: [AtomicI64; 2],
     ends: [Mutex<EndAddr>; 2],
 }
 
@@ -98,8 +101,15 @@ pub struct Pipe {
 
 /// Creates a pipe: `hwms[0]` limits messages from end 0 to end 1, `hwms[1]` the reverse.
 pub fn pipepair(hwms: [u64; 2]) -> (Pipe, Pipe) {
+    pipepair_parts([hwms[0] as i64, hwms[1] as i64], [-1, -1])
+}
+
+/// Creates a pipe from both sides' HWMs: `w[d]` is the SNDHWM of the end writing queue d,
+/// `r[d]` the RCVHWM of the end reading it (-1: not known yet).
+pub fn pipepair_parts(w: [i64; 2], r: [i64; 2]) -> (Pipe, Pipe) {
     let pair = Arc::new(PipePair {
-        hwm: [AtomicU64::new(hwms[0]), AtomicU64::new(hwms[1])],
+        w: [AtomicI64::new(w[0]), AtomicI64::new(w[1])],
+        r: [AtomicI64::new(r[0]), AtomicI64::new(r[1])],
         ends: [
             Mutex::new(EndAddr::default()),
             Mutex::new(EndAddr::default()),
@@ -178,18 +188,31 @@ impl Pipe {
         }
     }
 
+    fn hwm(&self, d: usize) -> u64 {
+        let w = self.pair.w[d].load(Ordering::Relaxed);
+        let r = self.pair.r[d].load(Ordering::Relaxed);
+        let h = match (w, r) {
+            (w, _) if w < 0 => r,
+            (w, r) if r < 0 => w,
+            (0, _) | (_, 0) => 0,
+            (w, r) => w + r,
+        };
+        h.max(0) as u64
+    }
+
     fn out_hwm(&self) -> u64 {
-        self.pair.hwm[self.side].load(Ordering::Relaxed)
+        self.hwm(self.side)
     }
 
     fn in_lwm(&self) -> u64 {
-        compute_lwm(self.pair.hwm[1 - self.side].load(Ordering::Relaxed))
+        compute_lwm(self.hwm(1 - self.side))
     }
 
-    /// Sets the HWMs of both directions (this end's outbound first).
-    pub fn set_hwms(&self, out_hwm: u64, in_hwm: u64) {
-        self.pair.hwm[self.side].store(out_hwm, Ordering::Relaxed);
-        self.pair.hwm[1 - self.side].store(in_hwm, Ordering::Relaxed);
+    /// Records this end's owner's SNDHWM (for the queue it writes) and RCVHWM (for the
+    /// queue it reads); takes effect at once on both ends.
+    pub fn set_local_hwms(&self, sndhwm: i32, rcvhwm: i32) {
+        self.pair.w[self.side].store(sndhwm as i64, Ordering::Relaxed);
+        self.pair.r[1 - self.side].store(rcvhwm as i64, Ordering::Relaxed);
     }
 
     /// Whether a message can be read now. When not, the reader sleeps until `ActivateRead`.

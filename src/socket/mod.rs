@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::mailbox::Mailbox;
 use crate::msg::{self, Msg};
 use crate::options::{OptVal, Options};
-use crate::pipe::{pipepair, Pipe, PipeEvent};
+use crate::pipe::{pipepair_parts, Pipe, PipeEvent};
 use pipes::Pipes;
 
 /// The per-type routing behaviour of a socket.
@@ -338,10 +338,7 @@ impl SocketBase {
             }
         }
         // Inproc HWM is the sum of both sides' (0 on either side: unlimited).
-        let sum = |a: i32, b: i32| if a != 0 && b != 0 { (a + b) as u64 } else { 0 };
-        let to_binder = sum(pc.sndhwm, self.options.rcvhwm);
-        let to_connector = sum(self.options.sndhwm, pc.rcvhwm);
-        pc.pipe.set_hwms(to_connector, to_binder);
+        pc.pipe.set_local_hwms(self.options.sndhwm, self.options.rcvhwm);
         if pc.recv_routing_id {
             let mut id = Msg::from_slice(&self.options.routing_id).unwrap_or_default();
             id.set_flags(msg::ROUTING_ID);
@@ -375,7 +372,7 @@ impl SocketBase {
         let bound = self.ctx.find_endpoint_or_pend(name, || {
             // No binder yet: queue the binder's end in the context with our HWMs; the bind
             // fixes them up. Our routing id goes first; the binder drops it if unwanted.
-            let (mut mine, mut theirs) = pipepair([o.sndhwm.max(0) as u64, o.rcvhwm.max(0) as u64]);
+            let (mut mine, mut theirs) = pipepair_parts([o.sndhwm as i64, -1], [-1, o.rcvhwm as i64]);
             mine.write_unchecked(my_id_msg());
             mine.flush();
             theirs.endpoint = Some(addr.to_string());
@@ -394,9 +391,10 @@ impl SocketBase {
             None => made.expect("pending connection made its pipe"),
             Some(b) => {
                 let o = &self.options;
-                let sum = |a: i32, b: i32| if a != 0 && b != 0 { (a + b) as u64 } else { 0 };
-                let (mut mine, mut theirs) =
-                    pipepair([sum(o.sndhwm, b.rcvhwm), sum(o.rcvhwm, b.sndhwm)]);
+                let (mut mine, mut theirs) = pipepair_parts(
+                    [o.sndhwm as i64, b.sndhwm as i64],
+                    [b.rcvhwm as i64, o.rcvhwm as i64],
+                );
                 if b.recv_routing_id {
                     mine.write_unchecked(my_id_msg());
                     mine.flush();
@@ -556,7 +554,14 @@ impl SocketBase {
         if let Some(r) = self.kind.setsockopt(&mut self.pipes, id, v) {
             return r;
         }
-        self.options.set(id, v)
+        self.options.set(id, v)?;
+        if id == ZMQ_SNDHWM || id == ZMQ_RCVHWM {
+            // Existing pipes follow the new HWMs, as in libzmq.
+            for i in self.pipes.indices() {
+                self.pipes.get(i).set_local_hwms(self.options.sndhwm, self.options.rcvhwm);
+            }
+        }
+        Ok(())
     }
 
     /// `zmq_getsockopt`: writes into `out`, returns the length written.
