@@ -19,7 +19,9 @@ int main(void) {
     CHECK_ERRNO(zmq_recv(a, buf, 4, 0), EAGAIN);
     int n = 0; while (zmq_send(b, "y", 1, ZMQ_DONTWAIT) == 1) n++;
     printf("sent until HWM: %d\n", n);
-    CHECK(n == 1999); /* 2000 = sum of both HWMs at connect time, one slot still held by "x" (credit comes back per LWM) */
+    /* New SNDHWM 5 applies to the existing pipe: 5 + the PULL side RCVHWM 1000, and one
+       slot is still held by "x" (credit comes back per LWM). */
+    CHECK(n == 1004);
     void *c = zmq_socket(ctx, ZMQ_PAIR); CHECK_OK(zmq_bind(c, "inproc://blk"));
     pthread_t th; pthread_create(&th, NULL, blocker, c);
     usleep(50000);

@@ -338,7 +338,8 @@ impl SocketBase {
             }
         }
         // Inproc HWM is the sum of both sides' (0 on either side: unlimited).
-        pc.pipe.set_local_hwms(self.options.sndhwm, self.options.rcvhwm);
+        pc.pipe
+            .set_local_hwms(self.options.sndhwm, self.options.rcvhwm);
         if pc.recv_routing_id {
             let mut id = Msg::from_slice(&self.options.routing_id).unwrap_or_default();
             id.set_flags(msg::ROUTING_ID);
@@ -372,7 +373,8 @@ impl SocketBase {
         let bound = self.ctx.find_endpoint_or_pend(name, || {
             // No binder yet: queue the binder's end in the context with our HWMs; the bind
             // fixes them up. Our routing id goes first; the binder drops it if unwanted.
-            let (mut mine, mut theirs) = pipepair_parts([o.sndhwm as i64, -1], [-1, o.rcvhwm as i64]);
+            let (mut mine, mut theirs) =
+                pipepair_parts([o.sndhwm as i64, -1], [-1, o.rcvhwm as i64]);
             mine.write_unchecked(my_id_msg());
             mine.flush();
             theirs.endpoint = Some(addr.to_string());
@@ -558,7 +560,9 @@ impl SocketBase {
         if id == ZMQ_SNDHWM || id == ZMQ_RCVHWM {
             // Existing pipes follow the new HWMs, as in libzmq.
             for i in self.pipes.indices() {
-                self.pipes.get(i).set_local_hwms(self.options.sndhwm, self.options.rcvhwm);
+                self.pipes
+                    .get(i)
+                    .set_local_hwms(self.options.sndhwm, self.options.rcvhwm);
             }
         }
         Ok(())
