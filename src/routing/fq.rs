@@ -2,6 +2,7 @@
 //! Pipes `[0, active)` may have messages; a pipe found empty is deactivated until its peer
 //! wakes it (`activated`).
 
+use super::active_set::ActiveSet;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
 use crate::socket::pipes::Pipes;
@@ -9,9 +10,7 @@ use crate::socket::pipes::Pipes;
 /// Round-robin receiver over a set of pipes.
 #[derive(Default)]
 pub struct Fq {
-    pipes: Vec<usize>,
-    active: usize,
-    current: usize,
+    set: ActiveSet,
     /// In the middle of a multipart message.
     more: bool,
     /// The pipe the last part came from.
@@ -21,42 +20,21 @@ pub struct Fq {
 impl Fq {
     /// Adds a pipe.
     pub fn attach(&mut self, idx: usize) {
-        self.pipes.push(idx);
-        let last = self.pipes.len() - 1;
-        self.pipes.swap(self.active, last);
-        self.active += 1;
+        self.set.attach(idx);
     }
 
     /// Removes a pipe.
     pub fn terminated(&mut self, idx: usize) {
-        let Some(pos) = self.pipes.iter().position(|&p| p == idx) else {
-            return;
-        };
-        if pos < self.active {
-            self.active -= 1;
-            self.pipes.swap(pos, self.active);
-            if self.current == self.active {
-                self.current = 0;
-            }
-        }
-        self.pipes.swap_remove(pos);
+        self.set.remove(idx);
         if self.last_in == Some(idx) {
             self.last_in = None;
             self.more = false;
-        }
-        if self.current >= self.active.max(1) {
-            self.current = 0;
         }
     }
 
     /// A pipe has messages again.
     pub fn activated(&mut self, idx: usize) {
-        if let Some(pos) = self.pipes.iter().position(|&p| p == idx) {
-            if pos >= self.active {
-                self.pipes.swap(pos, self.active);
-                self.active += 1;
-            }
-        }
+        self.set.activate(idx);
     }
 
     /// Receives one part; EAGAIN when no pipe has one.
@@ -66,24 +44,19 @@ impl Fq {
 
     /// As `recv`, also telling which pipe the part came from.
     pub fn recv_pipe(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<usize> {
-        while self.active > 0 {
-            let idx = self.pipes[self.current];
+        while let Some(idx) = self.set.current() {
             if let Some(m) = pipes.get(idx).read() {
                 self.more = m.more();
                 *msg = m;
                 self.last_in = Some(idx);
                 if !self.more {
-                    self.current = (self.current + 1) % self.active;
+                    self.set.advance();
                 }
                 return Ok(idx);
             }
             // A message is atomic: an empty pipe mid-message means the pipe died; move on.
             self.more = false;
-            self.active -= 1;
-            self.pipes.swap(self.current, self.active);
-            if self.current == self.active {
-                self.current = 0;
-            }
+            self.set.deactivate_current();
         }
         Err(Error::Again)
     }
@@ -93,15 +66,11 @@ impl Fq {
         if self.more {
             return true;
         }
-        while self.active > 0 {
-            if pipes.get(self.pipes[self.current]).check_read() {
+        while let Some(idx) = self.set.current() {
+            if pipes.get(idx).check_read() {
                 return true;
             }
-            self.active -= 1;
-            self.pipes.swap(self.current, self.active);
-            if self.current == self.active {
-                self.current = 0;
-            }
+            self.set.deactivate_current();
         }
         false
     }

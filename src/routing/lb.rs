@@ -1,6 +1,7 @@
 //! Load balancing: each message goes to the next pipe with room (round robin), all parts of
-//! one message to the same pipe. Pipes `[0, active)` of the list can take messages.
+//! one message to the same pipe. A full pipe leaves the active set until its peer gives credit.
 
+use super::active_set::ActiveSet;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
 use crate::socket::pipes::Pipes;
@@ -8,9 +9,7 @@ use crate::socket::pipes::Pipes;
 /// Round-robin sender over a set of pipes.
 #[derive(Default)]
 pub struct Lb {
-    pipes: Vec<usize>,
-    active: usize,
-    current: usize,
+    set: ActiveSet,
     /// In the middle of a multipart message.
     more: bool,
     /// The pipe died in the middle of a message: drop the remaining parts.
@@ -20,41 +19,19 @@ pub struct Lb {
 impl Lb {
     /// Adds a pipe, ready to take messages.
     pub fn attach(&mut self, idx: usize) {
-        self.pipes.push(idx);
-        let last = self.pipes.len() - 1;
-        self.pipes.swap(self.active, last);
-        self.active += 1;
+        self.set.attach(idx);
     }
 
     /// Removes a pipe.
     pub fn terminated(&mut self, idx: usize) {
-        let Some(pos) = self.pipes.iter().position(|&p| p == idx) else {
-            return;
-        };
-        if pos == self.current && self.more {
+        if self.set.remove(idx) == Some(true) && self.more {
             self.dropping = true;
-        }
-        if pos < self.active {
-            self.active -= 1;
-            self.pipes.swap(pos, self.active);
-            if self.current == self.active {
-                self.current = 0;
-            }
-        }
-        self.pipes.swap_remove(pos);
-        if self.current >= self.active.max(1) {
-            self.current = 0;
         }
     }
 
     /// A pipe has room again.
     pub fn activated(&mut self, idx: usize) {
-        if let Some(pos) = self.pipes.iter().position(|&p| p == idx) {
-            if pos >= self.active {
-                self.pipes.swap(pos, self.active);
-                self.active += 1;
-            }
-        }
+        self.set.activate(idx);
     }
 
     /// Sends one part; EAGAIN (message kept) when no pipe has room.
@@ -71,10 +48,13 @@ impl Lb {
             return Ok(None);
         }
         let more = msg.more();
-        while self.active > 0 {
-            let idx = self.pipes[self.current];
+        loop {
+            let Some(idx) = self.set.current() else {
+                return Err(Error::Again);
+            };
             let p = pipes.get(idx);
-            let ok = if self.more {
+            let written = if self.more {
+                // Later parts of a message never hit the HWM (it counts whole messages).
                 p.write_unchecked(msg.take());
                 true
             } else {
@@ -86,26 +66,16 @@ impl Lb {
                     }
                 }
             };
-            if ok {
+            if written {
                 self.more = more;
-                break;
+                if !more {
+                    p.flush();
+                    self.set.advance();
+                }
+                return Ok(Some(idx));
             }
-            // The pipe is full: deactivate it and try the next one.
-            self.active -= 1;
-            self.pipes.swap(self.current, self.active);
-            if self.current == self.active {
-                self.current = 0;
-            }
+            self.set.deactivate_current();
         }
-        if self.active == 0 {
-            return Err(Error::Again);
-        }
-        let idx = self.pipes[self.current];
-        if !self.more {
-            pipes.get(idx).flush();
-            self.current = (self.current + 1) % self.active;
-        }
-        Ok(Some(idx))
     }
 
     /// Whether a message could be sent now.
@@ -113,15 +83,11 @@ impl Lb {
         if self.more {
             return true;
         }
-        while self.active > 0 {
-            if pipes.get(self.pipes[self.current]).check_write() {
+        while let Some(idx) = self.set.current() {
+            if pipes.get(idx).check_write() {
                 return true;
             }
-            self.active -= 1;
-            self.pipes.swap(self.current, self.active);
-            if self.current == self.active {
-                self.current = 0;
-            }
+            self.set.deactivate_current();
         }
         false
     }

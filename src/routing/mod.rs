@@ -2,6 +2,7 @@
 //! fair queueing (`fq`) for inbound, distribution (`dist`) for PUB, and the subscription
 //! tries (`trie`, `mtrie`).
 
+pub mod active_set;
 pub mod dist;
 pub mod fq;
 pub mod lb;
