@@ -12,6 +12,7 @@ pub mod ffi;
 pub mod io;
 pub mod mailbox;
 pub mod msg;
+pub mod msg_pool;
 pub mod options;
 pub mod pipe;
 pub mod routing;

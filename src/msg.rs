@@ -12,13 +12,13 @@
 //! A closed message has kind `Closed`; using it gives EFAULT, as in libzmq. Every message
 //! also carries flags (MORE, COMMAND, ROUTING_ID), a routing id and optional metadata.
 
-use std::alloc::{alloc, dealloc, Layout};
 use std::ffi::{c_void, CStr, CString};
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::msg_pool;
 
 /// Bytes stored inline, without allocation.
 pub const INLINE_CAP: usize = 48;
@@ -112,6 +112,7 @@ pub struct Msg {
 
 const _: () = assert!(std::mem::size_of::<Msg>() == 64);
 const _: () = assert!(std::mem::align_of::<Msg>() == 8);
+const _: () = assert!(std::mem::align_of::<Block>() <= msg_pool::ALIGN);
 
 // SAFETY: heap blocks are reference counted atomically; const and user buffers are the
 // caller's promise (as in libzmq) to stay valid and unmodified while messages refer to them.
@@ -155,12 +156,9 @@ impl Msg {
             m.inline_len = size as u8;
             return Ok(m);
         }
-        let header = Layout::new::<Block>();
-        let (layout, offset) = header
-            .extend(Layout::array::<u8>(size).map_err(|_| Error::NoMem)?)
-            .map_err(|_| Error::NoMem)?;
-        // SAFETY: the layout has non-zero size (it includes the header).
-        let p = unsafe { alloc(layout) };
+        let offset = std::mem::size_of::<Block>();
+        let total = offset.checked_add(size).ok_or(Error::NoMem)?;
+        let (p, real) = msg_pool::alloc_buf(total).ok_or(Error::NoMem)?;
         let Some(block) = NonNull::new(p.cast::<Block>()) else {
             return Err(Error::NoMem);
         };
@@ -169,7 +167,7 @@ impl Msg {
             block.as_ptr().write(Block {
                 refs: AtomicUsize::new(1),
                 free: None,
-                alloc_size: layout.size(),
+                alloc_size: real,
             })
         };
         let mut m = Msg::with_kind(Kind::Heap);
@@ -403,11 +401,7 @@ impl Msg {
                     drop(Box::from_raw(block));
                 }
                 None => {
-                    let size = (*block).alloc_size;
-                    dealloc(
-                        block.cast(),
-                        Layout::from_size_align_unchecked(size, std::mem::align_of::<Block>()),
-                    );
+                    msg_pool::free_buf(block.cast(), (*block).alloc_size);
                 }
             }
         }

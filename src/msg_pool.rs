@@ -1,0 +1,219 @@
+//! Recycling of message buffers between threads.
+//!
+//! A large message is allocated by the sending thread and freed by the receiving one; with
+//! the C library's malloc that round trip costs an arena lock and often page faults on every
+//! message. Here freed buffers of common sizes go into a small bounded lock-free queue per
+//! size class, and the next allocation of that class takes one back.
+//!
+//! Size classes: four per power of two, from 65 bytes to 256 KiB (48 classes). Each class keeps
+//! at most about 1 MiB (8 to 256 buffers); what does not fit is freed normally. Buffers kept
+//! here stay allocated for the life of the process.
+//!
+//! The queue is the classic bounded multi-producer multi-consumer ring with one sequence
+//! number per slot: a slot is writable when its sequence equals the enqueue position and
+//! readable when it equals the dequeue position + 1.
+
+use std::alloc::{alloc, dealloc, Layout};
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+const CLASSES: usize = 48;
+const MIN_SIZE: usize = 65;
+const MAX_SIZE: usize = 1 << 18;
+const CLASS_BYTES: usize = 1 << 20;
+/// Alignment of every buffer (the block header needs 8).
+pub const ALIGN: usize = 8;
+
+/// The size class of an allocation of `size` bytes: its index and the size it rounds up to.
+pub fn class_of(size: usize) -> Option<(usize, usize)> {
+    if !(MIN_SIZE..=MAX_SIZE).contains(&size) {
+        return None;
+    }
+    // size is in (2^e, 2^(e+1)], split into four equal steps.
+    let e = (usize::BITS - 1 - (size - 1).leading_zeros()) as usize;
+    let base = 1usize << e;
+    let step = base >> 2;
+    let q = (size - base).div_ceil(step) - 1;
+    Some(((e - 6) * 4 + q, base + (q + 1) * step))
+}
+
+#[repr(align(64))]
+struct Padded(AtomicUsize);
+
+struct Slot {
+    seq: AtomicUsize,
+    ptr: UnsafeCell<*mut u8>,
+}
+
+struct Ring {
+    slots: Box<[Slot]>,
+    mask: usize,
+    enqueue: Padded,
+    dequeue: Padded,
+}
+
+// SAFETY: a slot's pointer is written only by the thread that claimed the slot for writing
+// and read only by the one that claimed it for reading; the sequence number's Release/Acquire
+// orders those accesses.
+unsafe impl Sync for Ring {}
+// SAFETY: as above; the raw pointers are plain buffers owned by whoever holds them.
+unsafe impl Send for Ring {}
+
+impl Ring {
+    fn new(cap: usize) -> Ring {
+        let slots = (0..cap)
+            .map(|i| Slot {
+                seq: AtomicUsize::new(i),
+                ptr: UnsafeCell::new(std::ptr::null_mut()),
+            })
+            .collect();
+        Ring {
+            slots,
+            mask: cap - 1,
+            enqueue: Padded(AtomicUsize::new(0)),
+            dequeue: Padded(AtomicUsize::new(0)),
+        }
+    }
+
+    fn push(&self, p: *mut u8) -> bool {
+        let mut pos = self.enqueue.0.load(Ordering::Relaxed);
+        loop {
+            let slot = &self.slots[pos & self.mask];
+            let seq = slot.seq.load(Ordering::Acquire);
+            let dif = seq as isize - pos as isize;
+            if dif == 0 {
+                match self.enqueue.0.compare_exchange_weak(
+                    pos,
+                    pos + 1,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: this thread claimed the slot for writing (see the type docs).
+                        unsafe { *slot.ptr.get() = p };
+                        slot.seq.store(pos + 1, Ordering::Release);
+                        return true;
+                    }
+                    Err(now) => pos = now,
+                }
+            } else if dif < 0 {
+                return false;
+            } else {
+                pos = self.enqueue.0.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn pop(&self) -> Option<*mut u8> {
+        let mut pos = self.dequeue.0.load(Ordering::Relaxed);
+        loop {
+            let slot = &self.slots[pos & self.mask];
+            let seq = slot.seq.load(Ordering::Acquire);
+            let dif = seq as isize - (pos + 1) as isize;
+            if dif == 0 {
+                match self.dequeue.0.compare_exchange_weak(
+                    pos,
+                    pos + 1,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: this thread claimed the slot for reading.
+                        let p = unsafe { *slot.ptr.get() };
+                        slot.seq.store(pos + self.mask + 1, Ordering::Release);
+                        return Some(p);
+                    }
+                    Err(now) => pos = now,
+                }
+            } else if dif < 0 {
+                return None;
+            } else {
+                pos = self.dequeue.0.load(Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+static RINGS: [OnceLock<Ring>; CLASSES] = [const { OnceLock::new() }; CLASSES];
+
+fn ring(class: usize, class_size: usize) -> &'static Ring {
+    RINGS[class].get_or_init(|| {
+        let cap = (CLASS_BYTES / class_size).clamp(8, 256);
+        Ring::new(cap.next_power_of_two() / if cap.is_power_of_two() { 1 } else { 2 })
+    })
+}
+
+/// A buffer of at least `size` bytes (aligned to [`ALIGN`]) and its real size, to give back
+/// to [`free`]. None when out of memory.
+pub fn alloc_buf(size: usize) -> Option<(*mut u8, usize)> {
+    let real = match class_of(size) {
+        Some((c, s)) => {
+            if let Some(p) = ring(c, s).pop() {
+                return Some((p, s));
+            }
+            s
+        }
+        None => size,
+    };
+    let layout = Layout::from_size_align(real, ALIGN).ok()?;
+    // SAFETY: the layout has a non-zero size (callers allocate a header at least).
+    let p = unsafe { alloc(layout) };
+    (!p.is_null()).then_some((p, real))
+}
+
+/// Gives back a buffer from [`alloc_buf`] with the size it returned.
+///
+/// # Safety
+/// `p` must come from `alloc_buf` with this `real` size, and not be used afterwards.
+pub unsafe fn free_buf(p: *mut u8, real: usize) {
+    if let Some((c, s)) = class_of(real) {
+        if s == real && ring(c, s).push(p) {
+            return;
+        }
+    }
+    // SAFETY: allocated by alloc_buf with this size and ALIGN.
+    unsafe { dealloc(p, Layout::from_size_align_unchecked(real, ALIGN)) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_round_up_by_quarters() {
+        assert_eq!(class_of(64), None);
+        assert_eq!(class_of(65), Some((0, 80)));
+        assert_eq!(class_of(128), Some((3, 128)));
+        assert_eq!(class_of(129), Some((4, 160)));
+        assert_eq!(class_of(65536 + 24), Some((10 * 4, 81920)));
+        assert_eq!(class_of(1 << 18), Some((47, 1 << 18)));
+        assert_eq!(class_of((1 << 18) + 1), None);
+        for s in MIN_SIZE..5000 {
+            let (_, r) = class_of(s).unwrap();
+            assert!(r >= s && r < s + s / 4 + 1, "{s} -> {r}");
+        }
+    }
+
+    #[test]
+    fn buffers_are_recycled() {
+        let (p, r) = alloc_buf(1000).unwrap();
+        unsafe { free_buf(p, r) };
+        let (q, r2) = alloc_buf(1000).unwrap();
+        assert_eq!(r, r2);
+        unsafe { free_buf(q, r2) };
+    }
+
+    #[test]
+    fn ring_is_fifo_and_bounded() {
+        let r = Ring::new(4);
+        for i in 1..=4usize {
+            assert!(r.push(i as *mut u8));
+        }
+        assert!(!r.push(5 as *mut u8));
+        for i in 1..=4usize {
+            assert_eq!(r.pop(), Some(i as *mut u8));
+        }
+        assert_eq!(r.pop(), None);
+    }
+}
