@@ -15,7 +15,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use crate::command::Command;
 use crate::constants::*;
 use crate::error::{Error, Result};
-use crate::io::{IoThread, Reaper};
+use crate::io::{io_thread, reaper, Worker};
 use crate::mailbox::Mailbox;
 use crate::pipe::Pipe;
 
@@ -62,8 +62,8 @@ struct State {
     live_sockets: usize,
     endpoints: HashMap<String, BoundEndpoint>,
     pending: HashMap<String, Vec<PendingConnection>>,
-    io_threads: Vec<IoThread>,
-    reaper: Option<Reaper>,
+    io_threads: Vec<Worker>,
+    reaper: Option<Worker>,
 }
 
 /// The shared part of a context; sockets keep an `Arc` of it.
@@ -166,9 +166,9 @@ impl CtxInner {
         if s.starting {
             let mut threads = Vec::new();
             for i in 0..s.io_threads_n {
-                threads.push(IoThread::start(i as usize)?);
+                threads.push(io_thread::start(i as usize)?);
             }
-            s.reaper = Some(Reaper::start(self.clone())?);
+            s.reaper = Some(reaper::start(self)?);
             s.io_threads = threads;
             s.starting = false;
         }

@@ -52,6 +52,19 @@ fn size_result(n: usize) -> c_int {
     n.min(c_int::MAX as usize) as c_int
 }
 
+/// Runs an endpoint operation (bind, connect, unbind, disconnect) for the C API.
+fn endpoint_op(
+    s: *mut c_void,
+    addr: *const c_char,
+    op: fn(&mut SocketBase, &str) -> Result<()>,
+) -> c_int {
+    guard(|| {
+        let sock = sock_mut(s)?;
+        op(sock, c_str(addr)?)?;
+        Ok(0)
+    })
+}
+
 /// Creates a socket of `type_` in `context`.
 ///
 /// # Safety
@@ -148,11 +161,7 @@ pub unsafe extern "C" fn zmq_getsockopt(
 /// `addr` must be a C string.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_bind(s: *mut c_void, addr: *const c_char) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
-        sock.bind(c_str(addr)?)?;
-        Ok(0)
-    })
+    endpoint_op(s, addr, SocketBase::bind)
 }
 
 /// Connects the socket to an endpoint.
@@ -161,11 +170,7 @@ pub unsafe extern "C" fn zmq_bind(s: *mut c_void, addr: *const c_char) -> c_int 
 /// `addr` must be a C string.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_connect(s: *mut c_void, addr: *const c_char) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
-        sock.connect(c_str(addr)?)?;
-        Ok(0)
-    })
+    endpoint_op(s, addr, SocketBase::connect)
 }
 
 /// Stops listening on an endpoint.
@@ -174,11 +179,7 @@ pub unsafe extern "C" fn zmq_connect(s: *mut c_void, addr: *const c_char) -> c_i
 /// `addr` must be a C string.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_unbind(s: *mut c_void, addr: *const c_char) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
-        sock.unbind(c_str(addr)?)?;
-        Ok(0)
-    })
+    endpoint_op(s, addr, SocketBase::unbind)
 }
 
 /// Disconnects from an endpoint.
@@ -187,11 +188,7 @@ pub unsafe extern "C" fn zmq_unbind(s: *mut c_void, addr: *const c_char) -> c_in
 /// `addr` must be a C string.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_disconnect(s: *mut c_void, addr: *const c_char) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
-        sock.disconnect(c_str(addr)?)?;
-        Ok(0)
-    })
+    endpoint_op(s, addr, SocketBase::disconnect)
 }
 
 fn send_msg(sock: &mut SocketBase, m: &mut Msg, flags: c_int) -> Result<c_int> {

@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
+use super::Worker;
 use crate::command::Command;
 use crate::ctx::CtxInner;
 use crate::error::Result;
@@ -17,46 +17,13 @@ use crate::socket::SocketBase;
 
 const MAILBOX: Token = Token(usize::MAX);
 
-/// The running reaper.
-pub struct Reaper {
-    mailbox: Arc<Mailbox>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl Reaper {
-    /// Starts the reaper of `ctx`.
-    pub fn start(ctx: Arc<CtxInner>) -> Result<Reaper> {
-        let mailbox = Arc::new(Mailbox::new()?);
-        let poll = Poll::new()?;
-        let fd = mailbox.fd();
-        poll.registry()
-            .register(&mut SourceFd(&fd), MAILBOX, Interest::READABLE)?;
-        let mb = mailbox.clone();
-        // The reaper holds only a weak view of the context: the context owns the reaper.
-        let weak = Arc::downgrade(&ctx);
-        drop(ctx);
-        let handle = std::thread::Builder::new()
-            .name("ZMQbg/Reaper".into())
-            .spawn(move || run(poll, mb, weak))
-            .map_err(crate::error::Error::from)?;
-        Ok(Reaper {
-            mailbox,
-            handle: Some(handle),
-        })
-    }
-
-    /// Where closed sockets are sent.
-    pub fn mailbox(&self) -> &Arc<Mailbox> {
-        &self.mailbox
-    }
-
-    /// Stops the loop and joins the thread.
-    pub fn stop(mut self) {
-        self.mailbox.send(Command::StopThread);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
+/// Starts the reaper of `ctx`. It holds only a weak view of the context: the context owns
+/// the reaper.
+pub fn start(ctx: &Arc<CtxInner>) -> Result<Worker> {
+    let weak = Arc::downgrade(ctx);
+    Worker::start("ZMQbg/Reaper".into(), MAILBOX, move |poll, mb| {
+        run(poll, mb, weak)
+    })
 }
 
 fn run(mut poll: Poll, mailbox: Arc<Mailbox>, ctx: std::sync::Weak<CtxInner>) {
