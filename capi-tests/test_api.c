@@ -1,0 +1,219 @@
+/* The C API around sockets: messages, contexts, bad handles and arguments, errno values,
+ * zmq_send_const, zmq_sendiov/zmq_recviov, the monitor and the steerable proxy over inproc. */
+#define _DEFAULT_SOURCE
+#include "testutil.h"
+#include <pthread.h>
+#include <sys/uio.h>
+
+static int freed;
+static void count_free(void *data, void *hint) {
+    (void)hint;
+    freed++;
+    free(data);
+}
+
+static void test_messages(void) {
+    zmq_msg_t a, b;
+    CHECK_OK(zmq_msg_init_size(&a, 1000));
+    memset(zmq_msg_data(&a), 'x', 1000);
+    CHECK(zmq_msg_size(&a) == 1000);
+    CHECK(zmq_msg_get(&a, ZMQ_SHARED) == 0);
+    CHECK_OK(zmq_msg_init(&b));
+    CHECK_OK(zmq_msg_copy(&b, &a));
+    CHECK(zmq_msg_get(&a, ZMQ_SHARED) == 1 && zmq_msg_get(&b, ZMQ_SHARED) == 1);
+    CHECK(zmq_msg_data(&a) == zmq_msg_data(&b)); /* copies share the bytes */
+    CHECK_OK(zmq_msg_close(&b));
+    CHECK_OK(zmq_msg_init(&b));
+    CHECK_OK(zmq_msg_move(&b, &a));
+    CHECK(zmq_msg_size(&a) == 0 && zmq_msg_size(&b) == 1000);
+    CHECK(zmq_msg_more(&b) == 0 && zmq_msg_get(&b, ZMQ_MORE) == 0);
+    CHECK(zmq_msg_get(&b, ZMQ_SRCFD) == -1);
+    CHECK_ERRNO(zmq_msg_get(&b, 12345), EINVAL);
+    CHECK_ERRNO(zmq_msg_set(&b, ZMQ_MORE, 1), EINVAL);
+    CHECK(zmq_msg_gets(&b, "Socket-Type") == NULL && zmq_errno() == EINVAL);
+    CHECK_OK(zmq_msg_close(&a));
+    CHECK_OK(zmq_msg_close(&b));
+    CHECK_ERRNO(zmq_msg_close(&b), EFAULT); /* closed twice */
+
+    char *data = malloc(16);
+    memcpy(data, "user data 16 by.", 16);
+    CHECK_OK(zmq_msg_init_data(&a, data, 16, count_free, NULL));
+    CHECK_OK(zmq_msg_init(&b));
+    CHECK_OK(zmq_msg_copy(&b, &a));
+    CHECK_OK(zmq_msg_close(&a));
+    CHECK(freed == 0);
+    CHECK(memcmp(zmq_msg_data(&b), "user data", 9) == 0);
+    CHECK_OK(zmq_msg_close(&b));
+    CHECK(freed == 1); /* exactly once, by the last copy */
+}
+
+static void test_bad_handles_and_arguments(void) {
+    CHECK_ERRNO(zmq_close(NULL), ENOTSOCK);
+    CHECK(zmq_socket(NULL, ZMQ_PAIR) == NULL && zmq_errno() == EFAULT);
+    CHECK_ERRNO(zmq_ctx_term(NULL), EFAULT);
+    CHECK_ERRNO(zmq_ctx_set(NULL, ZMQ_IO_THREADS, 1), EFAULT);
+    CHECK_ERRNO(zmq_send(NULL, "x", 1, 0), ENOTSOCK);
+    int bogus[32] = {0};
+    CHECK_ERRNO(zmq_bind(bogus, "inproc://x"), ENOTSOCK);
+
+    void *ctx = zmq_ctx_new();
+    CHECK(zmq_socket(ctx, 99) == NULL && zmq_errno() == EINVAL);
+    void *s = zmq_socket(ctx, ZMQ_PAIR);
+    CHECK_ERRNO(zmq_bind(s, "nonsense"), EINVAL);
+    CHECK_ERRNO(zmq_bind(s, "carrier-pigeon://x"), EPROTONOSUPPORT);
+    CHECK_ERRNO(zmq_connect(s, "inproc://"), EINVAL);
+    CHECK_ERRNO(zmq_unbind(s, "inproc://never-bound"), ENOENT);
+    CHECK_ERRNO(zmq_disconnect(s, "inproc://never-connected"), ENOENT);
+    int v = -5;
+    CHECK_ERRNO(zmq_setsockopt(s, ZMQ_SNDHWM, &v, sizeof v), EINVAL);
+    CHECK_ERRNO(zmq_setsockopt(s, ZMQ_SNDHWM, &v, 2), EINVAL);
+    CHECK_ERRNO(zmq_setsockopt(s, 9999, &v, sizeof v), EINVAL);
+    size_t sz = 2;
+    CHECK_ERRNO(zmq_getsockopt(s, ZMQ_TYPE, &v, &sz), EINVAL);
+    sz = sizeof v;
+    CHECK_OK(zmq_getsockopt(s, ZMQ_TYPE, &v, &sz));
+    CHECK(v == ZMQ_PAIR && sz == sizeof v);
+    char ep[64];
+    sz = sizeof ep;
+    CHECK_OK(zmq_bind(s, "inproc://last"));
+    CHECK_OK(zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, ep, &sz));
+    CHECK(strcmp(ep, "inproc://last") == 0 && sz == strlen(ep) + 1);
+    void *t = zmq_socket(ctx, ZMQ_PAIR);
+    CHECK_ERRNO(zmq_bind(t, "inproc://last"), EADDRINUSE);
+    CHECK_OK(zmq_close(t));
+    CHECK_OK(zmq_close(s));
+    CHECK_ERRNO(zmq_close(s), ENOTSOCK);
+    CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void test_context_options(void) {
+    void *ctx = zmq_ctx_new();
+    CHECK(zmq_ctx_get(ctx, ZMQ_IO_THREADS) == 1);
+    CHECK(zmq_ctx_get(ctx, ZMQ_MAX_SOCKETS) == 1023);
+    CHECK(zmq_ctx_get(ctx, ZMQ_MSG_T_SIZE) == (int)sizeof(zmq_msg_t));
+    CHECK_OK(zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 2));
+    CHECK_ERRNO(zmq_ctx_set(ctx, ZMQ_IO_THREADS, -1), EINVAL);
+    CHECK_ERRNO(zmq_ctx_get(ctx, 12345), EINVAL);
+    void *a = zmq_socket(ctx, ZMQ_PAIR), *b = zmq_socket(ctx, ZMQ_PAIR);
+    CHECK(a && b);
+    CHECK(zmq_socket(ctx, ZMQ_PAIR) == NULL && zmq_errno() == EMFILE);
+    CHECK_OK(zmq_close(a));
+    CHECK_OK(zmq_close(b));
+    CHECK_OK(zmq_ctx_shutdown(ctx));
+    CHECK(zmq_socket(ctx, ZMQ_PAIR) == NULL && zmq_errno() == ETERM);
+    CHECK_OK(zmq_ctx_term(ctx));
+    int major, minor, patch;
+    zmq_version(&major, &minor, &patch);
+    CHECK(major == 4 && minor == 3 && patch == 5);
+    CHECK(strcmp(zmq_strerror(ETERM), "Context was terminated") == 0);
+    CHECK(strcmp(zmq_strerror(EFSM), "Operation cannot be accomplished in current state") == 0);
+}
+
+static void test_socket_type_errors(void) {
+    void *ctx = zmq_ctx_new();
+    void *pub = zmq_socket(ctx, ZMQ_PUB), *req = zmq_socket(ctx, ZMQ_REQ);
+    char buf[8];
+    CHECK_ERRNO(zmq_recv(pub, buf, sizeof buf, ZMQ_DONTWAIT), ENOTSUP);
+    CHECK_ERRNO(zmq_recv(req, buf, sizeof buf, ZMQ_DONTWAIT), EFSM);
+    CHECK_OK(zmq_close(pub));
+    CHECK_OK(zmq_close(req));
+    CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void test_send_const_and_iov(void) {
+    void *ctx = zmq_ctx_new();
+    void *a = zmq_socket(ctx, ZMQ_PAIR), *b = zmq_socket(ctx, ZMQ_PAIR);
+    CHECK_OK(zmq_bind(a, "inproc://iov"));
+    CHECK_OK(zmq_connect(b, "inproc://iov"));
+    static const char constant[] = "constant data that outlives the message";
+    CHECK(zmq_send_const(b, constant, sizeof constant, 0) == (int)sizeof constant);
+    zmq_msg_t m;
+    CHECK_OK(zmq_msg_init(&m));
+    CHECK(zmq_msg_recv(&m, a, 0) == (int)sizeof constant);
+    CHECK(zmq_msg_data(&m) == (void *)constant); /* no copy over inproc */
+    CHECK_OK(zmq_msg_close(&m));
+
+    struct iovec out[3] = {{"one", 3}, {"two", 3}, {"three", 5}};
+    CHECK(zmq_sendiov(b, out, 3, ZMQ_SNDMORE) >= 0);
+    struct iovec in[4];
+    size_t count = 4;
+    CHECK(zmq_recviov(a, in, &count, 0) == 3);
+    CHECK(count == 3 && in[2].iov_len == 5 && memcmp(in[2].iov_base, "three", 5) == 0);
+    for (size_t i = 0; i < count; i++)
+        free(in[i].iov_base);
+    CHECK_ERRNO(zmq_sendiov(b, out, 0, 0), EINVAL);
+    CHECK_OK(zmq_close(a));
+    CHECK_OK(zmq_close(b));
+    CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void test_monitor_stops_with_the_socket(void) {
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_PAIR);
+    CHECK_ERRNO(zmq_socket_monitor(s, "tcp://127.0.0.1:1", ZMQ_EVENT_ALL), EPROTONOSUPPORT);
+    CHECK_OK(zmq_socket_monitor(s, "inproc://monitor", ZMQ_EVENT_ALL));
+    void *mon = zmq_socket(ctx, ZMQ_PAIR);
+    CHECK_OK(zmq_connect(mon, "inproc://monitor"));
+    CHECK_OK(zmq_close(s));
+    zmq_msg_t m;
+    CHECK_OK(zmq_msg_init(&m));
+    CHECK(zmq_msg_recv(&m, mon, 0) == 6);
+    unsigned short event;
+    memcpy(&event, zmq_msg_data(&m), 2);
+    CHECK(event == ZMQ_EVENT_MONITOR_STOPPED);
+    CHECK(zmq_msg_more(&m));
+    CHECK(zmq_msg_recv(&m, mon, 0) >= 0);
+    CHECK_OK(zmq_msg_close(&m));
+    CHECK_OK(zmq_close(mon));
+    CHECK_OK(zmq_ctx_term(ctx));
+}
+
+struct proxy_args {
+    void *front, *back, *control;
+    int rc;
+};
+static void *run_proxy(void *p) {
+    struct proxy_args *a = p;
+    a->rc = zmq_proxy_steerable(a->front, a->back, NULL, a->control);
+    return NULL;
+}
+
+static void test_steerable_proxy(void) {
+    void *ctx = zmq_ctx_new();
+    struct proxy_args a;
+    a.front = zmq_socket(ctx, ZMQ_PULL);
+    a.back = zmq_socket(ctx, ZMQ_PUSH);
+    a.control = zmq_socket(ctx, ZMQ_PAIR);
+    CHECK_OK(zmq_bind(a.front, "inproc://front"));
+    CHECK_OK(zmq_bind(a.back, "inproc://back"));
+    CHECK_OK(zmq_bind(a.control, "inproc://control"));
+    void *in = zmq_socket(ctx, ZMQ_PUSH), *out = zmq_socket(ctx, ZMQ_PULL), *ctl = zmq_socket(ctx, ZMQ_PAIR);
+    CHECK_OK(zmq_connect(in, "inproc://front"));
+    CHECK_OK(zmq_connect(out, "inproc://back"));
+    CHECK_OK(zmq_connect(ctl, "inproc://control"));
+    pthread_t th;
+    pthread_create(&th, NULL, run_proxy, &a);
+    CHECK(zmq_send(in, "via", 3, ZMQ_SNDMORE) == 3);
+    CHECK(zmq_send(in, "proxy", 5, 0) == 5);
+    char buf[8];
+    CHECK(zmq_recv(out, buf, sizeof buf, 0) == 3);
+    CHECK(zmq_recv(out, buf, sizeof buf, 0) == 5 && memcmp(buf, "proxy", 5) == 0);
+    CHECK(zmq_send(ctl, "TERMINATE", 9, 0) == 9);
+    pthread_join(th, NULL);
+    CHECK(a.rc == 0);
+    void *all[] = {a.front, a.back, a.control, in, out, ctl};
+    for (int i = 0; i < 6; i++)
+        CHECK_OK(zmq_close(all[i]));
+    CHECK_OK(zmq_ctx_term(ctx));
+}
+
+int main(void) {
+    RUN(test_messages);
+    RUN(test_bad_handles_and_arguments);
+    RUN(test_context_options);
+    RUN(test_socket_type_errors);
+    RUN(test_send_const_and_iov);
+    RUN(test_monitor_stops_with_the_socket);
+    RUN(test_steerable_proxy);
+    return 0;
+}
