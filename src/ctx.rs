@@ -172,7 +172,7 @@ impl CtxInner {
             s.io_threads = threads;
             s.starting = false;
         }
-        if s.sockets.len() >= s.max_sockets as usize {
+        if s.sockets.len() >= s.max_sockets as usize && !internal {
             return Err(Error::MFile);
         }
         let id = s.next_socket_id;
@@ -220,8 +220,10 @@ impl CtxInner {
     pub fn terminate(self: &Arc<Self>) -> Result<()> {
         // Inproc connects that never found a binder: bind each name once with a throw-away
         // socket so that those connections (and their closed sockets) can finish.
+        // No new inproc connect can be made from here on (they get ETERM).
         let names: Vec<String> = {
-            let s = self.lock();
+            let mut s = self.lock();
+            s.terminating = true;
             s.pending.keys().cloned().collect()
         };
         for name in names {
@@ -230,8 +232,10 @@ impl CtxInner {
                 s.close();
             }
         }
-        self.shutdown();
         let mut s = self.lock();
+        for mb in s.sockets.values() {
+            mb.send(Command::Stop);
+        }
         while s.live_sockets > 0 {
             s = self.reaped.wait(s).unwrap_or_else(|p| p.into_inner());
         }
@@ -280,17 +284,20 @@ impl CtxInner {
         &self,
         name: &str,
         make_pending: impl FnOnce() -> PendingConnection,
-    ) -> Option<BoundEndpoint> {
+    ) -> Result<Option<BoundEndpoint>> {
         let mut s = self.lock();
+        if s.terminating {
+            return Err(Error::Term);
+        }
         if let Some(e) = s.endpoints.get(name) {
             // Counted under the lock: the binder unregisters under it before reaping.
             e.binds_sent
                 .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-            return Some(e.clone());
+            return Ok(Some(e.clone()));
         }
         let p = make_pending();
         s.pending.entry(name.to_string()).or_default().push(p);
-        None
+        Ok(None)
     }
 
     /// Takes back a pending connection (its binder-side pipe end `pipe_id`) that no bind

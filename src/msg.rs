@@ -242,7 +242,7 @@ impl Msg {
         unsafe {
             match self.kind {
                 Kind::Vsm => &self.payload.inline[..self.inline_len as usize],
-                Kind::Heap => {
+                Kind::Heap if self.payload.heap.len > 0 => {
                     std::slice::from_raw_parts(self.payload.heap.data, self.payload.heap.len)
                 }
                 Kind::Const if self.payload.cnst.len > 0 => {
@@ -260,7 +260,7 @@ impl Msg {
         unsafe {
             match self.kind {
                 Kind::Vsm => &mut self.payload.inline[..self.inline_len as usize],
-                Kind::Heap => {
+                Kind::Heap if self.payload.heap.len > 0 => {
                     std::slice::from_raw_parts_mut(self.payload.heap.data, self.payload.heap.len)
                 }
                 _ => &mut [],

@@ -150,6 +150,12 @@ impl Pipe {
         self.id
     }
 
+    /// The owner never reads this pipe (PUSH): when the peer ends it, acknowledge at once
+    /// instead of waiting to read up to the delimiter.
+    pub fn set_nodelay(&mut self) {
+        self.delay = false;
+    }
+
     /// The unique id of the other end.
     pub fn peer_id(&self) -> u64 {
         if self.side == 0 {

@@ -25,6 +25,8 @@ const ASLEEP: u64 = u64::MAX;
 struct Chunk<T> {
     slots: [UnsafeCell<MaybeUninit<T>>; CHUNK],
     next: AtomicPtr<Chunk<T>>,
+    /// The chunk before this one; used by the writer alone, to step back in `unwrite`.
+    prev: UnsafeCell<*mut Chunk<T>>,
 }
 
 impl<T> Chunk<T> {
@@ -32,6 +34,7 @@ impl<T> Chunk<T> {
         Box::into_raw(Box::new(Chunk {
             slots: std::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
             next: AtomicPtr::new(ptr::null_mut()),
+            prev: UnsafeCell::new(ptr::null_mut()),
         }))
     }
 }
@@ -156,15 +159,27 @@ impl<T> Writer<T> {
         // SAFETY: unique access to the writer state, see `state`.
         let w = unsafe { &mut *self.shared.w.get() };
         if w.written == w.back_start + CHUNK as u64 {
-            let mut next = spare.swap(ptr::null_mut(), Ordering::Acquire);
-            if next.is_null() {
-                next = Chunk::alloc();
+            // SAFETY: back is a live chunk; only the writer links chunks.
+            let linked = unsafe { (*w.back).next.load(Ordering::Relaxed) };
+            let next = if !linked.is_null() {
+                // Linked before an `unwrite` stepped back: its items were never published.
+                linked
             } else {
-                // SAFETY: the spare chunk is exclusively ours now.
-                unsafe { (*next).next.store(ptr::null_mut(), Ordering::Relaxed) };
-            }
-            // SAFETY: back is a live chunk; the reader reads `next` only after a later publish.
-            unsafe { (*w.back).next.store(next, Ordering::Release) };
+                let mut next = spare.swap(ptr::null_mut(), Ordering::Acquire);
+                if next.is_null() {
+                    next = Chunk::alloc();
+                } else {
+                    // SAFETY: the spare chunk is exclusively ours now.
+                    unsafe { (*next).next.store(ptr::null_mut(), Ordering::Relaxed) };
+                }
+                // SAFETY: next is exclusively the writer's until published; back is live and
+                // the reader follows `next` only after a later publish.
+                unsafe {
+                    *(*next).prev.get() = w.back;
+                    (*w.back).next.store(next, Ordering::Release);
+                }
+                next
+            };
             w.back = next;
             w.back_start += CHUNK as u64;
         }
@@ -184,6 +199,13 @@ impl<T> Writer<T> {
             return None;
         }
         w.written -= 1;
+        if w.written < w.back_start {
+            // The unfinished message started in the previous chunk. The reader cannot have
+            // released that chunk: it holds unpublished items.
+            // SAFETY: `prev` is writer-only and was set when `back` was linked.
+            w.back = unsafe { *(*w.back).prev.get() };
+            w.back_start -= CHUNK as u64;
+        }
         let idx = (w.written - w.back_start) as usize;
         // SAFETY: the item at `written` was initialised and never published.
         Some(unsafe { (*(*w.back).slots[idx].get()).assume_init_read() })
@@ -331,6 +353,34 @@ mod tests {
         assert_eq!(r.probe(), Some(&2));
         assert_eq!(r.read(), Some(2));
         assert_eq!(r.read(), Some(3));
+    }
+
+    #[test]
+    fn unwrite_steps_back_across_chunks() {
+        let (mut w, mut r) = ypipe::<u32>();
+        for i in 0..250 {
+            w.write(i, false);
+        }
+        for i in 0..20 {
+            w.write(1000 + i, true);
+        }
+        let mut back = Vec::new();
+        while let Some(v) = w.unwrite() {
+            back.push(v);
+        }
+        assert_eq!(back.len(), 20);
+        assert_eq!(back[0], 1019);
+        for i in 0..300 {
+            w.write(2000 + i, false);
+        }
+        w.flush();
+        for i in 0..250 {
+            assert_eq!(r.read(), Some(i));
+        }
+        for i in 0..300 {
+            assert_eq!(r.read(), Some(2000 + i));
+        }
+        assert_eq!(r.read(), None);
     }
 
     #[test]

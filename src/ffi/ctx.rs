@@ -1,6 +1,7 @@
 //! Context exports: `zmq_ctx_*`, `zmq_init`, `zmq_term`, and the handle checks for contexts.
 
 use std::ffi::{c_int, c_void};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{guard, guard_ptr};
@@ -12,7 +13,7 @@ const CTX_DEAD: u32 = 0xdead_cafe;
 
 /// What a `void *context` points to.
 pub struct CtxHandle {
-    tag: u32,
+    tag: AtomicU32,
     pub(crate) inner: Arc<CtxInner>,
 }
 
@@ -28,7 +29,7 @@ pub(crate) fn ctx_ref<'a>(p: *mut c_void) -> Result<&'a CtxHandle> {
     // SAFETY: non-NULL handles come from zmq_ctx_new (never freed); the tag is checked
     // before anything else is used.
     let h = unsafe { &*(p as *const CtxHandle) };
-    if h.tag != CTX_TAG {
+    if h.tag.load(Ordering::Acquire) != CTX_TAG {
         return Err(Error::Fault);
     }
     Ok(h)
@@ -39,7 +40,7 @@ pub(crate) fn ctx_ref<'a>(p: *mut c_void) -> Result<&'a CtxHandle> {
 pub extern "C" fn zmq_ctx_new() -> *mut c_void {
     guard_ptr(|| {
         Ok(Box::into_raw(Box::new(CtxHandle {
-            tag: CTX_TAG,
+            tag: AtomicU32::new(CTX_TAG),
             inner: CtxInner::new(),
         })) as *mut c_void)
     })
@@ -55,7 +56,11 @@ pub unsafe extern "C" fn zmq_ctx_term(context: *mut c_void) -> c_int {
         let h = ctx_ref(context)?;
         h.inner.terminate()?;
         // SAFETY: the handle is live (tag checked); only its tag changes.
-        unsafe { (*(context as *mut CtxHandle)).tag = CTX_DEAD };
+        unsafe {
+            (*(context as *const CtxHandle))
+                .tag
+                .store(CTX_DEAD, Ordering::Release)
+        };
         DEAD.lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(context as usize);
@@ -106,7 +111,7 @@ pub extern "C" fn zmq_init(io_threads: c_int) -> *mut c_void {
         let inner = CtxInner::new();
         inner.set(crate::constants::ZMQ_IO_THREADS, io_threads)?;
         Ok(Box::into_raw(Box::new(CtxHandle {
-            tag: CTX_TAG,
+            tag: AtomicU32::new(CTX_TAG),
             inner,
         })) as *mut c_void)
     })

@@ -1,6 +1,7 @@
 //! Socket exports: `zmq_socket`, `zmq_close`, options, endpoints, send and receive.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use super::ctx::ctx_ref;
@@ -17,7 +18,7 @@ const SOCKET_DEAD: u32 = 0xdeadecaf;
 
 /// What a `void *socket` points to.
 pub struct SocketHandle {
-    tag: u32,
+    tag: AtomicU32,
     sock: Option<Box<SocketBase>>,
 }
 
@@ -32,7 +33,7 @@ pub(crate) fn sock_mut<'a>(p: *mut c_void) -> Result<&'a mut SocketBase> {
     // SAFETY: non-NULL socket handles come from zmq_socket and are never freed; the tag
     // is checked before the rest is used.
     let h = unsafe { &mut *(p as *mut SocketHandle) };
-    if h.tag != SOCKET_TAG {
+    if h.tag.load(Ordering::Acquire) != SOCKET_TAG {
         return Err(Error::NotSock);
     }
     h.sock.as_deref_mut().ok_or(Error::NotSock)
@@ -75,7 +76,7 @@ pub unsafe extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut 
         let ctx = ctx_ref(context)?;
         let sock = SocketBase::new(&ctx.inner, type_)?;
         Ok(Box::into_raw(Box::new(SocketHandle {
-            tag: SOCKET_TAG,
+            tag: AtomicU32::new(SOCKET_TAG),
             sock: Some(sock),
         })) as *mut c_void)
     })
@@ -91,7 +92,7 @@ pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
         sock_mut(s)?;
         // SAFETY: checked above: a live socket handle.
         let h = unsafe { &mut *(s as *mut SocketHandle) };
-        h.tag = SOCKET_DEAD;
+        h.tag.store(SOCKET_DEAD, Ordering::Release);
         if let Some(sock) = h.sock.take() {
             sock.close();
         }

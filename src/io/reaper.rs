@@ -3,6 +3,7 @@
 //! it and tells the context. A socket's mailbox fd is registered in the reaper's poll.
 
 use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use mio::unix::SourceFd;
@@ -36,8 +37,10 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>, ctx: std::sync::Weak<CtxInner>) {
             match cmd {
                 Command::StopThread => return,
                 Command::Reap(mut s) => {
-                    s.start_reaping();
-                    if s.is_reaped() {
+                    // A panic must not kill the reaper (every later close would hang
+                    // zmq_ctx_term): the socket is then given up on.
+                    let ok = catch_unwind(AssertUnwindSafe(|| s.start_reaping())).is_ok();
+                    if !ok || s.is_reaped() {
                         finish(&ctx, s);
                     } else {
                         let t = next_token;
@@ -61,8 +64,8 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>, ctx: std::sync::Weak<CtxInner>) {
         let done: Vec<usize> = sockets
             .iter_mut()
             .filter_map(|(t, s)| {
-                s.reaper_process_commands();
-                s.is_reaped().then_some(*t)
+                let ok = catch_unwind(AssertUnwindSafe(|| s.reaper_process_commands())).is_ok();
+                (!ok || s.is_reaped()).then_some(*t)
             })
             .collect();
         for t in done {
@@ -72,12 +75,9 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>, ctx: std::sync::Weak<CtxInner>) {
                 finish(&ctx, s);
             }
         }
-        let timeout = sockets
-            .values()
-            .filter_map(|s| s.linger_deadline())
-            .min()
-            .map(|d| d.saturating_duration_since(std::time::Instant::now()));
-        if let Err(e) = poll.poll(&mut events, timeout) {
+        // Inproc pipes have no linger: they end when the peer acknowledges. (Sessions, which
+        // flush to the network within LINGER, live on I/O threads.)
+        if let Err(e) = poll.poll(&mut events, None) {
             if e.kind() != std::io::ErrorKind::Interrupted {
                 return;
             }

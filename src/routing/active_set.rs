@@ -25,13 +25,18 @@ impl ActiveSet {
         let was_current = pos == self.current;
         if pos < self.active {
             self.active -= 1;
-            self.pipes.swap(pos, self.active);
-            pos = self.active;
-            if self.current == self.active {
-                self.current = 0;
+            let last = self.active;
+            self.pipes.swap(pos, last);
+            // The cursor follows the pipe it pointed at (a message in progress stays on it).
+            if self.current == last {
+                self.current = pos;
             }
+            pos = last;
         }
         self.pipes.swap_remove(pos);
+        if self.current >= self.active {
+            self.current = 0;
+        }
         Some(was_current)
     }
 
@@ -101,5 +106,20 @@ mod tests {
         seen.sort();
         assert_eq!(seen, vec![11, 12]);
         assert_eq!(s.remove(99), None);
+    }
+
+    #[test]
+    fn the_cursor_stays_on_its_pipe_when_another_is_removed() {
+        let mut s = ActiveSet::default();
+        for i in [1, 2, 3] {
+            s.attach(i);
+        }
+        s.advance();
+        s.advance();
+        assert_eq!(s.current(), Some(3));
+        assert_eq!(s.remove(2), Some(false));
+        assert_eq!(s.current(), Some(3));
+        assert_eq!(s.remove(1), Some(false));
+        assert_eq!(s.current(), Some(3));
     }
 }

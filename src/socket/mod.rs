@@ -154,7 +154,6 @@ pub struct SocketBase {
     bound: Vec<String>,
     /// In the reaper: terminating.
     reaping: bool,
-    linger_deadline: Option<Instant>,
     /// The PAIR socket that monitor events go to, with the events wanted.
     monitor: Option<(Box<SocketBase>, i32)>,
     /// `Bind` commands promised to us by connecting peers, and those processed.
@@ -194,7 +193,6 @@ impl SocketBase {
             last_command_check: Instant::now(),
             bound: Vec::new(),
             reaping: false,
-            linger_deadline: None,
             monitor: None,
             binds_sent: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             binds_seen: 0,
@@ -388,7 +386,7 @@ impl SocketBase {
             };
             made = Some(mine);
             pc
-        });
+        })?;
         let mut mine = match bound {
             None => made.expect("pending connection made its pipe"),
             Some(b) => {
@@ -665,10 +663,6 @@ impl SocketBase {
         for i in self.pipes.indices() {
             self.pipes.get(i).terminate(false);
         }
-        if self.options.linger > 0 {
-            self.linger_deadline =
-                Some(Instant::now() + Duration::from_millis(self.options.linger as u64));
-        }
     }
 
     /// Called by the reaper when the socket's mailbox may have commands.
@@ -680,11 +674,6 @@ impl SocketBase {
     pub fn is_reaped(&self) -> bool {
         self.pipes.is_empty()
             && self.binds_sent.load(std::sync::atomic::Ordering::Acquire) == self.binds_seen
-    }
-
-    /// When the linger period ends (for the reaper's poll timeout).
-    pub fn linger_deadline(&self) -> Option<Instant> {
-        self.linger_deadline
     }
 }
 

@@ -12,7 +12,9 @@ pub struct Push {
 }
 
 impl SocketType for Push {
-    fn attach(&mut self, _pipes: &mut Pipes, idx: usize, _li: bool) {
+    fn attach(&mut self, pipes: &mut Pipes, idx: usize, _li: bool) {
+        // Nothing is ever read here, so the delimiter would never be seen.
+        pipes.get(idx).set_nodelay();
         self.lb.attach(idx);
     }
     fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
