@@ -8,6 +8,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use crate::command::Command;
 use crate::error::{Error, Result};
@@ -60,6 +61,28 @@ impl Mailbox {
     /// Takes the next command, waiting up to `timeout_ms` (< 0: forever, 0: no wait).
     /// Returns `Err(Again)` on timeout and `Err(Intr)` when a signal interrupted the wait.
     pub fn recv(&self, timeout_ms: i64) -> Result<Command> {
+        self.recv_spin(timeout_ms, None)
+    }
+
+    /// As `recv`, but before sleeping watches the queue until `spin_until`: a busy peer
+    /// usually answers sooner than a sleep and wake-up take. While watching, the owner stays
+    /// marked active, so senders need not raise the signal.
+    pub fn recv_spin(&self, timeout_ms: i64, spin_until: Option<Instant>) -> Result<Command> {
+        if timeout_ms != 0 {
+            if let Some(until) = spin_until {
+                {
+                    let mut q = self.lock();
+                    if let Some(c) = q.cmds.pop_front() {
+                        self.pending.fetch_sub(1, Ordering::Relaxed);
+                        return Ok(c);
+                    }
+                    q.active = true;
+                }
+                while !self.has_pending() && Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+            }
+        }
         if let Some(c) = self.try_recv() {
             return Ok(c);
         }
@@ -68,6 +91,10 @@ impl Mailbox {
         }
         self.signaler.recv();
         self.try_recv().ok_or(Error::Again)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn try_recv(&self) -> Option<Command> {

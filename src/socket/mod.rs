@@ -136,6 +136,9 @@ pub fn parse_endpoint(addr: &str) -> Result<Endpoint<'_>> {
     }
 }
 
+/// How long a blocking call watches for commands before it sleeps.
+const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(20);
+
 /// How long to wait between checks for commands while the socket is busy.
 const COMMAND_THROTTLE: Duration = Duration::from_millis(1);
 
@@ -237,7 +240,8 @@ impl SocketBase {
             // Drain the wake-up signal too, so ZMQ_FD reflects only new events.
             self.mailbox.clear_signal();
         }
-        let mut cmd = self.mailbox.recv(timeout_ms);
+        let spin_until = (timeout_ms != 0).then(|| Instant::now() + SPIN_BEFORE_SLEEP);
+        let mut cmd = self.mailbox.recv_spin(timeout_ms, spin_until);
         loop {
             match cmd {
                 Ok(c) => self.process_command(c),
