@@ -28,6 +28,16 @@ pub enum PipeCmd {
     TermAck,
 }
 
+/// What a socket asks of an object it owns on an I/O thread.
+#[derive(Debug)]
+pub enum ObjCmd {
+    /// Finish: flush what can be flushed within `linger` ms (-1: no limit), then send
+    /// `TermAck` to the owner.
+    Term { linger: i32 },
+    /// For a listener: a session it made has finished.
+    ChildDone(u64),
+}
+
 /// What one object asks of another.
 pub enum Command {
     /// The context is terminating: blocking calls must return ETERM.
@@ -40,6 +50,12 @@ pub enum Command {
     Reap(Box<crate::socket::SocketBase>),
     /// For a thread's loop: exit.
     StopThread,
+    /// For an I/O thread: host this object (a listener, a session).
+    Plug(Box<dyn crate::io::io_thread::IoObject>),
+    /// For an object on an I/O thread, by its id.
+    Object(u64, ObjCmd),
+    /// For a socket: an object it owns has finished terminating.
+    TermAck(u64),
 }
 
 impl std::fmt::Debug for Command {
@@ -50,6 +66,9 @@ impl std::fmt::Debug for Command {
             Command::Pipe(a, c) => write!(f, "Pipe({a:?}, {c:?})"),
             Command::Reap(_) => write!(f, "Reap"),
             Command::StopThread => write!(f, "StopThread"),
+            Command::Plug(_) => write!(f, "Plug"),
+            Command::Object(id, c) => write!(f, "Object({id}, {c:?})"),
+            Command::TermAck(id) => write!(f, "TermAck({id})"),
         }
     }
 }

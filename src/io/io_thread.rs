@@ -1,36 +1,167 @@
-//! An I/O thread: a `mio::Poll` loop over its mailbox (and, with network transports, the
-//! sessions, engines and listeners it hosts). Objects on it are only touched by it.
+//! An I/O thread: a `mio::Poll` loop over its mailbox and the objects it hosts (listeners,
+//! sessions with their engines). Objects on it are only touched by it.
+//!
+//! Hosting: an object arrives by `Command::Plug` and gets a slot; mio tokens are
+//! `slot + 1` (token 0 is the mailbox); pipe ends owned by an object are attached with the
+//! object's slot as their index, so `Command::Pipe` reaches it directly. Other threads address
+//! an object by its id (`Command::Object`). Timers are kept in one heap per thread.
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use mio::{Events, Poll, Token};
+use mio::{Events, Poll, Registry, Token};
 
 use super::Worker;
-use crate::command::Command;
+use crate::command::{Command, ObjCmd, PipeCmd};
 use crate::error::Result;
 use crate::mailbox::Mailbox;
 
 const MAILBOX: Token = Token(0);
+
+/// What an object hosted on an I/O thread can use while it runs.
+pub struct IoCtx<'a> {
+    /// Where the object registers its fds (token: [`IoCtx::token`]).
+    pub registry: &'a Registry,
+    /// This thread's mailbox (objects attach their pipe ends to it).
+    pub mailbox: &'a Arc<Mailbox>,
+    /// The object's slot: its pipe index and token.
+    pub slot: usize,
+    timers: &'a mut BinaryHeap<Reverse<(Instant, usize, u64, u32)>>,
+    id: u64,
+    /// New objects to host (a listener's new sessions).
+    spawned: &'a mut Vec<Box<dyn IoObject>>,
+}
+
+impl IoCtx<'_> {
+    /// The mio token for this object's fd.
+    pub fn token(&self) -> Token {
+        Token(self.slot + 1)
+    }
+
+    /// Calls `timer(id)` on this object after `after`.
+    pub fn add_timer(&mut self, after: Duration, timer_id: u32) {
+        self.timers.push(Reverse((Instant::now() + after, self.slot, self.id, timer_id)));
+    }
+
+    /// Hosts another object on this thread.
+    pub fn spawn(&mut self, obj: Box<dyn IoObject>) {
+        self.spawned.push(obj);
+    }
+}
+
+/// An object living on an I/O thread.
+pub trait IoObject: Send {
+    /// Its id, unique in the process (for `Command::Object`).
+    fn id(&self) -> u64;
+    /// It arrived on the thread: register fds, start timers, attach pipes.
+    fn plug(&mut self, io: &mut IoCtx);
+    /// Its fd is ready.
+    fn event(&mut self, io: &mut IoCtx, ev: &mio::event::Event);
+    /// A timer it set fired.
+    fn timer(&mut self, io: &mut IoCtx, timer_id: u32);
+    /// A command for one of its pipe ends.
+    fn pipe_command(&mut self, io: &mut IoCtx, pipe_id: u64, cmd: PipeCmd);
+    /// A command from its owner.
+    fn command(&mut self, io: &mut IoCtx, cmd: ObjCmd);
+    /// Whether it has finished and can be dropped (it deregistered its fds).
+    fn is_done(&self) -> bool;
+}
 
 /// Starts I/O thread number `n`.
 pub fn start(n: usize) -> Result<Worker> {
     Worker::start(format!("ZMQbg/IO/{n}"), MAILBOX, run)
 }
 
-fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
-    let mut events = Events::with_capacity(256);
-    loop {
-        loop {
-            match mailbox.recv(0) {
-                Ok(Command::StopThread) => return,
-                Ok(_) => {}
-                Err(_) => break,
+struct Host {
+    objects: Vec<Option<Box<dyn IoObject>>>,
+    free: Vec<usize>,
+    by_id: HashMap<u64, usize>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u64, u32)>>,
+}
+
+impl Host {
+    fn with<F: FnOnce(&mut dyn IoObject, &mut IoCtx)>(&mut self, reg: &Registry, mb: &Arc<Mailbox>, slot: usize, f: F) {
+        let Some(Some(mut obj)) = self.objects.get_mut(slot).map(Option::take) else { return };
+        let mut spawned = Vec::new();
+        let id = obj.id();
+        {
+            let mut io = IoCtx { registry: reg, mailbox: mb, slot, timers: &mut self.timers, id, spawned: &mut spawned };
+            // A panic in one object (a bug) must not take the thread and every other
+            // connection with it: that object is dropped.
+            let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(obj.as_mut(), &mut io))).is_ok();
+            if !ok {
+                self.by_id.remove(&id);
+                self.free.push(slot);
+                return;
             }
         }
-        if let Err(e) = poll.poll(&mut events, None) {
+        if obj.is_done() {
+            self.by_id.remove(&id);
+            self.free.push(slot);
+        } else {
+            self.objects[slot] = Some(obj);
+        }
+        for o in spawned {
+            self.plug(reg, mb, o);
+        }
+    }
+
+    fn plug(&mut self, reg: &Registry, mb: &Arc<Mailbox>, obj: Box<dyn IoObject>) {
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.objects.push(None);
+                self.objects.len() - 1
+            }
+        };
+        self.by_id.insert(obj.id(), slot);
+        self.objects[slot] = Some(obj);
+        self.with(reg, mb, slot, |o, io| o.plug(io));
+    }
+}
+
+fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
+    let mut events = Events::with_capacity(256);
+    let mut host = Host { objects: Vec::new(), free: Vec::new(), by_id: HashMap::new(), timers: BinaryHeap::new() };
+    loop {
+        while let Ok(cmd) = mailbox.recv(0) {
+            let reg = poll.registry();
+            match cmd {
+                Command::StopThread => return,
+                Command::Plug(obj) => host.plug(reg, &mailbox, obj),
+                Command::Pipe(addr, pc) => host.with(reg, &mailbox, addr.index, |o, io| o.pipe_command(io, addr.id, pc)),
+                Command::Object(id, oc) => {
+                    if let Some(&slot) = host.by_id.get(&id) {
+                        host.with(reg, &mailbox, slot, |o, io| o.command(io, oc));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let now = Instant::now();
+        while let Some(Reverse((at, slot, id, tid))) = host.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            host.timers.pop();
+            if host.by_id.get(&id) == Some(&slot) {
+                host.with(poll.registry(), &mailbox, slot, |o, io| o.timer(io, tid));
+            }
+        }
+        let timeout = host.timers.peek().map(|Reverse((at, ..))| at.saturating_duration_since(Instant::now()));
+        if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != std::io::ErrorKind::Interrupted {
                 return;
             }
+        }
+        for ev in events.iter() {
+            if ev.token() == MAILBOX {
+                continue;
+            }
+            let slot = ev.token().0 - 1;
+            host.with(poll.registry(), &mailbox, slot, |o, io| o.event(io, ev));
         }
     }
 }

@@ -1,0 +1,602 @@
+//! The ZMTP engine: one connected stream, from greeting to messages.
+//!
+//! Runs on the I/O thread of its session, which owns it and passes the pipe in on each call.
+//! `drive` does all the work that is possible now and returns: the greeting and the NULL
+//! handshake (READY with Socket-Type and Identity both ways, socket types checked), then
+//! messages both ways, commands (PING/PONG, SUBSCRIBE/CANCEL, ERROR) handled here.
+//!
+//! Readiness is edge-triggered (mio): the engine remembers `readable` / `writable` until a
+//! read or write returns WouldBlock, and stops reading (keeping the decoded message) while
+//! the pipe to the socket is full; the session calls `drive` again when the pipe has room.
+
+use std::io::ErrorKind;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::codec::frame::{Decoder, Encoder, Framing};
+use super::codec::greeting::{GreetingParser, Mechanism, OurGreeting, PeerGreeting, Progress};
+use crate::constants::*;
+use crate::io::io_thread::IoCtx;
+use crate::msg::{self, Metadata, Msg};
+use crate::options::Options;
+use crate::pipe::Pipe;
+use crate::stream::Stream;
+
+/// What the session must do after `drive`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EngineStatus {
+    /// Nothing: waiting for readiness or pipe activity.
+    Running,
+    /// The handshake completed; the peer's routing id (may be empty).
+    Ready(Vec<u8>),
+    /// The connection is over (peer closed, protocol error, timeout).
+    Closed,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    Greeting,
+    Handshake,
+    Active,
+}
+
+/// Why the engine stopped.
+#[derive(Debug)]
+struct Closed;
+
+type Step<T> = std::result::Result<T, Closed>;
+
+/// A ZMTP connection. See the module documentation.
+pub struct Engine {
+    stream: Stream,
+    socket_type: i32,
+    routing_id: Vec<u8>,
+    max_msg_size: i64,
+    peer_address: String,
+    greeting: GreetingParser,
+    framing: Framing,
+    dec: Option<Decoder>,
+    enc: Option<Encoder>,
+    state: State,
+    readable: bool,
+    writable: bool,
+    pending_in: Option<Msg>,
+    metadata: Option<Arc<Metadata>>,
+    zmtp31: bool,
+    /// Inside a multipart message coming from the pipe (only its first part is a candidate
+    /// subscription).
+    out_more: bool,
+    /// Inside a multipart message coming from the peer.
+    in_more: bool,
+    handshake_deadline: Option<Instant>,
+    heartbeat_ivl: i32,
+    heartbeat_timeout: i32,
+    heartbeat_ttl: i32,
+    last_recv: Instant,
+    next_ping: Option<Instant>,
+    /// Peer's TTL from its PINGs: no traffic for that long means it is gone.
+    peer_ttl: Option<Duration>,
+    timer_id: u32,
+    /// A timer found the connection dead (handshake too slow, heartbeat missing).
+    timed_out: bool,
+}
+
+impl Engine {
+    /// An engine over a connected stream. `as_server` is the listening side.
+    pub fn new(stream: Stream, options: &Options, as_server: bool, peer_address: String) -> Engine {
+        let mut ours = OurGreeting::new(Mechanism::Null, false, options.socket_type as u8);
+        ours.routing_id_len = options.routing_id.len().min(255) as u8;
+        let _ = as_server;
+        Engine {
+            stream,
+            socket_type: options.socket_type,
+            routing_id: options.routing_id.clone(),
+            max_msg_size: options.maxmsgsize,
+            peer_address,
+            greeting: GreetingParser::new(&ours),
+            framing: Framing::V3,
+            dec: None,
+            enc: None,
+            state: State::Greeting,
+            readable: true,
+            writable: true,
+            pending_in: None,
+            metadata: None,
+            zmtp31: false,
+            out_more: false,
+            in_more: false,
+            handshake_deadline: (options.handshake_ivl > 0)
+                .then(|| Instant::now() + Duration::from_millis(options.handshake_ivl as u64)),
+            heartbeat_ivl: options.heartbeat_ivl,
+            heartbeat_timeout: if options.heartbeat_timeout < 0 { options.heartbeat_ivl } else { options.heartbeat_timeout },
+            heartbeat_ttl: options.heartbeat_ttl,
+            last_recv: Instant::now(),
+            next_ping: None,
+            peer_ttl: None,
+            timer_id: 0,
+            timed_out: false,
+        }
+    }
+
+    /// Registers the stream with the I/O thread; timers come back as `timer_id`.
+    pub fn plug(&mut self, io: &mut IoCtx, timer_id: u32) {
+        self.timer_id = timer_id;
+        if self.stream.register(io.registry, io.token()).is_err() {
+            self.readable = false;
+            self.writable = false;
+        }
+        if let Some(d) = self.handshake_deadline {
+            io.add_timer(d.saturating_duration_since(Instant::now()), timer_id);
+        }
+    }
+
+    /// Records readiness reported by the poll.
+    pub fn ready(&mut self, ev: &mio::event::Event) {
+        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+            self.readable = true;
+        }
+        if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+            self.writable = true;
+        }
+    }
+
+    /// Deregisters and drops the stream (after a last attempt to write what is encoded).
+    pub fn close(&mut self, io: &mut IoCtx) {
+        if let Some(enc) = self.enc.as_mut() {
+            if !enc.is_empty() {
+                if let Ok(n) = self.stream.write_vectored(&enc.io_slices()) {
+                    enc.consume(n);
+                }
+            }
+        }
+        self.stream.deregister(io.registry);
+    }
+
+    /// A timer of this engine fired: handshake timeout, heartbeats.
+    pub fn timer(&mut self, io: &mut IoCtx) {
+        let now = Instant::now();
+        if self.state != State::Active {
+            if self.handshake_deadline.is_some_and(|d| now >= d) {
+                self.readable = false;
+                self.writable = false;
+                self.handshake_deadline = None;
+                self.timed_out = true;
+            }
+            return;
+        }
+        if self.heartbeat_ivl > 0 {
+            if let Some(p) = self.next_ping {
+                if now >= p {
+                    let ttl = (self.heartbeat_ttl / 100).clamp(0, u16::MAX as i32) as u16;
+                    if let Some(enc) = self.enc.as_mut() {
+                        enc.push(command_msg(b"PING", &ttl.to_be_bytes()));
+                    }
+                    self.next_ping = Some(now + Duration::from_millis(self.heartbeat_ivl as u64));
+                }
+            }
+            if now.duration_since(self.last_recv) >= Duration::from_millis(self.heartbeat_timeout.max(1) as u64) + Duration::from_millis(self.heartbeat_ivl as u64) {
+                self.timed_out = true;
+            }
+            io.add_timer(Duration::from_millis(self.heartbeat_ivl.max(1) as u64), self.timer_id);
+        }
+        if let Some(ttl) = self.peer_ttl {
+            if now.duration_since(self.last_recv) >= ttl {
+                self.timed_out = true;
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Does all the work possible now. `pipe` is the session's pipe end, if it has one.
+    pub fn drive(&mut self, _io: &mut IoCtx, pipe: Option<&mut Pipe>) -> EngineStatus {
+        if self.timed_out {
+            return EngineStatus::Closed;
+        }
+        match self.step(pipe) {
+            Ok(Some(id)) => EngineStatus::Ready(id),
+            Ok(None) => EngineStatus::Running,
+            Err(Closed) => EngineStatus::Closed,
+        }
+    }
+
+    fn step(&mut self, mut pipe: Option<&mut Pipe>) -> Step<Option<Vec<u8>>> {
+        loop {
+            match self.state {
+                State::Greeting => {
+                    if !self.greet()? {
+                        return Ok(None);
+                    }
+                }
+                State::Handshake => {
+                    let progress = self.flush_out()?;
+                    if let Some(id) = self.handshake()? {
+                        self.state = State::Active;
+                        self.handshake_deadline = None;
+                        if self.heartbeat_ivl > 0 {
+                            self.next_ping = Some(Instant::now() + Duration::from_millis(self.heartbeat_ivl as u64));
+                        }
+                        return Ok(Some(id));
+                    }
+                    if !progress {
+                        return Ok(None);
+                    }
+                }
+                State::Active => {
+                    let Some(p) = pipe.as_deref_mut() else {
+                        self.flush_out()?;
+                        return Ok(None);
+                    };
+                    if !self.pump(p)? {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    fn io_err<T>(e: std::io::Error, wb: &mut bool) -> Step<Option<T>> {
+        match e.kind() {
+            ErrorKind::WouldBlock => {
+                *wb = false;
+                Ok(None)
+            }
+            ErrorKind::Interrupted => Ok(None),
+            _ => Err(Closed),
+        }
+    }
+
+    /// The greeting exchange; true when something happened.
+    fn greet(&mut self) -> Step<bool> {
+        let mut progress = false;
+        loop {
+            let mut moved = false;
+            while !self.greeting.output().is_empty() && self.writable {
+                match self.stream.write(self.greeting.output()) {
+                    Ok(n) => {
+                        self.greeting.advance_output(n);
+                        moved = true;
+                    }
+                    Err(e) => {
+                        Self::io_err::<()>(e, &mut self.writable)?;
+                    }
+                }
+            }
+            let want = self.greeting.wanted();
+            if want > 0 && self.readable {
+                let mut buf = [0u8; 64];
+                match self.stream.read(&mut buf[..want]) {
+                    Ok(0) => return Err(Closed),
+                    Ok(n) => {
+                        moved = true;
+                        self.last_recv = Instant::now();
+                        let (_, prog) = self.greeting.feed(&buf[..n]).map_err(|_| Closed)?;
+                        if let Progress::Done(peer) = prog {
+                            self.greeting_done(peer)?;
+                            return Ok(true);
+                        }
+                    }
+                    Err(e) => {
+                        Self::io_err::<()>(e, &mut self.readable)?;
+                    }
+                }
+            }
+            if !moved {
+                return Ok(progress);
+            }
+            progress = true;
+        }
+    }
+
+    fn greeting_done(&mut self, peer: PeerGreeting) -> Step<()> {
+        self.framing = peer.framing();
+        self.zmtp31 = peer.is_zmtp31();
+        let mut dec = Decoder::new(self.framing, self.max_msg_size);
+        let mut enc = Encoder::new(self.framing);
+        // What the greeting still had to send goes first.
+        enc.push_raw(self.greeting.output());
+        let n = self.greeting.output().len();
+        self.greeting.advance_output(n);
+        match peer {
+            PeerGreeting::V3 { mechanism, .. } => {
+                if mechanism != Mechanism::Null {
+                    return Err(Closed);
+                }
+                let mut props: Vec<(&str, &[u8])> = vec![("Socket-Type", socket_type_name(self.socket_type).as_bytes())];
+                if matches!(self.socket_type, ZMQ_REQ | ZMQ_DEALER | ZMQ_ROUTER) {
+                    props.push(("Identity", &self.routing_id));
+                }
+                enc.push(ready_msg(&props));
+            }
+            PeerGreeting::V2 { .. } => {
+                // ZMTP 2.0: an identity frame, no handshake commands.
+                enc.push(Msg::from_slice(&self.routing_id).map_err(|_| Closed)?);
+            }
+            PeerGreeting::V1 { replay } => {
+                // Our signature was the header of our identity frame; its body follows.
+                enc.push_raw(&self.routing_id);
+                dec.feed(&self.greeting.received()[..replay]);
+            }
+        }
+        self.dec = Some(dec);
+        self.enc = Some(enc);
+        self.state = State::Handshake;
+        Ok(())
+    }
+
+    /// Reads the peer's READY (3.x) or identity frame (older); its routing id when done.
+    fn handshake(&mut self) -> Step<Option<Vec<u8>>> {
+        let Some(m) = self.next_frame()? else { return Ok(None) };
+        if self.framing != Framing::V3 {
+            // The identity frame of a 1.0 / 2.0 peer.
+            self.set_metadata(None, &[]);
+            return Ok(Some(m.data().to_vec()));
+        }
+        if m.flags() & msg::COMMAND == 0 {
+            return Err(Closed);
+        }
+        let (name, body) = split_command(m.data()).ok_or(Closed)?;
+        match name {
+            b"READY" => {
+                let props = parse_properties(body).ok_or(Closed)?;
+                let peer_type = props.iter().find(|(k, _)| k.eq_ignore_ascii_case("Socket-Type")).map(|(_, v)| v.clone());
+                let ok = peer_type
+                    .as_deref()
+                    .and_then(socket_type_of)
+                    .is_some_and(|t| crate::socket::compatible(self.socket_type, t));
+                if !ok {
+                    if let Some(enc) = self.enc.as_mut() {
+                        enc.push(command_msg(b"ERROR", &error_body(b"Invalid socket type")));
+                    }
+                    let _ = self.flush_out();
+                    return Err(Closed);
+                }
+                let id = props.iter().find(|(k, _)| k.eq_ignore_ascii_case("Identity")).map(|(_, v)| v.clone()).unwrap_or_default();
+                self.set_metadata(peer_type.as_deref(), &props);
+                Ok(Some(id))
+            }
+            _ => Err(Closed),
+        }
+    }
+
+    fn set_metadata(&mut self, peer_type: Option<&[u8]>, props: &[(String, Vec<u8>)]) {
+        let mut md: Vec<(String, std::ffi::CString)> = Vec::new();
+        for (k, v) in props {
+            if let Ok(c) = std::ffi::CString::new(v.clone()) {
+                md.push((k.clone(), c));
+            }
+            if k.eq_ignore_ascii_case("Identity") {
+                if let Ok(c) = std::ffi::CString::new(v.clone()) {
+                    md.push(("Routing-Id".to_string(), c));
+                }
+            }
+        }
+        if peer_type.is_none() {
+            if let Ok(c) = std::ffi::CString::new(socket_type_name(self.socket_type)) {
+                let _ = c; // older peers do not tell their type
+            }
+        }
+        if let Ok(c) = std::ffi::CString::new(self.peer_address.clone()) {
+            md.push(("Peer-Address".to_string(), c));
+        }
+        self.metadata = Some(Arc::new(Metadata::new(md)));
+    }
+
+    /// Decodes the next frame, reading from the stream as needed.
+    fn next_frame(&mut self) -> Step<Option<Msg>> {
+        let Some(dec) = self.dec.as_mut() else { return Ok(None) };
+        loop {
+            match dec.decode() {
+                Ok(Some(m)) => return Ok(Some(m)),
+                Ok(None) => {}
+                Err(_) => return Err(Closed),
+            }
+            if !self.readable {
+                return Ok(None);
+            }
+            let buf = dec.read_buf();
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            match self.stream.read(buf) {
+                Ok(0) => return Err(Closed),
+                Ok(n) => {
+                    dec.advance(n);
+                    self.last_recv = Instant::now();
+                }
+                Err(e) => {
+                    Self::io_err::<()>(e, &mut self.readable)?;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// Writes what is encoded; true when something was written.
+    fn flush_out(&mut self) -> Step<bool> {
+        let Some(enc) = self.enc.as_mut() else { return Ok(false) };
+        let mut progress = false;
+        while !enc.is_empty() && self.writable {
+            match self.stream.write_vectored(&enc.io_slices()) {
+                Ok(n) => {
+                    enc.consume(n);
+                    progress = true;
+                }
+                Err(e) => {
+                    Self::io_err::<()>(e, &mut self.writable)?;
+                }
+            }
+        }
+        Ok(progress)
+    }
+
+    /// Moves messages both ways; true when something moved.
+    fn pump(&mut self, pipe: &mut Pipe) -> Step<bool> {
+        let mut progress = false;
+        // Peer -> socket.
+        if let Some(m) = self.pending_in.take() {
+            match pipe.write(m) {
+                Ok(()) => progress = true,
+                Err(m) => self.pending_in = Some(m),
+            }
+        }
+        if self.pending_in.is_none() {
+            while let Some(mut m) = self.next_frame()? {
+                progress = true;
+                if m.flags() & msg::COMMAND != 0 {
+                    match self.on_command(&m)? {
+                        Some(sub) => m = sub,
+                        None => continue,
+                    }
+                }
+                m.set_metadata(self.metadata.clone());
+                if let Err(m) = pipe.write(m) {
+                    // The socket's queue is full: resume when it gives room back.
+                    self.pending_in = Some(m);
+                    break;
+                }
+            }
+            pipe.flush();
+        }
+        // Socket -> peer.
+        loop {
+            let Some(enc) = self.enc.as_mut() else { break };
+            while enc.has_room() {
+                let Some(m) = pipe.read() else { break };
+                let first = !self.out_more;
+                self.out_more = m.more();
+                let m = if first && self.zmtp31 && matches!(self.socket_type, ZMQ_SUB | ZMQ_XSUB) && !m.more() {
+                    subscription_to_command(m)
+                } else {
+                    m
+                };
+                enc.push(m);
+            }
+            if !self.flush_out()? {
+                break;
+            }
+            progress = true;
+        }
+        Ok(progress)
+    }
+
+    /// A command from the peer in the message phase; a subscription becomes a message for
+    /// the socket.
+    fn on_command(&mut self, m: &Msg) -> Step<Option<Msg>> {
+        let (name, body) = split_command(m.data()).ok_or(Closed)?;
+        match name {
+            b"PING" => {
+                if body.len() < 2 || body.len() > 2 + 16 {
+                    return Err(Closed);
+                }
+                let ttl = u16::from_be_bytes([body[0], body[1]]);
+                if ttl > 0 {
+                    self.peer_ttl = Some(Duration::from_millis(ttl as u64 * 100));
+                }
+                if let Some(enc) = self.enc.as_mut() {
+                    enc.push(command_msg(b"PONG", &body[2..]));
+                }
+                Ok(None)
+            }
+            b"PONG" => Ok(None),
+            b"ERROR" => Err(Closed),
+            b"SUBSCRIBE" | b"CANCEL" if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => {
+                let mut sub = Msg::with_size(body.len() + 1).map_err(|_| Closed)?;
+                let d = sub.data_mut();
+                d[0] = u8::from(name == b"SUBSCRIBE");
+                d[1..].copy_from_slice(body);
+                Ok(Some(sub))
+            }
+            _ => Err(Closed),
+        }
+    }
+}
+
+/// A ZMTP 3.x command frame: name length, name, body.
+fn command_msg(name: &[u8], body: &[u8]) -> Msg {
+    let mut m = Msg::with_size(1 + name.len() + body.len()).unwrap_or_default();
+    let d = m.data_mut();
+    if d.len() == 1 + name.len() + body.len() {
+        d[0] = name.len() as u8;
+        d[1..1 + name.len()].copy_from_slice(name);
+        d[1 + name.len()..].copy_from_slice(body);
+    }
+    m.set_flags(msg::COMMAND);
+    m
+}
+
+fn split_command(d: &[u8]) -> Option<(&[u8], &[u8])> {
+    let n = *d.first()? as usize;
+    if n == 0 || d.len() < 1 + n {
+        return None;
+    }
+    Some((&d[1..1 + n], &d[1 + n..]))
+}
+
+fn ready_msg(props: &[(&str, &[u8])]) -> Msg {
+    let mut body = Vec::new();
+    for (k, v) in props {
+        body.push(k.len() as u8);
+        body.extend_from_slice(k.as_bytes());
+        body.extend_from_slice(&(v.len() as u32).to_be_bytes());
+        body.extend_from_slice(v);
+    }
+    command_msg(b"READY", &body)
+}
+
+fn error_body(reason: &[u8]) -> Vec<u8> {
+    let mut b = vec![reason.len() as u8];
+    b.extend_from_slice(reason);
+    b
+}
+
+fn parse_properties(mut d: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    while !d.is_empty() {
+        let n = d[0] as usize;
+        if n == 0 || d.len() < 1 + n + 4 {
+            return None;
+        }
+        let name = std::str::from_utf8(&d[1..1 + n]).ok()?.to_string();
+        let vlen = u32::from_be_bytes(d[1 + n..5 + n].try_into().ok()?) as usize;
+        let rest = &d[5 + n..];
+        if rest.len() < vlen {
+            return None;
+        }
+        out.push((name, rest[..vlen].to_vec()));
+        d = &rest[vlen..];
+    }
+    Some(out)
+}
+
+/// A subscription message (first byte 1 or 0, then the topic) as a 3.1 command.
+fn subscription_to_command(m: Msg) -> Msg {
+    match m.data().first() {
+        Some(1) => command_msg(b"SUBSCRIBE", &m.data()[1..]),
+        Some(0) => command_msg(b"CANCEL", &m.data()[1..]),
+        _ => m,
+    }
+}
+
+/// The ZMTP name of a socket type.
+pub fn socket_type_name(t: i32) -> &'static str {
+    match t {
+        ZMQ_PAIR => "PAIR",
+        ZMQ_PUB => "PUB",
+        ZMQ_SUB => "SUB",
+        ZMQ_REQ => "REQ",
+        ZMQ_REP => "REP",
+        ZMQ_DEALER => "DEALER",
+        ZMQ_ROUTER => "ROUTER",
+        ZMQ_PULL => "PULL",
+        ZMQ_PUSH => "PUSH",
+        ZMQ_XPUB => "XPUB",
+        ZMQ_XSUB => "XSUB",
+        ZMQ_STREAM => "STREAM",
+        _ => "",
+    }
+}
+
+fn socket_type_of(name: &[u8]) -> Option<i32> {
+    (0..=ZMQ_STREAM).find(|&t| socket_type_name(t).as_bytes() == name)
+}

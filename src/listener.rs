@@ -1,0 +1,124 @@
+//! Listeners: a bound tcp or ipc socket on an I/O thread, accepting connections and making
+//! an accepted-role session for each.
+//!
+//! The listening socket is bound on the application thread (so `zmq_bind` reports errors at
+//! once) and handed over. Ownership: the socket owns the listener; the listener tracks the
+//! sessions it made until they finish, and ends them when it is told to end (close, unbind).
+
+use std::collections::HashSet;
+
+use mio::event::Source;
+use mio::net::{TcpListener, UnixListener};
+use mio::Interest;
+
+use crate::command::{Command, ObjCmd, PipeCmd};
+use crate::io::io_thread::{IoCtx, IoObject};
+use crate::session::{next_object_id, Owner, Session};
+use crate::stream::Stream;
+
+/// The listening socket.
+pub enum ListenSock {
+    Tcp(TcpListener),
+    /// With the path to remove when the listener ends (None for abstract names).
+    Unix(UnixListener, Option<std::path::PathBuf>),
+}
+
+/// A listener. See the module documentation.
+pub struct Listener {
+    id: u64,
+    owner: Owner,
+    endpoint: String,
+    sock: Option<ListenSock>,
+    children: HashSet<u64>,
+    done: bool,
+}
+
+impl Listener {
+    /// A listener for `endpoint` (its canonical form, as ZMQ_LAST_ENDPOINT shows it).
+    pub fn new(owner: Owner, endpoint: String, sock: ListenSock) -> Listener {
+        Listener { id: next_object_id(), owner, endpoint, sock: Some(sock), children: HashSet::new(), done: false }
+    }
+
+    fn accept_all(&mut self, io: &mut IoCtx) {
+        loop {
+            let accepted = match self.sock.as_ref() {
+                Some(ListenSock::Tcp(l)) => l.accept().map(|(s, a)| (Stream::Tcp(s), format!("{}", a.ip()))),
+                Some(ListenSock::Unix(l, _)) => l.accept().map(|(s, _)| (Stream::Unix(s), String::new())),
+                None => return,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    if !crate::transport_sys::accept_allowed(&stream, &self.owner.options) {
+                        continue; // dropped: closes the connection
+                    }
+                    crate::transport_sys::tune_accepted(&stream, &self.owner.options);
+                    let s = Session::accepted(self.owner.clone(), self.endpoint.clone(), stream, peer, self.id);
+                    self.children.insert(s.id());
+                    io.spawn(Box::new(s));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // Out of fds and the like: try again on the next readiness.
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+impl IoObject for Listener {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn plug(&mut self, io: &mut IoCtx) {
+        let token = io.token();
+        let ok = match self.sock.as_mut() {
+            Some(ListenSock::Tcp(l)) => l.register(io.registry, token, Interest::READABLE).is_ok(),
+            Some(ListenSock::Unix(l, _)) => l.register(io.registry, token, Interest::READABLE).is_ok(),
+            None => false,
+        };
+        if ok {
+            self.accept_all(io);
+        }
+    }
+
+    fn event(&mut self, io: &mut IoCtx, _ev: &mio::event::Event) {
+        self.accept_all(io);
+    }
+
+    fn timer(&mut self, _io: &mut IoCtx, _timer_id: u32) {}
+
+    fn pipe_command(&mut self, _io: &mut IoCtx, _pipe_id: u64, _cmd: PipeCmd) {}
+
+    fn command(&mut self, io: &mut IoCtx, cmd: ObjCmd) {
+        match cmd {
+            ObjCmd::Term { linger } => {
+                match self.sock.take() {
+                    Some(ListenSock::Tcp(mut l)) => {
+                        let _ = l.deregister(io.registry);
+                    }
+                    Some(ListenSock::Unix(mut l, path)) => {
+                        let _ = l.deregister(io.registry);
+                        drop(l);
+                        if let Some(p) = path {
+                            let _ = std::fs::remove_file(p);
+                        }
+                    }
+                    None => {}
+                }
+                for child in self.children.drain() {
+                    io.mailbox.send(Command::Object(child, ObjCmd::Term { linger }));
+                }
+                self.done = true;
+                self.owner.mailbox.send(Command::TermAck(self.id));
+            }
+            ObjCmd::ChildDone(child) => {
+                self.children.remove(&child);
+            }
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+}

@@ -1,0 +1,380 @@
+//! Sessions: the bridge between a socket's pipe and a network engine, on an I/O thread.
+//!
+//! Two roles:
+//! - **connect**: made by `zmq_connect`. The socket creates the pipe at once (messages queue
+//!   while disconnected) and owns the session. The session connects, runs an engine, and
+//!   after a disconnect waits RECONNECT_IVL (doubling up to RECONNECT_IVL_MAX) and connects
+//!   again, keeping the pipe.
+//! - **accepted**: made by a listener for an accepted connection. The pipe is created when the
+//!   handshake completes and handed to the socket (`Command::Bind`); when the connection ends
+//!   the pipe is terminated and the session is done.
+//!
+//! Ownership: the session owns its pipe end (attached with the session's slot as index) and
+//! its engine. Termination: the socket terminating the pipe, or `ObjCmd::Term` (connect role),
+//! makes the session flush what it can within LINGER, then end; a connect-role session then
+//! sends `TermAck` to its socket.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::command::{Command, ObjCmd, PipeCmd};
+use crate::engine::zmtp::{Engine, EngineStatus};
+use crate::io::io_thread::{IoCtx, IoObject};
+use crate::mailbox::Mailbox;
+use crate::msg::{self, Msg};
+use crate::options::Options;
+use crate::pipe::{pipepair_parts, Pipe, PipeEvent};
+use crate::stream::Stream;
+
+static NEXT_OBJECT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh id for an object hosted on an I/O thread.
+pub fn next_object_id() -> u64 {
+    NEXT_OBJECT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+const TIMER_RECONNECT: u32 = 1;
+const TIMER_LINGER: u32 = 2;
+const TIMER_ENGINE: u32 = 3;
+
+/// Where a connect-role session connects to.
+#[derive(Clone, Debug)]
+pub enum Target {
+    Tcp { dest: SocketAddr, source: Option<SocketAddr> },
+    Ipc(std::path::PathBuf),
+}
+
+enum Role {
+    Connect { target: Target, ivl: i32 },
+    Accepted,
+}
+
+/// What a session needs to know about its socket.
+#[derive(Clone)]
+pub struct Owner {
+    pub mailbox: Arc<Mailbox>,
+    /// Counts `Bind` commands sent to the socket (see `SocketBase::is_reaped`).
+    pub binds_sent: Arc<AtomicU64>,
+    pub options: Options,
+}
+
+/// A session. See the module documentation.
+pub struct Session {
+    id: u64,
+    owner: Owner,
+    endpoint: String,
+    role: Role,
+    pipe: Option<Pipe>,
+    engine: Option<Engine>,
+    /// Connecting: the stream whose connect is in progress.
+    connecting: Option<Stream>,
+    /// The owner asked us to end.
+    term_requested: bool,
+    /// For an accepted session: the listener that made it.
+    listener: Option<u64>,
+    done: bool,
+}
+
+impl Session {
+    /// A connect-role session with its end of the socket's pipe.
+    pub fn connect(owner: Owner, endpoint: String, target: Target, pipe: Pipe) -> Session {
+        let ivl = owner.options.reconnect_ivl;
+        Session {
+            id: next_object_id(),
+            owner,
+            endpoint,
+            role: Role::Connect { target, ivl },
+            pipe: Some(pipe),
+            engine: None,
+            connecting: None,
+            term_requested: false,
+            listener: None,
+            done: false,
+        }
+    }
+
+    /// An accepted-role session over a connected stream.
+    pub fn accepted(owner: Owner, endpoint: String, stream: Stream, peer: String, listener: u64) -> Session {
+        let engine = Engine::new(stream, &owner.options, true, peer);
+        Session {
+            id: next_object_id(),
+            owner,
+            endpoint,
+            role: Role::Accepted,
+            pipe: None,
+            engine: Some(engine),
+            connecting: None,
+            term_requested: false,
+            listener: Some(listener),
+            done: false,
+        }
+    }
+
+    fn start_connecting(&mut self, io: &mut IoCtx) {
+        let Role::Connect { target, .. } = &self.role else { return };
+        let started = match target {
+            Target::Tcp { dest, source } => crate::transport_sys::tcp_connect(*dest, *source, &self.owner.options),
+            Target::Ipc(path) => mio::net::UnixStream::connect(path).map(Stream::Unix),
+        };
+        match started {
+            Ok(mut s) => {
+                if s.register(io.registry, io.token()).is_err() {
+                    self.schedule_reconnect(io);
+                    return;
+                }
+                self.connecting = Some(s);
+            }
+            Err(_) => self.schedule_reconnect(io),
+        }
+    }
+
+    fn schedule_reconnect(&mut self, io: &mut IoCtx) {
+        if self.term_requested {
+            return self.finish(io);
+        }
+        let Role::Connect { ivl, .. } = &mut self.role else { return self.finish(io) };
+        let o = &self.owner.options;
+        if o.reconnect_ivl < 0 {
+            return; // reconnection disabled: the pipe stays, nothing more happens
+        }
+        let wait = (*ivl).max(1);
+        io.add_timer(Duration::from_millis(wait as u64), TIMER_RECONNECT);
+        if o.reconnect_ivl_max > o.reconnect_ivl {
+            *ivl = (*ivl * 2).min(o.reconnect_ivl_max);
+        }
+    }
+
+    fn connect_completed(&mut self, io: &mut IoCtx) {
+        let Some(mut s) = self.connecting.take() else { return };
+        let ok = match &s {
+            Stream::Tcp(t) => t.take_error().ok().flatten().is_none() && t.peer_addr().is_ok(),
+            Stream::Unix(u) => u.take_error().ok().flatten().is_none() && u.peer_addr().is_ok(),
+        };
+        if !ok {
+            s.deregister(io.registry);
+            return self.schedule_reconnect(io);
+        }
+        if let Role::Connect { ivl, .. } = &mut self.role {
+            *ivl = self.owner.options.reconnect_ivl;
+        }
+        let peer = self.endpoint.clone();
+        let mut engine = Engine::new(s, &self.owner.options, false, peer);
+        engine.plug(io, TIMER_ENGINE);
+        self.engine = Some(engine);
+        self.drive(io);
+    }
+
+    /// Runs the engine as far as it can go, and reacts to what it reports.
+    fn drive(&mut self, io: &mut IoCtx) {
+        let Some(engine) = self.engine.as_mut() else { return };
+        match engine.drive(io, self.pipe.as_mut()) {
+            EngineStatus::Running => {}
+            EngineStatus::Ready(peer_id) => {
+                self.engine_ready(io, peer_id);
+                self.drive(io);
+            }
+            EngineStatus::Closed => self.engine_closed(io),
+        }
+    }
+
+    /// The handshake is done: make sure there is a pipe to the socket.
+    fn engine_ready(&mut self, io: &mut IoCtx, peer_id: Vec<u8>) {
+        let o = &self.owner.options;
+        let id_msg = || {
+            let mut m = Msg::from_slice(&peer_id).unwrap_or_default();
+            m.set_flags(msg::ROUTING_ID);
+            m
+        };
+        match self.pipe.as_mut() {
+            None if !self.term_requested => {
+                let (mut theirs, mut mine) =
+                    pipepair_parts([o.sndhwm as i64, -1], [-1, o.rcvhwm as i64]);
+                if o.recv_routing_id {
+                    mine.write_unchecked(id_msg());
+                    mine.flush();
+                }
+                mine.attach(io.mailbox.clone(), io.slot);
+                theirs.endpoint = Some(self.endpoint.clone());
+                self.owner.binds_sent.fetch_add(1, Ordering::AcqRel);
+                self.owner.mailbox.send(Command::Bind(Box::new(theirs)));
+                self.pipe = Some(mine);
+            }
+            None => {}
+            Some(p) => {
+                if o.recv_routing_id {
+                    p.write_unchecked(id_msg());
+                    p.flush();
+                }
+            }
+        }
+    }
+
+    fn close_engine(&mut self, io: &mut IoCtx) {
+        if let Some(mut e) = self.engine.take() {
+            e.close(io);
+        }
+        if let Some(p) = self.pipe.as_mut() {
+            // A message half received is dropped.
+            p.rollback();
+            p.flush();
+        }
+    }
+
+    fn engine_closed(&mut self, io: &mut IoCtx) {
+        self.close_engine(io);
+        let reconnect = matches!(self.role, Role::Connect { .. }) && !self.term_requested;
+        if reconnect {
+            return self.schedule_reconnect(io);
+        }
+        match self.pipe.as_mut() {
+            Some(p) => p.terminate(false),
+            None => self.finish(io),
+        }
+    }
+
+    /// The owner asks us to end (connect role: close or disconnect; accepted: unbind or the
+    /// listener closing). Pending messages are flushed for up to `linger` ms.
+    fn begin_term(&mut self, io: &mut IoCtx, linger: i32) {
+        if self.term_requested {
+            return;
+        }
+        self.term_requested = true;
+        if let Some(s) = self.connecting.take().as_mut() {
+            s.deregister(io.registry);
+        }
+        if self.pipe.is_none() {
+            return self.finish(io);
+        }
+        if linger == 0 || self.engine.is_none() && matches!(self.role, Role::Accepted) {
+            self.close_engine(io);
+            if let Some(p) = self.pipe.as_mut() {
+                p.terminate(false);
+            }
+            return;
+        }
+        if linger > 0 {
+            io.add_timer(Duration::from_millis(linger as u64), TIMER_LINGER);
+        }
+        // The socket has terminated its end (or will): the engine sends what the pipe holds
+        // up to the delimiter, then the pipe ends and so do we.
+        if let Some(p) = self.pipe.as_mut() {
+            p.terminate(true);
+        }
+        self.drive(io);
+    }
+
+    /// LINGER is over: drop what could not be sent.
+    fn linger_expired(&mut self, io: &mut IoCtx) {
+        self.close_engine(io);
+        if let Some(s) = self.connecting.take().as_mut() {
+            s.deregister(io.registry);
+        }
+        match self.pipe.as_mut() {
+            Some(p) => p.terminate(false),
+            None => self.finish(io),
+        }
+    }
+
+    fn finish(&mut self, io: &mut IoCtx) {
+        if self.done {
+            return;
+        }
+        if let Some(mut e) = self.engine.take() {
+            e.close(io);
+        }
+        if let Some(s) = self.connecting.take().as_mut() {
+            s.deregister(io.registry);
+        }
+        self.done = true;
+        if matches!(self.role, Role::Connect { .. }) {
+            self.owner.mailbox.send(Command::TermAck(self.id));
+        }
+        if let Some(l) = self.listener {
+            io.mailbox.send(Command::Object(l, ObjCmd::ChildDone(self.id)));
+        }
+    }
+}
+
+impl IoObject for Session {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn plug(&mut self, io: &mut IoCtx) {
+        if let Some(p) = self.pipe.as_mut() {
+            p.attach(io.mailbox.clone(), io.slot);
+        }
+        match self.engine.as_mut() {
+            Some(e) => {
+                e.plug(io, TIMER_ENGINE);
+                self.drive(io);
+            }
+            None => self.start_connecting(io),
+        }
+    }
+
+    fn event(&mut self, io: &mut IoCtx, ev: &mio::event::Event) {
+        if self.connecting.is_some() {
+            if ev.is_writable() || ev.is_error() || ev.is_write_closed() {
+                self.connect_completed(io);
+            }
+            return;
+        }
+        if let Some(e) = self.engine.as_mut() {
+            e.ready(ev);
+            self.drive(io);
+        }
+    }
+
+    fn timer(&mut self, io: &mut IoCtx, timer_id: u32) {
+        match timer_id {
+            TIMER_RECONNECT
+                if !self.term_requested && self.engine.is_none() && self.connecting.is_none() =>
+            {
+                self.start_connecting(io)
+            }
+            TIMER_LINGER if self.term_requested => self.linger_expired(io),
+            TIMER_ENGINE => {
+                if let Some(e) = self.engine.as_mut() {
+                    e.timer(io);
+                    self.drive(io);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn pipe_command(&mut self, io: &mut IoCtx, pipe_id: u64, cmd: PipeCmd) {
+        let Some(p) = self.pipe.as_mut().filter(|p| p.id() == pipe_id) else { return };
+        match p.process(cmd) {
+            PipeEvent::None => {}
+            PipeEvent::ReadActivated | PipeEvent::WriteActivated => self.drive(io),
+            PipeEvent::Terminated => {
+                self.pipe = None;
+                // Connect role without a request to end (the socket dropped the pipe, e.g. a
+                // second PAIR peer): stay connected; a new pipe comes with the next handshake.
+                if self.term_requested || matches!(self.role, Role::Accepted) {
+                    self.finish(io);
+                }
+                return;
+            }
+        }
+        // The socket started ending the pipe (it closed): flush within its LINGER, then end.
+        if matches!(self.role, Role::Accepted) && self.pipe.as_ref().is_some_and(|p| p.is_terminating()) {
+            let linger = self.owner.options.linger;
+            self.begin_term(io, linger);
+        }
+    }
+
+    fn command(&mut self, io: &mut IoCtx, cmd: ObjCmd) {
+        match cmd {
+            ObjCmd::Term { linger } => self.begin_term(io, linger),
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+}
