@@ -7,6 +7,7 @@
 pub mod command;
 pub mod constants;
 pub mod ctx;
+pub mod engine;
 pub mod error;
 pub mod ffi;
 pub mod io;

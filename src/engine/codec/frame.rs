@@ -1,0 +1,1052 @@
+//! Frames: the incremental [`Decoder`] and the batching [`Encoder`], for ZMTP 3.x, 2.0 and
+//! 1.0 framing.
+//!
+//! - ZMTP 3.x: flags byte (bit 0 MORE, bit 1 LONG, bit 2 COMMAND, others reserved), then the
+//!   body size in 1 byte, or in 8 bytes big-endian when LONG, then the body.
+//! - ZMTP 2.0: the same without COMMAND (bit 2 reserved too).
+//! - ZMTP 1.0: a length counting the flags byte and the body, in 1 byte, or `FF` then 8 bytes
+//!   big-endian; then the flags byte (bit 0 MORE; the other bits are ignored, as old
+//!   implementations set some); then the body.
+//!
+//! Decoding, without copies for large bodies:
+//!
+//! ```text
+//! loop {
+//!     while let Some(msg) = dec.decode()? { deliver(msg) }   // until None: input used up
+//!     let n = read(fd, dec.read_buf())?;                     // the shared buffer, or the
+//!     if n == 0 { break }                                    // body of a large message
+//!     dec.advance(n);
+//! }
+//! ```
+//!
+//! Encoding, batching small messages and writing large bodies in place:
+//!
+//! ```text
+//! while enc.has_room() { match pipe.read() { Some(m) => enc.push(m), None => break } }
+//! let n = writev(fd, &enc.io_slices())?;
+//! enc.consume(n);
+//! ```
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+use std::ops::Deref;
+
+use super::error::CodecError;
+use crate::msg::{self, Msg};
+
+/// Which framing a connection uses (decided by the greeting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    V1,
+    V2,
+    V3,
+}
+
+/// Flag bits on the wire (ZMTP 2.0 / 3.x).
+pub const FLAG_MORE: u8 = 1;
+pub const FLAG_LONG: u8 = 2;
+pub const FLAG_COMMAND: u8 = 4;
+
+/// Size of the decoder's shared read buffer and of the encoder's batch.
+pub const DEFAULT_BATCH: usize = 8192;
+
+/// Bodies claimed larger than this are not allocated up front: they grow as bytes arrive.
+const MAX_UPFRONT: usize = 64 << 20;
+/// Growth step of such bodies.
+const GROW_STEP: usize = 4 << 20;
+
+/// Largest header: `FF` + 8-byte length + flags (1.0), or flags + 8-byte size.
+const MAX_HEADER: usize = 10;
+
+enum State {
+    /// Reading a header into `hdr`.
+    Header,
+    /// Reading a body into its message, allocated to its full size.
+    Body { msg: Msg, filled: usize },
+    /// Reading a huge body into a vector that grows as the bytes arrive.
+    Grow {
+        data: Vec<u8>,
+        filled: usize,
+        size: usize,
+        flags: u8,
+    },
+}
+
+/// The incremental frame decoder of one connection.
+pub struct Decoder {
+    framing: Framing,
+    /// ZMQ_MAXMSGSIZE: the largest frame body accepted, -1 for none.
+    max_msg_size: i64,
+    buf: Vec<u8>,
+    /// Unconsumed input is `buf[pos..end]`.
+    pos: usize,
+    end: usize,
+    hdr: [u8; MAX_HEADER],
+    hlen: usize,
+    state: State,
+    /// The last `read_buf` handed out the body (true) or the shared buffer (false).
+    direct: bool,
+    /// Bodies of at least this many remaining bytes are read in place.
+    direct_min: usize,
+}
+
+impl Decoder {
+    /// A decoder with an 8 KiB read buffer.
+    pub fn new(framing: Framing, max_msg_size: i64) -> Decoder {
+        Decoder::with_buffer(framing, max_msg_size, DEFAULT_BATCH)
+    }
+
+    /// A decoder with a read buffer of `buf_size` bytes (at least 16); bodies with at least
+    /// that many bytes still to come are read straight into their message.
+    pub fn with_buffer(framing: Framing, max_msg_size: i64, buf_size: usize) -> Decoder {
+        let buf_size = buf_size.max(16);
+        Decoder {
+            framing,
+            max_msg_size,
+            buf: vec![0; buf_size],
+            pos: 0,
+            end: 0,
+            hdr: [0; MAX_HEADER],
+            hlen: 0,
+            state: State::Header,
+            direct: false,
+            direct_min: buf_size,
+        }
+    }
+
+    /// The framing in use.
+    pub fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    /// Changes the size limit (takes effect from the next header).
+    pub fn set_max_msg_size(&mut self, max: i64) {
+        self.max_msg_size = max;
+    }
+
+    /// Whether no input is buffered and no frame is half-read.
+    pub fn is_idle(&self) -> bool {
+        self.pos == self.end && self.hlen == 0 && matches!(self.state, State::Header)
+    }
+
+    /// Where the next read from the transport should go: the shared buffer's free tail, or,
+    /// inside a large body with nothing buffered, the rest of that body. Call after
+    /// [`decode`](Self::decode) returned `None`; then [`advance`](Self::advance) by what
+    /// was read. Empty only when buffered input was left undecoded and fills the buffer.
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+            match &mut self.state {
+                State::Body { msg, filled } if msg.size() - *filled >= self.direct_min => {
+                    self.direct = true;
+                    let f = *filled;
+                    return &mut msg.data_mut()[f..];
+                }
+                State::Grow {
+                    data, filled, size, ..
+                } if *size - *filled >= self.direct_min => {
+                    self.direct = true;
+                    if data.len() == *filled {
+                        let target = (*filled + GROW_STEP).min(*size);
+                        if data.try_reserve_exact(target - data.len()).is_ok() {
+                            data.resize(target, 0);
+                        } else {
+                            // Leave it to the shared buffer (decode reports no memory).
+                            self.direct = false;
+                            return &mut self.buf[..];
+                        }
+                    }
+                    let f = *filled;
+                    return &mut data[f..];
+                }
+                _ => {}
+            }
+        } else if self.end == self.buf.len() && self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        self.direct = false;
+        &mut self.buf[self.end..]
+    }
+
+    /// `n` bytes were written at the start of the slice [`read_buf`](Self::read_buf) gave.
+    pub fn advance(&mut self, n: usize) {
+        if self.direct {
+            self.direct = false;
+            match &mut self.state {
+                State::Body { msg, filled } => *filled = (*filled + n).min(msg.size()),
+                State::Grow { data, filled, .. } => *filled = (*filled + n).min(data.len()),
+                State::Header => {}
+            }
+        } else {
+            self.end = (self.end + n).min(self.buf.len());
+        }
+    }
+
+    /// Copies as much of `data` as fits into [`read_buf`](Self::read_buf) and returns how
+    /// much; for bytes that were read elsewhere (after the greeting) and for tests.
+    pub fn feed(&mut self, data: &[u8]) -> usize {
+        let b = self.read_buf();
+        let n = b.len().min(data.len());
+        b[..n].copy_from_slice(&data[..n]);
+        self.advance(n);
+        n
+    }
+
+    /// The next complete frame from the input received so far, or `None` when more input
+    /// is needed. The message carries `msg::MORE` and `msg::COMMAND` as the frame says.
+    /// After an error the connection must be dropped.
+    pub fn decode(&mut self) -> Result<Option<Msg>, CodecError> {
+        loop {
+            match &mut self.state {
+                State::Header => {
+                    let need = self.header_len()?;
+                    if self.hlen < need {
+                        if self.pos == self.end {
+                            return Ok(None);
+                        }
+                        let k = (need - self.hlen).min(self.end - self.pos);
+                        self.hdr[self.hlen..self.hlen + k]
+                            .copy_from_slice(&self.buf[self.pos..self.pos + k]);
+                        self.hlen += k;
+                        self.pos += k;
+                        continue;
+                    }
+                    // The header is complete (header_len does not grow any more).
+                    if let Some(msg) = self.start_body()? {
+                        return Ok(Some(msg));
+                    }
+                }
+                State::Body { msg, filled } => {
+                    let size = msg.size();
+                    let k = (size - *filled).min(self.end - self.pos);
+                    if k > 0 {
+                        msg.data_mut()[*filled..*filled + k]
+                            .copy_from_slice(&self.buf[self.pos..self.pos + k]);
+                        *filled += k;
+                        self.pos += k;
+                    }
+                    if *filled == size {
+                        let State::Body { msg, .. } =
+                            std::mem::replace(&mut self.state, State::Header)
+                        else {
+                            unreachable!()
+                        };
+                        return Ok(Some(msg));
+                    }
+                    return Ok(None);
+                }
+                State::Grow {
+                    data,
+                    filled,
+                    size,
+                    flags,
+                } => {
+                    let k = (*size - *filled).min(self.end - self.pos);
+                    if k > 0 {
+                        let need = *filled + k;
+                        if data.len() < need {
+                            let target = need.max((*filled + GROW_STEP).min(*size));
+                            data.try_reserve_exact(target - data.len())
+                                .map_err(|_| CodecError::OutOfMemory)?;
+                            data.resize(target, 0);
+                        }
+                        data[*filled..need].copy_from_slice(&self.buf[self.pos..self.pos + k]);
+                        *filled = need;
+                        self.pos += k;
+                    }
+                    if *filled == *size {
+                        let mut m =
+                            Msg::from_slice(&data[..*size]).map_err(|_| CodecError::OutOfMemory)?;
+                        m.set_flags(*flags);
+                        self.state = State::Header;
+                        return Ok(Some(m));
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// The length of the header being read, as far as its first bytes tell.
+    fn header_len(&self) -> Result<usize, CodecError> {
+        if self.hlen == 0 {
+            return Ok(1);
+        }
+        let first = self.hdr[0];
+        Ok(match self.framing {
+            Framing::V3 | Framing::V2 => {
+                let reserved = if self.framing == Framing::V3 {
+                    !(FLAG_MORE | FLAG_LONG | FLAG_COMMAND)
+                } else {
+                    !(FLAG_MORE | FLAG_LONG)
+                };
+                if first & reserved != 0 {
+                    return Err(
+                        if self.framing == Framing::V2 && first & FLAG_COMMAND != 0 {
+                            CodecError::CommandInOldFraming
+                        } else {
+                            CodecError::ReservedFlags(first)
+                        },
+                    );
+                }
+                if first & FLAG_LONG != 0 {
+                    9
+                } else {
+                    2
+                }
+            }
+            Framing::V1 => {
+                if first == 0 {
+                    return Err(CodecError::ZeroLength);
+                }
+                if first == 0xFF {
+                    10
+                } else {
+                    2
+                }
+            }
+        })
+    }
+
+    /// Parses the complete header and prepares the body; returns an empty frame at once.
+    fn start_body(&mut self) -> Result<Option<Msg>, CodecError> {
+        let (size, wire_flags) = match self.framing {
+            Framing::V3 | Framing::V2 => {
+                let f = self.hdr[0];
+                let size = if f & FLAG_LONG != 0 {
+                    u64::from_be_bytes(self.hdr[1..9].try_into().unwrap_or([0xFF; 8]))
+                } else {
+                    u64::from(self.hdr[1])
+                };
+                (size, f)
+            }
+            Framing::V1 => {
+                let (len, f) = if self.hdr[0] == 0xFF {
+                    (
+                        u64::from_be_bytes(self.hdr[1..9].try_into().unwrap_or([0xFF; 8])),
+                        self.hdr[9],
+                    )
+                } else {
+                    (u64::from(self.hdr[0]), self.hdr[1])
+                };
+                if len == 0 {
+                    return Err(CodecError::ZeroLength);
+                }
+                (len - 1, f & FLAG_MORE)
+            }
+        };
+        self.hlen = 0;
+        if self.max_msg_size >= 0 && size > self.max_msg_size as u64 {
+            return Err(CodecError::TooLarge {
+                size,
+                max: self.max_msg_size,
+            });
+        }
+        if size > isize::MAX as u64 {
+            return Err(CodecError::TooLarge { size, max: -1 });
+        }
+        let size = size as usize;
+        let mut flags = 0;
+        if wire_flags & FLAG_MORE != 0 {
+            flags |= msg::MORE;
+        }
+        if wire_flags & FLAG_COMMAND != 0 {
+            flags |= msg::COMMAND;
+        }
+        if size == 0 {
+            let mut m = Msg::new();
+            m.set_flags(flags);
+            return Ok(Some(m));
+        }
+        if size <= MAX_UPFRONT {
+            let mut m = Msg::with_size(size).map_err(|_| CodecError::OutOfMemory)?;
+            m.set_flags(flags);
+            self.state = State::Body { msg: m, filled: 0 };
+        } else {
+            self.state = State::Grow {
+                data: Vec::new(),
+                filled: 0,
+                size,
+                flags,
+            };
+        }
+        Ok(None)
+    }
+}
+
+/// One run of bytes waiting to be written.
+enum Seg {
+    /// `batch[start..end]`.
+    Batch { start: usize, end: usize },
+    /// A large message's own bytes.
+    Body(Msg),
+}
+
+/// Up to [`MAX_IOV`] slices for one vectored write.
+pub struct IoSlices<'a> {
+    v: [IoSlice<'a>; MAX_IOV],
+    n: usize,
+}
+
+/// Most slices handed out at once.
+pub const MAX_IOV: usize = 16;
+
+impl<'a> Deref for IoSlices<'a> {
+    type Target = [IoSlice<'a>];
+    fn deref(&self) -> &[IoSlice<'a>] {
+        &self.v[..self.n]
+    }
+}
+
+/// The frame encoder of one connection: messages in, byte runs out.
+pub struct Encoder {
+    framing: Framing,
+    batch: Vec<u8>,
+    segs: VecDeque<Seg>,
+    /// Bytes of the first segment already written.
+    head_off: usize,
+    /// Unwritten bytes in all segments.
+    pending: usize,
+    batch_size: usize,
+    /// Bodies at least this large are written from the message, not copied.
+    zero_copy_min: usize,
+}
+
+impl Encoder {
+    /// An encoder batching up to 8 KiB; bodies of 8 KiB or more are not copied.
+    pub fn new(framing: Framing) -> Encoder {
+        Encoder::with_batch(framing, DEFAULT_BATCH)
+    }
+
+    /// An encoder batching up to `batch_size` bytes (at least 16); bodies of at least that
+    /// size are written from the message's own buffer.
+    pub fn with_batch(framing: Framing, batch_size: usize) -> Encoder {
+        let batch_size = batch_size.max(16);
+        Encoder {
+            framing,
+            batch: Vec::with_capacity(batch_size + MAX_HEADER),
+            segs: VecDeque::new(),
+            head_off: 0,
+            pending: 0,
+            batch_size,
+            zero_copy_min: batch_size,
+        }
+    }
+
+    /// The framing in use.
+    pub fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    /// Whether another message should be pushed before writing (less than a batch waits).
+    pub fn has_room(&self) -> bool {
+        self.pending < self.batch_size
+    }
+
+    /// Whether nothing waits to be written.
+    pub fn is_empty(&self) -> bool {
+        self.pending == 0
+    }
+
+    /// Bytes waiting to be written.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Appends raw bytes (no framing), e.g. a ZMTP 1.0 peer's expected routing id body.
+    pub fn push_raw(&mut self, bytes: &[u8]) {
+        self.compact();
+        let start = self.batch.len();
+        self.batch.extend_from_slice(bytes);
+        self.add_batch(start);
+    }
+
+    /// Encodes one frame: `msg::MORE` and `msg::COMMAND` from the message's flags (COMMAND
+    /// exists only in ZMTP 3.x framing and is dropped in older ones).
+    pub fn push(&mut self, msg: Msg) {
+        self.compact();
+        let size = msg.size();
+        let more = msg.flags() & msg::MORE != 0;
+        let start = self.batch.len();
+        match self.framing {
+            Framing::V3 | Framing::V2 => {
+                let mut f = if more { FLAG_MORE } else { 0 };
+                if self.framing == Framing::V3 && msg.flags() & msg::COMMAND != 0 {
+                    f |= FLAG_COMMAND;
+                }
+                if size > 255 {
+                    self.batch.push(f | FLAG_LONG);
+                    self.batch.extend_from_slice(&(size as u64).to_be_bytes());
+                } else {
+                    self.batch.push(f);
+                    self.batch.push(size as u8);
+                }
+            }
+            Framing::V1 => {
+                let len = size as u64 + 1;
+                if len < 0xFF {
+                    self.batch.push(len as u8);
+                } else {
+                    self.batch.push(0xFF);
+                    self.batch.extend_from_slice(&len.to_be_bytes());
+                }
+                self.batch.push(u8::from(more));
+            }
+        }
+        if size < self.zero_copy_min {
+            self.batch.extend_from_slice(msg.data());
+            self.add_batch(start);
+        } else {
+            self.add_batch(start);
+            self.pending += size;
+            self.segs.push_back(Seg::Body(msg));
+        }
+    }
+
+    /// Records `batch[start..]` as waiting, joining the previous run when adjacent.
+    fn add_batch(&mut self, start: usize) {
+        let end = self.batch.len();
+        self.pending += end - start;
+        if let Some(Seg::Batch { end: e, .. }) = self.segs.back_mut() {
+            if *e == start {
+                *e = end;
+                return;
+            }
+        }
+        if end > start {
+            self.segs.push_back(Seg::Batch { start, end });
+        }
+    }
+
+    /// Drops the written prefix of the batch once it is large, so it never grows unbounded.
+    fn compact(&mut self) {
+        // Fold a partly written batch run's progress into its start.
+        if let Some(Seg::Batch { start, .. }) = self.segs.front_mut() {
+            *start += self.head_off;
+            self.head_off = 0;
+        }
+        let first = self.segs.iter().find_map(|s| match s {
+            Seg::Batch { start, .. } => Some(*start),
+            Seg::Body(_) => None,
+        });
+        let k = first.unwrap_or(self.batch.len());
+        if k == 0 || (k < self.batch_size && first.is_some()) {
+            return;
+        }
+        self.batch.drain(..k);
+        for s in &mut self.segs {
+            if let Seg::Batch { start, end } = s {
+                *start -= k;
+                *end -= k;
+            }
+        }
+    }
+
+    /// The waiting bytes, in order, for one vectored write (at most [`MAX_IOV`] slices).
+    pub fn io_slices(&self) -> IoSlices<'_> {
+        let mut out = IoSlices {
+            v: [IoSlice::new(&[]); MAX_IOV],
+            n: 0,
+        };
+        for (i, s) in self.segs.iter().take(MAX_IOV).enumerate() {
+            let skip = if i == 0 { self.head_off } else { 0 };
+            let bytes = match s {
+                Seg::Batch { start, end } => &self.batch[start + skip..*end],
+                Seg::Body(m) => &m.data()[skip..],
+            };
+            out.v[out.n] = IoSlice::new(bytes);
+            out.n += 1;
+        }
+        out
+    }
+
+    /// The first run of waiting bytes, for a plain write.
+    pub fn first_slice(&self) -> &[u8] {
+        match self.segs.front() {
+            Some(Seg::Batch { start, end }) => &self.batch[start + self.head_off..*end],
+            Some(Seg::Body(m)) => &m.data()[self.head_off..],
+            None => &[],
+        }
+    }
+
+    /// `n` bytes of the waiting ones were written.
+    pub fn consume(&mut self, mut n: usize) {
+        n = n.min(self.pending);
+        self.pending -= n;
+        while n > 0 {
+            let Some(front) = self.segs.front() else {
+                break;
+            };
+            let len = match front {
+                Seg::Batch { start, end } => end - start,
+                Seg::Body(m) => m.size(),
+            };
+            let left = len - self.head_off;
+            if n >= left {
+                n -= left;
+                self.head_off = 0;
+                self.segs.pop_front();
+            } else {
+                self.head_off += n;
+                n = 0;
+            }
+        }
+        if self.segs.is_empty() {
+            self.batch.clear();
+            self.head_off = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::codec::testutil::Rng;
+
+    fn msg(data: &[u8], flags: u8) -> Msg {
+        let mut m = Msg::from_slice(data).unwrap();
+        m.set_flags(flags);
+        m
+    }
+
+    /// Encodes into one byte vector, writing in chunks of `wchunk`.
+    fn encode_all(framing: Framing, msgs: Vec<Msg>, batch: usize, wchunk: usize) -> Vec<u8> {
+        let mut enc = Encoder::with_batch(framing, batch);
+        let mut out = Vec::new();
+        let mut it = msgs.into_iter().peekable();
+        while it.peek().is_some() || !enc.is_empty() {
+            while enc.has_room() {
+                match it.next() {
+                    Some(m) => enc.push(m),
+                    None => break,
+                }
+            }
+            let sl = enc.io_slices();
+            let mut budget = wchunk;
+            let mut written = 0;
+            for s in sl.iter() {
+                let k = s.len().min(budget);
+                out.extend_from_slice(&s[..k]);
+                budget -= k;
+                written += k;
+                if budget == 0 {
+                    break;
+                }
+            }
+            enc.consume(written);
+        }
+        out
+    }
+
+    /// Decodes `data` fed in chunks of sizes from `chunks` (cycled).
+    fn decode_all(
+        framing: Framing,
+        max: i64,
+        data: &[u8],
+        chunks: &[usize],
+        buf: usize,
+    ) -> Result<Vec<Msg>, CodecError> {
+        let mut dec = Decoder::with_buffer(framing, max, buf);
+        let mut out = Vec::new();
+        let mut pos = 0;
+        let mut ci = 0;
+        loop {
+            while let Some(m) = dec.decode()? {
+                out.push(m);
+            }
+            if pos == data.len() {
+                break;
+            }
+            let want = chunks[ci % chunks.len()].max(1);
+            ci += 1;
+            let b = dec.read_buf();
+            let k = b.len().min(want).min(data.len() - pos);
+            b[..k].copy_from_slice(&data[pos..pos + k]);
+            dec.advance(k);
+            pos += k;
+        }
+        Ok(out)
+    }
+
+    fn sample() -> Vec<Msg> {
+        vec![
+            msg(b"", 0),
+            msg(b"hello", msg::MORE),
+            msg(&[7u8; 255], msg::MORE),
+            msg(&[8u8; 256], 0),
+            msg(&[9u8; 253], 0),
+            msg(&[10u8; 254], 0),
+            msg(
+                &(0..20000u32).map(|i| i as u8).collect::<Vec<_>>(),
+                msg::MORE,
+            ),
+            msg(b"READY-ish", msg::COMMAND),
+            msg(&[1u8; 9000], 0),
+            msg(b"x", 0),
+        ]
+    }
+
+    fn check_same(a: &[Msg], b: &[Msg], commands: bool) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert_eq!(x.data(), y.data());
+            let mask = msg::MORE | if commands { msg::COMMAND } else { 0 };
+            assert_eq!(x.flags() & mask, y.flags() & mask);
+        }
+    }
+
+    #[test]
+    fn v3_wire_format() {
+        let out = encode_all(Framing::V3, vec![msg(b"ab", msg::MORE)], 64, 1000);
+        assert_eq!(out, [1, 2, b'a', b'b']);
+        let out = encode_all(Framing::V3, vec![msg(b"\x05READY", msg::COMMAND)], 64, 1000);
+        assert_eq!(&out[..2], &[4, 6]);
+        let out = encode_all(Framing::V3, vec![msg(&[0; 256], msg::MORE)], 64, 1000);
+        assert_eq!(&out[..9], &[3, 0, 0, 0, 0, 0, 0, 1, 0]);
+        assert_eq!(out.len(), 9 + 256);
+        let out = encode_all(Framing::V3, vec![msg(&[0; 300], msg::COMMAND)], 64, 1000);
+        assert_eq!(out[0], 6);
+    }
+
+    #[test]
+    fn v2_wire_format_drops_command() {
+        let out = encode_all(
+            Framing::V2,
+            vec![msg(b"ab", msg::MORE | msg::COMMAND)],
+            64,
+            99,
+        );
+        assert_eq!(out, [1, 2, b'a', b'b']);
+    }
+
+    #[test]
+    fn v1_wire_format() {
+        let out = encode_all(Framing::V1, vec![msg(b"ab", msg::MORE)], 64, 1000);
+        assert_eq!(out, [3, 1, b'a', b'b']);
+        let out = encode_all(Framing::V1, vec![msg(&[0; 253], 0)], 64, 1000);
+        assert_eq!(&out[..2], &[254, 0]);
+        let out = encode_all(Framing::V1, vec![msg(&[0; 254], 0)], 64, 1000);
+        assert_eq!(&out[..10], &[0xFF, 0, 0, 0, 0, 0, 0, 0, 255, 0]);
+        let out = encode_all(Framing::V1, vec![msg(b"", 0)], 64, 1000);
+        assert_eq!(out, [1, 0]);
+    }
+
+    #[test]
+    fn round_trips_every_framing_and_chunking() {
+        for framing in [Framing::V1, Framing::V2, Framing::V3] {
+            for (batch, wchunk) in [(16, 1), (64, 7), (8192, 100_000), (1024, 333)] {
+                let data = encode_all(framing, sample(), batch, wchunk);
+                for chunks in [&[1usize][..], &[3, 1, 200], &[8192], &[100_000]] {
+                    for buf in [16, 100, 8192] {
+                        let got = decode_all(framing, -1, &data, chunks, buf).unwrap();
+                        check_same(&sample(), &got, framing == Framing::V3);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn large_bodies_are_not_copied_by_the_encoder() {
+        let big = msg(&[5u8; 10000], 0);
+        let ptr = big.data().as_ptr();
+        let mut enc = Encoder::new(Framing::V3);
+        enc.push(msg(b"small", msg::MORE));
+        enc.push(big);
+        assert!(!enc.has_room());
+        let sl = enc.io_slices();
+        assert_eq!(sl.len(), 2);
+        assert_eq!(sl[0].len(), 2 + 5 + 9);
+        assert_eq!(sl[1].as_ptr(), ptr);
+        assert_eq!(enc.pending(), 16 + 10000);
+        enc.consume(20);
+        assert_eq!(enc.first_slice().len(), 10000 - 4);
+        enc.consume(10000 - 4);
+        assert!(enc.is_empty());
+        assert!(enc.first_slice().is_empty());
+    }
+
+    #[test]
+    fn large_bodies_are_read_in_place() {
+        let mut enc = Encoder::new(Framing::V3);
+        enc.push(msg(&[6u8; 50000], 0));
+        let mut wire = Vec::new();
+        for s in enc.io_slices().iter() {
+            wire.extend_from_slice(s);
+        }
+        let mut dec = Decoder::new(Framing::V3, -1);
+        // The header and a little of the body through the shared buffer.
+        assert_eq!(dec.feed(&wire[..100]), 100);
+        assert!(dec.decode().unwrap().is_none());
+        // Then the decoder hands out the body itself.
+        let b = dec.read_buf();
+        assert_eq!(b.len(), 50000 - 91);
+        b.copy_from_slice(&wire[100..]);
+        dec.advance(50000 - 91);
+        let m = dec.decode().unwrap().unwrap();
+        assert_eq!(m.data(), &[6u8; 50000][..]);
+        assert!(dec.is_idle());
+    }
+
+    #[test]
+    fn max_msg_size() {
+        let data = encode_all(Framing::V3, vec![msg(&[0; 100], 0)], 64, 1000);
+        assert_eq!(
+            decode_all(Framing::V3, 100, &data, &[1], 64).unwrap().len(),
+            1
+        );
+        assert_eq!(
+            decode_all(Framing::V3, 99, &data, &[1], 64).unwrap_err(),
+            CodecError::TooLarge { size: 100, max: 99 }
+        );
+        assert_eq!(
+            decode_all(Framing::V3, 0, &[0, 0], &[1], 64).unwrap().len(),
+            1
+        );
+        for f in [Framing::V1, Framing::V2] {
+            let data = encode_all(f, vec![msg(&[0; 300], 0)], 64, 1000);
+            assert!(matches!(
+                decode_all(f, 299, &data, &[5], 64),
+                Err(CodecError::TooLarge { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn hostile_sizes_do_not_allocate_up_front() {
+        // 2^63 bytes claimed, no limit: rejected (cannot ever be held).
+        let mut wire = vec![2u8];
+        wire.extend_from_slice(&(1u64 << 63).to_be_bytes());
+        assert!(matches!(
+            decode_all(Framing::V3, -1, &wire, &[1], 64),
+            Err(CodecError::TooLarge { .. })
+        ));
+        let mut wire = vec![0xFFu8];
+        wire.extend_from_slice(&u64::MAX.to_be_bytes());
+        wire.push(0);
+        assert!(matches!(
+            decode_all(Framing::V1, -1, &wire, &[3], 64),
+            Err(CodecError::TooLarge { .. })
+        ));
+        // 2^40 bytes claimed: accepted, but memory grows only with what arrives.
+        let mut wire = vec![2u8];
+        wire.extend_from_slice(&(1u64 << 40).to_be_bytes());
+        wire.extend_from_slice(&[1u8; 1000]);
+        let mut dec = Decoder::with_buffer(Framing::V3, -1, 64);
+        let mut pos = 0;
+        while pos < wire.len() {
+            pos += dec.feed(&wire[pos..]);
+            assert!(dec.decode().unwrap().is_none());
+        }
+        // A direct read hands out at most one growth step.
+        assert!(dec.read_buf().len() <= GROW_STEP);
+    }
+
+    #[test]
+    fn huge_body_grows_and_completes() {
+        let size = MAX_UPFRONT + 10;
+        let mut wire = vec![2u8];
+        wire.extend_from_slice(&(size as u64).to_be_bytes());
+        let mut dec = Decoder::new(Framing::V3, -1);
+        assert_eq!(dec.feed(&wire), 9);
+        assert!(dec.decode().unwrap().is_none());
+        let mut left = size;
+        let mut n = 0u8;
+        let mut got = None;
+        while got.is_none() {
+            let b = dec.read_buf();
+            let k = b.len().min(left).min(3 << 20);
+            b[..k].fill(n);
+            n = n.wrapping_add(1);
+            dec.advance(k);
+            left -= k;
+            got = dec.decode().unwrap();
+        }
+        assert_eq!(left, 0);
+        let m = got.unwrap();
+        assert_eq!(m.size(), size);
+        assert_eq!(m.data()[0], 0);
+        assert_eq!(m.data()[size - 1], n - 1);
+    }
+
+    #[test]
+    fn reserved_flags() {
+        for b in [8u8, 0x10, 0x20, 0x40, 0x80, 0xF8] {
+            assert_eq!(
+                decode_all(Framing::V3, -1, &[b, 0], &[1], 64).unwrap_err(),
+                CodecError::ReservedFlags(b)
+            );
+            assert!(decode_all(Framing::V2, -1, &[b, 0], &[1], 64).is_err());
+        }
+        assert_eq!(
+            decode_all(Framing::V2, -1, &[4, 0], &[1], 64).unwrap_err(),
+            CodecError::CommandInOldFraming
+        );
+        // 1.0 ignores the other flag bits.
+        let got = decode_all(Framing::V1, -1, &[2, 0xFE, b'z'], &[1], 64).unwrap();
+        assert_eq!(got[0].data(), b"z");
+        assert!(!got[0].more());
+    }
+
+    #[test]
+    fn v1_zero_length() {
+        assert_eq!(
+            decode_all(Framing::V1, -1, &[0], &[1], 64).unwrap_err(),
+            CodecError::ZeroLength
+        );
+        let mut long_zero = vec![0xFF];
+        long_zero.extend_from_slice(&[0; 8]);
+        long_zero.push(0);
+        assert_eq!(
+            decode_all(Framing::V1, -1, &long_zero, &[4], 64).unwrap_err(),
+            CodecError::ZeroLength
+        );
+    }
+
+    #[test]
+    fn truncated_input_waits() {
+        let data = encode_all(Framing::V3, sample(), 8192, 100_000);
+        for cut in [1, 2, 5, 9, 100, data.len() - 1] {
+            let got = decode_all(Framing::V3, -1, &data[..cut], &[7], 64).unwrap();
+            assert!(got.len() < sample().len());
+        }
+        // A long header cut short.
+        assert!(decode_all(Framing::V3, -1, &[2, 0, 0, 0], &[1], 64)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn flags_are_carried() {
+        let data = [1u8, 0, 4, 1, b'P', 5, 1, b'x'];
+        let got = decode_all(Framing::V3, -1, &data, &[2], 64).unwrap();
+        assert_eq!(got.len(), 3);
+        assert!(got[0].more() && got[0].data().is_empty());
+        assert_eq!(got[1].flags() & msg::COMMAND, msg::COMMAND);
+        assert!(!got[1].more());
+        assert_eq!(
+            got[2].flags() & (msg::COMMAND | msg::MORE),
+            msg::COMMAND | msg::MORE
+        );
+    }
+
+    #[test]
+    fn push_raw_and_compaction() {
+        let mut enc = Encoder::with_batch(Framing::V3, 32);
+        enc.push_raw(b"abc");
+        assert_eq!(enc.first_slice(), b"abc");
+        // Many rounds of partial writes keep the batch bounded.
+        let mut out = Vec::new();
+        let mut i = 0u32;
+        while i < 10_000 {
+            if enc.has_room() {
+                enc.push(msg(&i.to_be_bytes(), 0));
+                i += 1;
+            }
+            let k = enc.first_slice().len().min(5);
+            out.extend_from_slice(&enc.first_slice()[..k]);
+            enc.consume(k);
+            assert!(enc.batch.len() < 200, "batch grew to {}", enc.batch.len());
+        }
+        while !enc.is_empty() {
+            let s = enc.first_slice().to_vec();
+            out.extend_from_slice(&s);
+            enc.consume(s.len());
+        }
+        assert_eq!(&out[..3], b"abc");
+        let got = decode_all(Framing::V3, -1, &out[3..], &[13], 64).unwrap();
+        assert_eq!(got.len(), 10_000);
+        assert_eq!(got[9999].data(), &9999u32.to_be_bytes());
+    }
+
+    #[test]
+    fn many_large_messages_and_slice_limit() {
+        let mut enc = Encoder::with_batch(Framing::V3, 16);
+        let msgs: Vec<Msg> = (0..40).map(|i| msg(&[i as u8; 20], 0)).collect();
+        for m in msgs {
+            enc.push(m);
+        }
+        assert_eq!(enc.io_slices().len(), MAX_IOV);
+        let mut out = Vec::new();
+        while !enc.is_empty() {
+            let sl = enc.io_slices();
+            let mut n = 0;
+            for s in sl.iter() {
+                out.extend_from_slice(s);
+                n += s.len();
+            }
+            enc.consume(n);
+        }
+        let got = decode_all(Framing::V3, -1, &out, &[1000], 16).unwrap();
+        assert_eq!(got.len(), 40);
+        assert_eq!(got[39].data(), &[39u8; 20]);
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut rng = Rng::new(42);
+        for round in 0..3000 {
+            let framing = [Framing::V1, Framing::V2, Framing::V3][round % 3];
+            let max = [-1i64, 0, 100, 1 << 20][rng.below(4)];
+            let n = rng.below(600);
+            let mut data = rng.bytes(n);
+            // Bias towards plausible headers so that bodies get exercised too.
+            if round % 2 == 0 {
+                let mut i = 0;
+                while i < data.len() {
+                    data[i] &= match framing {
+                        Framing::V3 => 7,
+                        Framing::V2 => 3,
+                        Framing::V1 => 0x7F,
+                    };
+                    i += 2 + rng.below(40);
+                }
+            }
+            let mut dec = Decoder::with_buffer(framing, max, [16, 64, 8192][rng.below(3)]);
+            let mut pos = 0;
+            'outer: loop {
+                loop {
+                    match dec.decode() {
+                        Ok(Some(m)) => assert!(max < 0 || m.size() as i64 <= max),
+                        Ok(None) => break,
+                        Err(_) => break 'outer,
+                    }
+                }
+                if pos == data.len() {
+                    break;
+                }
+                let b = dec.read_buf();
+                let k = b.len().min(1 + rng.below(50)).min(data.len() - pos);
+                b[..k].copy_from_slice(&data[pos..pos + k]);
+                dec.advance(k);
+                pos += k;
+            }
+        }
+    }
+
+    #[test]
+    fn random_round_trips() {
+        let mut rng = Rng::new(9);
+        for round in 0..200 {
+            let framing = [Framing::V1, Framing::V2, Framing::V3][round % 3];
+            let msgs: Vec<Msg> = (0..rng.below(30))
+                .map(|_| {
+                    let n = [0, 1, 254, 255, 256, 3000, 9000][rng.below(7)];
+                    let mut f = if rng.below(2) == 0 { msg::MORE } else { 0 };
+                    if framing == Framing::V3 && rng.below(4) == 0 {
+                        f |= msg::COMMAND;
+                    }
+                    msg(&rng.bytes(n), f)
+                })
+                .collect();
+            let copy: Vec<Msg> = msgs.iter().map(|m| msg(m.data(), m.flags())).collect();
+            let wire = encode_all(framing, msgs, 1 + rng.below(9000), 1 + rng.below(5000));
+            let chunks: Vec<usize> = (0..5).map(|_| 1 + rng.below(3000)).collect();
+            let got = decode_all(framing, -1, &wire, &chunks, 16 + rng.below(9000)).unwrap();
+            check_same(&copy, &got, framing == Framing::V3);
+        }
+    }
+}
