@@ -337,6 +337,23 @@ impl TcpAddressMask {
         Ok(TcpAddressMask { network, bits })
     }
 
+    /// [`TcpAddressMask::parse`] of the raw option bytes (not UTF-8 is EINVAL). Meant for the
+    /// ZMQ_TCP_ACCEPT_FILTER setter, so a bad filter fails `zmq_setsockopt` as in libzmq.
+    pub fn parse_bytes(filter: &[u8], ipv6: bool) -> Result<TcpAddressMask> {
+        let s = std::str::from_utf8(filter).map_err(|_| Error::Inval)?;
+        TcpAddressMask::parse(s, ipv6)
+    }
+
+    /// The network address (v4-mapped when parsed under ZMQ_IPV6 from an IPv4 literal).
+    pub fn network(&self) -> IpAddr {
+        self.network
+    }
+
+    /// The prefix length.
+    pub fn prefix_len(&self) -> u8 {
+        self.bits
+    }
+
     /// Whether `peer` is in this network. Families must match exactly (an IPv4 peer never
     /// matches an IPv6 network, v4-mapped or not, and vice versa).
     pub fn matches(&self, peer: &IpAddr) -> bool {
@@ -560,6 +577,25 @@ mod tests {
     }
 
     #[test]
+    fn real_dual_stack_bind_reports_v4_mapped_endpoint() {
+        let addr = resolve_bind("127.0.0.1:*", true).unwrap();
+        let Ok(l) = std::net::TcpListener::bind(addr) else {
+            return; // no IPv6 on this machine
+        };
+        let local = l.local_addr().unwrap();
+        assert_eq!(
+            endpoint_string(&local),
+            format!("tcp://[::ffff:127.0.0.1]:{}", local.port())
+        );
+        // A client without ZMQ_IPV6 reaches it through the IPv4 form.
+        let to = TcpAddress::resolve_connect(&format!("127.0.0.1:{}", local.port()), false);
+        std::net::TcpStream::connect(to.unwrap().dest).unwrap();
+        let (_, peer) = l.accept().unwrap();
+        let f = TcpAddressMask::parse("127.0.0.1/128", true).unwrap();
+        assert!(accept_allowed(&[f], &peer));
+    }
+
+    #[test]
     fn accept_filter_parsing() {
         for bad in [
             "foo",
@@ -583,6 +619,24 @@ mod tests {
         assert!(TcpAddressMask::parse("10.0.0.0/8", false).is_ok());
         assert!(TcpAddressMask::parse("[::1]/128", true).is_ok());
         assert!(TcpAddressMask::parse("10.0.0.0/8x", false).is_ok()); // strtol stops at 'x'
+        assert!(TcpAddressMask::parse("1.2.3.4/ 8", false).is_ok()); // and skips blanks
+        assert_eq!(
+            TcpAddressMask::parse("0.0.0.0/00", false),
+            Err(Error::Inval)
+        );
+        assert_eq!(TcpAddressMask::parse("lo", false), Err(Error::Inval));
+        assert_eq!(TcpAddressMask::parse("[::1]/128", false), Err(Error::Inval));
+        assert_eq!(
+            TcpAddressMask::parse_bytes(b"127.0.0.1/32", false),
+            TcpAddressMask::parse("127.0.0.1/32", false)
+        );
+        assert_eq!(
+            TcpAddressMask::parse_bytes(b"\xff", false),
+            Err(Error::Inval)
+        );
+        let m = TcpAddressMask::parse("127.0.0.1/32", true).unwrap();
+        assert_eq!(m.network(), "::ffff:127.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(m.prefix_len(), 32);
         let m = TcpAddressMask::parse("127.0.0.1", false).unwrap();
         assert_eq!(m.bits, 32);
         let m = TcpAddressMask::parse("::1", true).unwrap();
