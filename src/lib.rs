@@ -20,5 +20,6 @@ pub mod routing;
 pub mod signaler;
 pub mod socket;
 pub mod timers;
+pub mod transport;
 pub mod ypipe;
 pub mod z85;
