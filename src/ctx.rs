@@ -63,6 +63,7 @@ struct State {
     endpoints: HashMap<String, BoundEndpoint>,
     pending: HashMap<String, Vec<PendingConnection>>,
     io_threads: Vec<Worker>,
+    next_io: usize,
     reaper: Option<Worker>,
 }
 
@@ -98,6 +99,7 @@ impl CtxInner {
                 endpoints: HashMap::new(),
                 pending: HashMap::new(),
                 io_threads: Vec::new(),
+                next_io: 0,
                 reaper: None,
             }),
             reaped: Condvar::new(),
@@ -180,6 +182,20 @@ impl CtxInner {
         s.sockets.insert(id, mailbox);
         s.live_sockets += 1;
         Ok((id, s.ipv6, s.blocky))
+    }
+
+    /// The mailbox of an I/O thread for a new object: the least used one of those in
+    /// `affinity` (all when 0); EMTHREAD when the context has no I/O thread.
+    pub fn choose_io_thread(&self, affinity: u64) -> Result<Arc<Mailbox>> {
+        let mut s = self.lock();
+        let n = s.io_threads.len();
+        if n == 0 {
+            return Err(Error::MThread);
+        }
+        s.next_io = s.next_io.wrapping_add(1);
+        let candidates: Vec<usize> = (0..n).filter(|i| affinity == 0 || (*i < 64 && affinity & (1 << i) != 0)).collect();
+        let pick = if candidates.is_empty() { s.next_io % n } else { candidates[s.next_io % candidates.len()] };
+        Ok(s.io_threads[pick].mailbox().clone())
     }
 
     /// Whether the context is terminating.

@@ -15,6 +15,7 @@ use crate::command::{Command, ObjCmd, PipeCmd};
 use crate::io::io_thread::{IoCtx, IoObject};
 use crate::session::{next_object_id, Owner, Session};
 use crate::stream::Stream;
+use crate::transport::net;
 
 /// The listening socket.
 pub enum ListenSock {
@@ -30,28 +31,36 @@ pub struct Listener {
     endpoint: String,
     sock: Option<ListenSock>,
     children: HashSet<u64>,
+    /// Kept alive as long as the listener (e.g. the temporary directory of `ipc://*`).
+    keep: Option<Box<dyn Send>>,
     done: bool,
 }
 
 impl Listener {
     /// A listener for `endpoint` (its canonical form, as ZMQ_LAST_ENDPOINT shows it).
     pub fn new(owner: Owner, endpoint: String, sock: ListenSock) -> Listener {
-        Listener { id: next_object_id(), owner, endpoint, sock: Some(sock), children: HashSet::new(), done: false }
+        Listener { id: next_object_id(), owner, endpoint, sock: Some(sock), children: HashSet::new(), keep: None, done: false }
+    }
+
+    /// Keeps `thing` alive until the listener ends.
+    pub fn keep(&mut self, thing: Box<dyn Send>) {
+        self.keep = Some(thing);
     }
 
     fn accept_all(&mut self, io: &mut IoCtx) {
         loop {
             let accepted = match self.sock.as_ref() {
-                Some(ListenSock::Tcp(l)) => l.accept().map(|(s, a)| (Stream::Tcp(s), format!("{}", a.ip()))),
-                Some(ListenSock::Unix(l, _)) => l.accept().map(|(s, _)| (Stream::Unix(s), String::new())),
+                Some(ListenSock::Tcp(l)) => l.accept().map(|(s, a)| (Stream::Tcp(s), Some(a))),
+                Some(ListenSock::Unix(l, _)) => l.accept().map(|(s, _)| (Stream::Unix(s), None)),
                 None => return,
             };
             match accepted {
                 Ok((stream, peer)) => {
-                    if !crate::transport_sys::accept_allowed(&stream, &self.owner.options) {
+                    let o = &self.owner.options;
+                    if !net::accept_allowed(&stream, peer.as_ref(), o) || !net::tune(&stream, o) {
                         continue; // dropped: closes the connection
                     }
-                    crate::transport_sys::tune_accepted(&stream, &self.owner.options);
+                    let peer = peer.map(|a| a.ip().to_string()).unwrap_or_default();
                     let s = Session::accepted(self.owner.clone(), self.endpoint.clone(), stream, peer, self.id);
                     self.children.insert(s.id());
                     io.spawn(Box::new(s));
@@ -109,6 +118,7 @@ impl IoObject for Listener {
                 for child in self.children.drain() {
                     io.mailbox.send(Command::Object(child, ObjCmd::Term { linger }));
                 }
+                self.keep = None;
                 self.done = true;
                 self.owner.mailbox.send(Command::TermAck(self.id));
             }

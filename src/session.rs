@@ -14,7 +14,6 @@
 //! makes the session flush what it can within LINGER, then end; a connect-role session then
 //! sends `TermAck` to its socket.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +26,7 @@ use crate::msg::{self, Msg};
 use crate::options::Options;
 use crate::pipe::{pipepair_parts, Pipe, PipeEvent};
 use crate::stream::Stream;
+use crate::transport::tcp_address::TcpAddress;
 
 static NEXT_OBJECT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -40,10 +40,11 @@ const TIMER_LINGER: u32 = 2;
 const TIMER_ENGINE: u32 = 3;
 
 /// Where a connect-role session connects to.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum Target {
-    Tcp { dest: SocketAddr, source: Option<SocketAddr> },
-    Ipc(std::path::PathBuf),
+    /// The address part of a tcp endpoint, resolved at each attempt (DNS may change).
+    Tcp { addr: String, ipv6: bool },
+    Ipc(std::os::unix::net::SocketAddr),
 }
 
 enum Role {
@@ -79,14 +80,14 @@ pub struct Session {
 
 impl Session {
     /// A connect-role session with its end of the socket's pipe.
-    pub fn connect(owner: Owner, endpoint: String, target: Target, pipe: Pipe) -> Session {
+    pub fn connect(owner: Owner, endpoint: String, target: Target, pipe: Option<Pipe>) -> Session {
         let ivl = owner.options.reconnect_ivl;
         Session {
             id: next_object_id(),
             owner,
             endpoint,
             role: Role::Connect { target, ivl },
-            pipe: Some(pipe),
+            pipe,
             engine: None,
             connecting: None,
             term_requested: false,
@@ -115,8 +116,14 @@ impl Session {
     fn start_connecting(&mut self, io: &mut IoCtx) {
         let Role::Connect { target, .. } = &self.role else { return };
         let started = match target {
-            Target::Tcp { dest, source } => crate::transport_sys::tcp_connect(*dest, *source, &self.owner.options),
-            Target::Ipc(path) => mio::net::UnixStream::connect(path).map(Stream::Unix),
+            Target::Tcp { addr, ipv6 } => match TcpAddress::resolve_connect(addr, *ipv6) {
+                Ok(a) => crate::transport::net::tcp_connect(a.dest, a.source, &self.owner.options),
+                Err(e) => Err(std::io::Error::from_raw_os_error(e.errno())),
+            },
+            Target::Ipc(addr) => std::os::unix::net::UnixStream::connect_addr(addr).and_then(|s| {
+                s.set_nonblocking(true)?;
+                Ok(Stream::Unix(mio::net::UnixStream::from_std(s)))
+            }),
         };
         match started {
             Ok(mut s) => {
@@ -371,6 +378,7 @@ impl IoObject for Session {
     fn command(&mut self, io: &mut IoCtx, cmd: ObjCmd) {
         match cmd {
             ObjCmd::Term { linger } => self.begin_term(io, linger),
+            ObjCmd::ChildDone(_) => {}
         }
     }
 

@@ -24,7 +24,13 @@ mod xsub;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::command::{Command, PipeAddr, PipeCmd};
+use std::collections::HashMap;
+
+use crate::command::{Command, ObjCmd, PipeAddr, PipeCmd};
+use crate::io::io_thread::IoObject;
+use crate::listener::{ListenSock, Listener};
+use crate::session::{Owner, Session, Target};
+use crate::transport::{ipc_address, net, tcp_address};
 use crate::constants::*;
 use crate::ctx::{BoundEndpoint, CtxInner, PendingConnection};
 use crate::error::{Error, Result};
@@ -131,7 +137,7 @@ pub fn parse_endpoint(addr: &str) -> Result<Endpoint<'_>> {
         return Err(Error::Inval);
     }
     match protocol {
-        "inproc" => Ok(Endpoint { protocol, address }),
+        "inproc" | "tcp" | "ipc" => Ok(Endpoint { protocol, address }),
         _ => Err(Error::ProtoNoSupport),
     }
 }
@@ -162,6 +168,20 @@ pub struct SocketBase {
     /// `Bind` commands promised to us by connecting peers, and those processed.
     binds_sent: Arc<std::sync::atomic::AtomicU64>,
     binds_seen: u64,
+    /// Objects on I/O threads this socket owns (listeners, connect-role sessions), by id,
+    /// until they acknowledge their end.
+    owned: HashMap<u64, Owned>,
+}
+
+/// An object on an I/O thread owned by a socket.
+struct Owned {
+    endpoint: String,
+    /// A connect-role session (else a listener).
+    connect: bool,
+    /// Already told to end.
+    ending: bool,
+    /// The mailbox of its I/O thread.
+    io: Arc<Mailbox>,
 }
 
 impl SocketBase {
@@ -199,6 +219,7 @@ impl SocketBase {
             monitor: None,
             binds_sent: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             binds_seen: 0,
+            owned: HashMap::new(),
         }))
     }
 
@@ -261,6 +282,9 @@ impl SocketBase {
                 self.attach_pipe(*pipe, false)
             }
             Command::Pipe(addr, pc) => self.process_pipe_command(addr, pc),
+            Command::TermAck(id) => {
+                self.owned.remove(&id);
+            }
             _ => {}
         }
     }
@@ -324,8 +348,110 @@ impl SocketBase {
                 self.options.last_endpoint = addr.to_string();
                 Ok(())
             }
+            "tcp" | "ipc" => self.bind_network(ep.protocol, ep.address),
             _ => Err(Error::ProtoNoSupport),
         }
+    }
+
+    fn owner(&self) -> Owner {
+        Owner { mailbox: self.mailbox.clone(), binds_sent: self.binds_sent.clone(), options: self.options.clone() }
+    }
+
+    /// Binds a tcp or ipc endpoint: the listening socket is made here (errors are
+    /// immediate), then handed to an I/O thread.
+    fn bind_network(&mut self, protocol: &str, address: &str) -> Result<()> {
+        let io = self.ctx.choose_io_thread(self.options.affinity)?;
+        let (sock, endpoint, wildcard) = if protocol == "tcp" {
+            let a = tcp_address::resolve_bind(address, self.options.ipv6)?;
+            let l = net::tcp_listen(&a, &self.options)?;
+            let local = l.local_addr()?;
+            (ListenSock::Tcp(mio::net::TcpListener::from_std(l)), tcp_address::endpoint_string(&local), None)
+        } else {
+            let (ipc, wildcard) = if ipc_address::is_wildcard(address) {
+                let dir = ipc_address::WildcardDir::create(|v| std::env::var_os(v))?;
+                (dir.address(), Some(dir))
+            } else {
+                (ipc_address::IpcAddress::parse(address)?, None)
+            };
+            ipc.remove_stale_file();
+            let l = std::os::unix::net::UnixListener::bind_addr(&ipc.to_socket_addr()?)?;
+            l.set_nonblocking(true)?;
+            let path = match &ipc {
+                ipc_address::IpcAddress::Path(p) if wildcard.is_none() => Some(std::path::PathBuf::from(p)),
+                _ => None,
+            };
+            (ListenSock::Unix(mio::net::UnixListener::from_std(l), path), ipc.endpoint_string(), wildcard)
+        };
+        let mut listener = Listener::new(self.owner(), endpoint.clone(), sock);
+        if let Some(w) = wildcard {
+            listener.keep(Box::new(w));
+        }
+        self.owned.insert(listener.id(), Owned { endpoint: endpoint.clone(), connect: false, ending: false, io: io.clone() });
+        io.send(Command::Plug(Box::new(listener)));
+        self.options.last_endpoint = endpoint;
+        Ok(())
+    }
+
+    /// Connects a tcp or ipc endpoint: a session on an I/O thread does the connecting; the
+    /// pipe exists at once (unless ZMQ_IMMEDIATE), so messages queue meanwhile.
+    fn connect_network(&mut self, protocol: &str, address: &str, addr: &str) -> Result<()> {
+        let target = if protocol == "tcp" {
+            tcp_address::check_connect_syntax(address)?;
+            Target::Tcp { addr: address.to_string(), ipv6: self.options.ipv6 }
+        } else {
+            Target::Ipc(ipc_address::IpcAddress::parse(address)?.to_socket_addr()?)
+        };
+        let io = self.ctx.choose_io_thread(self.options.affinity)?;
+        let theirs = if self.options.immediate {
+            None
+        } else {
+            let o = &self.options;
+            let (mut mine, mut theirs) = pipepair_parts([o.sndhwm as i64, -1], [-1, o.rcvhwm as i64]);
+            mine.endpoint = Some(addr.to_string());
+            theirs.endpoint = Some(addr.to_string());
+            self.attach_pipe(mine, true);
+            Some(theirs)
+        };
+        let session = Session::connect(self.owner(), addr.to_string(), target, theirs);
+        self.owned.insert(session.id(), Owned { endpoint: addr.to_string(), connect: true, ending: false, io: io.clone() });
+        io.send(Command::Plug(Box::new(session)));
+        self.options.last_endpoint = addr.to_string();
+        Ok(())
+    }
+
+    /// Ends the owned objects of a network endpoint (listeners for unbind, sessions for
+    /// disconnect), trying the address as given, then its canonical forms.
+    fn end_network(&mut self, protocol: &str, address: &str, addr: &str, connect: bool) -> Result<()> {
+        let mut n = self.end_owned(addr, connect);
+        if n == 0 && protocol == "tcp" {
+            for key in tcp_address::term_endpoint_keys(address, self.options.ipv6) {
+                n = self.end_owned(&key, connect);
+                if n > 0 {
+                    break;
+                }
+            }
+        }
+        if n == 0 {
+            return Err(Error::NoEnt);
+        }
+        if connect {
+            self.terminate_pipes_of(addr, true);
+        }
+        Ok(())
+    }
+
+    /// Ends the owned objects (listeners for unbind, sessions for disconnect) of `addr`.
+    fn end_owned(&mut self, addr: &str, connect: bool) -> usize {
+        let linger = self.options.linger;
+        let mut n = 0;
+        for (id, o) in self.owned.iter_mut() {
+            if o.connect == connect && !o.ending && o.endpoint == addr {
+                o.ending = true;
+                n += 1;
+                o.io.send(Command::Object(*id, ObjCmd::Term { linger }));
+            }
+        }
+        n
     }
 
     /// Attaches an inproc connection that was made before this socket bound the name.
@@ -360,6 +486,7 @@ impl SocketBase {
         match ep.protocol {
             "inproc" if self.options.socket_type == ZMQ_STREAM => Err(Error::NoCompatProto),
             "inproc" => self.connect_inproc(ep.address, addr),
+            "tcp" | "ipc" => self.connect_network(ep.protocol, ep.address, addr),
             _ => Err(Error::ProtoNoSupport),
         }
     }
@@ -432,6 +559,7 @@ impl SocketBase {
                 self.terminate_pipes_of(addr, false);
                 Ok(())
             }
+            "tcp" | "ipc" => self.end_network(ep.protocol, ep.address, addr, false),
             _ => Err(Error::NoEnt),
         }
     }
@@ -448,6 +576,7 @@ impl SocketBase {
                 }
                 Ok(())
             }
+            "tcp" | "ipc" => self.end_network(ep.protocol, ep.address, addr, true),
             _ => Err(Error::NoEnt),
         }
     }
@@ -667,6 +796,13 @@ impl SocketBase {
         for i in self.pipes.indices() {
             self.pipes.get(i).terminate(false);
         }
+        let linger = self.options.linger;
+        for (id, o) in self.owned.iter_mut() {
+            if !o.ending {
+                o.ending = true;
+                o.io.send(Command::Object(*id, ObjCmd::Term { linger }));
+            }
+        }
     }
 
     /// Called by the reaper when the socket's mailbox may have commands.
@@ -677,6 +813,7 @@ impl SocketBase {
     /// Whether every pipe has terminated, so the socket can be dropped.
     pub fn is_reaped(&self) -> bool {
         self.pipes.is_empty()
+            && self.owned.is_empty()
             && self.binds_sent.load(std::sync::atomic::Ordering::Acquire) == self.binds_seen
     }
 }

@@ -18,5 +18,6 @@
 #![deny(unsafe_code)]
 
 pub mod ipc_address;
+pub mod net;
 pub mod sockopt;
 pub mod tcp_address;
