@@ -19,6 +19,7 @@ pub mod socket_type;
 #[cfg(test)]
 pub(crate) mod testutil;
 
+pub use command::{Command, Properties, RawCommand};
 pub use error::CodecError;
 pub use frame::{Decoder, Encoder, Framing};
 pub use greeting::{GreetingParser, Mechanism, OurGreeting, PeerGreeting, Progress, Revision};
