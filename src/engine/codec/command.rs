@@ -124,14 +124,15 @@ impl Properties {
             let rest = &data[1 + n..];
             let len = rest.get(..4).ok_or(CodecError::InvalidMetadata)?;
             let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-            let value = rest.get(4..4 + len).ok_or(CodecError::InvalidMetadata)?;
+            let rest = &rest[4..];
+            let value = rest.get(..len).ok_or(CodecError::InvalidMetadata)?;
             if !valid_property_name(name) {
                 return Err(CodecError::InvalidMetadata);
             }
             // Valid names are ASCII.
             let name = std::str::from_utf8(name).map_err(|_| CodecError::InvalidMetadata)?;
             p.insert(name, value)?;
-            data = &rest[4 + len..];
+            data = &rest[len..];
         }
         Ok(p)
     }
