@@ -105,21 +105,7 @@ fn create_type(ty: i32, options: &mut Options) -> Result<Box<dyn SocketType>> {
 
 /// Which socket types may be connected to each other (ZMTP's compatibility table, checked
 /// in the handshake; inproc, like libzmq's, does not check).
-pub fn compatible(a: i32, b: i32) -> bool {
-    let ok = |x: i32, y: i32| match x {
-        ZMQ_PAIR => y == ZMQ_PAIR,
-        ZMQ_PUB | ZMQ_XPUB => y == ZMQ_SUB || y == ZMQ_XSUB,
-        ZMQ_SUB | ZMQ_XSUB => y == ZMQ_PUB || y == ZMQ_XPUB,
-        ZMQ_REQ => y == ZMQ_REP || y == ZMQ_ROUTER,
-        ZMQ_REP => y == ZMQ_REQ || y == ZMQ_DEALER,
-        ZMQ_DEALER => y == ZMQ_REP || y == ZMQ_DEALER || y == ZMQ_ROUTER,
-        ZMQ_ROUTER => y == ZMQ_REQ || y == ZMQ_DEALER || y == ZMQ_ROUTER,
-        ZMQ_PULL => y == ZMQ_PUSH,
-        ZMQ_PUSH => y == ZMQ_PULL,
-        _ => false,
-    };
-    ok(a, b)
-}
+pub use crate::engine::codec::socket_type::compatible;
 
 /// An endpoint address split into transport and the rest.
 pub struct Endpoint<'a> {

@@ -19,6 +19,96 @@ pub mod socket_type;
 #[cfg(test)]
 pub(crate) mod testutil;
 
+pub use command::{Command, Properties, RawCommand};
 pub use error::CodecError;
 pub use frame::{Decoder, Encoder, Framing};
 pub use greeting::{GreetingParser, Mechanism, OurGreeting, PeerGreeting, Progress, Revision};
+
+#[cfg(test)]
+mod tests {
+    use super::command::{self, SOCKET_TYPE};
+    use super::*;
+    use crate::constants::*;
+
+    /// Two of our greeting parsers exchange bytes until both are done, one byte at a time.
+    #[test]
+    fn two_peers_negotiate_zmtp31() {
+        let mut a = GreetingParser::new(&OurGreeting::new(Mechanism::Plain, false, 5));
+        let mut b = GreetingParser::new(&OurGreeting::new(Mechanism::Plain, true, 6));
+        for _ in 0..200 {
+            if let Some(&x) = a.output().first() {
+                a.advance_output(1);
+                b.feed(&[x]).unwrap();
+            }
+            if let Some(&x) = b.output().first() {
+                b.advance_output(1);
+                a.feed(&[x]).unwrap();
+            }
+        }
+        assert!(a.output_flushed() && b.output_flushed());
+        let (pa, pb) = (a.peer().unwrap(), b.peer().unwrap());
+        assert!(pa.is_zmtp31() && pb.is_zmtp31());
+        assert!(matches!(
+            pa,
+            PeerGreeting::V3 {
+                as_server: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            pb,
+            PeerGreeting::V3 {
+                as_server: false,
+                ..
+            }
+        ));
+    }
+
+    /// A 3.x greeting followed at once by READY in the same read: the leftover bytes go to
+    /// the decoder, and READY parses.
+    #[test]
+    fn greeting_leftover_goes_to_the_decoder() {
+        let mut props = Properties::new();
+        props.insert(SOCKET_TYPE, b"DEALER").unwrap();
+        let mut enc = Encoder::new(Framing::V3);
+        enc.push(command::ready(&props).unwrap());
+        let mut wire = OurGreeting::new(Mechanism::Null, false, 5)
+            .to_bytes()
+            .to_vec();
+        wire.extend_from_slice(enc.first_slice());
+
+        let mut g = GreetingParser::new(&OurGreeting::new(Mechanism::Null, false, 6));
+        let (used, p) = g.feed(&wire).unwrap();
+        let Progress::Done(peer) = p else { panic!() };
+        let mut dec = Decoder::new(peer.framing(), -1);
+        assert_eq!(dec.feed(&wire[used..]), wire.len() - used);
+        let m = dec.decode().unwrap().unwrap();
+        assert_eq!(m.flags() & crate::msg::COMMAND, crate::msg::COMMAND);
+        let Command::Ready(p) = Command::parse(m.data(), Mechanism::Null).unwrap() else {
+            panic!()
+        };
+        let ty = p.get(SOCKET_TYPE).unwrap();
+        assert!(socket_type::compatible_name(ZMQ_ROUTER, ty));
+    }
+
+    /// A ZMTP 1.0 peer: the bytes the greeting parser read are replayed into a 1.0 decoder,
+    /// which yields the peer's identity.
+    #[test]
+    fn v1_peer_identity_is_replayed() {
+        let wire = [6u8, 0, b'h', b'e', b'l', b'l', b'o', 2, 1, b'x'];
+        let mut g = GreetingParser::new(&OurGreeting::new(Mechanism::Null, false, 5));
+        let (used, p) = g.feed(&wire).unwrap();
+        let Progress::Done(peer @ PeerGreeting::V1 { replay }) = p else {
+            panic!()
+        };
+        assert_eq!(peer.framing(), Framing::V1);
+        let mut dec = Decoder::new(Framing::V1, -1);
+        dec.feed(&g.received()[..replay]);
+        dec.feed(&wire[used..]);
+        assert_eq!(dec.decode().unwrap().unwrap().data(), b"hello");
+        let m = dec.decode().unwrap().unwrap();
+        assert_eq!(m.data(), b"x");
+        assert!(m.more());
+        assert!(dec.decode().unwrap().is_none());
+    }
+}
