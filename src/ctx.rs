@@ -193,8 +193,14 @@ impl CtxInner {
             return Err(Error::MThread);
         }
         s.next_io = s.next_io.wrapping_add(1);
-        let candidates: Vec<usize> = (0..n).filter(|i| affinity == 0 || (*i < 64 && affinity & (1 << i) != 0)).collect();
-        let pick = if candidates.is_empty() { s.next_io % n } else { candidates[s.next_io % candidates.len()] };
+        let candidates: Vec<usize> = (0..n)
+            .filter(|i| affinity == 0 || (*i < 64 && affinity & (1 << i) != 0))
+            .collect();
+        let pick = if candidates.is_empty() {
+            s.next_io % n
+        } else {
+            candidates[s.next_io % candidates.len()]
+        };
         Ok(s.io_threads[pick].mailbox().clone())
     }
 

@@ -39,7 +39,15 @@ pub struct Listener {
 impl Listener {
     /// A listener for `endpoint` (its canonical form, as ZMQ_LAST_ENDPOINT shows it).
     pub fn new(owner: Owner, endpoint: String, sock: ListenSock) -> Listener {
-        Listener { id: next_object_id(), owner, endpoint, sock: Some(sock), children: HashSet::new(), keep: None, done: false }
+        Listener {
+            id: next_object_id(),
+            owner,
+            endpoint,
+            sock: Some(sock),
+            children: HashSet::new(),
+            keep: None,
+            done: false,
+        }
     }
 
     /// Keeps `thing` alive until the listener ends.
@@ -61,7 +69,13 @@ impl Listener {
                         continue; // dropped: closes the connection
                     }
                     let peer = peer.map(|a| a.ip().to_string()).unwrap_or_default();
-                    let s = Session::accepted(self.owner.clone(), self.endpoint.clone(), stream, peer, self.id);
+                    let s = Session::accepted(
+                        self.owner.clone(),
+                        self.endpoint.clone(),
+                        stream,
+                        peer,
+                        self.id,
+                    );
                     self.children.insert(s.id());
                     io.spawn(Box::new(s));
                 }
@@ -83,7 +97,9 @@ impl IoObject for Listener {
         let token = io.token();
         let ok = match self.sock.as_mut() {
             Some(ListenSock::Tcp(l)) => l.register(io.registry, token, Interest::READABLE).is_ok(),
-            Some(ListenSock::Unix(l, _)) => l.register(io.registry, token, Interest::READABLE).is_ok(),
+            Some(ListenSock::Unix(l, _)) => {
+                l.register(io.registry, token, Interest::READABLE).is_ok()
+            }
             None => false,
         };
         if ok {
@@ -116,7 +132,8 @@ impl IoObject for Listener {
                     None => {}
                 }
                 for child in self.children.drain() {
-                    io.mailbox.send(Command::Object(child, ObjCmd::Term { linger }));
+                    io.mailbox
+                        .send(Command::Object(child, ObjCmd::Term { linger }));
                 }
                 self.keep = None;
                 self.done = true;

@@ -43,7 +43,10 @@ const TIMER_ENGINE: u32 = 3;
 #[derive(Debug)]
 pub enum Target {
     /// The address part of a tcp endpoint, resolved at each attempt (DNS may change).
-    Tcp { addr: String, ipv6: bool },
+    Tcp {
+        addr: String,
+        ipv6: bool,
+    },
     Ipc(std::os::unix::net::SocketAddr),
 }
 
@@ -97,7 +100,13 @@ impl Session {
     }
 
     /// An accepted-role session over a connected stream.
-    pub fn accepted(owner: Owner, endpoint: String, stream: Stream, peer: String, listener: u64) -> Session {
+    pub fn accepted(
+        owner: Owner,
+        endpoint: String,
+        stream: Stream,
+        peer: String,
+        listener: u64,
+    ) -> Session {
         let engine = Engine::new(stream, &owner.options, true, peer);
         Session {
             id: next_object_id(),
@@ -114,7 +123,9 @@ impl Session {
     }
 
     fn start_connecting(&mut self, io: &mut IoCtx) {
-        let Role::Connect { target, .. } = &self.role else { return };
+        let Role::Connect { target, .. } = &self.role else {
+            return;
+        };
         let started = match target {
             Target::Tcp { addr, ipv6 } => match TcpAddress::resolve_connect(addr, *ipv6) {
                 Ok(a) => crate::transport::net::tcp_connect(a.dest, a.source, &self.owner.options),
@@ -141,7 +152,9 @@ impl Session {
         if self.term_requested {
             return self.finish(io);
         }
-        let Role::Connect { ivl, .. } = &mut self.role else { return self.finish(io) };
+        let Role::Connect { ivl, .. } = &mut self.role else {
+            return self.finish(io);
+        };
         let o = &self.owner.options;
         if o.reconnect_ivl < 0 {
             return; // reconnection disabled: the pipe stays, nothing more happens
@@ -154,7 +167,9 @@ impl Session {
     }
 
     fn connect_completed(&mut self, io: &mut IoCtx) {
-        let Some(mut s) = self.connecting.take() else { return };
+        let Some(mut s) = self.connecting.take() else {
+            return;
+        };
         let ok = match &s {
             Stream::Tcp(t) => t.take_error().ok().flatten().is_none() && t.peer_addr().is_ok(),
             Stream::Unix(u) => u.take_error().ok().flatten().is_none() && u.peer_addr().is_ok(),
@@ -175,7 +190,9 @@ impl Session {
 
     /// Runs the engine as far as it can go, and reacts to what it reports.
     fn drive(&mut self, io: &mut IoCtx) {
-        let Some(engine) = self.engine.as_mut() else { return };
+        let Some(engine) = self.engine.as_mut() else {
+            return;
+        };
         match engine.drive(io, self.pipe.as_mut()) {
             EngineStatus::Running => {}
             EngineStatus::Ready(peer_id) => {
@@ -208,13 +225,11 @@ impl Session {
                 self.owner.mailbox.send(Command::Bind(Box::new(theirs)));
                 self.pipe = Some(mine);
             }
-            None => {}
-            Some(p) => {
-                if o.recv_routing_id {
-                    p.write_unchecked(id_msg());
-                    p.flush();
-                }
+            Some(p) if o.recv_routing_id => {
+                p.write_unchecked(id_msg());
+                p.flush();
             }
+            _ => {}
         }
     }
 
@@ -299,7 +314,8 @@ impl Session {
             self.owner.mailbox.send(Command::TermAck(self.id));
         }
         if let Some(l) = self.listener {
-            io.mailbox.send(Command::Object(l, ObjCmd::ChildDone(self.id)));
+            io.mailbox
+                .send(Command::Object(l, ObjCmd::ChildDone(self.id)));
         }
     }
 }
@@ -354,7 +370,9 @@ impl IoObject for Session {
     }
 
     fn pipe_command(&mut self, io: &mut IoCtx, pipe_id: u64, cmd: PipeCmd) {
-        let Some(p) = self.pipe.as_mut().filter(|p| p.id() == pipe_id) else { return };
+        let Some(p) = self.pipe.as_mut().filter(|p| p.id() == pipe_id) else {
+            return;
+        };
         match p.process(cmd) {
             PipeEvent::None => {}
             PipeEvent::ReadActivated | PipeEvent::WriteActivated => self.drive(io),
@@ -369,7 +387,9 @@ impl IoObject for Session {
             }
         }
         // The socket started ending the pipe (it closed): flush within its LINGER, then end.
-        if matches!(self.role, Role::Accepted) && self.pipe.as_ref().is_some_and(|p| p.is_terminating()) {
+        if matches!(self.role, Role::Accepted)
+            && self.pipe.as_ref().is_some_and(|p| p.is_terminating())
+        {
             let linger = self.owner.options.linger;
             self.begin_term(io, linger);
         }

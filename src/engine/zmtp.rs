@@ -13,8 +13,10 @@ use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::codec::command::{self, Command, Properties};
 use super::codec::frame::{Decoder, Encoder, Framing};
 use super::codec::greeting::{GreetingParser, Mechanism, OurGreeting, PeerGreeting, Progress};
+use super::codec::socket_type;
 use crate::constants::*;
 use crate::io::io_thread::IoCtx;
 use crate::msg::{self, Metadata, Msg};
@@ -66,8 +68,6 @@ pub struct Engine {
     /// Inside a multipart message coming from the pipe (only its first part is a candidate
     /// subscription).
     out_more: bool,
-    /// Inside a multipart message coming from the peer.
-    in_more: bool,
     handshake_deadline: Option<Instant>,
     heartbeat_ivl: i32,
     heartbeat_timeout: i32,
@@ -104,11 +104,14 @@ impl Engine {
             metadata: None,
             zmtp31: false,
             out_more: false,
-            in_more: false,
             handshake_deadline: (options.handshake_ivl > 0)
                 .then(|| Instant::now() + Duration::from_millis(options.handshake_ivl as u64)),
             heartbeat_ivl: options.heartbeat_ivl,
-            heartbeat_timeout: if options.heartbeat_timeout < 0 { options.heartbeat_ivl } else { options.heartbeat_timeout },
+            heartbeat_timeout: if options.heartbeat_timeout < 0 {
+                options.heartbeat_ivl
+            } else {
+                options.heartbeat_timeout
+            },
             heartbeat_ttl: options.heartbeat_ttl,
             last_recv: Instant::now(),
             next_ping: None,
@@ -169,15 +172,23 @@ impl Engine {
                 if now >= p {
                     let ttl = (self.heartbeat_ttl / 100).clamp(0, u16::MAX as i32) as u16;
                     if let Some(enc) = self.enc.as_mut() {
-                        enc.push(command_msg(b"PING", &ttl.to_be_bytes()));
+                        if let Ok(m) = command::ping(ttl, b"") {
+                            enc.push(m);
+                        }
                     }
                     self.next_ping = Some(now + Duration::from_millis(self.heartbeat_ivl as u64));
                 }
             }
-            if now.duration_since(self.last_recv) >= Duration::from_millis(self.heartbeat_timeout.max(1) as u64) + Duration::from_millis(self.heartbeat_ivl as u64) {
+            if now.duration_since(self.last_recv)
+                >= Duration::from_millis(self.heartbeat_timeout.max(1) as u64)
+                    + Duration::from_millis(self.heartbeat_ivl as u64)
+            {
                 self.timed_out = true;
             }
-            io.add_timer(Duration::from_millis(self.heartbeat_ivl.max(1) as u64), self.timer_id);
+            io.add_timer(
+                Duration::from_millis(self.heartbeat_ivl.max(1) as u64),
+                self.timer_id,
+            );
         }
         if let Some(ttl) = self.peer_ttl {
             if now.duration_since(self.last_recv) >= ttl {
@@ -214,7 +225,9 @@ impl Engine {
                         self.state = State::Active;
                         self.handshake_deadline = None;
                         if self.heartbeat_ivl > 0 {
-                            self.next_ping = Some(Instant::now() + Duration::from_millis(self.heartbeat_ivl as u64));
+                            self.next_ping = Some(
+                                Instant::now() + Duration::from_millis(self.heartbeat_ivl as u64),
+                            );
                         }
                         return Ok(Some(id));
                     }
@@ -302,11 +315,17 @@ impl Engine {
                 if mechanism != Mechanism::Null {
                     return Err(Closed);
                 }
-                let mut props: Vec<(&str, &[u8])> = vec![("Socket-Type", socket_type_name(self.socket_type).as_bytes())];
+                let mut props = Properties::default();
+                let name = socket_type::name(self.socket_type).unwrap_or("");
+                props
+                    .insert(command::SOCKET_TYPE, name.as_bytes())
+                    .map_err(|_| Closed)?;
                 if matches!(self.socket_type, ZMQ_REQ | ZMQ_DEALER | ZMQ_ROUTER) {
-                    props.push(("Identity", &self.routing_id));
+                    props
+                        .insert(command::IDENTITY, &self.routing_id)
+                        .map_err(|_| Closed)?;
                 }
-                enc.push(ready_msg(&props));
+                enc.push(command::ready(&props).map_err(|_| Closed)?);
             }
             PeerGreeting::V2 { .. } => {
                 // ZMTP 2.0: an identity frame, no handshake commands.
@@ -326,65 +345,57 @@ impl Engine {
 
     /// Reads the peer's READY (3.x) or identity frame (older); its routing id when done.
     fn handshake(&mut self) -> Step<Option<Vec<u8>>> {
-        let Some(m) = self.next_frame()? else { return Ok(None) };
+        let Some(m) = self.next_frame()? else {
+            return Ok(None);
+        };
         if self.framing != Framing::V3 {
             // The identity frame of a 1.0 / 2.0 peer.
-            self.set_metadata(None, &[]);
+            self.set_metadata(None);
             return Ok(Some(m.data().to_vec()));
         }
         if m.flags() & msg::COMMAND == 0 {
             return Err(Closed);
         }
-        let (name, body) = split_command(m.data()).ok_or(Closed)?;
-        match name {
-            b"READY" => {
-                let props = parse_properties(body).ok_or(Closed)?;
-                let peer_type = props.iter().find(|(k, _)| k.eq_ignore_ascii_case("Socket-Type")).map(|(_, v)| v.clone());
-                let ok = peer_type
-                    .as_deref()
-                    .and_then(socket_type_of)
-                    .is_some_and(|t| crate::socket::compatible(self.socket_type, t));
+        match Command::parse(m.data(), Mechanism::Null).map_err(|_| Closed)? {
+            Command::Ready(props) => {
+                let ok = props
+                    .get(command::SOCKET_TYPE)
+                    .is_some_and(|t| socket_type::compatible_name(self.socket_type, t));
                 if !ok {
-                    if let Some(enc) = self.enc.as_mut() {
-                        enc.push(command_msg(b"ERROR", &error_body(b"Invalid socket type")));
+                    if let (Some(enc), Ok(e)) =
+                        (self.enc.as_mut(), command::error(b"Invalid socket type"))
+                    {
+                        enc.push(e);
                     }
                     let _ = self.flush_out();
                     return Err(Closed);
                 }
-                let id = props.iter().find(|(k, _)| k.eq_ignore_ascii_case("Identity")).map(|(_, v)| v.clone()).unwrap_or_default();
-                self.set_metadata(peer_type.as_deref(), &props);
+                let id = props.get(command::IDENTITY).unwrap_or_default().to_vec();
+                self.set_metadata(Some(props));
                 Ok(Some(id))
             }
             _ => Err(Closed),
         }
     }
 
-    fn set_metadata(&mut self, peer_type: Option<&[u8]>, props: &[(String, Vec<u8>)]) {
-        let mut md: Vec<(String, std::ffi::CString)> = Vec::new();
-        for (k, v) in props {
-            if let Ok(c) = std::ffi::CString::new(v.clone()) {
-                md.push((k.clone(), c));
-            }
-            if k.eq_ignore_ascii_case("Identity") {
-                if let Ok(c) = std::ffi::CString::new(v.clone()) {
-                    md.push(("Routing-Id".to_string(), c));
-                }
-            }
+    /// The metadata received messages carry: the peer's READY properties (Socket-Type,
+    /// Identity, as Routing-Id too) and Peer-Address.
+    fn set_metadata(&mut self, props: Option<Properties>) {
+        let mut props = props.unwrap_or_default();
+        if let Some(id) = props.get(command::IDENTITY).map(<[u8]>::to_vec) {
+            let _ = props.insert("Routing-Id", &id);
         }
-        if peer_type.is_none() {
-            if let Ok(c) = std::ffi::CString::new(socket_type_name(self.socket_type)) {
-                let _ = c; // older peers do not tell their type
-            }
+        if !self.peer_address.is_empty() {
+            let _ = props.insert(command::PEER_ADDRESS, self.peer_address.as_bytes());
         }
-        if let Ok(c) = std::ffi::CString::new(self.peer_address.clone()) {
-            md.push(("Peer-Address".to_string(), c));
-        }
-        self.metadata = Some(Arc::new(Metadata::new(md)));
+        self.metadata = Some(Arc::new(props.to_msg_metadata()));
     }
 
     /// Decodes the next frame, reading from the stream as needed.
     fn next_frame(&mut self) -> Step<Option<Msg>> {
-        let Some(dec) = self.dec.as_mut() else { return Ok(None) };
+        let Some(dec) = self.dec.as_mut() else {
+            return Ok(None);
+        };
         loop {
             match dec.decode() {
                 Ok(Some(m)) => return Ok(Some(m)),
@@ -414,7 +425,9 @@ impl Engine {
 
     /// Writes what is encoded; true when something was written.
     fn flush_out(&mut self) -> Step<bool> {
-        let Some(enc) = self.enc.as_mut() else { return Ok(false) };
+        let Some(enc) = self.enc.as_mut() else {
+            return Ok(false);
+        };
         let mut progress = false;
         while !enc.is_empty() && self.writable {
             match self.stream.write_vectored(&enc.io_slices()) {
@@ -459,13 +472,16 @@ impl Engine {
             pipe.flush();
         }
         // Socket -> peer.
-        loop {
-            let Some(enc) = self.enc.as_mut() else { break };
+        while let Some(enc) = self.enc.as_mut() {
             while enc.has_room() {
                 let Some(m) = pipe.read() else { break };
                 let first = !self.out_more;
                 self.out_more = m.more();
-                let m = if first && self.zmtp31 && matches!(self.socket_type, ZMQ_SUB | ZMQ_XSUB) && !m.more() {
+                let m = if first
+                    && self.zmtp31
+                    && matches!(self.socket_type, ZMQ_SUB | ZMQ_XSUB)
+                    && !m.more()
+                {
                     subscription_to_command(m)
                 } else {
                     m
@@ -483,120 +499,33 @@ impl Engine {
     /// A command from the peer in the message phase; a subscription becomes a message for
     /// the socket.
     fn on_command(&mut self, m: &Msg) -> Step<Option<Msg>> {
-        let (name, body) = split_command(m.data()).ok_or(Closed)?;
-        match name {
-            b"PING" => {
-                if body.len() < 2 || body.len() > 2 + 16 {
-                    return Err(Closed);
-                }
-                let ttl = u16::from_be_bytes([body[0], body[1]]);
+        match Command::parse(m.data(), Mechanism::Null).map_err(|_| Closed)? {
+            Command::Ping { ttl, context } => {
                 if ttl > 0 {
                     self.peer_ttl = Some(Duration::from_millis(ttl as u64 * 100));
                 }
-                if let Some(enc) = self.enc.as_mut() {
-                    enc.push(command_msg(b"PONG", &body[2..]));
+                if let (Some(enc), Ok(p)) = (self.enc.as_mut(), command::pong(context)) {
+                    enc.push(p);
                 }
                 Ok(None)
             }
-            b"PONG" => Ok(None),
-            b"ERROR" => Err(Closed),
-            b"SUBSCRIBE" | b"CANCEL" if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => {
-                let mut sub = Msg::with_size(body.len() + 1).map_err(|_| Closed)?;
-                let d = sub.data_mut();
-                d[0] = u8::from(name == b"SUBSCRIBE");
-                d[1..].copy_from_slice(body);
-                Ok(Some(sub))
+            Command::Pong(_) => Ok(None),
+            Command::Subscribe(topic) if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => {
+                Ok(Some(command::sub_message(true, topic).map_err(|_| Closed)?))
             }
+            Command::Cancel(topic) if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => Ok(Some(
+                command::sub_message(false, topic).map_err(|_| Closed)?,
+            )),
             _ => Err(Closed),
         }
     }
 }
 
-/// A ZMTP 3.x command frame: name length, name, body.
-fn command_msg(name: &[u8], body: &[u8]) -> Msg {
-    let mut m = Msg::with_size(1 + name.len() + body.len()).unwrap_or_default();
-    let d = m.data_mut();
-    if d.len() == 1 + name.len() + body.len() {
-        d[0] = name.len() as u8;
-        d[1..1 + name.len()].copy_from_slice(name);
-        d[1 + name.len()..].copy_from_slice(body);
-    }
-    m.set_flags(msg::COMMAND);
-    m
-}
-
-fn split_command(d: &[u8]) -> Option<(&[u8], &[u8])> {
-    let n = *d.first()? as usize;
-    if n == 0 || d.len() < 1 + n {
-        return None;
-    }
-    Some((&d[1..1 + n], &d[1 + n..]))
-}
-
-fn ready_msg(props: &[(&str, &[u8])]) -> Msg {
-    let mut body = Vec::new();
-    for (k, v) in props {
-        body.push(k.len() as u8);
-        body.extend_from_slice(k.as_bytes());
-        body.extend_from_slice(&(v.len() as u32).to_be_bytes());
-        body.extend_from_slice(v);
-    }
-    command_msg(b"READY", &body)
-}
-
-fn error_body(reason: &[u8]) -> Vec<u8> {
-    let mut b = vec![reason.len() as u8];
-    b.extend_from_slice(reason);
-    b
-}
-
-fn parse_properties(mut d: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
-    let mut out = Vec::new();
-    while !d.is_empty() {
-        let n = d[0] as usize;
-        if n == 0 || d.len() < 1 + n + 4 {
-            return None;
-        }
-        let name = std::str::from_utf8(&d[1..1 + n]).ok()?.to_string();
-        let vlen = u32::from_be_bytes(d[1 + n..5 + n].try_into().ok()?) as usize;
-        let rest = &d[5 + n..];
-        if rest.len() < vlen {
-            return None;
-        }
-        out.push((name, rest[..vlen].to_vec()));
-        d = &rest[vlen..];
-    }
-    Some(out)
-}
-
 /// A subscription message (first byte 1 or 0, then the topic) as a 3.1 command.
 fn subscription_to_command(m: Msg) -> Msg {
-    match m.data().first() {
-        Some(1) => command_msg(b"SUBSCRIBE", &m.data()[1..]),
-        Some(0) => command_msg(b"CANCEL", &m.data()[1..]),
-        _ => m,
+    match command::parse_sub_message(m.data()) {
+        Some((true, topic)) => command::subscribe(topic).unwrap_or(m),
+        Some((false, topic)) => command::cancel(topic).unwrap_or(m),
+        None => m,
     }
-}
-
-/// The ZMTP name of a socket type.
-pub fn socket_type_name(t: i32) -> &'static str {
-    match t {
-        ZMQ_PAIR => "PAIR",
-        ZMQ_PUB => "PUB",
-        ZMQ_SUB => "SUB",
-        ZMQ_REQ => "REQ",
-        ZMQ_REP => "REP",
-        ZMQ_DEALER => "DEALER",
-        ZMQ_ROUTER => "ROUTER",
-        ZMQ_PULL => "PULL",
-        ZMQ_PUSH => "PUSH",
-        ZMQ_XPUB => "XPUB",
-        ZMQ_XSUB => "XSUB",
-        ZMQ_STREAM => "STREAM",
-        _ => "",
-    }
-}
-
-fn socket_type_of(name: &[u8]) -> Option<i32> {
-    (0..=ZMQ_STREAM).find(|&t| socket_type_name(t).as_bytes() == name)
 }

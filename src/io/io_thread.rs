@@ -42,7 +42,12 @@ impl IoCtx<'_> {
 
     /// Calls `timer(id)` on this object after `after`.
     pub fn add_timer(&mut self, after: Duration, timer_id: u32) {
-        self.timers.push(Reverse((Instant::now() + after, self.slot, self.id, timer_id)));
+        self.timers.push(Reverse((
+            Instant::now() + after,
+            self.slot,
+            self.id,
+            timer_id,
+        )));
     }
 
     /// Hosts another object on this thread.
@@ -82,15 +87,32 @@ struct Host {
 }
 
 impl Host {
-    fn with<F: FnOnce(&mut dyn IoObject, &mut IoCtx)>(&mut self, reg: &Registry, mb: &Arc<Mailbox>, slot: usize, f: F) {
-        let Some(Some(mut obj)) = self.objects.get_mut(slot).map(Option::take) else { return };
+    fn with<F: FnOnce(&mut dyn IoObject, &mut IoCtx)>(
+        &mut self,
+        reg: &Registry,
+        mb: &Arc<Mailbox>,
+        slot: usize,
+        f: F,
+    ) {
+        let Some(Some(mut obj)) = self.objects.get_mut(slot).map(Option::take) else {
+            return;
+        };
         let mut spawned = Vec::new();
         let id = obj.id();
         {
-            let mut io = IoCtx { registry: reg, mailbox: mb, slot, timers: &mut self.timers, id, spawned: &mut spawned };
+            let mut io = IoCtx {
+                registry: reg,
+                mailbox: mb,
+                slot,
+                timers: &mut self.timers,
+                id,
+                spawned: &mut spawned,
+            };
             // A panic in one object (a bug) must not take the thread and every other
             // connection with it: that object is dropped.
-            let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(obj.as_mut(), &mut io))).is_ok();
+            let ok =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(obj.as_mut(), &mut io)))
+                    .is_ok();
             if !ok {
                 self.by_id.remove(&id);
                 self.free.push(slot);
@@ -124,14 +146,21 @@ impl Host {
 
 fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
     let mut events = Events::with_capacity(256);
-    let mut host = Host { objects: Vec::new(), free: Vec::new(), by_id: HashMap::new(), timers: BinaryHeap::new() };
+    let mut host = Host {
+        objects: Vec::new(),
+        free: Vec::new(),
+        by_id: HashMap::new(),
+        timers: BinaryHeap::new(),
+    };
     loop {
         while let Ok(cmd) = mailbox.recv(0) {
             let reg = poll.registry();
             match cmd {
                 Command::StopThread => return,
                 Command::Plug(obj) => host.plug(reg, &mailbox, obj),
-                Command::Pipe(addr, pc) => host.with(reg, &mailbox, addr.index, |o, io| o.pipe_command(io, addr.id, pc)),
+                Command::Pipe(addr, pc) => host.with(reg, &mailbox, addr.index, |o, io| {
+                    o.pipe_command(io, addr.id, pc)
+                }),
                 Command::Object(id, oc) => {
                     if let Some(&slot) = host.by_id.get(&id) {
                         host.with(reg, &mailbox, slot, |o, io| o.command(io, oc));
@@ -150,7 +179,10 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
                 host.with(poll.registry(), &mailbox, slot, |o, io| o.timer(io, tid));
             }
         }
-        let timeout = host.timers.peek().map(|Reverse((at, ..))| at.saturating_duration_since(Instant::now()));
+        let timeout = host
+            .timers
+            .peek()
+            .map(|Reverse((at, ..))| at.saturating_duration_since(Instant::now()));
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != std::io::ErrorKind::Interrupted {
                 return;

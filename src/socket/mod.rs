@@ -27,17 +27,17 @@ use std::time::{Duration, Instant};
 use std::collections::HashMap;
 
 use crate::command::{Command, ObjCmd, PipeAddr, PipeCmd};
-use crate::io::io_thread::IoObject;
-use crate::listener::{ListenSock, Listener};
-use crate::session::{Owner, Session, Target};
-use crate::transport::{ipc_address, net, tcp_address};
 use crate::constants::*;
 use crate::ctx::{BoundEndpoint, CtxInner, PendingConnection};
 use crate::error::{Error, Result};
+use crate::io::io_thread::IoObject;
+use crate::listener::{ListenSock, Listener};
 use crate::mailbox::Mailbox;
 use crate::msg::{self, Msg};
 use crate::options::{OptVal, Options};
 use crate::pipe::{pipepair_parts, Pipe, PipeEvent};
+use crate::session::{Owner, Session, Target};
+use crate::transport::{ipc_address, net, tcp_address};
 use pipes::Pipes;
 
 /// The per-type routing behaviour of a socket.
@@ -340,7 +340,11 @@ impl SocketBase {
     }
 
     fn owner(&self) -> Owner {
-        Owner { mailbox: self.mailbox.clone(), binds_sent: self.binds_sent.clone(), options: self.options.clone() }
+        Owner {
+            mailbox: self.mailbox.clone(),
+            binds_sent: self.binds_sent.clone(),
+            options: self.options.clone(),
+        }
     }
 
     /// Binds a tcp or ipc endpoint: the listening socket is made here (errors are
@@ -351,7 +355,11 @@ impl SocketBase {
             let a = tcp_address::resolve_bind(address, self.options.ipv6)?;
             let l = net::tcp_listen(&a, &self.options)?;
             let local = l.local_addr()?;
-            (ListenSock::Tcp(mio::net::TcpListener::from_std(l)), tcp_address::endpoint_string(&local), None)
+            (
+                ListenSock::Tcp(mio::net::TcpListener::from_std(l)),
+                tcp_address::endpoint_string(&local),
+                None,
+            )
         } else {
             let (ipc, wildcard) = if ipc_address::is_wildcard(address) {
                 let dir = ipc_address::WildcardDir::create(|v| std::env::var_os(v))?;
@@ -363,16 +371,30 @@ impl SocketBase {
             let l = std::os::unix::net::UnixListener::bind_addr(&ipc.to_socket_addr()?)?;
             l.set_nonblocking(true)?;
             let path = match &ipc {
-                ipc_address::IpcAddress::Path(p) if wildcard.is_none() => Some(std::path::PathBuf::from(p)),
+                ipc_address::IpcAddress::Path(p) if wildcard.is_none() => {
+                    Some(std::path::PathBuf::from(p))
+                }
                 _ => None,
             };
-            (ListenSock::Unix(mio::net::UnixListener::from_std(l), path), ipc.endpoint_string(), wildcard)
+            (
+                ListenSock::Unix(mio::net::UnixListener::from_std(l), path),
+                ipc.endpoint_string(),
+                wildcard,
+            )
         };
         let mut listener = Listener::new(self.owner(), endpoint.clone(), sock);
         if let Some(w) = wildcard {
             listener.keep(Box::new(w));
         }
-        self.owned.insert(listener.id(), Owned { endpoint: endpoint.clone(), connect: false, ending: false, io: io.clone() });
+        self.owned.insert(
+            listener.id(),
+            Owned {
+                endpoint: endpoint.clone(),
+                connect: false,
+                ending: false,
+                io: io.clone(),
+            },
+        );
         io.send(Command::Plug(Box::new(listener)));
         self.options.last_endpoint = endpoint;
         Ok(())
@@ -383,7 +405,10 @@ impl SocketBase {
     fn connect_network(&mut self, protocol: &str, address: &str, addr: &str) -> Result<()> {
         let target = if protocol == "tcp" {
             tcp_address::check_connect_syntax(address)?;
-            Target::Tcp { addr: address.to_string(), ipv6: self.options.ipv6 }
+            Target::Tcp {
+                addr: address.to_string(),
+                ipv6: self.options.ipv6,
+            }
         } else {
             Target::Ipc(ipc_address::IpcAddress::parse(address)?.to_socket_addr()?)
         };
@@ -392,14 +417,23 @@ impl SocketBase {
             None
         } else {
             let o = &self.options;
-            let (mut mine, mut theirs) = pipepair_parts([o.sndhwm as i64, -1], [-1, o.rcvhwm as i64]);
+            let (mut mine, mut theirs) =
+                pipepair_parts([o.sndhwm as i64, -1], [-1, o.rcvhwm as i64]);
             mine.endpoint = Some(addr.to_string());
             theirs.endpoint = Some(addr.to_string());
             self.attach_pipe(mine, true);
             Some(theirs)
         };
         let session = Session::connect(self.owner(), addr.to_string(), target, theirs);
-        self.owned.insert(session.id(), Owned { endpoint: addr.to_string(), connect: true, ending: false, io: io.clone() });
+        self.owned.insert(
+            session.id(),
+            Owned {
+                endpoint: addr.to_string(),
+                connect: true,
+                ending: false,
+                io: io.clone(),
+            },
+        );
         io.send(Command::Plug(Box::new(session)));
         self.options.last_endpoint = addr.to_string();
         Ok(())
@@ -407,7 +441,13 @@ impl SocketBase {
 
     /// Ends the owned objects of a network endpoint (listeners for unbind, sessions for
     /// disconnect), trying the address as given, then its canonical forms.
-    fn end_network(&mut self, protocol: &str, address: &str, addr: &str, connect: bool) -> Result<()> {
+    fn end_network(
+        &mut self,
+        protocol: &str,
+        address: &str,
+        addr: &str,
+        connect: bool,
+    ) -> Result<()> {
         let mut n = self.end_owned(addr, connect);
         if n == 0 && protocol == "tcp" {
             for key in tcp_address::term_endpoint_keys(address, self.options.ipv6) {

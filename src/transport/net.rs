@@ -23,7 +23,9 @@ fn sockaddr_of(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
             let sin = libc::sockaddr_in {
                 sin_family: libc::AF_INET as libc::sa_family_t,
                 sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) },
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
                 sin_zero: [0; 8],
             };
             // SAFETY: sockaddr_in fits in sockaddr_storage, which is suitably aligned.
@@ -35,7 +37,9 @@ fn sockaddr_of(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
                 sin6_family: libc::AF_INET6 as libc::sa_family_t,
                 sin6_port: a.port().to_be(),
                 sin6_flowinfo: a.flowinfo(),
-                sin6_addr: libc::in6_addr { s6_addr: a.ip().octets() },
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
                 sin6_scope_id: a.scope_id(),
             };
             // SAFETY: sockaddr_in6 fits in sockaddr_storage, which is suitably aligned.
@@ -47,9 +51,19 @@ fn sockaddr_of(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
 }
 
 fn new_socket(addr: &SocketAddr) -> Result<OwnedFd> {
-    let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    let family = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
     // SAFETY: plain syscall; the result is checked.
-    let fd = unsafe { libc::socket(family, libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) };
+    let fd = unsafe {
+        libc::socket(
+            family,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
     if fd < 0 {
         return Err(Error::last_os_error());
     }
@@ -80,16 +94,27 @@ pub fn tcp_listen(addr: &SocketAddr, opts: &Options) -> Result<std::net::TcpList
 }
 
 /// Starts a non-blocking connect to `dest` (from `source` when given).
-pub fn tcp_connect(dest: SocketAddr, source: Option<SocketAddr>, opts: &Options) -> std::io::Result<Stream> {
+pub fn tcp_connect(
+    dest: SocketAddr,
+    source: Option<SocketAddr>,
+    opts: &Options,
+) -> std::io::Result<Stream> {
     let io = |e: Error| std::io::Error::from_raw_os_error(e.errno());
     let fd = new_socket(&dest).map_err(io)?;
-    sockopt::prepare_tcp_connecter(fd.as_raw_fd(), opts, dest.is_ipv6(), source.is_some()).map_err(io)?;
+    sockopt::prepare_tcp_connecter(fd.as_raw_fd(), opts, dest.is_ipv6(), source.is_some())
+        .map_err(io)?;
     if let Some(src) = source {
         bind_fd(fd.as_raw_fd(), &src).map_err(io)?;
     }
     let (ss, len) = sockaddr_of(&dest);
     // SAFETY: ss holds a valid sockaddr of length len; fd is ours.
-    let rc = unsafe { libc::connect(fd.as_raw_fd(), &ss as *const _ as *const libc::sockaddr, len) };
+    let rc = unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            &ss as *const _ as *const libc::sockaddr,
+            len,
+        )
+    };
     if rc < 0 {
         let e = std::io::Error::last_os_error();
         if e.raw_os_error() != Some(libc::EINPROGRESS) {
@@ -123,7 +148,11 @@ pub fn accept_allowed(stream: &Stream, peer: Option<&SocketAddr>, opts: &Options
         }
         Stream::Unix(_) => match sockopt::peer_cred(stream.raw_fd()) {
             Ok(cred) => sockopt::ipc_peer_allowed(opts, &cred),
-            Err(_) => opts.ipc_filter_uid.is_empty() && opts.ipc_filter_gid.is_empty() && opts.ipc_filter_pid.is_empty(),
+            Err(_) => {
+                opts.ipc_filter_uid.is_empty()
+                    && opts.ipc_filter_gid.is_empty()
+                    && opts.ipc_filter_pid.is_empty()
+            }
         },
     }
 }
