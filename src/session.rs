@@ -181,6 +181,11 @@ impl Session {
         if let Role::Connect { ivl, .. } = &mut self.role {
             *ivl = self.owner.options.reconnect_ivl;
         }
+        // The engine registers the stream anew (with both interests).
+        s.deregister(io.registry);
+        if !crate::transport::net::tune(&s, &self.owner.options) {
+            return self.schedule_reconnect(io);
+        }
         let peer = self.endpoint.clone();
         let mut engine = Engine::new(s, &self.owner.options, false, peer);
         engine.plug(io, TIMER_ENGINE);
@@ -284,7 +289,18 @@ impl Session {
         if let Some(p) = self.pipe.as_mut() {
             p.terminate(true);
         }
+        self.read_lone_delimiter();
         self.drive(io);
+    }
+
+    /// Without an engine nothing reads the pipe: if all it holds is the delimiter of a
+    /// terminating socket, take it now so the termination completes.
+    fn read_lone_delimiter(&mut self) {
+        if self.engine.is_none() {
+            if let Some(p) = self.pipe.as_mut() {
+                p.check_read();
+            }
+        }
     }
 
     /// LINGER is over: drop what could not be sent.
@@ -374,7 +390,8 @@ impl IoObject for Session {
             return;
         };
         match p.process(cmd) {
-            PipeEvent::None => {}
+            PipeEvent::None => self.read_lone_delimiter(),
+            PipeEvent::ReadActivated if self.engine.is_none() => self.read_lone_delimiter(),
             PipeEvent::ReadActivated | PipeEvent::WriteActivated => self.drive(io),
             PipeEvent::Terminated => {
                 self.pipe = None;

@@ -1,6 +1,11 @@
 //! A connected byte stream of a network transport (tcp or ipc), as the engine sees it.
+//!
+//! Writes go through `sendmsg` with MSG_NOSIGNAL: a peer that went away must close that one
+//! connection (EPIPE), never raise SIGPIPE in the application. This is the only `unsafe`.
 
-use std::io::{self, IoSlice, Read, Write};
+#![allow(unsafe_code)]
+
+use std::io::{self, IoSlice, Read};
 
 use mio::event::Source;
 use mio::net::{TcpStream, UnixStream};
@@ -23,18 +28,27 @@ impl Stream {
 
     /// Writes from several buffers at once.
     pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write_vectored(bufs),
-            Stream::Unix(s) => s.write_vectored(bufs),
+        // SAFETY: zero is a valid msghdr (no name, no control data).
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        // IoSlice is guaranteed to have the layout of `struct iovec` on Unix.
+        msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = bufs.len() as _;
+        loop {
+            // SAFETY: msg points to `bufs`, live for the call; the fd is ours.
+            let rc = unsafe { libc::sendmsg(self.raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+            if rc >= 0 {
+                return Ok(rc as usize);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
         }
     }
 
     /// Writes from one buffer.
     pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
-        }
+        self.write_vectored(&[IoSlice::new(buf)])
     }
 
     /// The fd, for socket options and ZMQ_SRCFD.
