@@ -56,6 +56,9 @@ pub enum Command {
     Object(u64, ObjCmd),
     /// For a socket: an object it owns has finished terminating.
     TermAck(u64),
+    /// For a socket: a connect-role session lost its connection and may not reconnect
+    /// (RECONNECT_IVL -1): end it and its pipe, as a disconnect would.
+    TermEndpoint(u64),
 }
 
 impl std::fmt::Debug for Command {
@@ -69,6 +72,7 @@ impl std::fmt::Debug for Command {
             Command::Plug(_) => write!(f, "Plug"),
             Command::Object(id, c) => write!(f, "Object({id}, {c:?})"),
             Command::TermAck(id) => write!(f, "TermAck({id})"),
+            Command::TermEndpoint(id) => write!(f, "TermEndpoint({id})"),
         }
     }
 }

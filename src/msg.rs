@@ -78,15 +78,28 @@ union Payload {
 }
 
 /// Properties attached to received messages (`zmq_msg_gets`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metadata {
     props: Vec<(String, CString)>,
+    /// The fd of the connection the message came from (ZMQ_SRCFD), -1 if none.
+    fd: i32,
 }
 
 impl Metadata {
     /// Metadata from name/value pairs.
     pub fn new(props: Vec<(String, CString)>) -> Metadata {
-        Metadata { props }
+        Metadata { props, fd: -1 }
+    }
+
+    /// Records the fd of the connection the messages come from.
+    pub fn with_fd(mut self, fd: i32) -> Metadata {
+        self.fd = fd;
+        self
+    }
+
+    /// The fd of the connection (ZMQ_SRCFD), -1 if none.
+    pub fn fd(&self) -> i32 {
+        self.fd
     }
 
     /// The value of a property, by case-insensitive name.

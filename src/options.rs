@@ -398,6 +398,8 @@ static TABLE: &[Entry] = &[
             } else if v.len() > 255 {
                 return Err(Error::Inval);
             } else {
+                // Checked now, as libzmq does: a bad filter is EINVAL.
+                crate::transport::tcp_address::TcpAddressMask::parse_bytes(v, o.ipv6)?;
                 o.tcp_accept_filters.push(v.to_vec());
             }
             Ok(())

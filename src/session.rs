@@ -157,7 +157,9 @@ impl Session {
         };
         let o = &self.owner.options;
         if o.reconnect_ivl < 0 {
-            return; // reconnection disabled: the pipe stays, nothing more happens
+            // Reconnection disabled: the socket ends this connection as for a disconnect.
+            self.owner.mailbox.send(Command::TermEndpoint(self.id));
+            return;
         }
         let wait = (*ivl).max(1);
         io.add_timer(Duration::from_millis(wait as u64), TIMER_RECONNECT);

@@ -388,7 +388,9 @@ impl Engine {
         if !self.peer_address.is_empty() {
             let _ = props.insert(command::PEER_ADDRESS, self.peer_address.as_bytes());
         }
-        self.metadata = Some(Arc::new(props.to_msg_metadata()));
+        self.metadata = Some(Arc::new(
+            props.to_msg_metadata().with_fd(self.stream.raw_fd()),
+        ));
     }
 
     /// Decodes the next frame, reading from the stream as needed.

@@ -157,7 +157,7 @@ pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> 
         let m = msg_mut(msg as *mut zmq_msg_t)?;
         match property {
             ZMQ_MORE => Ok(m.more() as c_int),
-            ZMQ_SRCFD => Ok(-1),
+            ZMQ_SRCFD => Ok(m.metadata().map_or(-1, |md| md.fd())),
             ZMQ_SHARED => Ok(m.is_shared() as c_int),
             _ => Err(Error::Inval),
         }

@@ -271,6 +271,18 @@ impl SocketBase {
             Command::TermAck(id) => {
                 self.owned.remove(&id);
             }
+            Command::TermEndpoint(id) => {
+                let Some(o) = self.owned.get_mut(&id) else {
+                    return;
+                };
+                if o.ending {
+                    return;
+                }
+                o.ending = true;
+                o.io.send(Command::Object(id, ObjCmd::Term { linger: 0 }));
+                let endpoint = o.endpoint.clone();
+                self.terminate_pipes_of(&endpoint, true);
+            }
             _ => {}
         }
     }
