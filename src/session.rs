@@ -78,6 +78,9 @@ pub struct Session {
     term_requested: bool,
     /// For an accepted session: the listener that made it.
     listener: Option<u64>,
+    /// Pipes being terminated (ZMQ_IMMEDIATE after a disconnect), until their peers ack.
+    old_pipes: Vec<Pipe>,
+    finish_when_clean: bool,
     done: bool,
 }
 
@@ -95,6 +98,8 @@ impl Session {
             connecting: None,
             term_requested: false,
             listener: None,
+            old_pipes: Vec::new(),
+            finish_when_clean: false,
             done: false,
         }
     }
@@ -118,6 +123,8 @@ impl Session {
             connecting: None,
             term_requested: false,
             listener: Some(listener),
+            old_pipes: Vec::new(),
+            finish_when_clean: false,
             done: false,
         }
     }
@@ -255,6 +262,14 @@ impl Session {
         self.close_engine(io);
         let reconnect = matches!(self.role, Role::Connect { .. }) && !self.term_requested;
         if reconnect {
+            if self.owner.options.immediate {
+                // ZMQ_IMMEDIATE: no pipe while disconnected, so sends block; a new pipe comes
+                // with the next connection.
+                if let Some(mut p) = self.pipe.take() {
+                    p.terminate(false);
+                    self.old_pipes.push(p);
+                }
+            }
             return self.schedule_reconnect(io);
         }
         match self.pipe.as_mut() {
@@ -327,6 +342,11 @@ impl Session {
         if let Some(s) = self.connecting.take().as_mut() {
             s.deregister(io.registry);
         }
+        if !self.old_pipes.is_empty() {
+            // Their peers still have to acknowledge; finish after that.
+            self.finish_when_clean = true;
+            return;
+        }
         self.done = true;
         if matches!(self.role, Role::Connect { .. }) {
             self.owner.mailbox.send(Command::TermAck(self.id));
@@ -388,6 +408,15 @@ impl IoObject for Session {
     }
 
     fn pipe_command(&mut self, io: &mut IoCtx, pipe_id: u64, cmd: PipeCmd) {
+        if let Some(i) = self.old_pipes.iter().position(|p| p.id() == pipe_id) {
+            if self.old_pipes[i].process(cmd) == PipeEvent::Terminated {
+                self.old_pipes.swap_remove(i);
+                if self.old_pipes.is_empty() && self.finish_when_clean {
+                    self.finish(io);
+                }
+            }
+            return;
+        }
         let Some(p) = self.pipe.as_mut().filter(|p| p.id() == pipe_id) else {
             return;
         };
