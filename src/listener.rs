@@ -11,7 +11,10 @@ use mio::event::Source;
 use mio::net::{TcpListener, UnixListener};
 use mio::Interest;
 
+use std::os::fd::AsRawFd;
+
 use crate::command::{Command, ObjCmd, PipeCmd};
+use crate::constants::*;
 use crate::io::io_thread::{IoCtx, IoObject};
 use crate::session::{next_object_id, Owner, Session};
 use crate::stream::Stream;
@@ -68,6 +71,8 @@ impl Listener {
                     if !net::accept_allowed(&stream, peer.as_ref(), o) || !net::tune(&stream, o) {
                         continue; // dropped: closes the connection
                     }
+                    self.owner
+                        .event(ZMQ_EVENT_ACCEPTED, stream.raw_fd() as u32, &self.endpoint);
                     let peer = peer.map(|a| a.ip().to_string()).unwrap_or_default();
                     let s = Session::accepted(
                         self.owner.clone(),
@@ -118,6 +123,11 @@ impl IoObject for Listener {
     fn command(&mut self, io: &mut IoCtx, cmd: ObjCmd) {
         match cmd {
             ObjCmd::Term { linger } => {
+                let fd = match self.sock.as_ref() {
+                    Some(ListenSock::Tcp(l)) => l.as_raw_fd(),
+                    Some(ListenSock::Unix(l, _)) => l.as_raw_fd(),
+                    None => -1,
+                };
                 match self.sock.take() {
                     Some(ListenSock::Tcp(mut l)) => {
                         let _ = l.deregister(io.registry);
@@ -136,6 +146,8 @@ impl IoObject for Listener {
                         .send(Command::Object(child, ObjCmd::Term { linger }));
                 }
                 self.keep = None;
+                self.owner
+                    .event(ZMQ_EVENT_CLOSED, fd as u32, &self.endpoint);
                 self.done = true;
                 self.owner.mailbox.send(Command::TermAck(self.id));
             }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::command::{Command, ObjCmd, PipeCmd};
+use crate::constants::*;
 use crate::engine::zmtp::{Engine, EngineStatus};
 use crate::io::io_thread::{IoCtx, IoObject};
 use crate::mailbox::Mailbox;
@@ -62,6 +63,15 @@ pub struct Owner {
     /// Counts `Bind` commands sent to the socket (see `SocketBase::is_reaped`).
     pub binds_sent: Arc<AtomicU64>,
     pub options: Options,
+    /// Where monitor events go.
+    pub monitor: crate::socket::MonitorCell,
+}
+
+impl Owner {
+    /// Reports a monitor event of the socket.
+    pub fn event(&self, event: i32, value: u32, endpoint: &str) {
+        crate::socket::monitor_event(&self.monitor, event, value, endpoint);
+    }
 }
 
 /// A session. See the module documentation.
@@ -78,6 +88,8 @@ pub struct Session {
     term_requested: bool,
     /// For an accepted session: the listener that made it.
     listener: Option<u64>,
+    /// The current engine completed its handshake.
+    handshaken: bool,
     /// Pipes being terminated (ZMQ_IMMEDIATE after a disconnect), until their peers ack.
     old_pipes: Vec<Pipe>,
     finish_when_clean: bool,
@@ -98,6 +110,7 @@ impl Session {
             connecting: None,
             term_requested: false,
             listener: None,
+            handshaken: false,
             old_pipes: Vec::new(),
             finish_when_clean: false,
             done: false,
@@ -123,6 +136,7 @@ impl Session {
             connecting: None,
             term_requested: false,
             listener: Some(listener),
+            handshaken: false,
             old_pipes: Vec::new(),
             finish_when_clean: false,
             done: false,
@@ -149,6 +163,11 @@ impl Session {
                     self.schedule_reconnect(io);
                     return;
                 }
+                self.owner.event(
+                    ZMQ_EVENT_CONNECT_DELAYED,
+                    libc::EINPROGRESS as u32,
+                    &self.endpoint,
+                );
                 self.connecting = Some(s);
             }
             Err(_) => self.schedule_reconnect(io),
@@ -170,6 +189,8 @@ impl Session {
         }
         let wait = (*ivl).max(1);
         io.add_timer(Duration::from_millis(wait as u64), TIMER_RECONNECT);
+        self.owner
+            .event(ZMQ_EVENT_CONNECT_RETRIED, wait as u32, &self.endpoint);
         if o.reconnect_ivl_max > o.reconnect_ivl {
             *ivl = (*ivl * 2).min(o.reconnect_ivl_max);
         }
@@ -195,6 +216,8 @@ impl Session {
         if !crate::transport::net::tune(&s, &self.owner.options) {
             return self.schedule_reconnect(io);
         }
+        self.owner
+            .event(ZMQ_EVENT_CONNECTED, s.raw_fd() as u32, &self.endpoint);
         let peer = self.endpoint.clone();
         let mut engine = Engine::new(s, &self.owner.options, false, peer);
         engine.plug(io, TIMER_ENGINE);
@@ -219,6 +242,9 @@ impl Session {
 
     /// The handshake is done: make sure there is a pipe to the socket.
     fn engine_ready(&mut self, io: &mut IoCtx, peer_id: Vec<u8>) {
+        self.handshaken = true;
+        self.owner
+            .event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0, &self.endpoint);
         let o = &self.owner.options;
         let id_msg = || {
             let mut m = Msg::from_slice(&peer_id).unwrap_or_default();
@@ -247,9 +273,20 @@ impl Session {
         }
     }
 
-    fn close_engine(&mut self, io: &mut IoCtx) {
+    /// Drops the engine; `failed` when the connection broke (not our own closing), which
+    /// is what the monitor reports.
+    fn close_engine(&mut self, io: &mut IoCtx, failed: bool) {
         if let Some(mut e) = self.engine.take() {
+            let fd = e.fd() as u32;
             e.close(io);
+            let handshaken = std::mem::replace(&mut self.handshaken, false);
+            if failed {
+                if !handshaken {
+                    self.owner
+                        .event(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0, &self.endpoint);
+                }
+                self.owner.event(ZMQ_EVENT_DISCONNECTED, fd, &self.endpoint);
+            }
         }
         if let Some(p) = self.pipe.as_mut() {
             // A message half received is dropped.
@@ -259,7 +296,7 @@ impl Session {
     }
 
     fn engine_closed(&mut self, io: &mut IoCtx) {
-        self.close_engine(io);
+        self.close_engine(io, true);
         let reconnect = matches!(self.role, Role::Connect { .. }) && !self.term_requested;
         if reconnect {
             if self.owner.options.immediate {
@@ -292,7 +329,7 @@ impl Session {
             return self.finish(io);
         }
         if linger == 0 || self.engine.is_none() && matches!(self.role, Role::Accepted) {
-            self.close_engine(io);
+            self.close_engine(io, false);
             if let Some(p) = self.pipe.as_mut() {
                 p.terminate(false);
             }
@@ -322,7 +359,7 @@ impl Session {
 
     /// LINGER is over: drop what could not be sent.
     fn linger_expired(&mut self, io: &mut IoCtx) {
-        self.close_engine(io);
+        self.close_engine(io, false);
         if let Some(s) = self.connecting.take().as_mut() {
             s.deregister(io.registry);
         }

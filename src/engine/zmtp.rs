@@ -79,6 +79,8 @@ pub struct Engine {
     timer_id: u32,
     /// A timer found the connection dead (handshake too slow, heartbeat missing).
     timed_out: bool,
+    /// A heartbeat timer must be set at the end of this `drive`.
+    arm_timer: bool,
 }
 
 impl Engine {
@@ -118,6 +120,7 @@ impl Engine {
             peer_ttl: None,
             timer_id: 0,
             timed_out: false,
+            arm_timer: false,
         }
     }
 
@@ -131,6 +134,11 @@ impl Engine {
         if let Some(d) = self.handshake_deadline {
             io.add_timer(d.saturating_duration_since(Instant::now()), timer_id);
         }
+    }
+
+    /// The connection's fd (for monitor events).
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        self.stream.raw_fd()
     }
 
     /// Records readiness reported by the poll.
@@ -194,17 +202,29 @@ impl Engine {
             if now.duration_since(self.last_recv) >= ttl {
                 self.timed_out = true;
             }
+            if self.heartbeat_ivl <= 0 {
+                io.add_timer(ttl / 2, self.timer_id);
+            }
         }
     }
 }
 
 impl Engine {
     /// Does all the work possible now. `pipe` is the session's pipe end, if it has one.
-    pub fn drive(&mut self, _io: &mut IoCtx, pipe: Option<&mut Pipe>) -> EngineStatus {
+    pub fn drive(&mut self, io: &mut IoCtx, pipe: Option<&mut Pipe>) -> EngineStatus {
         if self.timed_out {
             return EngineStatus::Closed;
         }
-        match self.step(pipe) {
+        let r = self.step(pipe);
+        if std::mem::take(&mut self.arm_timer) {
+            let ivl = match (self.heartbeat_ivl, self.peer_ttl) {
+                (i, _) if i > 0 => Duration::from_millis(i as u64),
+                (_, Some(ttl)) => ttl,
+                _ => Duration::from_millis(100),
+            };
+            io.add_timer(ivl, self.timer_id);
+        }
+        match r {
             Ok(Some(id)) => EngineStatus::Ready(id),
             Ok(None) => EngineStatus::Running,
             Err(Closed) => EngineStatus::Closed,
@@ -504,6 +524,9 @@ impl Engine {
         match Command::parse(m.data(), Mechanism::Null).map_err(|_| Closed)? {
             Command::Ping { ttl, context } => {
                 if ttl > 0 {
+                    if self.peer_ttl.is_none() && self.heartbeat_ivl <= 0 {
+                        self.arm_timer = true;
+                    }
                     self.peer_ttl = Some(Duration::from_millis(ttl as u64 * 100));
                 }
                 if let (Some(enc), Ok(p)) = (self.enc.as_mut(), command::pong(context)) {

@@ -85,8 +85,10 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>, ctx: std::sync::Weak<CtxInner>) {
     }
 }
 
-fn finish(ctx: &std::sync::Weak<CtxInner>, s: Box<SocketBase>) {
+fn finish(ctx: &std::sync::Weak<CtxInner>, mut s: Box<SocketBase>) {
     let id = s.id();
+    // Last event of the socket: everything before it has been reported.
+    s.stop_monitor();
     drop(s);
     if let Some(c) = ctx.upgrade() {
         c.socket_reaped(id);

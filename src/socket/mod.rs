@@ -40,6 +40,30 @@ use crate::session::{Owner, Session, Target};
 use crate::transport::{ipc_address, net, tcp_address};
 use pipes::Pipes;
 
+/// Where a socket's monitor events go: its monitor PAIR socket and the events wanted.
+pub type MonitorCell = Arc<std::sync::Mutex<Option<(Box<SocketBase>, i32)>>>;
+
+/// Sends one monitor event to `cell` (from any thread): a 6-byte part (event number, value)
+/// and the endpoint, as libzmq encodes them; nothing when no monitor wants it.
+pub fn monitor_event(cell: &MonitorCell, event: i32, value: u32, endpoint: &str) {
+    let mut guard = cell.lock().unwrap_or_else(|p| p.into_inner());
+    let Some((pair, mask)) = guard.as_mut() else {
+        return;
+    };
+    if *mask & event == 0 {
+        return;
+    }
+    let mut head = [0u8; 6];
+    head[..2].copy_from_slice(&(event as u16).to_ne_bytes());
+    head[2..].copy_from_slice(&value.to_ne_bytes());
+    if let (Ok(mut m1), Ok(mut m2)) = (Msg::from_slice(&head), Msg::from_slice(endpoint.as_bytes()))
+    {
+        if pair.send(&mut m1, ZMQ_SNDMORE | ZMQ_DONTWAIT).is_ok() {
+            let _ = pair.send(&mut m2, ZMQ_DONTWAIT);
+        }
+    }
+}
+
 /// The per-type routing behaviour of a socket.
 pub trait SocketType: Send {
     /// A new pipe joined the socket.
@@ -149,8 +173,9 @@ pub struct SocketBase {
     bound: Vec<String>,
     /// In the reaper: terminating.
     reaping: bool,
-    /// The PAIR socket that monitor events go to, with the events wanted.
-    monitor: Option<(Box<SocketBase>, i32)>,
+    /// The PAIR socket that monitor events go to, with the events wanted; shared with the
+    /// socket's objects on I/O threads, which report their events themselves.
+    monitor: MonitorCell,
     /// `Bind` commands promised to us by connecting peers, and those processed.
     binds_sent: Arc<std::sync::atomic::AtomicU64>,
     binds_seen: u64,
@@ -202,7 +227,7 @@ impl SocketBase {
             last_command_check: Instant::now(),
             bound: Vec::new(),
             reaping: false,
-            monitor: None,
+            monitor: Arc::new(std::sync::Mutex::new(None)),
             binds_sent: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             binds_seen: 0,
             owned: HashMap::new(),
@@ -356,6 +381,7 @@ impl SocketBase {
             mailbox: self.mailbox.clone(),
             binds_sent: self.binds_sent.clone(),
             options: self.options.clone(),
+            monitor: self.monitor.clone(),
         }
     }
 
@@ -394,6 +420,10 @@ impl SocketBase {
                 wildcard,
             )
         };
+        let fd = match &sock {
+            ListenSock::Tcp(l) => std::os::fd::AsRawFd::as_raw_fd(l),
+            ListenSock::Unix(l, _) => std::os::fd::AsRawFd::as_raw_fd(l),
+        };
         let mut listener = Listener::new(self.owner(), endpoint.clone(), sock);
         if let Some(w) = wildcard {
             listener.keep(Box::new(w));
@@ -407,6 +437,7 @@ impl SocketBase {
                 io: io.clone(),
             },
         );
+        self.monitor_event(ZMQ_EVENT_LISTENING, fd as u32, &endpoint);
         io.send(Command::Plug(Box::new(listener)));
         self.options.last_endpoint = endpoint;
         Ok(())
@@ -784,40 +815,30 @@ impl SocketBase {
             pair.close();
             return Err(e);
         }
-        self.monitor = Some((pair, events));
+        *self.monitor.lock().unwrap_or_else(|p| p.into_inner()) = Some((pair, events));
         Ok(())
     }
 
     /// Sends one monitor event (two parts: event number and value, then the endpoint).
-    pub fn monitor_event(&mut self, event: i32, value: u32, endpoint: &str) {
-        let Some((pair, mask)) = self.monitor.as_mut() else {
-            return;
-        };
-        if *mask & event == 0 {
-            return;
-        }
-        let mut head = [0u8; 6];
-        head[..2].copy_from_slice(&(event as u16).to_ne_bytes());
-        head[2..].copy_from_slice(&value.to_ne_bytes());
-        if let (Ok(mut m1), Ok(mut m2)) =
-            (Msg::from_slice(&head), Msg::from_slice(endpoint.as_bytes()))
-        {
-            if pair.send(&mut m1, ZMQ_SNDMORE | ZMQ_DONTWAIT).is_ok() {
-                let _ = pair.send(&mut m2, ZMQ_DONTWAIT);
-            }
-        }
+    pub fn monitor_event(&self, event: i32, value: u32, endpoint: &str) {
+        monitor_event(&self.monitor, event, value, endpoint);
     }
 
-    fn stop_monitor(&mut self) {
+    /// Sends MONITOR_STOPPED and closes the monitor socket.
+    pub fn stop_monitor(&mut self) {
         self.monitor_event(ZMQ_EVENT_MONITOR_STOPPED, 0, "");
-        if let Some((pair, _)) = self.monitor.take() {
+        let taken = self
+            .monitor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some((pair, _)) = taken {
             pair.close();
         }
     }
 
     /// `zmq_close`: the reaper finishes the socket.
-    pub fn close(mut self: Box<Self>) {
-        self.stop_monitor();
+    pub fn close(self: Box<Self>) {
         let ctx = self.ctx.clone();
         ctx.reap(self);
     }
