@@ -402,7 +402,7 @@ static void test_unknown_command_after_handshake(void)
 }
 
 /* After a valid handshake, a LONG frame claiming 2^62 bytes (and a few of them). */
-static void __attribute__((unused)) test_long_frame_2_62(void)
+static void test_long_frame_2_62(void)
 {
     unsigned char buf[256];
     size_t n = handshake(buf, "PUSH");
@@ -594,7 +594,7 @@ int main(void)
     RUN(test_command_name_past_end);
     RUN(test_reserved_flags);
     RUN(test_unknown_command_after_handshake);
-    /* RUN(test_long_frame_2_62); */
+    RUN(test_long_frame_2_62);
     RUN(test_long_frame_max);
     RUN(test_over_maxmsgsize);
     RUN(test_over_maxmsgsize_header_only);
