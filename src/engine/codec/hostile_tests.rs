@@ -174,7 +174,7 @@ fn garbage() {
     for _ in 0..300 {
         let n = rng.below(300);
         let w = rng.bytes(n);
-        let _ = verdict(&w, if n % 2 == 0 { -1 } else { 100 });
+        let _ = verdict(&w, if n.is_multiple_of(2) { -1 } else { 100 });
     }
 }
 
