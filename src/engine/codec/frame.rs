@@ -55,6 +55,12 @@ const MAX_UPFRONT: usize = 64 << 20;
 /// Growth step of such bodies.
 const GROW_STEP: usize = 4 << 20;
 
+/// Frames claimed larger than this are refused whatever ZMQ_MAXMSGSIZE says: no 64-bit
+/// platform gives a process more than 2^56 bytes of address space (x86-64 with 5-level
+/// paging, RISC-V Sv57; AArch64 gives 2^52), so such a body could never be held. Waiting
+/// for it would keep a hostile peer's connection open on a claim that cannot succeed.
+const MAX_FRAME_EVER: u64 = 1 << 56;
+
 /// Largest header: `FF` + 8-byte length + flags (1.0), or flags + 8-byte size.
 const MAX_HEADER: usize = 10;
 
@@ -345,7 +351,7 @@ impl Decoder {
                 max: self.max_msg_size,
             });
         }
-        if size > isize::MAX as u64 {
+        if size > (isize::MAX as u64).min(MAX_FRAME_EVER) {
             return Err(CodecError::TooLarge { size, max: -1 });
         }
         let size = size as usize;
@@ -831,6 +837,25 @@ mod tests {
             decode_all(Framing::V1, -1, &wire, &[3], 64),
             Err(CodecError::TooLarge { .. })
         ));
+        // 2^62 bytes, or just over 2^56, claimed, no limit: rejected on the header alone
+        // (no address space holds that much), in every framing.
+        for size in [1u64 << 62, MAX_FRAME_EVER + 1] {
+            let mut wire = vec![2u8];
+            wire.extend_from_slice(&size.to_be_bytes());
+            for f in [Framing::V3, Framing::V2] {
+                assert_eq!(
+                    decode_all(f, -1, &wire, &[1], 64).unwrap_err(),
+                    CodecError::TooLarge { size, max: -1 }
+                );
+            }
+            let mut wire = vec![0xFFu8];
+            wire.extend_from_slice(&(size + 1).to_be_bytes());
+            wire.push(0);
+            assert_eq!(
+                decode_all(Framing::V1, -1, &wire, &[3], 64).unwrap_err(),
+                CodecError::TooLarge { size, max: -1 }
+            );
+        }
         // 2^40 bytes claimed: accepted, but memory grows only with what arrives.
         let mut wire = vec![2u8];
         wire.extend_from_slice(&(1u64 << 40).to_be_bytes());

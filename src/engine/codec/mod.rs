@@ -17,6 +17,8 @@ pub mod greeting;
 pub mod socket_type;
 
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 pub(crate) mod testutil;
 
 pub use command::{Command, Properties, RawCommand};
