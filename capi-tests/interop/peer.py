@@ -26,7 +26,10 @@ def fail(what):
 
 
 def expect(s, want, what):
-    got = s.recv_multipart()
+    try:
+        got = s.recv_multipart()
+    except zmq.Again:
+        fail("timed out (EAGAIN) waiting for %s" % what)
     if got != want:
         fail("unexpected message for %s: %d parts, sizes %s" % (what, len(got), [len(p) for p in got]))
 
