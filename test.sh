@@ -68,6 +68,7 @@ for s in check-header.sh check-exports.sh; do
     [ -f "capi-tests/$s" ] && [ ! -x "capi-tests/$s" ] && step "capi-tests/$s" bash "capi-tests/$s"
 done
 step "capi-tests/install-test.sh" capi-tests/install-test.sh
+step "capi-tests/interop.sh" bash capi-tests/interop.sh
 if [ $REFERENCE = 1 ]; then
     step "capi-tests/reference.sh" capi-tests/reference.sh
 fi

@@ -1,0 +1,300 @@
+/* Interop peer on OUR libzmq (built against include/zmq.h, linked with an rpath to our library).
+ * Its twin capi-tests/interop/peer.py runs on Debian's libzmq (python3-zmq); capi-tests/interop.sh
+ * pairs them in separate processes.
+ *
+ *   peer ROLE TYPE ENDPOINT SCENARIO
+ *     ROLE      bind | connect   (bind prints ZMQ_LAST_ENDPOINT on stdout, one line)
+ *     TYPE      PAIR PUSH PULL REQ REP DEALER ROUTER PUB SUB XPUB XSUB
+ *     SCENARIO  basic | heartbeat
+ *   env INTEROP_SYNC   PUB/SUB only: a file the SUB creates once it got its first message,
+ *                      so the PUB knows the subscription arrived
+ *
+ * The protocol (must match peer.py):
+ *   messages M = [""], ["a"], ["one","two","three"], [1 MiB]          (echo types)
+ *   PAIR/DEALER/REQ (or PAIR on connect): send each m, receive it back, compare
+ *   PAIR on bind / REP / ROUTER: receive each m, compare, send it back
+ *     (DEALER sets ZMQ_ROUTING_ID "dealer-id"; ROUTER checks the first frame is that)
+ *   PUSH sends M, PULL receives and compares
+ *   PUB/XPUB: messages P = ["topic"], ["topic.multi","two","three"], ["topic" + 1 MiB - 5]
+ *     and filtered F = [""], ["x"], ["other"]; SUB/XSUB subscribe to "topic"
+ *     PUB sends "topic.sync" every 20 ms until INTEROP_SYNC exists; XPUB receives "\x01topic";
+ *     then both send F and P interleaved, then "topic.end"; SUB/XSUB skip "topic.sync" and
+ *     must receive exactly P then "topic.end"
+ *   heartbeat (PAIR, ZMQ_HEARTBEAT_IVL 100): connect side sends "hb1", bind side echoes,
+ *     both stay idle ~500 ms, then "hb2" the same way
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <zmq.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BIG (1024 * 1024)
+#define MAXPARTS 8
+
+static void die(const char *what)
+{
+    fprintf(stderr, "peer.c: %s: %s (errno %d)\n", what, zmq_strerror(zmq_errno()), zmq_errno());
+    exit(1);
+}
+
+static void fail(const char *what)
+{
+    fprintf(stderr, "peer.c: %s\n", what);
+    exit(1);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+typedef struct {
+    int n;
+    const char *data[MAXPARTS];
+    size_t len[MAXPARTS];
+} parts_t;
+
+static char *big;
+
+static parts_t mk(int n, ...);
+#include <stdarg.h>
+static parts_t mk(int n, ...)
+{
+    parts_t p;
+    va_list ap;
+    va_start(ap, n);
+    p.n = n;
+    for (int i = 0; i < n; i++) {
+        p.data[i] = va_arg(ap, const char *);
+        p.len[i] = va_arg(ap, size_t);
+    }
+    va_end(ap);
+    return p;
+}
+
+static void send_parts(void *s, const parts_t *p)
+{
+    for (int i = 0; i < p->n; i++)
+        if (zmq_send(s, p->data[i], p->len[i], i + 1 < p->n ? ZMQ_SNDMORE : 0) < 0)
+            die("zmq_send");
+}
+
+/* receives one whole message into msgs[] (caller closes them); returns the part count */
+static int recv_parts(void *s, zmq_msg_t *msgs)
+{
+    int n = 0, more = 1;
+    while (more) {
+        if (n == MAXPARTS)
+            fail("too many parts");
+        zmq_msg_init(&msgs[n]);
+        if (zmq_msg_recv(&msgs[n], s, 0) < 0)
+            die("zmq_msg_recv");
+        more = zmq_msg_more(&msgs[n]);
+        n++;
+    }
+    return n;
+}
+
+static void close_parts(zmq_msg_t *msgs, int n)
+{
+    for (int i = 0; i < n; i++)
+        zmq_msg_close(&msgs[i]);
+}
+
+static int same(zmq_msg_t *msgs, int n, const parts_t *p)
+{
+    if (n != p->n)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (zmq_msg_size(&msgs[i]) != p->len[i] || memcmp(zmq_msg_data(&msgs[i]), p->data[i], p->len[i]))
+            return 0;
+    return 1;
+}
+
+static void expect(void *s, const parts_t *p, const char *what)
+{
+    zmq_msg_t msgs[MAXPARTS];
+    int n = recv_parts(s, msgs);
+    if (!same(msgs, n, p)) {
+        fprintf(stderr, "peer.c: unexpected message (%d parts, first %zu bytes) for %s\n", n,
+                zmq_msg_size(&msgs[0]), what);
+        exit(1);
+    }
+    close_parts(msgs, n);
+}
+
+static void setint(void *s, int opt, int v)
+{
+    if (zmq_setsockopt(s, opt, &v, sizeof v) < 0)
+        die("zmq_setsockopt");
+}
+
+static int type_of(const char *t)
+{
+    static const struct { const char *n; int v; } types[] = {
+        {"PAIR", ZMQ_PAIR}, {"PUSH", ZMQ_PUSH}, {"PULL", ZMQ_PULL}, {"REQ", ZMQ_REQ},
+        {"REP", ZMQ_REP}, {"DEALER", ZMQ_DEALER}, {"ROUTER", ZMQ_ROUTER}, {"PUB", ZMQ_PUB},
+        {"SUB", ZMQ_SUB}, {"XPUB", ZMQ_XPUB}, {"XSUB", ZMQ_XSUB}};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (!strcmp(t, types[i].n))
+            return types[i].v;
+    fail("unknown socket type");
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5)
+        fail("usage: peer bind|connect TYPE ENDPOINT basic|heartbeat");
+    const char *role = argv[1], *ep = argv[3], *scenario = argv[4];
+    int bind = !strcmp(role, "bind");
+    int type = type_of(argv[2]);
+    int hb = !strcmp(scenario, "heartbeat");
+    if (!hb && strcmp(scenario, "basic"))
+        fail("unknown scenario");
+
+    big = malloc(BIG);
+    if (!big)
+        fail("malloc");
+    for (int i = 0; i < BIG; i++)
+        big[i] = (char)(i % 251);
+    memcpy(big, "topic", 5);
+
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, type);
+    if (!s)
+        die("zmq_socket");
+    setint(s, ZMQ_RCVTIMEO, 5000);
+    setint(s, ZMQ_SNDTIMEO, 5000);
+    setint(s, ZMQ_LINGER, 5000);
+    if (hb)
+        setint(s, ZMQ_HEARTBEAT_IVL, 100);
+    if (type == ZMQ_DEALER && zmq_setsockopt(s, ZMQ_ROUTING_ID, "dealer-id", 9) < 0)
+        die("ZMQ_ROUTING_ID");
+    if (type == ZMQ_SUB && zmq_setsockopt(s, ZMQ_SUBSCRIBE, "topic", 5) < 0)
+        die("ZMQ_SUBSCRIBE");
+
+    if (bind) {
+        char last[256];
+        size_t len = sizeof last;
+        if (zmq_bind(s, ep) < 0)
+            die("zmq_bind");
+        if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, last, &len) < 0)
+            die("ZMQ_LAST_ENDPOINT");
+        printf("%s\n", last);
+        fflush(stdout);
+    } else if (zmq_connect(s, ep) < 0) {
+        die("zmq_connect");
+    }
+
+    parts_t echo[4] = {mk(1, "", (size_t)0), mk(1, "a", (size_t)1),
+                       mk(3, "one", (size_t)3, "two", (size_t)3, "three", (size_t)5),
+                       mk(1, (const char *)big, (size_t)BIG)};
+    parts_t pubm[3] = {mk(1, "topic", (size_t)5),
+                       mk(3, "topic.multi", (size_t)11, "two", (size_t)3, "three", (size_t)5),
+                       mk(1, (const char *)big, (size_t)BIG)};
+    parts_t filtered[3] = {mk(1, "", (size_t)0), mk(1, "x", (size_t)1), mk(1, "other", (size_t)5)};
+    parts_t sync = mk(1, "topic.sync", (size_t)10), end = mk(1, "topic.end", (size_t)9);
+
+    if (hb) {
+        parts_t h[2] = {mk(1, "hb1", (size_t)3), mk(1, "hb2", (size_t)3)};
+        if (type != ZMQ_PAIR)
+            fail("heartbeat scenario is PAIR only");
+        for (int i = 0; i < 2; i++) {
+            if (!bind) {
+                if (i)
+                    sleep_ms(500);
+                send_parts(s, &h[i]);
+                expect(s, &h[i], "heartbeat echo");
+            } else {
+                expect(s, &h[i], "heartbeat");
+                send_parts(s, &h[i]);
+            }
+        }
+    } else if ((type == ZMQ_PAIR && !bind) || type == ZMQ_REQ || type == ZMQ_DEALER) {
+        for (int i = 0; i < 4; i++) {
+            send_parts(s, &echo[i]);
+            expect(s, &echo[i], "echo reply");
+        }
+    } else if (type == ZMQ_PAIR || type == ZMQ_REP) {
+        for (int i = 0; i < 4; i++) {
+            expect(s, &echo[i], "echo request");
+            send_parts(s, &echo[i]);
+        }
+    } else if (type == ZMQ_ROUTER) {
+        for (int i = 0; i < 4; i++) {
+            zmq_msg_t msgs[MAXPARTS];
+            int n = recv_parts(s, msgs);
+            if (n < 2 || zmq_msg_size(&msgs[0]) != 9 || memcmp(zmq_msg_data(&msgs[0]), "dealer-id", 9))
+                fail("ROUTER: first frame is not the dealer's routing id");
+            if (!same(msgs + 1, n - 1, &echo[i]))
+                fail("ROUTER: unexpected body");
+            for (int j = 0; j < n; j++)
+                if (zmq_msg_send(&msgs[j], s, j + 1 < n ? ZMQ_SNDMORE : 0) < 0)
+                    die("ROUTER zmq_msg_send");
+        }
+    } else if (type == ZMQ_PUSH) {
+        for (int i = 0; i < 4; i++)
+            send_parts(s, &echo[i]);
+    } else if (type == ZMQ_PULL) {
+        for (int i = 0; i < 4; i++)
+            expect(s, &echo[i], "PULL");
+    } else if (type == ZMQ_PUB || type == ZMQ_XPUB) {
+        if (type == ZMQ_PUB) {
+            const char *f = getenv("INTEROP_SYNC");
+            int waited = 0;
+            if (!f)
+                fail("PUB needs INTEROP_SYNC");
+            while (access(f, F_OK) != 0) {
+                if (waited > 10000)
+                    fail("PUB: the subscriber never got a message");
+                send_parts(s, &sync);
+                sleep_ms(20);
+                waited += 20;
+            }
+        } else {
+            parts_t sub = mk(1, "\x01topic", (size_t)6);
+            expect(s, &sub, "XPUB subscription");
+        }
+        for (int i = 0; i < 3; i++) {
+            send_parts(s, &filtered[i]);
+            send_parts(s, &pubm[i]);
+        }
+        send_parts(s, &end);
+    } else if (type == ZMQ_SUB || type == ZMQ_XSUB) {
+        zmq_msg_t msgs[MAXPARTS];
+        int n, got_sync = 0;
+        if (type == ZMQ_XSUB)
+            send_parts(s, &(parts_t){1, {"\x01topic"}, {6}});
+        for (;;) { /* skip the syncs */
+            n = recv_parts(s, msgs);
+            if (!same(msgs, n, &sync))
+                break;
+            close_parts(msgs, n);
+            if (!got_sync && type == ZMQ_SUB) {
+                const char *f = getenv("INTEROP_SYNC");
+                FILE *fp = f ? fopen(f, "w") : NULL;
+                if (!fp)
+                    fail("SUB needs a writable INTEROP_SYNC");
+                fclose(fp);
+            }
+            got_sync = 1;
+        }
+        if (!same(msgs, n, &pubm[0]))
+            fail("SUB: first message is not the first published one (filter or order broken)");
+        close_parts(msgs, n);
+        for (int i = 1; i < 3; i++)
+            expect(s, &pubm[i], "SUB");
+        expect(s, &end, "SUB end");
+    }
+
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    free(big);
+    return 0;
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""Interop peer on Debian's libzmq (python3-zmq); the twin of peer.c, which runs on OUR library.
+
+    peer.py ROLE TYPE ENDPOINT SCENARIO      (same arguments and protocol as peer.c; see there)
+"""
+import os
+import sys
+import time
+
+import zmq
+
+BIG = bytearray(i % 251 for i in range(1024 * 1024))
+BIG[0:5] = b"topic"
+BIG = bytes(BIG)
+
+ECHO = [[b""], [b"a"], [b"one", b"two", b"three"], [BIG]]
+PUBM = [[b"topic"], [b"topic.multi", b"two", b"three"], [BIG]]
+FILTERED = [[b""], [b"x"], [b"other"]]
+SYNC = [b"topic.sync"]
+END = [b"topic.end"]
+
+
+def fail(what):
+    sys.stderr.write("peer.py: %s\n" % what)
+    sys.exit(1)
+
+
+def expect(s, want, what):
+    try:
+        got = s.recv_multipart()
+    except zmq.Again:
+        fail("timed out (EAGAIN) waiting for %s" % what)
+    if got != want:
+        fail("unexpected message for %s: %d parts, sizes %s" % (what, len(got), [len(p) for p in got]))
+
+
+def main():
+    if len(sys.argv) != 5:
+        fail("usage: peer.py bind|connect TYPE ENDPOINT basic|heartbeat")
+    role, tname, ep, scenario = sys.argv[1:]
+    bind = role == "bind"
+    stype = getattr(zmq, tname)
+    hb = scenario == "heartbeat"
+    if not hb and scenario != "basic":
+        fail("unknown scenario")
+
+    ctx = zmq.Context()
+    s = ctx.socket(stype)
+    s.setsockopt(zmq.RCVTIMEO, 5000)
+    s.setsockopt(zmq.SNDTIMEO, 5000)
+    s.setsockopt(zmq.LINGER, 5000)
+    mon = None
+    if hb:
+        s.setsockopt(zmq.HEARTBEAT_IVL, 100)
+        mon = s.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECTED | zmq.EVENT_ACCEPTED)
+    if stype == zmq.DEALER:
+        s.setsockopt(zmq.ROUTING_ID, b"dealer-id")
+    if stype == zmq.SUB:
+        s.setsockopt(zmq.SUBSCRIBE, b"topic")
+
+    if bind:
+        s.bind(ep)
+        print(s.getsockopt(zmq.LAST_ENDPOINT).decode(), flush=True)
+    else:
+        s.connect(ep)
+
+    try:
+        run(s, stype, bind, hb, mon)
+    except zmq.Again:
+        fail("timed out (EAGAIN)")
+
+    if mon is not None:
+        s.disable_monitor()
+        mon.close()
+    s.close()
+    ctx.term()
+
+
+def check_monitor(s, mon):
+    """After the idle period, before the last message (the peer may close right after it):
+    the heartbeats must have kept the one connection: no disconnect, exactly one connect."""
+    events = []
+    while mon.poll(0):
+        ev = mon.recv_multipart()
+        events.append(int.from_bytes(ev[0][:2], "little"))
+    if zmq.EVENT_DISCONNECTED in events:
+        fail("heartbeat: the connection dropped while idle (monitor events %s)" % events)
+    ups = [e for e in events if e in (zmq.EVENT_CONNECTED, zmq.EVENT_ACCEPTED)]
+    if len(ups) != 1:
+        fail("heartbeat: expected one connection, monitor events %s" % events)
+
+
+def run(s, stype, bind, hb, mon):
+    if hb:
+        if stype != zmq.PAIR:
+            fail("heartbeat scenario is PAIR only")
+        for i, m in enumerate([[b"hb1"], [b"hb2"]]):
+            if not bind:
+                if i:
+                    time.sleep(0.5)
+                    check_monitor(s, mon)
+                s.send_multipart(m)
+                expect(s, m, "heartbeat echo")
+            else:
+                expect(s, m, "heartbeat")
+                if i:
+                    check_monitor(s, mon)
+                s.send_multipart(m)
+    elif (stype == zmq.PAIR and not bind) or stype in (zmq.REQ, zmq.DEALER):
+        for m in ECHO:
+            s.send_multipart(m)
+            expect(s, m, "echo reply")
+    elif stype in (zmq.PAIR, zmq.REP):
+        for m in ECHO:
+            expect(s, m, "echo request")
+            s.send_multipart(m)
+    elif stype == zmq.ROUTER:
+        for m in ECHO:
+            got = s.recv_multipart()
+            if got[0] != b"dealer-id":
+                fail("ROUTER: first frame is %r, not the dealer's routing id" % got[0][:32])
+            if got[1:] != m:
+                fail("ROUTER: unexpected body")
+            s.send_multipart(got)
+    elif stype == zmq.PUSH:
+        for m in ECHO:
+            s.send_multipart(m)
+    elif stype == zmq.PULL:
+        for i, m in enumerate(ECHO):
+            expect(s, m, "PULL message %d" % i)
+    elif stype in (zmq.PUB, zmq.XPUB):
+        if stype == zmq.PUB:
+            f = os.environ.get("INTEROP_SYNC") or fail("PUB needs INTEROP_SYNC")
+            deadline = time.monotonic() + 10
+            while not os.path.exists(f):
+                if time.monotonic() > deadline:
+                    fail("PUB: the subscriber never got a message")
+                s.send_multipart(SYNC)
+                time.sleep(0.02)
+        else:
+            expect(s, [b"\x01topic"], "XPUB subscription")
+        for i in range(3):
+            s.send_multipart(FILTERED[i])
+            s.send_multipart(PUBM[i])
+        s.send_multipart(END)
+    elif stype in (zmq.SUB, zmq.XSUB):
+        if stype == zmq.XSUB:
+            s.send(b"\x01topic")
+        got_sync = False
+        while True:
+            got = s.recv_multipart()
+            if got != SYNC:
+                break
+            if not got_sync and stype == zmq.SUB:
+                f = os.environ.get("INTEROP_SYNC") or fail("SUB needs INTEROP_SYNC")
+                open(f, "w").close()
+            got_sync = True
+        if got != PUBM[0]:
+            fail("SUB: first message is not the first published one (filter or order broken)")
+        for m in PUBM[1:]:
+            expect(s, m, "SUB")
+        expect(s, END, "SUB end")
+    else:
+        fail("unsupported type")
+
+
+if __name__ == "__main__":
+    main()
