@@ -34,10 +34,6 @@ passed=0 failed=0 skipped=0
 # Cases that fail (intermittently) because of a bug in OUR library; each line: pattern, reason.
 # Remove a line once its bug is fixed.
 KNOWN_BUGS=(
-    # zmq_close right after sending on a connecting socket: the session's begin_term drops the
-    # connect in progress (src/session.rs, self.connecting.take()), so LINGER never delivers the
-    # queued messages; the PULL peer gets nothing
-    '*-basic-theirs.PULL.bind-ours.PUSH.connect|close aborts a connect in progress, queued messages lost despite LINGER'
 )
 
 ours() { env -u LD_LIBRARY_PATH -u LD_PRELOAD timeout 20 "$PEER" "$@"; }

@@ -175,7 +175,9 @@ impl Session {
     }
 
     fn schedule_reconnect(&mut self, io: &mut IoCtx) {
-        if self.term_requested {
+        // While ending with messages still queued, keep trying within LINGER (the linger
+        // timer ends it); with nothing left to send, end now.
+        if self.term_requested && self.pipe.is_none() {
             return self.finish(io);
         }
         let Role::Connect { ivl, .. } = &mut self.role else {
@@ -231,7 +233,12 @@ impl Session {
             return;
         };
         match engine.drive(io, self.pipe.as_mut()) {
-            EngineStatus::Running => {}
+            EngineStatus::Running => {
+                // Ending: the pipe is done, only the engine's last bytes were left to write.
+                if self.pipe.is_none() && self.term_requested && !engine.has_pending_output() {
+                    self.finish(io);
+                }
+            }
             EngineStatus::Ready(peer_id) => {
                 self.engine_ready(io, peer_id);
                 self.drive(io);
@@ -322,13 +329,13 @@ impl Session {
             return;
         }
         self.term_requested = true;
-        if let Some(s) = self.connecting.take().as_mut() {
-            s.deregister(io.registry);
-        }
         if self.pipe.is_none() {
             return self.finish(io);
         }
         if linger == 0 || self.engine.is_none() && matches!(self.role, Role::Accepted) {
+            if let Some(s) = self.connecting.take().as_mut() {
+                s.deregister(io.registry);
+            }
             self.close_engine(io, false);
             if let Some(p) = self.pipe.as_mut() {
                 p.terminate(false);
@@ -338,10 +345,14 @@ impl Session {
         if linger > 0 {
             io.add_timer(Duration::from_millis(linger as u64), TIMER_LINGER);
         }
-        // The socket has terminated its end (or will): the engine sends what the pipe holds
-        // up to the delimiter, then the pipe ends and so do we.
-        if let Some(p) = self.pipe.as_mut() {
-            p.terminate(true);
+        // A connect-role session's socket terminates the pipe itself (close, disconnect), after
+        // the messages it queued: the engine sends them up to the delimiter, then the pipe ends
+        // and so do we. Starting the termination from here could overtake those messages.
+        // An accepted session is ended by its listener (unbind): it ends the pipe itself.
+        if matches!(self.role, Role::Accepted) {
+            if let Some(p) = self.pipe.as_mut() {
+                p.terminate(true);
+            }
         }
         self.read_lone_delimiter();
         self.drive(io);
@@ -428,9 +439,7 @@ impl IoObject for Session {
 
     fn timer(&mut self, io: &mut IoCtx, timer_id: u32) {
         match timer_id {
-            TIMER_RECONNECT
-                if !self.term_requested && self.engine.is_none() && self.connecting.is_none() =>
-            {
+            TIMER_RECONNECT if !self.done && self.engine.is_none() && self.connecting.is_none() => {
                 self.start_connecting(io)
             }
             TIMER_LINGER if self.term_requested => self.linger_expired(io),
@@ -466,7 +475,14 @@ impl IoObject for Session {
                 // Connect role without a request to end (the socket dropped the pipe, e.g. a
                 // second PAIR peer): stay connected; a new pipe comes with the next handshake.
                 if self.term_requested || matches!(self.role, Role::Accepted) {
-                    self.finish(io);
+                    if self.term_requested
+                        && self.engine.as_ref().is_some_and(|e| e.has_pending_output())
+                    {
+                        // Write out what the engine holds (LINGER bounds it), then end.
+                        self.drive(io);
+                    } else {
+                        self.finish(io);
+                    }
                 }
                 return;
             }

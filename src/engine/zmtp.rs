@@ -136,6 +136,11 @@ impl Engine {
         }
     }
 
+    /// Whether encoded bytes still wait to be written.
+    pub fn has_pending_output(&self) -> bool {
+        self.enc.as_ref().is_some_and(|e| !e.is_empty())
+    }
+
     /// The connection's fd (for monitor events).
     pub fn fd(&self) -> std::os::fd::RawFd {
         self.stream.raw_fd()
@@ -248,6 +253,7 @@ impl Engine {
                             self.next_ping = Some(
                                 Instant::now() + Duration::from_millis(self.heartbeat_ivl as u64),
                             );
+                            self.arm_timer = true;
                         }
                         return Ok(Some(id));
                     }
