@@ -23,8 +23,9 @@ use crate::transport::net;
 /// The listening socket.
 pub enum ListenSock {
     Tcp(TcpListener),
-    /// With the path to remove when the listener ends (None for abstract names).
-    Unix(UnixListener, Option<std::path::PathBuf>),
+    /// With the path to remove when the listener ends, and that file's (device, inode) so
+    /// a file another socket bound since is left alone (None for abstract names).
+    Unix(UnixListener, Option<(std::path::PathBuf, (u64, u64))>),
 }
 
 /// A listener. See the module documentation.
@@ -134,9 +135,13 @@ impl IoObject for Listener {
                     }
                     Some(ListenSock::Unix(mut l, path)) => {
                         let _ = l.deregister(io.registry);
+                        // Remove the socket file only if it is still ours: another socket
+                        // may have bound the same path since (a quick rebind).
                         drop(l);
-                        if let Some(p) = path {
-                            let _ = std::fs::remove_file(p);
+                        if let Some((p, id)) = path {
+                            if same_file(&p, id) {
+                                let _ = std::fs::remove_file(p);
+                            }
                         }
                     }
                     None => {}
@@ -160,4 +165,10 @@ impl IoObject for Listener {
     fn is_done(&self) -> bool {
         self.done
     }
+}
+
+/// Whether the file at `path` is still the one with `id` (device, inode).
+fn same_file(path: &std::path::Path, id: (u64, u64)) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == id)
 }

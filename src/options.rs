@@ -466,6 +466,16 @@ fn entry(id: i32) -> Option<&'static Entry> {
 }
 
 impl Options {
+    /// Whether ZMQ_CONFLATE takes effect: only for the socket types libzmq conflates
+    /// (single-part messages: DEALER, PULL, PUSH, PUB, SUB).
+    pub fn conflate_applies(&self) -> bool {
+        self.conflate
+            && matches!(
+                self.socket_type,
+                ZMQ_DEALER | ZMQ_PULL | ZMQ_PUSH | ZMQ_PUB | ZMQ_SUB
+            )
+    }
+
     /// Sets a common option from its C bytes.
     pub fn set(&mut self, id: i32, v: &[u8]) -> Result<()> {
         match entry(id).and_then(|e| e.set) {

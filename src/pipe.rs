@@ -97,6 +97,7 @@ pub struct Pipe {
     pub endpoint: Option<String>,
     /// Whether this end's owner created the connection (connect side).
     pub locally_initiated: bool,
+    conflate: bool,
 }
 
 /// Creates a pipe: `hwms[0]` limits messages from end 0 to end 1, `hwms[1]` the reverse.
@@ -134,6 +135,7 @@ pub fn pipepair_parts(w: [i64; 2], r: [i64; 2]) -> (Pipe, Pipe) {
         routing_id: Vec::new(),
         endpoint: None,
         locally_initiated: false,
+        conflate: false,
     };
     let a = mk(0, id0, r1, w0);
     let b = mk(1, id0 + 1, r0, w1);
@@ -243,8 +245,32 @@ impl Pipe {
         }
     }
 
-    /// Reads one message part, if one is available.
+    /// Reads one message, if one is available. With ZMQ_CONFLATE only the newest queued
+    /// message is returned; older ones are dropped.
     pub fn read(&mut self) -> Option<Msg> {
+        let mut m = self.read_one()?;
+        if self.conflate {
+            while self.check_read() {
+                match self.read_one() {
+                    Some(newer) => m = newer,
+                    None => break,
+                }
+            }
+        }
+        Some(m)
+    }
+
+    /// Keep only the newest message when reading (ZMQ_CONFLATE); HWMs do not apply.
+    pub fn set_conflate(&mut self) {
+        self.conflate = true;
+        self.pair.w[self.side].store(0, Ordering::Relaxed);
+        self.pair.r[1 - self.side].store(-1, Ordering::Relaxed);
+        self.pair.w[1 - self.side].store(0, Ordering::Relaxed);
+        self.pair.r[self.side].store(-1, Ordering::Relaxed);
+    }
+
+    /// Reads one message part, if one is available.
+    fn read_one(&mut self) -> Option<Msg> {
         if !self.in_active || !matches!(self.state, State::Active | State::WaitingForDelimiter) {
             return None;
         }

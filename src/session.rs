@@ -266,6 +266,10 @@ impl Session {
                     mine.write_unchecked(id_msg());
                     mine.flush();
                 }
+                if o.conflate_applies() {
+                    mine.set_conflate();
+                    theirs.set_conflate();
+                }
                 mine.attach(io.mailbox.clone(), io.slot);
                 theirs.endpoint = Some(self.endpoint.clone());
                 self.owner.binds_sent.fetch_add(1, Ordering::AcqRel);

@@ -389,9 +389,14 @@ impl SocketBase {
     /// immediate), then handed to an I/O thread.
     fn bind_network(&mut self, protocol: &str, address: &str) -> Result<()> {
         let io = self.ctx.choose_io_thread(self.options.affinity)?;
+        let use_fd = self.options.use_fd;
         let (sock, endpoint, wildcard) = if protocol == "tcp" {
-            let a = tcp_address::resolve_bind(address, self.options.ipv6)?;
-            let l = net::tcp_listen(&a, &self.options)?;
+            let l = if use_fd >= 0 {
+                std::net::TcpListener::from(net::dup_listener_fd(use_fd)?)
+            } else {
+                let a = tcp_address::resolve_bind(address, self.options.ipv6)?;
+                net::tcp_listen(&a, &self.options)?
+            };
             let local = l.local_addr()?;
             (
                 ListenSock::Tcp(mio::net::TcpListener::from_std(l)),
@@ -405,12 +410,20 @@ impl SocketBase {
             } else {
                 (ipc_address::IpcAddress::parse(address)?, None)
             };
-            ipc.remove_stale_file();
-            let l = std::os::unix::net::UnixListener::bind_addr(&ipc.to_socket_addr()?)?;
+            let l = if use_fd >= 0 {
+                std::os::unix::net::UnixListener::from(net::dup_listener_fd(use_fd)?)
+            } else {
+                ipc.remove_stale_file();
+                std::os::unix::net::UnixListener::bind_addr(&ipc.to_socket_addr()?)?
+            };
             l.set_nonblocking(true)?;
             let path = match &ipc {
-                ipc_address::IpcAddress::Path(p) if wildcard.is_none() => {
-                    Some(std::path::PathBuf::from(p))
+                ipc_address::IpcAddress::Path(p) if wildcard.is_none() && use_fd < 0 => {
+                    // Remembered with its identity, so closing removes only our own file.
+                    use std::os::unix::fs::MetadataExt;
+                    std::fs::metadata(p)
+                        .ok()
+                        .map(|m| (std::path::PathBuf::from(p), (m.dev(), m.ino())))
                 }
                 _ => None,
             };
@@ -464,6 +477,10 @@ impl SocketBase {
                 pipepair_parts([o.sndhwm as i64, -1], [-1, o.rcvhwm as i64]);
             mine.endpoint = Some(addr.to_string());
             theirs.endpoint = Some(addr.to_string());
+            if o.conflate_applies() {
+                mine.set_conflate();
+                theirs.set_conflate();
+            }
             self.attach_pipe(mine, true);
             Some(theirs)
         };

@@ -156,3 +156,22 @@ pub fn accept_allowed(stream: &Stream, peer: Option<&SocketAddr>, opts: &Options
         },
     }
 }
+
+/// A duplicate of a caller's listening socket (ZMQ_USE_FD): we own and close the duplicate,
+/// the caller keeps theirs.
+pub fn dup_listener_fd(fd: RawFd) -> Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC on a caller-supplied fd; a bad fd gives EBADF, checked.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if new < 0 {
+        return Err(Error::last_os_error());
+    }
+    // SAFETY: `new` is a fresh descriptor owned by nobody else.
+    let owned = unsafe { OwnedFd::from_raw_fd(new) };
+    // SAFETY: fcntl on our own fd.
+    let flags = unsafe { libc::fcntl(new, libc::F_GETFL) };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(new, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(Error::last_os_error());
+    }
+    Ok(owned)
+}
