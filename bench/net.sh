@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# tcp and ipc throughput and latency: libzmq's perf/local_thr.cpp + perf/remote_thr.cpp and
+# perf/local_lat.cpp + perf/remote_lat.cpp (from the cached Debian source package, see
+# capi-tests/reference.sh) built twice, against Debian's libzmq and against ours. Each pair runs
+# as two processes using the same library (theirs-theirs, ours-ours), at 1 B, 64 B, 1 KiB, 64 KiB.
+#
+# usage: bench/net.sh [--seconds S] [--repeat N] [--transport tcp|ipc] [--timeout T] [size ...]
+#   message counts are calibrated on Debian's libzmq so that each run takes about S seconds (1.5);
+#   each figure is the median of N runs (3), the two libraries' runs interleaved; every process
+#   is killed after T seconds (default max(30, 20*S)), the local one also 3+2*S seconds after the
+#   remote one has exited. --transport may be given twice (default both).
+# Prints a table: throughput in msg/s (reported by local_thr) and latency in us (half a round
+# trip, reported by remote_lat) for both, and ratios ours/theirs (throughput: higher is better;
+# latency: lower is better); '-' marks a run that failed or timed out. Not part of test.sh.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../capi-tests/lib.sh"
+ROOT=$ZMQRS_ROOT
+CACHE=${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference}
+SECONDS_PER_RUN=1.5
+REPEAT=3
+TIMEOUT=
+SIZES=()
+TRANSPORTS=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --seconds) SECONDS_PER_RUN=$2; shift ;;
+    --repeat) REPEAT=$2; shift ;;
+    --timeout) TIMEOUT=$2; shift ;;
+    --transport)
+        case "$2" in
+        tcp | ipc) TRANSPORTS+=("$2") ;;
+        *) echo "bench: --transport tcp|ipc" >&2; exit 2 ;;
+        esac
+        shift ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) SIZES+=("$1") ;;
+    esac
+    shift
+done
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(1 64 1024 65536)
+[ ${#TRANSPORTS[@]} -gt 0 ] || TRANSPORTS=(tcp ipc)
+GRACE=$(awk -v s="$SECONDS_PER_RUN" 'BEGIN { print int(3 + 2 * s) }')
+[ -n "$TIMEOUT" ] || TIMEOUT=$(awk -v s="$SECONDS_PER_RUN" 'BEGIN { t = int(20 * s); print (t < 30 ? 30 : t) }')
+
+zmqrs_need g++ libzmq3-dev dpkg-dev || exit 2
+SRC=$(ls -d "$CACHE"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
+SRC=${SRC%/}
+if [ ! -f "$SRC/perf/local_thr.cpp" ]; then
+    # reference.sh knows how to fetch the source; ask it to fetch and build nothing.
+    "$ROOT/capi-tests/reference.sh" test_capabilities >/dev/null 2>&1
+    SRC=$(ls -d "$CACHE"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
+    SRC=${SRC%/}
+    [ -f "$SRC/perf/local_thr.cpp" ] || { echo "bench: no zeromq3 source in $CACHE" >&2; exit 2; }
+fi
+[ -f "$ZMQRS_LIB" ] || { echo "bench: $ZMQRS_LIB missing; run cargo build --release" >&2; exit 2; }
+
+HEADER="$ROOT/include/zmq.h"
+if [ ! -f "$HEADER" ]; then
+    echo "bench: WARNING: $HEADER missing, building 'ours' with the SYSTEM zmq.h" >&2
+    HEADER=/usr/include/zmq.h
+fi
+
+PROGS=(local_thr remote_thr local_lat remote_lat)
+B="$CACHE/bench-net"
+build() { # build NAME HEADER LDFLAGS...
+    local name=$1 hdr=$2 d="$B/$1"
+    shift 2
+    mkdir -p "$d/include" "$d/perf" "$d/bin"
+    cp "$hdr" "$d/include/zmq.h"
+    printf '#define ZMQ_HAVE_LINUX 1\n' >"$d/perf/platform.hpp"
+    local p
+    for p in "${PROGS[@]}"; do
+        cp "$SRC/perf/$p.cpp" "$d/perf/$p.cpp"
+        g++ -O2 -pthread -w -I"$d/perf" -o "$d/bin/$p" "$d/perf/$p.cpp" "$@" -lzmq \
+            >"$d/$p.build.log" 2>&1 || { echo "bench: $name/$p does not build:" >&2; tail -n 5 "$d/$p.build.log" >&2; return 1; }
+    done
+}
+build theirs /usr/include/zmq.h || exit 1
+zmqrs_stage_lib "$B/ours/lib"
+build ours "$HEADER" -L"$B/ours/lib" -Wl,-rpath,"$B/ours/lib" -Wl,--enable-new-dtags || exit 1
+for p in "${PROGS[@]}"; do
+    zmqrs_check_ours "$B/ours/bin/$p" "$B/ours/lib" || exit 1
+    if env -u LD_LIBRARY_PATH ldd "$B/theirs/bin/$p" | grep -q "$B"; then
+        echo "bench: the Debian build of $p loads our library" >&2
+        exit 1
+    fi
+done
+
+RUNDIR=$(mktemp -d "${TMPDIR:-/tmp}/zmqrs-bench-net.XXXXXX") || exit 2
+trap 'rm -rf "$RUNDIR"' EXIT
+seq_no=0
+PORT_BASE=$((20000 + RANDOM % 30000))
+free_port() { # a tcp port nobody is bound to on 127.0.0.1
+    local p
+    p=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null) &&
+        [ -n "$p" ] && { echo "$p"; return; }
+    echo $((PORT_BASE + seq_no))
+}
+listening() { # listening TRANSPORT ADDR: is the bound side ready for a connect?
+    case $1 in
+    tcp) [ -n "$(ss -Hltn "sport = :$2" 2>/dev/null)" ] ;;
+    ipc) [ -S "$2" ] ;;
+    esac
+}
+
+run() { # run WHO thr|lat TRANSPORT SIZE COUNT -> prints the figure (msg/s or us), or "-" on failure
+    local who=$1 kind=$2 tr=$3 size=$4 count=$5 bin="$B/$1/bin" ep addr lpid lrc rrc i
+    seq_no=$((seq_no + 1))
+    case $tr in
+    tcp) addr=$(free_port); ep="tcp://127.0.0.1:$addr" ;;
+    ipc) addr="$RUNDIR/$seq_no.ipc"; ep="ipc://$addr" ;;
+    esac
+    local lout="$RUNDIR/$seq_no.local" rout="$RUNDIR/$seq_no.remote"
+    env -u LD_LIBRARY_PATH timeout -k 2 "$TIMEOUT" "$bin/local_$kind" "$ep" "$size" "$count" >"$lout" 2>&1 &
+    lpid=$!
+    # remote_lat's stopwatch includes the connect, so start the remote side only once the local
+    # side listens (up to 5 s; a process that has died is not waited for).
+    for i in $(seq 100); do
+        listening "$tr" "$addr" && break
+        kill -0 "$lpid" 2>/dev/null || break
+        sleep 0.05
+    done
+    env -u LD_LIBRARY_PATH timeout -k 2 "$TIMEOUT" "$bin/remote_$kind" "$ep" "$size" "$count" >"$rout" 2>&1
+    rrc=$?
+    # The local side has little left to do once the remote one is gone (a few buffered messages,
+    # or nothing at all); don't wait the full timeout for one that lost messages and hangs.
+    for i in $(seq $((GRACE * 20))); do
+        kill -0 "$lpid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill "$lpid" 2>/dev/null
+    wait "$lpid"
+    lrc=$?
+    [ "$tr" = ipc ] && rm -f "$addr"
+    if [ $lrc -ne 0 ] || [ $rrc -ne 0 ]; then
+        echo -
+        return
+    fi
+    local v
+    case $kind in
+    thr) v=$(sed -n 's/^mean throughput: \([0-9]*\) \[msg\/s\]/\1/p' "$lout") ;;
+    lat) v=$(sed -n 's/^average latency: \([0-9.]*\) \[us\]/\1/p' "$rout") ;;
+    esac
+    echo "${v:--}"
+}
+ratio() { # ratio A B -> A/B with two decimals, or "-"
+    if [ "$1" = - ] || [ "$2" = - ] || [ -z "$1" ] || [ -z "$2" ]; then echo -; return; fi
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'
+}
+median() { # median FIGURE... ("-" when any run failed)
+    local v
+    for v in "$@"; do [ "$v" = - ] || [ -z "$v" ] && { echo -; return; }; done
+    printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+}
+clamp() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { v = int(v); if (v < lo) v = lo; if (v > hi) v = hi; print v }'; }
+
+printf '%-9s %-8s | %12s %12s %7s | %10s %10s %7s\n' transport size "thr theirs" "thr ours" ratio "lat theirs" "lat ours" ratio
+printf '%-9s %-8s | %12s %12s %7s | %10s %10s %7s\n' "" "" "[msg/s]" "[msg/s]" "o/t" "[us]" "[us]" "o/t"
+printf -- '-------------------+-------------------------------------+-------------------------------\n'
+for tr in "${TRANSPORTS[@]}"; do
+    for size in "${SIZES[@]}"; do
+        # Calibrate on Debian's libzmq with a short run, then run both with the same counts.
+        if [ "$size" -ge 16384 ]; then c0=5000; elif [ "$size" -ge 1024 ]; then c0=50000; else c0=200000; fi
+        t0=$(run theirs thr "$tr" "$size" "$c0")
+        [ "$t0" = - ] && t0=$(run ours thr "$tr" "$size" "$c0") # theirs failed: calibrate on ours
+        [ "$t0" = - ] && t0=$c0
+        thr_count=$(clamp "$(awk -v t="$t0" -v s="$SECONDS_PER_RUN" 'BEGIN { print t * s }')" 1000 100000000)
+        l0=$(run theirs lat "$tr" "$size" 2000)
+        [ "$l0" = - ] && l0=$(run ours lat "$tr" "$size" 2000)
+        [ "$l0" = - ] && l0=50
+        lat_count=$(clamp "$(awk -v l="$l0" -v s="$SECONDS_PER_RUN" 'BEGIN { print s * 1e6 / (2 * l) }')" 200 5000000)
+
+        tt=() to=() lt=() lo=()
+        for _ in $(seq "$REPEAT"); do
+            tt+=("$(run theirs thr "$tr" "$size" "$thr_count")")
+            to+=("$(run ours thr "$tr" "$size" "$thr_count")")
+            lt+=("$(run theirs lat "$tr" "$size" "$lat_count")")
+            lo+=("$(run ours lat "$tr" "$size" "$lat_count")")
+        done
+        thr_t=$(median "${tt[@]}") thr_o=$(median "${to[@]}")
+        lat_t=$(median "${lt[@]}") lat_o=$(median "${lo[@]}")
+        [ "$size" -ge 1024 ] && [ $((size % 1024)) -eq 0 ] && label="$((size / 1024)) KiB" || label="$size B"
+        printf '%-9s %-8s | %12s %12s %7s | %10s %10s %7s\n' "$tr" "$label" "$thr_t" "$thr_o" "$(ratio "$thr_o" "$thr_t")" \
+            "$lat_t" "$lat_o" "$(ratio "$lat_o" "$lat_t")"
+    done
+done
+echo "(median of $REPEAT runs each, two processes on the same library, counts calibrated to about ${SECONDS_PER_RUN} s per run on Debian's libzmq; '-' = a run failed or timed out after ${TIMEOUT} s)"
