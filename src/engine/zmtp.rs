@@ -441,7 +441,9 @@ impl Engine {
                 Ok(0) => return Err(Closed),
                 Ok(n) => {
                     dec.advance(n);
-                    self.last_recv = Instant::now();
+                    if self.heartbeat_ivl > 0 || self.peer_ttl.is_some() {
+                        self.last_recv = Instant::now();
+                    }
                 }
                 Err(e) => {
                     Self::io_err::<()>(e, &mut self.readable)?;
@@ -529,6 +531,8 @@ impl Engine {
     fn on_command(&mut self, m: &Msg) -> Step<Option<Msg>> {
         match Command::parse(m.data(), Mechanism::Null).map_err(|_| Closed)? {
             Command::Ping { ttl, context } => {
+                // (Reads refresh `last_recv` only while heartbeats are on; this one counts.)
+                self.last_recv = Instant::now();
                 if ttl > 0 {
                     if self.peer_ttl.is_none() && self.heartbeat_ivl <= 0 {
                         self.arm_timer = true;
