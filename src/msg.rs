@@ -490,6 +490,7 @@ mod tests {
     #[test]
     fn user_data_is_freed_exactly_once_by_the_last_copy() {
         let buf = Box::into_raw(Box::new(*b"abcd"));
+        // SAFETY: buf is a live 4-byte allocation that count_free releases exactly once.
         let mut m =
             unsafe { Msg::from_user_data(buf.cast(), 4, Some((count_free, std::ptr::null_mut()))) }
                 .unwrap();

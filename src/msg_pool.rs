@@ -198,9 +198,11 @@ mod tests {
     #[test]
     fn buffers_are_recycled() {
         let (p, r) = alloc_buf(1000).unwrap();
+        // SAFETY: p came from alloc_buf with size r and is not used again.
         unsafe { free_buf(p, r) };
         let (q, r2) = alloc_buf(1000).unwrap();
         assert_eq!(r, r2);
+        // SAFETY: as above.
         unsafe { free_buf(q, r2) };
     }
 
