@@ -15,7 +15,6 @@
 use std::ffi::{c_void, CStr, CString};
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::msg_pool;
@@ -111,11 +110,139 @@ impl Metadata {
     }
 }
 
+/// A shared, reference-counted [`Metadata`] (what messages from one connection carry).
+///
+/// Like `Arc`, plus [`MetadataStock`]: the engine that stamps every inbound message takes
+/// references from a stock acquired many at a time, so the count's cache line is written by
+/// the receiving application thread (one decrement per message) and only rarely by the I/O
+/// thread, instead of bouncing between them on every message.
+pub struct MetadataRef {
+    inner: NonNull<MetadataInner>,
+}
+
+struct MetadataInner {
+    refs: AtomicUsize,
+    md: Metadata,
+}
+
+// SAFETY: the metadata is immutable once shared and the count is atomic (as `Arc`).
+unsafe impl Send for MetadataRef {}
+// SAFETY: as above.
+unsafe impl Sync for MetadataRef {}
+
+impl MetadataRef {
+    /// A first reference to new metadata.
+    pub fn new(md: Metadata) -> MetadataRef {
+        let b = Box::new(MetadataInner {
+            refs: AtomicUsize::new(1),
+            md,
+        });
+        MetadataRef {
+            inner: NonNull::from(Box::leak(b)),
+        }
+    }
+
+    fn inner(&self) -> &MetadataInner {
+        // SAFETY: the allocation lives while any reference (this one included) does.
+        unsafe { self.inner.as_ref() }
+    }
+
+    #[cfg(test)]
+    fn count(&self) -> usize {
+        self.inner().refs.load(Ordering::Relaxed)
+    }
+
+    /// Adds `n` references at once and returns how many were added, for a stock.
+    fn acquire(&self, n: usize) -> usize {
+        // Relaxed suffices for increments made from an existing reference (as in `Arc`).
+        self.inner().refs.fetch_add(n, Ordering::Relaxed);
+        n
+    }
+
+    /// Drops `n` references at once (the unused part of a stock); frees the metadata when
+    /// they were the last.
+    fn release(&self, n: usize) {
+        if n == 0 || self.inner().refs.fetch_sub(n, Ordering::Release) != n {
+            return;
+        }
+        fence(Ordering::Acquire);
+        // SAFETY: no reference is left: this was the last owner of the box.
+        drop(unsafe { Box::from_raw(self.inner.as_ptr()) });
+    }
+}
+
+impl Clone for MetadataRef {
+    fn clone(&self) -> MetadataRef {
+        self.acquire(1);
+        MetadataRef { inner: self.inner }
+    }
+}
+
+impl Drop for MetadataRef {
+    fn drop(&mut self) {
+        self.release(1);
+    }
+}
+
+impl std::ops::Deref for MetadataRef {
+    type Target = Metadata;
+    fn deref(&self) -> &Metadata {
+        &self.inner().md
+    }
+}
+
+impl std::fmt::Debug for MetadataRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner().md.fmt(f)
+    }
+}
+
+/// References to one [`MetadataRef`] handed out without touching the shared count: it is
+/// raised by [`MetadataStock::BATCH`] when the stock runs out, and the unused rest is given
+/// back when the stock is dropped. Owned by one thread (the engine's).
+pub struct MetadataStock {
+    md: MetadataRef,
+    /// References owned beyond `md` itself, not yet handed out.
+    spare: usize,
+}
+
+impl MetadataStock {
+    /// References taken from the shared count at a time.
+    pub const BATCH: usize = 1024;
+
+    /// A stock of references to `md`.
+    pub fn new(md: MetadataRef) -> MetadataStock {
+        MetadataStock { md, spare: 0 }
+    }
+
+    /// One more reference, usually without an atomic operation.
+    pub fn take(&mut self) -> MetadataRef {
+        if self.spare == 0 {
+            self.spare = self.md.acquire(Self::BATCH);
+        }
+        self.spare -= 1;
+        MetadataRef {
+            inner: self.md.inner,
+        }
+    }
+
+    /// The metadata itself.
+    pub fn get(&self) -> &MetadataRef {
+        &self.md
+    }
+}
+
+impl Drop for MetadataStock {
+    fn drop(&mut self) {
+        self.md.release(self.spare);
+    }
+}
+
 /// A message. Exactly 64 bytes so that it fits a `zmq_msg_t`.
 #[repr(C, align(8))]
 pub struct Msg {
     payload: Payload,
-    metadata: Option<Arc<Metadata>>,
+    metadata: Option<MetadataRef>,
     routing_id: u32,
     flags: u8,
     inline_len: u8,
@@ -356,12 +483,12 @@ impl Msg {
     }
 
     /// The metadata the message arrived with.
-    pub fn metadata(&self) -> Option<&Arc<Metadata>> {
-        self.metadata.as_ref()
+    pub fn metadata(&self) -> Option<&Metadata> {
+        self.metadata.as_deref()
     }
 
     /// Attaches metadata.
-    pub fn set_metadata(&mut self, md: Option<Arc<Metadata>>) {
+    pub fn set_metadata(&mut self, md: Option<MetadataRef>) {
         self.metadata = md;
     }
 
@@ -508,5 +635,44 @@ mod tests {
         assert!(m.is_valid());
         m.close();
         assert!(!m.is_valid());
+    }
+
+    #[test]
+    fn metadata_stock_hands_out_counted_references_and_returns_the_rest() {
+        let md = MetadataRef::new(Metadata::new(vec![(
+            "Socket-Type".into(),
+            CString::new("PAIR").unwrap(),
+        )]));
+        let probe = md.clone();
+        let mut stock = MetadataStock::new(md);
+        // Taking references adds to the shared count a batch at a time.
+        let first = stock.take();
+        assert_eq!(probe.count(), 2 + MetadataStock::BATCH);
+        let mut taken: Vec<MetadataRef> = (0..MetadataStock::BATCH + 5)
+            .map(|_| stock.take())
+            .collect();
+        assert_eq!(probe.count(), 2 + 2 * MetadataStock::BATCH);
+        assert_eq!(taken[7].get("socket-type").unwrap().to_bytes(), b"PAIR");
+        // Dropping the stock gives back the unused references, not the handed-out ones.
+        drop(stock);
+        assert_eq!(probe.count(), 1 + 1 + MetadataStock::BATCH + 5);
+        let mut m = Msg::new();
+        m.set_metadata(taken.pop());
+        let copy = m.share();
+        assert_eq!(probe.count(), 2 + 1 + MetadataStock::BATCH + 5);
+        drop(taken);
+        drop(first);
+        drop(m);
+        assert_eq!(probe.count(), 2);
+        assert_eq!(
+            copy.metadata()
+                .unwrap()
+                .get("Socket-Type")
+                .unwrap()
+                .to_bytes(),
+            b"PAIR"
+        );
+        drop(copy);
+        assert_eq!(probe.count(), 1);
     }
 }

@@ -6,7 +6,8 @@
 //! size class, and the next allocation of that class takes one back.
 //!
 //! Size classes: four per power of two, from 65 bytes to 256 KiB (48 classes). Each class keeps
-//! at most about 1 MiB (8 to 256 buffers); what does not fit is freed normally. Buffers kept
+//! at most about 1 MiB (8 to 8192 buffers: a queue of small messages between a fast writer and a slower
+//! reader must not fall back to malloc); what does not fit is freed normally. Buffers kept
 //! here stay allocated for the life of the process.
 //!
 //! The queue is the classic bounded multi-producer multi-consumer ring with one sequence
@@ -139,7 +140,7 @@ static RINGS: [OnceLock<Ring>; CLASSES] = [const { OnceLock::new() }; CLASSES];
 
 fn ring(class: usize, class_size: usize) -> &'static Ring {
     RINGS[class].get_or_init(|| {
-        let cap = (CLASS_BYTES / class_size).clamp(8, 256);
+        let cap = (CLASS_BYTES / class_size).clamp(8, 8192);
         Ring::new(cap.next_power_of_two() / if cap.is_power_of_two() { 1 } else { 2 })
     })
 }

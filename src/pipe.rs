@@ -87,6 +87,9 @@ pub struct Pipe {
     in_active: bool,
     out_active: bool,
     msgs_read: u64,
+    /// `msgs_read` when the last credit (`ActivateWrite`) was sent: one goes every LWM
+    /// messages (no division on the hot path; a changed HWM applies from the next message).
+    last_credit: u64,
     msgs_written: u64,
     peers_msgs_read: u64,
     state: State,
@@ -128,6 +131,7 @@ pub fn pipepair_parts(w: [i64; 2], r: [i64; 2]) -> (Pipe, Pipe) {
         in_active: true,
         out_active: true,
         msgs_read: 0,
+        last_credit: 0,
         msgs_written: 0,
         peers_msgs_read: 0,
         state: State::Active,
@@ -288,7 +292,8 @@ impl Pipe {
         if !m.more() && m.flags() & msg::ROUTING_ID == 0 {
             self.msgs_read += 1;
             let lwm = self.in_lwm();
-            if lwm > 0 && self.msgs_read.is_multiple_of(lwm) {
+            if lwm > 0 && self.msgs_read - self.last_credit >= lwm {
+                self.last_credit = self.msgs_read;
                 self.send_peer(PipeCmd::ActivateWrite(self.msgs_read));
             }
         }

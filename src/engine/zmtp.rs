@@ -10,16 +10,15 @@
 //! the pipe to the socket is full; the session calls `drive` again when the pipe has room.
 
 use std::io::ErrorKind;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::codec::command::{self, Command, Properties};
-use super::codec::frame::{Decoder, Encoder, Framing};
+use super::codec::frame::{Decoder, Encoder, Framing, MAX_BATCH};
 use super::codec::greeting::{GreetingParser, Mechanism, OurGreeting, PeerGreeting, Progress};
 use super::codec::socket_type;
 use crate::constants::*;
 use crate::io::io_thread::IoCtx;
-use crate::msg::{self, Metadata, Msg};
+use crate::msg::{self, MetadataRef, MetadataStock, Msg};
 use crate::options::Options;
 use crate::pipe::Pipe;
 use crate::stream::Stream;
@@ -62,8 +61,10 @@ pub struct Engine {
     state: State,
     readable: bool,
     writable: bool,
+    /// The peer's FIN (or an error) was reported: read to the end, short reads or not.
+    read_closed: bool,
     pending_in: Option<Msg>,
-    metadata: Option<Arc<Metadata>>,
+    metadata: Option<MetadataStock>,
     zmtp31: bool,
     /// Inside a multipart message coming from the pipe (only its first part is a candidate
     /// subscription).
@@ -102,6 +103,7 @@ impl Engine {
             state: State::Greeting,
             readable: true,
             writable: true,
+            read_closed: false,
             pending_in: None,
             metadata: None,
             zmtp31: false,
@@ -150,6 +152,9 @@ impl Engine {
     pub fn ready(&mut self, ev: &mio::event::Event) {
         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
             self.readable = true;
+        }
+        if ev.is_read_closed() || ev.is_error() {
+            self.read_closed = true;
         }
         if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
             self.writable = true;
@@ -414,9 +419,9 @@ impl Engine {
         if !self.peer_address.is_empty() {
             let _ = props.insert(command::PEER_ADDRESS, self.peer_address.as_bytes());
         }
-        self.metadata = Some(Arc::new(
+        self.metadata = Some(MetadataStock::new(MetadataRef::new(
             props.to_msg_metadata().with_fd(self.stream.raw_fd()),
-        ));
+        )));
     }
 
     /// Decodes the next frame, reading from the stream as needed.
@@ -434,13 +439,23 @@ impl Engine {
                 return Ok(None);
             }
             let buf = dec.read_buf();
-            if buf.is_empty() {
+            let asked = buf.len();
+            if asked == 0 {
                 return Ok(None);
             }
             match self.stream.read(buf) {
                 Ok(0) => return Err(Closed),
                 Ok(n) => {
+                    // A short read from a stream socket took all it had: new bytes (or the
+                    // FIN) will come with a new edge (epoll(7)), so don't spend a read on
+                    // WouldBlock. A FIN already reported must still be read.
+                    if n < asked && !self.read_closed {
+                        self.readable = false;
+                    }
                     dec.advance(n);
+                    if n == asked {
+                        dec.grow_buffer(MAX_BATCH);
+                    }
                     if self.heartbeat_ivl > 0 || self.peer_ttl.is_some() {
                         self.last_recv = Instant::now();
                     }
@@ -492,7 +507,7 @@ impl Engine {
                         None => continue,
                     }
                 }
-                m.set_metadata(self.metadata.clone());
+                m.set_metadata(self.metadata.as_mut().map(MetadataStock::take));
                 if let Err(m) = pipe.write(m) {
                     // The socket's queue is full: resume when it gives room back.
                     self.pending_in = Some(m);
@@ -518,6 +533,7 @@ impl Engine {
                 };
                 enc.push(m);
             }
+            enc.grow_batch(MAX_BATCH);
             if !self.flush_out()? {
                 break;
             }

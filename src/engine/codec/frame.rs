@@ -47,8 +47,11 @@ pub const FLAG_MORE: u8 = 1;
 pub const FLAG_LONG: u8 = 2;
 pub const FLAG_COMMAND: u8 = 4;
 
-/// Size of the decoder's shared read buffer and of the encoder's batch.
+/// Size of the decoder's shared read buffer and of the encoder's batch at first.
 pub const DEFAULT_BATCH: usize = 8192;
+
+/// What busy connections grow them to (see `Decoder::grow_buffer`, `Encoder::grow_batch`).
+pub const MAX_BATCH: usize = 65536;
 
 /// Bodies claimed larger than this are not allocated up front: they grow as bytes arrive.
 const MAX_UPFRONT: usize = 64 << 20;
@@ -177,6 +180,15 @@ impl Decoder {
         &mut self.buf[self.end..]
     }
 
+    /// Doubles the shared read buffer, up to `max` bytes, when the last read filled it (a
+    /// busy connection: fewer, larger reads). Bodies read in place keep their threshold.
+    pub fn grow_buffer(&mut self, max: usize) {
+        if self.end == self.buf.len() && self.buf.len() < max {
+            let n = (self.buf.len() * 2).min(max);
+            self.buf.resize(n, 0);
+        }
+    }
+
     /// `n` bytes were written at the start of the slice [`read_buf`](Self::read_buf) gave.
     pub fn advance(&mut self, n: usize) {
         if self.direct {
@@ -205,6 +217,9 @@ impl Decoder {
     /// is needed. The message carries `msg::MORE` and `msg::COMMAND` as the frame says.
     /// After an error the connection must be dropped.
     pub fn decode(&mut self) -> Result<Option<Msg>, CodecError> {
+        if let Some(m) = self.decode_short()? {
+            return Ok(Some(m));
+        }
         loop {
             match &mut self.state {
                 State::Header => {
@@ -274,6 +289,43 @@ impl Decoder {
                 }
             }
         }
+    }
+
+    /// The common case in one step: a short 2.0/3.x frame with its header and body both
+    /// buffered. `None` leaves everything else (long frames, bad flags, a split frame, a size
+    /// over the limit) to the general path, which reports errors.
+    #[inline]
+    fn decode_short(&mut self) -> Result<Option<Msg>, CodecError> {
+        if self.hlen != 0 || !matches!(self.state, State::Header) {
+            return Ok(None);
+        }
+        let allowed = match self.framing {
+            Framing::V3 => FLAG_MORE | FLAG_COMMAND,
+            Framing::V2 => FLAG_MORE,
+            Framing::V1 => return Ok(None),
+        };
+        let avail = &self.buf[self.pos..self.end];
+        let [wire_flags, size, ..] = *avail else {
+            return Ok(None);
+        };
+        let size = usize::from(size);
+        if wire_flags & !allowed != 0
+            || avail.len() < 2 + size
+            || (self.max_msg_size >= 0 && size as u64 > self.max_msg_size as u64)
+        {
+            return Ok(None);
+        }
+        let mut m = Msg::from_slice(&avail[2..2 + size]).map_err(|_| CodecError::OutOfMemory)?;
+        let mut flags = 0;
+        if wire_flags & FLAG_MORE != 0 {
+            flags |= msg::MORE;
+        }
+        if wire_flags & FLAG_COMMAND != 0 {
+            flags |= msg::COMMAND;
+        }
+        m.set_flags(flags);
+        self.pos += 2 + size;
+        Ok(Some(m))
     }
 
     /// The length of the header being read, as far as its first bytes tell.
@@ -452,6 +504,14 @@ impl Encoder {
         self.pending < self.batch_size
     }
 
+    /// Doubles the batch, up to `max` bytes, when it is full (a busy connection: fewer,
+    /// larger writes). Bodies written in place keep their threshold.
+    pub fn grow_batch(&mut self, max: usize) {
+        if !self.has_room() && self.batch_size < max {
+            self.batch_size = (self.batch_size * 2).min(max);
+        }
+    }
+
     /// Whether nothing waits to be written.
     pub fn is_empty(&self) -> bool {
         self.pending == 0
@@ -464,7 +524,9 @@ impl Encoder {
 
     /// Appends raw bytes (no framing), e.g. a ZMTP 1.0 peer's expected routing id body.
     pub fn push_raw(&mut self, bytes: &[u8]) {
-        self.compact();
+        if self.batch.len() >= self.batch_size {
+            self.compact();
+        }
         let start = self.batch.len();
         self.batch.extend_from_slice(bytes);
         self.add_batch(start);
@@ -473,7 +535,11 @@ impl Encoder {
     /// Encodes one frame: `msg::MORE` and `msg::COMMAND` from the message's flags (COMMAND
     /// exists only in ZMTP 3.x framing and is dropped in older ones).
     pub fn push(&mut self, msg: Msg) {
-        self.compact();
+        // Dropping the written prefix can wait until the batch is full: it stays bounded
+        // (about three batches) and small pushes skip the bookkeeping.
+        if self.batch.len() >= self.batch_size {
+            self.compact();
+        }
         let size = msg.size();
         let more = msg.flags() & msg::MORE != 0;
         let start = self.batch.len();
@@ -759,7 +825,7 @@ mod tests {
     fn large_bodies_are_not_copied_by_the_encoder() {
         let big = msg(&[5u8; 10000], 0);
         let ptr = big.data().as_ptr();
-        let mut enc = Encoder::new(Framing::V3);
+        let mut enc = Encoder::with_batch(Framing::V3, 8192);
         enc.push(msg(b"small", msg::MORE));
         enc.push(big);
         assert!(!enc.has_room());
@@ -777,13 +843,13 @@ mod tests {
 
     #[test]
     fn large_bodies_are_read_in_place() {
-        let mut enc = Encoder::new(Framing::V3);
+        let mut enc = Encoder::with_batch(Framing::V3, 8192);
         enc.push(msg(&[6u8; 50000], 0));
         let mut wire = Vec::new();
         for s in enc.io_slices().iter() {
             wire.extend_from_slice(s);
         }
-        let mut dec = Decoder::new(Framing::V3, -1);
+        let mut dec = Decoder::with_buffer(Framing::V3, -1, 8192);
         // The header and a little of the body through the shared buffer.
         assert_eq!(dec.feed(&wire[..100]), 100);
         assert!(dec.decode().unwrap().is_none());
@@ -1073,5 +1139,42 @@ mod tests {
             let got = decode_all(framing, -1, &wire, &chunks, 16 + rng.below(9000)).unwrap();
             check_same(&copy, &got, framing == Framing::V3);
         }
+    }
+
+    #[test]
+    fn a_busy_connection_grows_its_read_buffer_and_batch_up_to_the_maximum() {
+        // Reads: the buffer doubles only after a read that filled it.
+        let mut dec = Decoder::with_buffer(Framing::V3, -1, 16);
+        assert_eq!(dec.feed(&[0u8; 10]), 10);
+        dec.grow_buffer(64);
+        assert_eq!(dec.read_buf().len(), 6, "not full: no growth");
+        dec.advance(6);
+        dec.grow_buffer(64);
+        // Eight empty frames were buffered and survive the growth.
+        for _ in 0..8 {
+            assert_eq!(dec.decode().unwrap().unwrap().size(), 0);
+        }
+        assert_eq!(dec.read_buf().len(), 32);
+        dec.advance(32);
+        dec.grow_buffer(40);
+        // Capped at 40: the 32 unread bytes stay, 8 are free.
+        assert_eq!(dec.read_buf().len(), 8);
+        // Writes: the batch doubles only when full.
+        let mut enc = Encoder::with_batch(Framing::V3, 16);
+        enc.push(msg(b"abc", 0));
+        enc.grow_batch(64);
+        assert!(enc.has_room());
+        for _ in 0..3 {
+            enc.push(msg(b"abc", 0));
+        }
+        assert!(!enc.has_room(), "20 bytes pending in a 16-byte batch");
+        enc.grow_batch(64);
+        assert!(enc.has_room(), "grown to 32");
+        for _ in 0..3 {
+            enc.push(msg(b"abc", 0));
+        }
+        enc.grow_batch(64);
+        enc.grow_batch(64);
+        assert!(enc.has_room(), "grown once per full batch: 64");
     }
 }
