@@ -330,6 +330,10 @@ impl Engine {
     fn greeting_done(&mut self, peer: PeerGreeting) -> Step<()> {
         self.framing = peer.framing();
         self.zmtp31 = peer.is_zmtp31();
+        if self.framing != Framing::V3 {
+            // PING / PONG are ZMTP 3.1 commands: no heartbeats with older peers.
+            self.heartbeat_ivl = 0;
+        }
         let mut dec = Decoder::new(self.framing, self.max_msg_size);
         let mut enc = Encoder::new(self.framing);
         // What the greeting still had to send goes first.
