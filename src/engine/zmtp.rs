@@ -357,8 +357,12 @@ impl Engine {
                 }
                 enc.push(command::ready(&props).map_err(|_| Closed)?);
             }
-            PeerGreeting::V2 { .. } => {
-                // ZMTP 2.0: an identity frame, no handshake commands.
+            PeerGreeting::V2 { socket_type, .. } => {
+                // The greeting's socket type must be one ours talks to (15/ZMTP).
+                if !socket_type::compatible(self.socket_type, i32::from(socket_type)) {
+                    return Err(Closed);
+                }
+                // An identity frame, no handshake commands.
                 enc.push(Msg::from_slice(&self.routing_id).map_err(|_| Closed)?);
             }
             PeerGreeting::V1 { replay } => {
