@@ -81,6 +81,9 @@ pub struct Engine {
     timed_out: bool,
     /// A heartbeat timer must be set at the end of this `drive`.
     arm_timer: bool,
+    /// A PUB / XPUB facing a ZMTP 1.0 peer without greeting (libzmq 2.x), whose SUB filters
+    /// by itself and never sends subscriptions: it is subscribed to everything.
+    subscribe_all: bool,
 }
 
 impl Engine {
@@ -121,6 +124,7 @@ impl Engine {
             timer_id: 0,
             timed_out: false,
             arm_timer: false,
+            subscribe_all: false,
         }
     }
 
@@ -366,6 +370,7 @@ impl Engine {
                 enc.push(Msg::from_slice(&self.routing_id).map_err(|_| Closed)?);
             }
             PeerGreeting::V1 { replay } => {
+                self.subscribe_all = matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB);
                 // Our signature was the header of our identity frame; its body follows.
                 enc.push_raw(&self.routing_id);
                 dec.feed(&self.greeting.received()[..replay]);
@@ -385,6 +390,10 @@ impl Engine {
         if self.framing != Framing::V3 {
             // The identity frame of a 1.0 / 2.0 peer.
             self.set_metadata(None);
+            if self.subscribe_all {
+                // Goes to the socket before anything the peer sends.
+                self.pending_in = Some(command::sub_message(true, b"").map_err(|_| Closed)?);
+            }
             return Ok(Some(m.data().to_vec()));
         }
         if m.flags() & msg::COMMAND == 0 {
