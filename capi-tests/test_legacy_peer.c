@@ -939,6 +939,63 @@ static void test_greeting_is_sent_in_steps(void)
     }
 }
 
+/* The old peer writes its greeting, identity and first messages in one go before reading
+ * anything; our socket has a routing id of the maximum length (255 bytes). */
+static void test_burst_and_longest_routing_id(void)
+{
+    char our_id[256];
+    memset(our_id, 'r', 255);
+    our_id[255] = 0;
+    FOR_VERSIONS_AND_SIDES({
+        conn_t c;
+        conn_socket(&c, ver, ZMQ_DEALER, our_id);
+        conn_tcp(&c, binds);
+        static unsigned char wire[1024];
+        size_t n = 0;
+        if (ver != V10) {
+            static const unsigned char g[12] = {0xFF, 0, 0, 0, 0, 0, 0, 0, 3, 0x7F, 0,
+                                                ZMQ_DEALER};
+            memcpy(wire, g, sizeof g);
+            wire[10] = ver == V20 ? 1 : 0;
+            n = sizeof g;
+        }
+        /* Identity "id", then "one", then ["two", "three"], in the peer's framing. */
+        static const char *frames[] = {"id", "one", "two", "three"};
+        static const int more[] = {0, 0, 1, 0};
+        for (int i = 0; i < 4; i++) {
+            size_t l = strlen(frames[i]);
+            if (c.framing == 2) {
+                wire[n++] = (unsigned char)more[i];
+                wire[n++] = (unsigned char)l;
+            } else {
+                wire[n++] = (unsigned char)(l + 1);
+                wire[n++] = (unsigned char)more[i];
+            }
+            memcpy(wire + n, frames[i], l);
+            n += l;
+        }
+        write_all(c.fd, wire, n);
+        ours_expect(c.sock, NULL, &(tmsg_t){1, {"one"}, {3}});
+        ours_expect(c.sock, NULL, &(tmsg_t){2, {"two", "three"}, {3, 5}});
+        /* Our greeting as the old peer reads it, then a message. */
+        unsigned char g[12];
+        READ(c.fd, g, 10);
+        CHECK(g[0] == 0xFF && g[9] == 0x7F && get_u64(g + 1) == 256);
+        if (ver == V10) {
+            READ(c.fd, c.our_id, 255);
+        } else {
+            READ(c.fd, g + 10, 2);
+            CHECK(g[10] == 3 && g[11] == ZMQ_DEALER);
+            int m;
+            CHECK(peer_recv_frame(&c, c.our_id, sizeof c.our_id, &m, TIMEOUT_MS) == 255);
+        }
+        CHECK(memcmp(c.our_id, our_id, 255) == 0);
+        ours_send(c.sock, NULL, &cases[1]);
+        peer_expect(&c, NULL, &cases[1]);
+        conn_close(&c);
+    });
+}
+
 /* Some libzmq 2.x releases set flag bits other than MORE in 1.0 frames: only bit 0 counts. */
 static void test_zmtp10_reserved_flag_bits(void)
 {
@@ -1013,6 +1070,7 @@ int main(int argc, char **argv)
     RUN_MATCHING(test_pub_with_old_sub);
     RUN_MATCHING(test_pub_with_zmtp10_sub);
     RUN_MATCHING(test_incompatible_socket_type);
+    RUN_MATCHING(test_burst_and_longest_routing_id);
     RUN_MATCHING(test_zmtp10_reserved_flag_bits);
     RUN_MATCHING(test_no_heartbeats_to_old_peers);
     return 0;
