@@ -82,6 +82,9 @@ pub struct Engine {
     timed_out: bool,
     /// A heartbeat timer must be set at the end of this `drive`.
     arm_timer: bool,
+    /// A PUB / XPUB facing a ZMTP 1.0 peer without greeting (libzmq 2.x), whose SUB filters
+    /// by itself and never sends subscriptions: it is subscribed to everything.
+    subscribe_all: bool,
 }
 
 impl Engine {
@@ -123,6 +126,7 @@ impl Engine {
             timer_id: 0,
             timed_out: false,
             arm_timer: false,
+            subscribe_all: false,
         }
     }
 
@@ -335,6 +339,10 @@ impl Engine {
     fn greeting_done(&mut self, peer: PeerGreeting) -> Step<()> {
         self.framing = peer.framing();
         self.zmtp31 = peer.is_zmtp31();
+        if self.framing != Framing::V3 {
+            // PING / PONG are ZMTP 3.1 commands: no heartbeats with older peers.
+            self.heartbeat_ivl = 0;
+        }
         let mut dec = Decoder::new(self.framing, self.max_msg_size);
         let mut enc = Encoder::new(self.framing);
         // What the greeting still had to send goes first.
@@ -358,11 +366,16 @@ impl Engine {
                 }
                 enc.push(command::ready(&props).map_err(|_| Closed)?);
             }
-            PeerGreeting::V2 { .. } => {
-                // ZMTP 2.0: an identity frame, no handshake commands.
+            PeerGreeting::V2 { socket_type, .. } => {
+                // The greeting's socket type must be one ours talks to (15/ZMTP).
+                if !socket_type::compatible(self.socket_type, i32::from(socket_type)) {
+                    return Err(Closed);
+                }
+                // An identity frame, no handshake commands.
                 enc.push(Msg::from_slice(&self.routing_id).map_err(|_| Closed)?);
             }
             PeerGreeting::V1 { replay } => {
+                self.subscribe_all = matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB);
                 // Our signature was the header of our identity frame; its body follows.
                 enc.push_raw(&self.routing_id);
                 dec.feed(&self.greeting.received()[..replay]);
@@ -382,6 +395,10 @@ impl Engine {
         if self.framing != Framing::V3 {
             // The identity frame of a 1.0 / 2.0 peer.
             self.set_metadata(None);
+            if self.subscribe_all {
+                // Goes to the socket before anything the peer sends.
+                self.pending_in = Some(command::sub_message(true, b"").map_err(|_| Closed)?);
+            }
             return Ok(Some(m.data().to_vec()));
         }
         if m.flags() & msg::COMMAND == 0 {
