@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use crate::command::{Command, ObjCmd, PipeCmd};
 use crate::constants::*;
-use crate::engine::zmtp::{Engine, EngineStatus};
+use crate::engine::zmtp::Engine;
+use crate::engine::EngineStatus;
 use crate::io::io_thread::{IoCtx, IoObject};
 use crate::mailbox::Mailbox;
 use crate::msg::{self, Msg};
