@@ -487,6 +487,11 @@ impl Msg {
         self.metadata.as_deref()
     }
 
+    /// The shared metadata handle, to attach to another message.
+    pub fn metadata_ref(&self) -> Option<&MetadataRef> {
+        self.metadata.as_ref()
+    }
+
     /// Attaches metadata.
     pub fn set_metadata(&mut self, md: Option<MetadataRef>) {
         self.metadata = md;

@@ -60,6 +60,9 @@ pub struct Options {
     pub recv_routing_id: bool,
     /// Whether pipes of this socket keep pending messages on disconnect/close.
     pub delay_on_close: bool,
+    /// ZMQ_STREAM_NOTIFY (STREAM sockets only): empty messages announce connections and
+    /// disconnections.
+    pub raw_notify: bool,
 }
 
 impl Options {
@@ -114,6 +117,7 @@ impl Options {
             last_endpoint: String::new(),
             recv_routing_id: false,
             delay_on_close: true,
+            raw_notify: true,
         }
     }
 }
@@ -447,6 +451,18 @@ static TABLE: &[Entry] = &[
         set: None,
         get: Some(|o| OptVal::Str(o.last_endpoint.as_bytes().to_vec())),
     },
+    Entry {
+        id: ZMQ_STREAM_NOTIFY,
+        set: Some(|o, v| {
+            // Only STREAM sockets have it (libzmq: EINVAL elsewhere); not readable.
+            if o.socket_type != ZMQ_STREAM {
+                return Err(Error::Inval);
+            }
+            o.raw_notify = bool_of(v)?;
+            Ok(())
+        }),
+        get: None,
+    },
     // Security mechanisms this build does not provide: not settable, as in a libzmq built
     // without them.
     Entry {
@@ -474,6 +490,11 @@ impl Options {
                 self.socket_type,
                 ZMQ_DEALER | ZMQ_PULL | ZMQ_PUSH | ZMQ_PUB | ZMQ_SUB
             )
+    }
+
+    /// Whether connections of this socket run the raw engine (no ZMTP): STREAM sockets.
+    pub fn raw_socket(&self) -> bool {
+        self.socket_type == ZMQ_STREAM
     }
 
     /// Sets a common option from its C bytes.

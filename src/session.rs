@@ -9,6 +9,10 @@
 //!   handshake completes and handed to the socket (`Command::Bind`); when the connection ends
 //!   the pipe is terminated and the session is done.
 //!
+//! Raw sockets (STREAM) run the raw engine: its pipe exists from the start of the connection
+//! (no handshake), and the socket ending the pipe (an empty data part) ends the connection
+//! and the session, in both roles: no reconnection.
+//!
 //! Ownership: the session owns its pipe end (attached with the session's slot as index) and
 //! its engine. Termination: the socket terminating the pipe, or `ObjCmd::Term` (connect role),
 //! makes the session flush what it can within LINGER, then end; a connect-role session then
@@ -20,7 +24,7 @@ use std::time::Duration;
 
 use crate::command::{Command, ObjCmd, PipeCmd};
 use crate::constants::*;
-use crate::engine::zmtp::{Engine, EngineStatus};
+use crate::engine::{Engine, EngineStatus};
 use crate::io::io_thread::{IoCtx, IoObject};
 use crate::mailbox::Mailbox;
 use crate::msg::{self, Msg};
@@ -249,9 +253,15 @@ impl Session {
 
     /// The handshake is done: make sure there is a pipe to the socket.
     fn engine_ready(&mut self, io: &mut IoCtx, peer_id: Vec<u8>) {
-        self.handshaken = true;
-        self.owner
-            .event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0, &self.endpoint);
+        if self
+            .engine
+            .as_ref()
+            .is_some_and(|e| e.has_handshake_stage())
+        {
+            self.handshaken = true;
+            self.owner
+                .event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0, &self.endpoint);
+        }
         let o = &self.owner.options;
         let id_msg = || {
             let mut m = Msg::from_slice(&peer_id).unwrap_or_default();
@@ -372,6 +382,21 @@ impl Session {
         }
     }
 
+    /// A raw connection's pipe ended (the socket closed the connection, or dropped it): the
+    /// session ends once the engine has written what it holds, within LINGER.
+    fn end_raw(&mut self, io: &mut IoCtx) {
+        self.term_requested = true;
+        let linger = self.owner.options.linger;
+        if linger != 0 && self.engine.as_ref().is_some_and(|e| e.has_pending_output()) {
+            if linger > 0 {
+                io.add_timer(Duration::from_millis(linger as u64), TIMER_LINGER);
+            }
+            self.drive(io);
+        } else {
+            self.finish(io);
+        }
+    }
+
     /// LINGER is over: drop what could not be sent.
     fn linger_expired(&mut self, io: &mut IoCtx) {
         self.close_engine(io, false);
@@ -476,6 +501,9 @@ impl IoObject for Session {
             PipeEvent::ReadActivated | PipeEvent::WriteActivated => self.drive(io),
             PipeEvent::Terminated => {
                 self.pipe = None;
+                if self.owner.options.raw_socket() && !self.term_requested {
+                    return self.end_raw(io);
+                }
                 // Connect role without a request to end (the socket dropped the pipe, e.g. a
                 // second PAIR peer): stay connected; a new pipe comes with the next handshake.
                 if self.term_requested || matches!(self.role, Role::Accepted) {

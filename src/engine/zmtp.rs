@@ -9,13 +9,14 @@
 //! read or write returns WouldBlock, and stops reading (keeping the decoded message) while
 //! the pipe to the socket is full; the session calls `drive` again when the pipe has room.
 
-use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
+use super::base::{self, Closed, Step};
 use super::codec::command::{self, Command, Properties};
 use super::codec::frame::{Decoder, Encoder, Framing, MAX_BATCH};
 use super::codec::greeting::{GreetingParser, Mechanism, OurGreeting, PeerGreeting, Progress};
 use super::codec::socket_type;
+use super::EngineStatus;
 use crate::constants::*;
 use crate::io::io_thread::IoCtx;
 use crate::msg::{self, MetadataRef, MetadataStock, Msg};
@@ -23,29 +24,12 @@ use crate::options::Options;
 use crate::pipe::Pipe;
 use crate::stream::Stream;
 
-/// What the session must do after `drive`.
-#[derive(Debug, PartialEq, Eq)]
-pub enum EngineStatus {
-    /// Nothing: waiting for readiness or pipe activity.
-    Running,
-    /// The handshake completed; the peer's routing id (may be empty).
-    Ready(Vec<u8>),
-    /// The connection is over (peer closed, protocol error, timeout).
-    Closed,
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum State {
     Greeting,
     Handshake,
     Active,
 }
-
-/// Why the engine stopped.
-#[derive(Debug)]
-struct Closed;
-
-type Step<T> = std::result::Result<T, Closed>;
 
 /// A ZMTP connection. See the module documentation.
 pub struct Engine {
@@ -154,27 +138,15 @@ impl Engine {
 
     /// Records readiness reported by the poll.
     pub fn ready(&mut self, ev: &mio::event::Event) {
-        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-            self.readable = true;
-        }
+        base::note_readiness(ev, &mut self.readable, &mut self.writable);
         if ev.is_read_closed() || ev.is_error() {
             self.read_closed = true;
-        }
-        if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
-            self.writable = true;
         }
     }
 
     /// Deregisters and drops the stream (after a last attempt to write what is encoded).
     pub fn close(&mut self, io: &mut IoCtx) {
-        if let Some(enc) = self.enc.as_mut() {
-            if !enc.is_empty() {
-                if let Ok(n) = self.stream.write_vectored(&enc.io_slices()) {
-                    enc.consume(n);
-                }
-            }
-        }
-        self.stream.deregister(io.registry);
+        base::close(&mut self.stream, self.enc.as_mut(), io.registry);
     }
 
     /// A timer of this engine fired: handshake timeout, heartbeats.
@@ -284,14 +256,7 @@ impl Engine {
     }
 
     fn io_err<T>(e: std::io::Error, wb: &mut bool) -> Step<Option<T>> {
-        match e.kind() {
-            ErrorKind::WouldBlock => {
-                *wb = false;
-                Ok(None)
-            }
-            ErrorKind::Interrupted => Ok(None),
-            _ => Err(Closed),
-        }
+        base::io_err(e, wb).map(|()| None)
     }
 
     /// The greeting exchange; true when something happened.
@@ -490,19 +455,7 @@ impl Engine {
         let Some(enc) = self.enc.as_mut() else {
             return Ok(false);
         };
-        let mut progress = false;
-        while !enc.is_empty() && self.writable {
-            match self.stream.write_vectored(&enc.io_slices()) {
-                Ok(n) => {
-                    enc.consume(n);
-                    progress = true;
-                }
-                Err(e) => {
-                    Self::io_err::<()>(e, &mut self.writable)?;
-                }
-            }
-        }
-        Ok(progress)
+        base::write_out(&mut self.stream, enc, &mut self.writable)
     }
 
     /// Moves messages both ways; true when something moved.

@@ -119,10 +119,8 @@ fn create_type(ty: i32, options: &mut Options) -> Result<Box<dyn SocketType>> {
             options.recv_routing_id = true;
             Box::new(router::Router::default())
         }
-        ZMQ_STREAM => {
-            options.recv_routing_id = true;
-            Box::new(stream::Stream::default())
-        }
+        // Its raw peers send no routing ids: the socket names them itself.
+        ZMQ_STREAM => Box::new(stream::Stream::default()),
         _ => return Err(Error::Inval),
     })
 }

@@ -47,6 +47,20 @@ pub(super) fn random_u32() -> u32 {
     h.finish() as u32
 }
 
+/// A fresh 5-byte routing id, as libzmq makes them: a zero byte, then the 32-bit counter
+/// `next` (big-endian), which advances; ids for which `taken` holds are skipped.
+pub(super) fn generate_id(next: &mut u32, taken: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+    loop {
+        let n = *next;
+        *next = next.wrapping_add(1);
+        let mut id = vec![0u8];
+        id.extend_from_slice(&n.to_be_bytes());
+        if !taken(&id) {
+            return id;
+        }
+    }
+}
+
 /// What identifying a new pipe gave.
 enum Ident {
     /// The pipe has a routing id and takes part in routing.
@@ -104,17 +118,9 @@ impl Default for Router {
 }
 
 impl Router {
-    /// A fresh 5-byte routing id: a zero byte, then a 32-bit counter (big-endian).
+    /// A fresh routing id no peer has (see [`generate_id`]).
     fn generate_id(&mut self) -> Vec<u8> {
-        loop {
-            let n = self.next_id;
-            self.next_id = self.next_id.wrapping_add(1);
-            let mut id = vec![0u8];
-            id.extend_from_slice(&n.to_be_bytes());
-            if !self.out.contains_key(&id) {
-                return id;
-            }
-        }
+        generate_id(&mut self.next_id, |id| self.out.contains_key(id))
     }
 
     /// Names the pipe in `idx` (see `Ident`).

@@ -532,6 +532,19 @@ impl Encoder {
         self.add_batch(start);
     }
 
+    /// Appends a message's bytes with no framing (raw sockets): small bodies are copied
+    /// into the batch, bodies of at least a batch are written from the message itself.
+    pub fn push_body(&mut self, msg: Msg) {
+        let size = msg.size();
+        if size < self.zero_copy_min {
+            self.push_raw(msg.data());
+        } else {
+            self.compact();
+            self.pending += size;
+            self.segs.push_back(Seg::Body(msg));
+        }
+    }
+
     /// Encodes one frame: `msg::MORE` and `msg::COMMAND` from the message's flags (COMMAND
     /// exists only in ZMTP 3.x framing and is dropped in older ones).
     pub fn push(&mut self, msg: Msg) {
@@ -1022,6 +1035,29 @@ mod tests {
             got[2].flags() & (msg::COMMAND | msg::MORE),
             msg::COMMAND | msg::MORE
         );
+    }
+
+    #[test]
+    fn push_body_writes_bytes_without_framing() {
+        let mut enc = Encoder::with_batch(Framing::V3, 16);
+        enc.push_body(msg(b"abc", msg::MORE));
+        enc.push_body(msg(b"", 0));
+        let big = vec![7u8; 40];
+        enc.push_body(msg(&big, 0));
+        enc.push_body(msg(b"de", 0));
+        assert_eq!(enc.pending(), 45);
+        let mut out = Vec::new();
+        while !enc.is_empty() {
+            let first = enc.first_slice().to_vec();
+            // Write in odd pieces, as a socket might.
+            let n = first.len().min(7);
+            out.extend_from_slice(&first[..n]);
+            enc.consume(n);
+        }
+        let mut want = b"abc".to_vec();
+        want.extend_from_slice(&big);
+        want.extend_from_slice(b"de");
+        assert_eq!(out, want);
     }
 
     #[test]

@@ -1,0 +1,75 @@
+//! What the ZMTP and raw engines share (libzmq's `stream_engine_base`): readiness kept
+//! across edge-triggered events, the write loop over an [`Encoder`], the last write at close.
+//!
+//! Invariant: `readable` / `writable` flags are only cleared by a read or write that returned
+//! WouldBlock, by a short read (the ZMTP engine: the socket was drained, and new bytes come
+//! with a new edge, unless the peer's FIN was already reported), or by the engine giving up;
+//! they are set again by the next readiness event.
+
+use std::io::ErrorKind;
+
+use super::codec::frame::Encoder;
+use crate::stream::Stream;
+
+/// Why an engine stopped: the connection is over (peer closed, I/O or protocol error).
+#[derive(Debug)]
+pub struct Closed;
+
+/// The result of one step of an engine.
+pub type Step<T> = std::result::Result<T, Closed>;
+
+/// Sorts an I/O error: WouldBlock clears the readiness `flag`, EINTR is retried by the
+/// caller, anything else ends the connection.
+#[inline]
+pub fn io_err(e: std::io::Error, flag: &mut bool) -> Step<()> {
+    match e.kind() {
+        ErrorKind::WouldBlock => {
+            *flag = false;
+            Ok(())
+        }
+        ErrorKind::Interrupted => Ok(()),
+        _ => Err(Closed),
+    }
+}
+
+/// Records readiness reported by the poll (errors and hang-ups count for both directions,
+/// so the next read or write sees them).
+#[inline]
+pub fn note_readiness(ev: &mio::event::Event, readable: &mut bool, writable: &mut bool) {
+    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+        *readable = true;
+    }
+    if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+        *writable = true;
+    }
+}
+
+/// Writes what `enc` holds until it is empty or the stream would block; true when
+/// something was written.
+#[inline]
+pub fn write_out(stream: &mut Stream, enc: &mut Encoder, writable: &mut bool) -> Step<bool> {
+    let mut progress = false;
+    while !enc.is_empty() && *writable {
+        match stream.write_vectored(&enc.io_slices()) {
+            Ok(n) => {
+                enc.consume(n);
+                progress = true;
+            }
+            Err(e) => io_err(e, writable)?,
+        }
+    }
+    Ok(progress)
+}
+
+/// One last attempt to write what `enc` holds (the connection is being dropped), then
+/// removes the stream from the poll.
+pub fn close(stream: &mut Stream, enc: Option<&mut Encoder>, registry: &mio::Registry) {
+    if let Some(enc) = enc {
+        if !enc.is_empty() {
+            if let Ok(n) = stream.write_vectored(&enc.io_slices()) {
+                enc.consume(n);
+            }
+        }
+    }
+    stream.deregister(registry);
+}
