@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::base::{self, Closed, Step};
 use super::codec::command::{self, Command, Properties};
-use super::codec::frame::{Decoder, Encoder, Framing, MAX_BATCH};
+use super::codec::frame::{Decoder, Encoder, Framing, MAX_READ_BUFFER, MAX_WRITE_BATCH};
 use super::codec::greeting::{GreetingParser, Mechanism, OurGreeting, PeerGreeting, Progress};
 use super::codec::socket_type;
 use super::EngineStatus;
@@ -436,7 +436,7 @@ impl Engine {
                     }
                     dec.advance(n);
                     if n == asked {
-                        dec.grow_buffer(MAX_BATCH);
+                        dec.grow_buffer(MAX_READ_BUFFER);
                     }
                     if self.heartbeat_ivl > 0 || self.peer_ttl.is_some() {
                         self.last_recv = Instant::now();
@@ -503,7 +503,7 @@ impl Engine {
                 };
                 enc.push(m);
             }
-            enc.grow_batch(MAX_BATCH);
+            enc.grow_batch(MAX_WRITE_BATCH);
             if !self.flush_out()? {
                 break;
             }

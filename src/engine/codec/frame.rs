@@ -50,8 +50,14 @@ pub const FLAG_COMMAND: u8 = 4;
 /// Size of the decoder's shared read buffer and of the encoder's batch at first.
 pub const DEFAULT_BATCH: usize = 8192;
 
-/// What busy connections grow them to (see `Decoder::grow_buffer`, `Encoder::grow_batch`).
-pub const MAX_BATCH: usize = 65536;
+/// What a busy connection's read buffer grows to (see `Decoder::grow_buffer`).
+pub const MAX_READ_BUFFER: usize = 65536;
+
+/// What a busy connection's write batch grows to (see `Encoder::grow_batch`): several large
+/// messages per vectored write. Measured over loopback tcp with 64 KiB messages: one
+/// message per write costs the sender 2.5 times the CPU of four per write (each write is
+/// pushed out on its own, with its own segments, wake-ups and ACK work).
+pub const MAX_WRITE_BATCH: usize = 4 * 65536;
 
 /// Bodies claimed larger than this are not allocated up front: they grow as bytes arrive.
 const MAX_UPFRONT: usize = 64 << 20;
