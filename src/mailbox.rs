@@ -58,7 +58,8 @@ impl Mailbox {
         }
     }
 
-    /// Takes the next command, waiting up to `timeout_ms` (< 0: forever, 0: no wait).
+    /// Takes the next command, waiting up to `timeout_ms` (< 0: forever, 0: no wait, and
+    /// no syscall).
     /// Returns `Err(Again)` on timeout and `Err(Intr)` when a signal interrupted the wait.
     pub fn recv(&self, timeout_ms: i64) -> Result<Command> {
         self.recv_spin(timeout_ms, None)
@@ -91,6 +92,11 @@ impl Mailbox {
         }
         if let Some(c) = self.try_recv() {
             return Ok(c);
+        }
+        if timeout_ms == 0 {
+            // No syscall: a signal still pending is harmless (the next wait returns at once)
+            // and is cleared by `clear_signal` where it matters (ZMQ_FD).
+            return Err(Error::Again);
         }
         if !self.signaler.wait(timeout_ms)? {
             return Err(Error::Again);

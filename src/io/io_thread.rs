@@ -152,8 +152,16 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
         by_id: HashMap::new(),
         timers: BinaryHeap::new(),
     };
+    // Commands are taken only when the mailbox's fd fired (and at start): the owner drains
+    // the queue to empty each time, so a command that comes later raises the signal again.
+    // The signal is cleared before draining, never after (that could eat the signal of a
+    // command sent after the queue was found empty).
+    let mut mail = true;
     loop {
-        while let Ok(cmd) = mailbox.recv(0) {
+        if mail {
+            mailbox.clear_signal();
+        }
+        while let Some(cmd) = mail.then(|| mailbox.recv(0).ok()).flatten() {
             let reg = poll.registry();
             match cmd {
                 Command::StopThread => return,
@@ -188,8 +196,10 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
                 return;
             }
         }
+        mail = false;
         for ev in events.iter() {
             if ev.token() == MAILBOX {
+                mail = true;
                 continue;
             }
             let slot = ev.token().0 - 1;

@@ -32,7 +32,9 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>, ctx: std::sync::Weak<CtxInner>) {
     let mut sockets: HashMap<usize, Box<SocketBase>> = HashMap::new();
     let mut next_token = 0usize;
     loop {
-        // Our own commands: new sockets to finish, or stop.
+        // Our own commands: new sockets to finish, or stop. (The signal is cleared before
+        // the queue is drained to empty, so a later command raises it again.)
+        mailbox.clear_signal();
         while let Ok(cmd) = mailbox.recv(0) {
             match cmd {
                 Command::StopThread => return,
