@@ -10,9 +10,7 @@
 # (throughput: higher is better; latency: lower is better). Not part of test.sh.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../capi-tests/lib.sh"
-ROOT=$ZMQRS_ROOT
-CACHE=${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference}
+. "$here/lib.sh"
 SECONDS_PER_RUN=2
 REPEAT=3
 SIZES=()
@@ -27,46 +25,8 @@ while [ $# -gt 0 ]; do
 done
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(1 64 1024 65536)
 
-zmqrs_need g++ libzmq3-dev dpkg-dev || exit 2
-SRC=$(ls -d "$CACHE"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
-SRC=${SRC%/}
-if [ ! -f "$SRC/perf/inproc_thr.cpp" ]; then
-    # reference.sh knows how to fetch the source; ask it to fetch and build nothing.
-    "$ROOT/capi-tests/reference.sh" test_capabilities >/dev/null 2>&1
-    SRC=$(ls -d "$CACHE"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
-    SRC=${SRC%/}
-    [ -f "$SRC/perf/inproc_thr.cpp" ] || { echo "bench: no zeromq3 source in $CACHE" >&2; exit 2; }
-fi
-[ -f "$ZMQRS_LIB" ] || { echo "bench: $ZMQRS_LIB missing; run cargo build --release" >&2; exit 2; }
-
-HEADER="$ROOT/include/zmq.h"
-if [ ! -f "$HEADER" ]; then
-    echo "bench: WARNING: $HEADER missing, building 'ours' with the SYSTEM zmq.h" >&2
-    HEADER=/usr/include/zmq.h
-fi
-
 B="$CACHE/bench"
-build() { # build NAME HEADER LDFLAGS...
-    local name=$1 hdr=$2 d="$B/$1"
-    shift 2
-    mkdir -p "$d/include" "$d/perf" "$d/bin"
-    cp "$hdr" "$d/include/zmq.h"
-    printf '#define ZMQ_HAVE_LINUX 1\n' >"$d/perf/platform.hpp"
-    local p
-    for p in inproc_thr inproc_lat; do
-        cp "$SRC/perf/$p.cpp" "$d/perf/$p.cpp"
-        g++ -O2 -pthread -w -I"$d/perf" -o "$d/bin/$p" "$d/perf/$p.cpp" "$@" -lzmq \
-            >"$d/$p.build.log" 2>&1 || { echo "bench: $name/$p does not build:" >&2; tail -n 5 "$d/$p.build.log" >&2; return 1; }
-    done
-}
-build theirs /usr/include/zmq.h || exit 1
-zmqrs_stage_lib "$B/ours/lib"
-build ours "$HEADER" -L"$B/ours/lib" -Wl,-rpath,"$B/ours/lib" -Wl,--enable-new-dtags || exit 1
-zmqrs_check_ours "$B/ours/bin/inproc_thr" "$B/ours/lib" || exit 1
-if env -u LD_LIBRARY_PATH ldd "$B/theirs/bin/inproc_thr" | grep -q "$B"; then
-    echo "bench: the Debian build loads our library" >&2
-    exit 1
-fi
+bench_build "$B" inproc_thr inproc_lat || exit $?
 
 run() { # run WHO PROG SIZE COUNT -> prints the figure (msg/s or us), or "-" on failure
     local out
@@ -76,16 +36,6 @@ run() { # run WHO PROG SIZE COUNT -> prints the figure (msg/s or us), or "-" on 
     inproc_lat) sed -n 's/^average latency: \([0-9.]*\) \[us\]/\1/p' <<<"$out" ;;
     esac
 }
-ratio() { # ratio A B -> A/B with two decimals, or "-"
-    if [ "$1" = - ] || [ "$2" = - ] || [ -z "$1" ] || [ -z "$2" ]; then echo -; return; fi
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'
-}
-median() { # median FIGURE... ("-" when any run failed)
-    local v
-    for v in "$@"; do [ "$v" = - ] || [ -z "$v" ] && { echo -; return; }; done
-    printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
-}
-clamp() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { v = int(v); if (v < lo) v = lo; if (v > hi) v = hi; print v }'; }
 
 printf '%-8s | %12s %12s %7s | %10s %10s %7s\n' size "thr theirs" "thr ours" ratio "lat theirs" "lat ours" ratio
 printf '%-8s | %12s %12s %7s | %10s %10s %7s\n' "" "[msg/s]" "[msg/s]" "o/t" "[us]" "[us]" "o/t"
@@ -108,8 +58,7 @@ for size in "${SIZES[@]}"; do
     done
     thr_t=$(median "${tt[@]}") thr_o=$(median "${to[@]}")
     lat_t=$(median "${lt[@]}") lat_o=$(median "${lo[@]}")
-    label=$size
-    [ "$size" -ge 1024 ] && [ $((size % 1024)) -eq 0 ] && label="$((size / 1024)) KiB" || label="$size B"
+    label=$(size_label "$size")
     printf '%-8s | %12s %12s %7s | %10s %10s %7s\n' "$label" "$thr_t" "$thr_o" "$(ratio "$thr_o" "$thr_t")" \
         "$lat_t" "$lat_o" "$(ratio "$lat_o" "$lat_t")"
 done

@@ -6,7 +6,7 @@
 #
 # usage: bench/net.sh [--seconds S] [--repeat N] [--transport tcp|ipc] [--timeout T] [size ...]
 #   message counts are calibrated on Debian's libzmq so that each run takes about S seconds (1.5);
-#   each figure is the median of N runs (3), the two libraries' runs interleaved; every process
+#   each figure is the median of N runs (5), the two libraries' runs interleaved; every process
 #   is killed after T seconds (default max(30, 20*S)), the local one also 3+2*S seconds after the
 #   remote one has exited. --transport may be given twice (default both).
 # Prints a table: throughput in msg/s (reported by local_thr) and latency in us (half a round
@@ -14,11 +14,9 @@
 # latency: lower is better); '-' marks a run that failed or timed out. Not part of test.sh.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../capi-tests/lib.sh"
-ROOT=$ZMQRS_ROOT
-CACHE=${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference}
+. "$here/lib.sh"
 SECONDS_PER_RUN=1.5
-REPEAT=3
+REPEAT=5
 TIMEOUT=
 SIZES=()
 TRANSPORTS=()
@@ -43,49 +41,8 @@ done
 GRACE=$(awk -v s="$SECONDS_PER_RUN" 'BEGIN { print int(3 + 2 * s) }')
 [ -n "$TIMEOUT" ] || TIMEOUT=$(awk -v s="$SECONDS_PER_RUN" 'BEGIN { t = int(20 * s); print (t < 30 ? 30 : t) }')
 
-zmqrs_need g++ libzmq3-dev dpkg-dev || exit 2
-SRC=$(ls -d "$CACHE"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
-SRC=${SRC%/}
-if [ ! -f "$SRC/perf/local_thr.cpp" ]; then
-    # reference.sh knows how to fetch the source; ask it to fetch and build nothing.
-    "$ROOT/capi-tests/reference.sh" test_capabilities >/dev/null 2>&1
-    SRC=$(ls -d "$CACHE"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
-    SRC=${SRC%/}
-    [ -f "$SRC/perf/local_thr.cpp" ] || { echo "bench: no zeromq3 source in $CACHE" >&2; exit 2; }
-fi
-[ -f "$ZMQRS_LIB" ] || { echo "bench: $ZMQRS_LIB missing; run cargo build --release" >&2; exit 2; }
-
-HEADER="$ROOT/include/zmq.h"
-if [ ! -f "$HEADER" ]; then
-    echo "bench: WARNING: $HEADER missing, building 'ours' with the SYSTEM zmq.h" >&2
-    HEADER=/usr/include/zmq.h
-fi
-
-PROGS=(local_thr remote_thr local_lat remote_lat)
 B="$CACHE/bench-net"
-build() { # build NAME HEADER LDFLAGS...
-    local name=$1 hdr=$2 d="$B/$1"
-    shift 2
-    mkdir -p "$d/include" "$d/perf" "$d/bin"
-    cp "$hdr" "$d/include/zmq.h"
-    printf '#define ZMQ_HAVE_LINUX 1\n' >"$d/perf/platform.hpp"
-    local p
-    for p in "${PROGS[@]}"; do
-        cp "$SRC/perf/$p.cpp" "$d/perf/$p.cpp"
-        g++ -O2 -pthread -w -I"$d/perf" -o "$d/bin/$p" "$d/perf/$p.cpp" "$@" -lzmq \
-            >"$d/$p.build.log" 2>&1 || { echo "bench: $name/$p does not build:" >&2; tail -n 5 "$d/$p.build.log" >&2; return 1; }
-    done
-}
-build theirs /usr/include/zmq.h || exit 1
-zmqrs_stage_lib "$B/ours/lib"
-build ours "$HEADER" -L"$B/ours/lib" -Wl,-rpath,"$B/ours/lib" -Wl,--enable-new-dtags || exit 1
-for p in "${PROGS[@]}"; do
-    zmqrs_check_ours "$B/ours/bin/$p" "$B/ours/lib" || exit 1
-    if env -u LD_LIBRARY_PATH ldd "$B/theirs/bin/$p" | grep -q "$B"; then
-        echo "bench: the Debian build of $p loads our library" >&2
-        exit 1
-    fi
-done
+bench_build "$B" local_thr remote_thr local_lat remote_lat || exit $?
 
 RUNDIR=$(mktemp -d "${TMPDIR:-/tmp}/zmqrs-bench-net.XXXXXX") || exit 2
 trap 'rm -rf "$RUNDIR"' EXIT
@@ -144,16 +101,6 @@ run() { # run WHO thr|lat TRANSPORT SIZE COUNT -> prints the figure (msg/s or us
     esac
     echo "${v:--}"
 }
-ratio() { # ratio A B -> A/B with two decimals, or "-"
-    if [ "$1" = - ] || [ "$2" = - ] || [ -z "$1" ] || [ -z "$2" ]; then echo -; return; fi
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'
-}
-median() { # median FIGURE... ("-" when any run failed)
-    local v
-    for v in "$@"; do [ "$v" = - ] || [ -z "$v" ] && { echo -; return; }; done
-    printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
-}
-clamp() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { v = int(v); if (v < lo) v = lo; if (v > hi) v = hi; print v }'; }
 
 printf '%-9s %-8s | %12s %12s %7s | %10s %10s %7s\n' transport size "thr theirs" "thr ours" ratio "lat theirs" "lat ours" ratio
 printf '%-9s %-8s | %12s %12s %7s | %10s %10s %7s\n' "" "" "[msg/s]" "[msg/s]" "o/t" "[us]" "[us]" "o/t"
@@ -180,7 +127,7 @@ for tr in "${TRANSPORTS[@]}"; do
         done
         thr_t=$(median "${tt[@]}") thr_o=$(median "${to[@]}")
         lat_t=$(median "${lt[@]}") lat_o=$(median "${lo[@]}")
-        [ "$size" -ge 1024 ] && [ $((size % 1024)) -eq 0 ] && label="$((size / 1024)) KiB" || label="$size B"
+        label=$(size_label "$size")
         printf '%-9s %-8s | %12s %12s %7s | %10s %10s %7s\n' "$tr" "$label" "$thr_t" "$thr_o" "$(ratio "$thr_o" "$thr_t")" \
             "$lat_t" "$lat_o" "$(ratio "$lat_o" "$lat_t")"
     done

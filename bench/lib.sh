@@ -1,0 +1,81 @@
+# Shared by the bench/ scripts (source it, don't run it): libzmq's perf programs from the cached
+# Debian source package (see capi-tests/reference.sh), built twice, against Debian's libzmq and
+# against ours, plus the arithmetic the tables need.
+#
+#   bench_build DIR PROG...   builds perf/PROG.cpp into DIR/theirs/bin and DIR/ours/bin
+#                             (ours linked by rpath to target/release, checked with ldd)
+#   median FIGURE...          the median, or "-" when any run failed
+#   ratio A B                 A/B with two decimals, or "-"
+#   clamp V LO HI             V as an integer within [LO, HI]
+#   size_label BYTES          "64 B", "1 KiB", ...
+here_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here_lib/../capi-tests/lib.sh"
+CACHE=${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference}
+
+bench_build() {
+    local B=$1 p src hdr="$ZMQRS_ROOT/include/zmq.h"
+    shift
+    zmqrs_need g++ libzmq3-dev dpkg-dev || return 2
+    src=$(ls -d "$CACHE"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
+    src=${src%/}
+    if [ ! -f "$src/perf/$1.cpp" ]; then
+        # reference.sh knows how to fetch the source; ask it to fetch and build nothing.
+        "$ZMQRS_ROOT/capi-tests/reference.sh" test_capabilities >/dev/null 2>&1
+        src=$(ls -d "$CACHE"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
+        src=${src%/}
+        [ -f "$src/perf/$1.cpp" ] || { echo "bench: no zeromq3 source in $CACHE" >&2; return 2; }
+    fi
+    [ -f "$ZMQRS_LIB" ] || { echo "bench: $ZMQRS_LIB missing; run cargo build --release" >&2; return 2; }
+    if [ ! -f "$hdr" ]; then
+        echo "bench: WARNING: $hdr missing, building 'ours' with the SYSTEM zmq.h" >&2
+        hdr=/usr/include/zmq.h
+    fi
+    _bench_build_one "$B" "$src" theirs /usr/include/zmq.h "$@" -- || return 1
+    zmqrs_stage_lib "$B/ours/lib"
+    _bench_build_one "$B" "$src" ours "$hdr" "$@" -- -L"$B/ours/lib" -Wl,-rpath,"$B/ours/lib" \
+        -Wl,--enable-new-dtags || return 1
+    for p in "$@"; do
+        zmqrs_check_ours "$B/ours/bin/$p" "$B/ours/lib" || return 1
+        if env -u LD_LIBRARY_PATH ldd "$B/theirs/bin/$p" | grep -q "$B"; then
+            echo "bench: the Debian build of $p loads our library" >&2
+            return 1
+        fi
+    done
+}
+
+_bench_build_one() { # B SRC NAME HEADER PROG... -- LDFLAGS...
+    local B=$1 src=$2 name=$3 hdr=$4 progs=() p
+    shift 4
+    while [ "$1" != -- ]; do progs+=("$1"); shift; done
+    shift
+    local d="$B/$name"
+    mkdir -p "$d/include" "$d/perf" "$d/bin"
+    cp "$hdr" "$d/include/zmq.h"
+    printf '#define ZMQ_HAVE_LINUX 1\n' >"$d/perf/platform.hpp"
+    for p in "${progs[@]}"; do
+        cp "$src/perf/$p.cpp" "$d/perf/$p.cpp"
+        g++ -O2 -pthread -w -I"$d/perf" -o "$d/bin/$p" "$d/perf/$p.cpp" "$@" -lzmq \
+            >"$d/$p.build.log" 2>&1 || {
+            echo "bench: $name/$p does not build:" >&2
+            tail -n 5 "$d/$p.build.log" >&2
+            return 1
+        }
+    done
+}
+
+ratio() {
+    if [ "$1" = - ] || [ "$2" = - ] || [ -z "$1" ] || [ -z "$2" ]; then echo -; return; fi
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'
+}
+
+median() {
+    local v
+    for v in "$@"; do [ "$v" = - ] || [ -z "$v" ] && { echo -; return; }; done
+    printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+}
+
+clamp() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { v = int(v); if (v < lo) v = lo; if (v > hi) v = hi; print v }'; }
+
+size_label() {
+    if [ "$1" -ge 1024 ] && [ $(($1 % 1024)) -eq 0 ]; then echo "$(($1 / 1024)) KiB"; else echo "$1 B"; fi
+}
