@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -574,6 +575,70 @@ static void test_many_at_once(void)
     still_works_and_teardown(&f);
 }
 
+/* A slow reader still gets everything: a bound PUSH of ours sends 16 MiB to a raw PULL peer
+ * that reads nothing for a while, then closes with LINGER 10 s and terminates its context.
+ * zmq_ctx_term must wait for the accepted connection to flush (the peer's socket buffers
+ * hold far less than 16 MiB), and the peer must receive every byte. */
+typedef struct {
+    void *ctx;
+    void *push;
+    long returned_ms;
+} closer_t;
+
+static void *close_and_term(void *arg)
+{
+    closer_t *c = arg;
+    CHECK_OK(zmq_close(c->push));
+    CHECK_OK(zmq_ctx_term(c->ctx));
+    c->returned_ms = now_ms();
+    return NULL;
+}
+
+static void test_slow_reader_gets_everything_before_term_returns(void)
+{
+    closer_t c = {zmq_ctx_new(), NULL, 0};
+    c.push = zmq_socket(c.ctx, ZMQ_PUSH);
+    int linger = 10000;
+    CHECK_OK(zmq_setsockopt(c.push, ZMQ_LINGER, &linger, sizeof linger));
+    CHECK_OK(zmq_bind(c.push, "tcp://127.0.0.1:*"));
+    char ep[256];
+    size_t len = sizeof ep;
+    CHECK_OK(zmq_getsockopt(c.push, ZMQ_LAST_ENDPOINT, ep, &len));
+    int fd = raw_connect(atoi(strrchr(ep, ':') + 1));
+    unsigned char hs[128];
+    raw_send(fd, hs, handshake(hs, "PULL"));
+    /* The handshake completes (our greeting and READY arrive), then the message is sent. */
+    unsigned char buf[1 << 16];
+    size_t got = 0;
+    while (got < 64) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        CHECK(n > 0);
+        got += (size_t)n;
+    }
+    const size_t big = 16u << 20;
+    zmq_msg_t m;
+    CHECK_OK(zmq_msg_init_size(&m, big));
+    memset(zmq_msg_data(&m), 'z', big);
+    CHECK(zmq_msg_send(&m, c.push, 0) == (int)big);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, close_and_term, &c) == 0);
+    usleep(300 * 1000);
+    long reading_from = now_ms();
+    /* Everything up to the end of the stream: the rest of READY, a 9-byte header, the body. */
+    size_t total = got;
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        CHECK(n >= 0);
+        if (n == 0)
+            break;
+        total += (size_t)n;
+    }
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK(total >= 64 + 9 + big);
+    CHECK(c.returned_ms >= reading_from);
+    close(fd);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -606,5 +671,6 @@ int main(void)
     RUN(test_stall_mid_greeting);
     RUN(test_stall_before_ready);
     RUN(test_many_at_once);
+    RUN(test_slow_reader_gets_everything_before_term_returns);
     return 0;
 }

@@ -4,6 +4,8 @@
 //! The listening socket is bound on the application thread (so `zmq_bind` reports errors at
 //! once) and handed over. Ownership: the socket owns the listener; the listener tracks the
 //! sessions it made until they finish, and ends them when it is told to end (close, unbind).
+//! It acknowledges its own end to the socket only when every such session has finished
+//! (flushed within LINGER), so `zmq_ctx_term` waits for their last messages, as in libzmq.
 
 use std::collections::HashSet;
 
@@ -38,9 +40,19 @@ pub struct Listener {
     /// Kept alive as long as the listener (e.g. the temporary directory of `ipc://*`).
     keep: Option<Box<dyn Send>>,
     done: bool,
+    /// Told to end: waiting for the children's `ChildDone` before the `TermAck`.
+    ending: bool,
 }
 
 impl Listener {
+    /// Once told to end and every session it made has finished: acknowledges to the socket.
+    fn end_when_children_done(&mut self) {
+        if self.ending && !self.done && self.children.is_empty() {
+            self.done = true;
+            self.owner.mailbox.send(Command::TermAck(self.id));
+        }
+    }
+
     /// A listener for `endpoint` (its canonical form, as ZMQ_LAST_ENDPOINT shows it).
     pub fn new(owner: Owner, endpoint: String, sock: ListenSock) -> Listener {
         Listener {
@@ -51,6 +63,7 @@ impl Listener {
             children: HashSet::new(),
             keep: None,
             done: false,
+            ending: false,
         }
     }
 
@@ -146,18 +159,19 @@ impl IoObject for Listener {
                     }
                     None => {}
                 }
-                for child in self.children.drain() {
+                for &child in &self.children {
                     io.mailbox
                         .send(Command::Object(child, ObjCmd::Term { linger }));
                 }
                 self.keep = None;
                 self.owner
                     .event(ZMQ_EVENT_CLOSED, fd as u32, &self.endpoint);
-                self.done = true;
-                self.owner.mailbox.send(Command::TermAck(self.id));
+                self.ending = true;
+                self.end_when_children_done();
             }
             ObjCmd::ChildDone(child) => {
                 self.children.remove(&child);
+                self.end_when_children_done();
             }
         }
     }

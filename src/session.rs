@@ -382,13 +382,14 @@ impl Session {
         }
     }
 
-    /// A raw connection's pipe ended (the socket closed the connection, or dropped it): the
-    /// session ends once the engine has written what it holds, within LINGER.
-    fn end_raw(&mut self, io: &mut IoCtx) {
-        self.term_requested = true;
+    /// The pipe ended (the socket closed, or closed this raw connection): the session ends
+    /// once the engine has written what it holds, within LINGER (whose timer starts here
+    /// unless a request to end started it already).
+    fn end_after_output(&mut self, io: &mut IoCtx) {
         let linger = self.owner.options.linger;
+        let started = std::mem::replace(&mut self.term_requested, true);
         if linger != 0 && self.engine.as_ref().is_some_and(|e| e.has_pending_output()) {
-            if linger > 0 {
+            if linger > 0 && !started {
                 io.add_timer(Duration::from_millis(linger as u64), TIMER_LINGER);
             }
             self.drive(io);
@@ -501,20 +502,16 @@ impl IoObject for Session {
             PipeEvent::ReadActivated | PipeEvent::WriteActivated => self.drive(io),
             PipeEvent::Terminated => {
                 self.pipe = None;
-                if self.owner.options.raw_socket() && !self.term_requested {
-                    return self.end_raw(io);
-                }
                 // Connect role without a request to end (the socket dropped the pipe, e.g. a
                 // second PAIR peer): stay connected; a new pipe comes with the next handshake.
-                if self.term_requested || matches!(self.role, Role::Accepted) {
-                    if self.term_requested
-                        && self.engine.as_ref().is_some_and(|e| e.has_pending_output())
-                    {
-                        // Write out what the engine holds (LINGER bounds it), then end.
-                        self.drive(io);
-                    } else {
-                        self.finish(io);
-                    }
+                // Otherwise end, once the engine has written what it holds: the pipe can end
+                // before the PipeTerm that starts LINGER is seen (the engine read the socket's
+                // delimiter first), and the last messages may still be in the engine.
+                if self.term_requested
+                    || matches!(self.role, Role::Accepted)
+                    || self.owner.options.raw_socket()
+                {
+                    self.end_after_output(io);
                 }
                 return;
             }
