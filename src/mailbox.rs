@@ -105,6 +105,34 @@ impl Mailbox {
         self.try_recv().ok_or(Error::Again)
     }
 
+    /// Watches the queue until `until` without sleeping, marked active (senders skip the
+    /// signal meanwhile); true when a command came, to be taken with `recv(0)`. When none
+    /// came the owner is marked inactive again, as if it had found the queue empty.
+    pub fn spin_for(&self, until: Instant) -> bool {
+        {
+            let mut q = self.lock();
+            if !q.cmds.is_empty() {
+                return true;
+            }
+            q.active = true;
+        }
+        let mut spins = 0u32;
+        while !self.has_pending() {
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(64) && Instant::now() >= until {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        let mut q = self.lock();
+        if q.cmds.is_empty() {
+            q.active = false;
+            false
+        } else {
+            true
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -342,16 +342,19 @@ impl Pipe {
         }
     }
 
-    /// Publishes written messages, waking the reader if it sleeps.
-    pub fn flush(&mut self) {
+    /// Publishes written messages, waking the reader if it sleeps; true when it had to be
+    /// woken (it had read everything and was waiting).
+    pub fn flush(&mut self) -> bool {
         if self.state == State::TermAckSent {
-            return;
+            return false;
         }
         if let Some(out) = self.outpipe.as_mut() {
             if !out.flush() {
                 self.send_peer(PipeCmd::ActivateRead);
+                return true;
             }
         }
+        false
     }
 
     /// Handles a command from the peer end.

@@ -47,6 +47,8 @@ pub struct Engine {
     writable: bool,
     /// The peer's FIN (or an error) was reported: read to the end, short reads or not.
     read_closed: bool,
+    /// Messages delivered in this `drive` woke the socket's thread (it was waiting for them).
+    woke_reader: bool,
     pending_in: Option<Msg>,
     metadata: Option<MetadataStock>,
     zmtp31: bool,
@@ -91,6 +93,7 @@ impl Engine {
             readable: true,
             writable: true,
             read_closed: false,
+            woke_reader: false,
             pending_in: None,
             metadata: None,
             zmtp31: false,
@@ -202,6 +205,9 @@ impl Engine {
             return EngineStatus::Closed;
         }
         let r = self.step(pipe);
+        if std::mem::take(&mut self.woke_reader) {
+            io.note_woke_reader();
+        }
         if std::mem::take(&mut self.arm_timer) {
             let ivl = match (self.heartbeat_ivl, self.peer_ttl) {
                 (i, _) if i > 0 => Duration::from_millis(i as u64),
@@ -484,7 +490,9 @@ impl Engine {
                     break;
                 }
             }
-            pipe.flush();
+            if pipe.flush() {
+                self.woke_reader = true;
+            }
         }
         // Socket -> peer.
         while let Some(enc) = self.enc.as_mut() {
