@@ -168,3 +168,37 @@ impl std::fmt::Debug for Mailbox {
         write!(f, "Mailbox(fd {})", self.fd())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn spin_for_sees_a_command_sent_meanwhile_without_a_signal() {
+        let mb = std::sync::Arc::new(Mailbox::new().unwrap());
+        let m2 = mb.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(5));
+            m2.send(Command::Stop);
+        });
+        assert!(mb.spin_for(Instant::now() + Duration::from_secs(5)));
+        t.join().unwrap();
+        // The owner was marked active: the sender raised no signal.
+        assert!(!mb.signaler.wait(0).unwrap());
+        assert!(matches!(mb.recv(0), Ok(Command::Stop)));
+    }
+
+    #[test]
+    fn spin_for_that_times_out_leaves_the_owner_to_be_signalled() {
+        let mb = Mailbox::new().unwrap();
+        assert!(!mb.spin_for(Instant::now() + Duration::from_micros(50)));
+        mb.send(Command::Stop);
+        assert!(
+            mb.signaler.wait(0).unwrap(),
+            "an inactive owner is signalled"
+        );
+        assert!(matches!(mb.recv(0), Ok(Command::Stop)));
+        assert!(matches!(mb.recv(0), Err(Error::Again)));
+    }
+}

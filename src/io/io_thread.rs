@@ -274,3 +274,34 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_watch_stops_after_empty_watches_and_tries_again_later() {
+        let mut w = ReplyWatch {
+            credit: REPLY_WATCH_CREDIT,
+            skipped: 0,
+        };
+        // Answered watches keep it on.
+        for _ in 0..10 {
+            assert!(w.allowed());
+            w.record(true);
+        }
+        // A few empty ones in a row turn it off...
+        for _ in 0..REPLY_WATCH_CREDIT {
+            assert!(w.allowed());
+            w.record(false);
+        }
+        for _ in 0..REPLY_WATCH_RETRY - 1 {
+            assert!(!w.allowed());
+        }
+        // ...until it tries once more; one answer brings it fully back.
+        assert!(!w.allowed());
+        assert!(w.allowed());
+        w.record(true);
+        assert_eq!(w.credit, REPLY_WATCH_CREDIT);
+    }
+}
