@@ -1,9 +1,10 @@
 /* The C API around sockets: messages, contexts, bad handles and arguments, errno values,
- * zmq_send_const, zmq_sendiov/zmq_recviov, the monitor and the steerable proxy over inproc. */
+ * zmq_send_const, zmq_sendiov/zmq_recviov, the monitor and the steerable proxy (inproc, and tcp with a peerless backend). */
 #define _DEFAULT_SOURCE
 #include "testutil.h"
 #include <pthread.h>
 #include <sys/uio.h>
+#include <time.h>
 
 static int freed;
 static void count_free(void *data, void *hint) {
@@ -207,6 +208,68 @@ static void test_steerable_proxy(void) {
     CHECK_OK(zmq_ctx_term(ctx));
 }
 
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    }
+}
+
+static void test_steerable_proxy_waits_for_a_peerless_backend_and_still_obeys_control(void) {
+    /* libzmq issue #1382 (test_proxy_terminate): messages arrive for a PUSH backend with no
+     * peer; the proxy must not block in its send, so TERMINATE still ends it. Before that, a
+     * late peer of the backend gets the waiting messages. */
+    void *ctx = zmq_ctx_new();
+    struct proxy_args a;
+    a.front = zmq_socket(ctx, ZMQ_SUB);
+    a.back = zmq_socket(ctx, ZMQ_PUSH);
+    a.control = zmq_socket(ctx, ZMQ_PAIR);
+    int zero = 0;
+    void *socks[] = {a.front, a.back, a.control};
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(zmq_setsockopt(socks[i], ZMQ_LINGER, &zero, sizeof zero));
+    CHECK_OK(zmq_setsockopt(a.front, ZMQ_SUBSCRIBE, "", 0));
+    char front_ep[256], back_ep[256];
+    size_t len = sizeof front_ep;
+    CHECK_OK(zmq_bind(a.front, "tcp://127.0.0.1:*"));
+    CHECK_OK(zmq_getsockopt(a.front, ZMQ_LAST_ENDPOINT, front_ep, &len));
+    len = sizeof back_ep;
+    CHECK_OK(zmq_bind(a.back, "tcp://127.0.0.1:*"));
+    CHECK_OK(zmq_getsockopt(a.back, ZMQ_LAST_ENDPOINT, back_ep, &len));
+    CHECK_OK(zmq_bind(a.control, "inproc://control-peerless"));
+    void *pub = zmq_socket(ctx, ZMQ_PUB), *ctl = zmq_socket(ctx, ZMQ_PAIR);
+    CHECK_OK(zmq_setsockopt(pub, ZMQ_LINGER, &zero, sizeof zero));
+    CHECK_OK(zmq_connect(pub, front_ep));
+    CHECK_OK(zmq_connect(ctl, "inproc://control-peerless"));
+    pthread_t th;
+    pthread_create(&th, NULL, run_proxy, &a);
+    sleep_ms(300);
+    for (int i = 0; i < 3; i++)
+        CHECK(zmq_send(pub, "waiting", 7, 0) == 7);
+    sleep_ms(100);
+    /* A peer for the backend: the proxy, waiting for the backend's room, forwards. */
+    void *pull = zmq_socket(ctx, ZMQ_PULL);
+    CHECK_OK(zmq_setsockopt(pull, ZMQ_LINGER, &zero, sizeof zero));
+    CHECK_OK(zmq_connect(pull, back_ep));
+    int timeo = 2000;
+    CHECK_OK(zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeo, sizeof timeo));
+    char buf[8];
+    for (int i = 0; i < 3; i++)
+        CHECK(zmq_recv(pull, buf, sizeof buf, 0) == 7 && memcmp(buf, "waiting", 7) == 0);
+    CHECK_OK(zmq_close(pull));
+    sleep_ms(100);
+    /* Peerless again, with messages pending: control still works. */
+    for (int i = 0; i < 3; i++)
+        CHECK(zmq_send(pub, "stuck", 5, 0) == 5);
+    sleep_ms(100);
+    CHECK(zmq_send(ctl, "TERMINATE", 9, 0) == 9);
+    pthread_join(th, NULL);
+    CHECK(a.rc == 0);
+    void *all[] = {a.front, a.back, a.control, pub, ctl};
+    for (int i = 0; i < 5; i++)
+        CHECK_OK(zmq_close(all[i]));
+    CHECK_OK(zmq_ctx_term(ctx));
+}
+
 int main(void) {
     RUN(test_messages);
     RUN(test_bad_handles_and_arguments);
@@ -215,5 +278,6 @@ int main(void) {
     RUN(test_send_const_and_iov);
     RUN(test_monitor_stops_with_the_socket);
     RUN(test_steerable_proxy);
+    RUN(test_steerable_proxy_waits_for_a_peerless_backend_and_still_obeys_control);
     return 0;
 }

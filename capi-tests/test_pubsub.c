@@ -1,5 +1,5 @@
-/* Publish-subscribe over inproc: PUB/SUB filtering, XPUB subscription messages and its
- * options, XSUB upstream messages, HWM behaviour. Subscriptions travel asynchronously; the
+/* Publish-subscribe over inproc (and tcp where the session matters): PUB/SUB filtering, XPUB
+ * subscription messages and its options, XSUB upstream messages, HWM behaviour. Subscriptions travel asynchronously; the
  * tests synchronise by receiving them on an XPUB, or rely on a socket processing its
  * pending commands on its next call (deterministic within one thread over inproc). */
 #define _POSIX_C_SOURCE 200809L
@@ -250,6 +250,45 @@ static void test_pub_drops_at_hwm(void)
     sleep_ms(10);
     send_str(pub, "again", 0);
     recv_str(sub, "again");
+    zmq_close(pub);
+    zmq_close(sub);
+}
+
+/* Count the messages a SUB can take now (without waiting). */
+static int drain(void *s)
+{
+    int n = 0;
+    while (zmq_recv(s, NULL, 0, ZMQ_DONTWAIT) == 0)
+        n++;
+    CHECK(zmq_errno() == EAGAIN);
+    return n;
+}
+
+static void test_pub_gets_credit_after_half_its_hwm_over_tcp(void)
+{
+    /* A burst of 5/8 of the HWM, all read, must not leave the PUB's pipe short of credit:
+     * the reader gives credit back every HWM/2 messages, so the next burst of 1/2 HWM fits
+     * (libzmq's test_hwm_pubsub, "reset HWM"). */
+    void *pub = sock(ZMQ_PUB);
+    void *sub = sock(ZMQ_SUB);
+    set_int(pub, ZMQ_SNDHWM, 4000);
+    set_int(sub, ZMQ_RCVHWM, 4000);
+    CHECK_OK(zmq_bind(pub, "tcp://127.0.0.1:*"));
+    char ep[256];
+    size_t len = sizeof ep;
+    CHECK_OK(zmq_getsockopt(pub, ZMQ_LAST_ENDPOINT, ep, &len));
+    CHECK_OK(zmq_connect(sub, ep));
+    CHECK_OK(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0));
+    sleep_ms(200);
+    for (int i = 0; i < 2500; i++)
+        CHECK(zmq_send(pub, NULL, 0, ZMQ_DONTWAIT) == 0);
+    sleep_ms(200);
+    CHECK(drain(sub) == 2500);
+    sleep_ms(200);
+    for (int i = 0; i < 2000; i++)
+        CHECK(zmq_send(pub, NULL, 0, ZMQ_DONTWAIT) == 0);
+    sleep_ms(200);
+    CHECK(drain(sub) == 2000);
     zmq_close(pub);
     zmq_close(sub);
 }
@@ -559,6 +598,7 @@ int main(void)
     RUN(test_multipart_matches_first_part);
     RUN(test_invert_matching);
     RUN(test_pub_drops_at_hwm);
+    RUN(test_pub_gets_credit_after_half_its_hwm_over_tcp);
     RUN(test_xpub_nodrop_eagain);
     RUN(test_xpub_receives_subscriptions);
     RUN(test_xpub_verbose);

@@ -1,9 +1,11 @@
 /* Closing and terminating in awkward states: an unfinished multipart message spanning the
  * pipe's internal chunks, a PUSH whose peer goes away, a DEALER that loses a peer while a
- * message is in progress, and a closed socket whose peer never reads. */
+ * message is in progress, a closed socket whose peer never reads, and a forked child that
+ * closes its copy of the parent's context. */
 #define _DEFAULT_SOURCE
 #include "testutil.h"
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void test_close_with_unfinished_multipart_across_chunks(void) {
@@ -130,6 +132,52 @@ static void test_many_unclaimed_connects_do_not_hang_term(void) {
     CHECK_OK(zmq_ctx_term(ctx));
 }
 
+static void test_forked_child_drops_the_parents_context_and_uses_its_own(void) {
+    /* libzmq's test_fork: the child closes its copies of the parent's socket and context
+     * (which must return, not wait for threads the child does not have), then talks to the
+     * parent through a new context. The parent's context is untouched by all that. */
+    void *ctx = zmq_ctx_new();
+    void *pull = zmq_socket(ctx, ZMQ_PULL);
+    CHECK_OK(zmq_bind(pull, "tcp://127.0.0.1:*"));
+    char ep[256];
+    size_t len = sizeof ep;
+    CHECK_OK(zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &len));
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        alarm(10);
+        if (zmq_close(pull) != 0 || zmq_ctx_term(ctx) != 0)
+            _exit(2);
+        void *child_ctx = zmq_ctx_new();
+        void *push = zmq_socket(child_ctx, ZMQ_PUSH);
+        if (!push || zmq_connect(push, ep) != 0)
+            _exit(3);
+        for (int i = 0; i < 5; i++)
+            if (zmq_send(push, "hello", 5, 0) != 5)
+                _exit(4);
+        zmq_close(push);
+        _exit(zmq_ctx_term(child_ctx) == 0 ? 0 : 5);
+    }
+    int timeo = 5000;
+    CHECK_OK(zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeo, sizeof timeo));
+    char buf[8];
+    for (int i = 0; i < 5; i++)
+        CHECK(zmq_recv(pull, buf, sizeof buf, 0) == 5 && memcmp(buf, "hello", 5) == 0);
+    int status;
+    while (waitpid(pid, &status, 0) == -1)
+        CHECK(errno == EINTR);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* The parent's sockets still work after the child's close and term. */
+    void *push = zmq_socket(ctx, ZMQ_PUSH);
+    CHECK_OK(zmq_connect(push, ep));
+    CHECK(zmq_send(push, "after", 5, 0) == 5);
+    CHECK(zmq_recv(pull, buf, sizeof buf, 0) == 5 && memcmp(buf, "after", 5) == 0);
+    CHECK_OK(zmq_close(push));
+    CHECK_OK(zmq_close(pull));
+    CHECK_OK(zmq_ctx_term(ctx));
+}
+
 int main(void) {
     RUN(test_close_with_unfinished_multipart_across_chunks);
     RUN(test_disconnect_with_unfinished_multipart);
@@ -137,5 +185,6 @@ int main(void) {
     RUN(test_dealer_keeps_a_message_on_its_pipe_when_another_peer_leaves);
     RUN(test_linger_does_not_spin_the_reaper);
     RUN(test_many_unclaimed_connects_do_not_hang_term);
+    RUN(test_forked_child_drops_the_parents_context_and_uses_its_own);
     return 0;
 }

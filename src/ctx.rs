@@ -8,6 +8,12 @@
 //! Termination: `shutdown` marks the context terminating and sends `Stop` to every socket
 //! (blocked calls return ETERM). `terminate` does the same, then waits until every socket is
 //! closed and reaped, then stops the reaper and I/O threads.
+//!
+//! Fork: a child process inherits the context's memory but none of its threads (and its
+//! mutex may be held by a thread that is gone), and it shares the parent's eventfds and
+//! epoll sets. So in a forked child the context is inert: closing a socket leaks it
+//! without signalling anyone, and `terminate` returns at once. The child makes a new
+//! context of its own (as libzmq requires); the parent's context is unaffected.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -71,6 +77,8 @@ struct State {
 pub struct CtxInner {
     state: Mutex<State>,
     reaped: Condvar,
+    /// The process that created the context (see "Fork" above).
+    pid: u32,
 }
 
 /// Largest socket count a context accepts.
@@ -103,7 +111,14 @@ impl CtxInner {
                 reaper: None,
             }),
             reaped: Condvar::new(),
+            pid: std::process::id(),
         })
+    }
+
+    /// Whether this is a forked child of the process that created the context: then no
+    /// lock, thread or shared descriptor of the context may be used.
+    pub fn forked(&self) -> bool {
+        std::process::id() != self.pid
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -211,6 +226,11 @@ impl CtxInner {
 
     /// A socket was closed by the application: hand it to the reaper.
     pub fn reap(&self, socket: Box<crate::socket::SocketBase>) {
+        if self.forked() {
+            // Dropping it would signal the parent's threads through shared eventfds.
+            std::mem::forget(socket);
+            return;
+        }
         let s = self.lock();
         match &s.reaper {
             Some(r) => r.mailbox().send(Command::Reap(socket)),
@@ -229,6 +249,9 @@ impl CtxInner {
 
     /// Marks the context terminating and stops every socket's blocking calls.
     pub fn shutdown(&self) {
+        if self.forked() {
+            return;
+        }
         let mut s = self.lock();
         if !s.terminating {
             s.terminating = true;
@@ -240,6 +263,10 @@ impl CtxInner {
 
     /// Shuts down, waits for every socket to be closed and reaped, stops the threads.
     pub fn terminate(self: &Arc<Self>) -> Result<()> {
+        if self.forked() {
+            // Nothing here belongs to this process: leave it all to the parent.
+            return Ok(());
+        }
         // Inproc connects that never found a binder: bind each name once with a throw-away
         // socket so that those connections (and their closed sockets) can finish.
         // No new inproc connect can be made from here on (they get ETERM).

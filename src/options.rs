@@ -42,6 +42,10 @@ pub struct Options {
     pub tos: i32,
     pub handshake_ivl: i32,
     pub socks_proxy: Vec<u8>,
+    /// ZMQ_SOCKS_USERNAME / ZMQ_SOCKS_PASSWORD: a non-empty username makes the SOCKS
+    /// handshake authenticate (RFC 1929).
+    pub socks_username: Vec<u8>,
+    pub socks_password: Vec<u8>,
     pub heartbeat_ivl: i32,
     pub heartbeat_ttl: i32,
     pub heartbeat_timeout: i32,
@@ -101,6 +105,8 @@ impl Options {
             tos: 0,
             handshake_ivl: 30000,
             socks_proxy: Vec::new(),
+            socks_username: Vec::new(),
+            socks_password: Vec::new(),
             heartbeat_ivl: 0,
             heartbeat_ttl: 0,
             heartbeat_timeout: -1,
@@ -356,6 +362,8 @@ static TABLE: &[Entry] = &[
     int_opt!(ZMQ_TOS, tos, 0),
     int_opt!(ZMQ_HANDSHAKE_IVL, handshake_ivl, 0),
     str_opt!(ZMQ_SOCKS_PROXY, socks_proxy, 1024),
+    str_opt!(ZMQ_SOCKS_USERNAME, socks_username, 255),
+    str_opt!(ZMQ_SOCKS_PASSWORD, socks_password, 255),
     Entry {
         id: ZMQ_HEARTBEAT_IVL,
         set: Some(|o, v| {

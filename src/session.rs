@@ -9,6 +9,11 @@
 //!   handshake completes and handed to the socket (`Command::Bind`); when the connection ends
 //!   the pipe is terminated and the session is done.
 //!
+//! With ZMQ_SOCKS_PROXY a tcp connect goes to the proxy first; the session runs the SOCKS5
+//! handshake ([`crate::transport::socks`]) on the connected stream, and only when the proxy
+//! is connected to the target does the engine start (a refusal is a failed connect:
+//! reconnect after RECONNECT_IVL).
+//!
 //! Raw sockets (STREAM) run the raw engine: its pipe exists from the start of the connection
 //! (no handshake), and the socket ending the pipe (an empty data part) ends the connection
 //! and the session, in both roles: no reconnection.
@@ -31,6 +36,7 @@ use crate::msg::{self, Msg};
 use crate::options::Options;
 use crate::pipe::{pipepair_parts, Pipe, PipeEvent};
 use crate::stream::Stream;
+use crate::transport::socks;
 use crate::transport::tcp_address::TcpAddress;
 
 static NEXT_OBJECT_ID: AtomicU64 = AtomicU64::new(1);
@@ -86,8 +92,11 @@ pub struct Session {
     role: Role,
     pipe: Option<Pipe>,
     engine: Option<Engine>,
-    /// Connecting: the stream whose connect is in progress.
+    /// Connecting: the stream whose connect is in progress (to the SOCKS proxy, with
+    /// ZMQ_SOCKS_PROXY, and then through its handshake).
     connecting: Option<Stream>,
+    /// The SOCKS handshake on `connecting`, once connected to the proxy.
+    socks: Option<socks::Handshake>,
     /// The owner asked us to end.
     term_requested: bool,
     /// For an accepted session: the listener that made it.
@@ -112,6 +121,7 @@ impl Session {
             pipe,
             engine: None,
             connecting: None,
+            socks: None,
             term_requested: false,
             listener: None,
             handshaken: false,
@@ -138,6 +148,7 @@ impl Session {
             pipe: None,
             engine: Some(engine),
             connecting: None,
+            socks: None,
             term_requested: false,
             listener: Some(listener),
             handshaken: false,
@@ -151,7 +162,18 @@ impl Session {
         let Role::Connect { target, .. } = &self.role else {
             return;
         };
+        self.socks = None;
+        let proxy = &self.owner.options.socks_proxy;
         let started = match target {
+            // Through a SOCKS proxy: connect to the proxy (its address may have a source part).
+            Target::Tcp { ipv6, .. } if !proxy.is_empty() => {
+                match TcpAddress::resolve_connect(&String::from_utf8_lossy(proxy), *ipv6) {
+                    Ok(a) => {
+                        crate::transport::net::tcp_connect(a.dest, a.source, &self.owner.options)
+                    }
+                    Err(e) => Err(std::io::Error::from_raw_os_error(e.errno())),
+                }
+            }
             Target::Tcp { addr, ipv6 } => match TcpAddress::resolve_connect(addr, *ipv6) {
                 Ok(a) => crate::transport::net::tcp_connect(a.dest, a.source, &self.owner.options),
                 Err(e) => Err(std::io::Error::from_raw_os_error(e.errno())),
@@ -214,6 +236,58 @@ impl Session {
             s.deregister(io.registry);
             return self.schedule_reconnect(io);
         }
+        let proxied = match &self.role {
+            Role::Connect {
+                target: Target::Tcp { addr, .. },
+                ..
+            } if !self.owner.options.socks_proxy.is_empty() => Some(addr.clone()),
+            _ => None,
+        };
+        if let Some(target) = proxied {
+            let o = &self.owner.options;
+            match socks::Handshake::new(&target, &o.socks_username, &o.socks_password) {
+                Ok(hs) => {
+                    // Same registration (both directions) for the handshake.
+                    self.socks = Some(hs);
+                    self.connecting = Some(s);
+                    self.socks_progress(io);
+                }
+                Err(_) => {
+                    s.deregister(io.registry);
+                    self.schedule_reconnect(io);
+                }
+            }
+            return;
+        }
+        self.connected(io, s);
+    }
+
+    /// Runs the SOCKS handshake as far as it goes; once the proxy is connected to the
+    /// target, the stream is the target's. A refusal or a broken proxy means reconnecting.
+    fn socks_progress(&mut self, io: &mut IoCtx) {
+        let (Some(s), Some(hs)) = (self.connecting.as_mut(), self.socks.as_mut()) else {
+            return;
+        };
+        match socks::pump(hs, s) {
+            Ok(false) => {}
+            Ok(true) => {
+                self.socks = None;
+                if let Some(s) = self.connecting.take() {
+                    self.connected(io, s);
+                }
+            }
+            Err(_) => {
+                self.socks = None;
+                if let Some(mut s) = self.connecting.take() {
+                    s.deregister(io.registry);
+                }
+                self.schedule_reconnect(io);
+            }
+        }
+    }
+
+    /// Connected to the peer (directly or through the proxy): start the engine.
+    fn connected(&mut self, io: &mut IoCtx, mut s: Stream) {
         if let Role::Connect { ivl, .. } = &mut self.role {
             *ivl = self.owner.options.reconnect_ivl;
         }
@@ -456,7 +530,9 @@ impl IoObject for Session {
 
     fn event(&mut self, io: &mut IoCtx, ev: &mio::event::Event) {
         if self.connecting.is_some() {
-            if ev.is_writable() || ev.is_error() || ev.is_write_closed() {
+            if self.socks.is_some() {
+                self.socks_progress(io);
+            } else if ev.is_writable() || ev.is_error() || ev.is_write_closed() {
                 self.connect_completed(io);
             }
             return;

@@ -104,6 +104,9 @@ pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
     })
 }
 
+/// String options that NULL (length 0) clears and an empty non-NULL string does not.
+const STRICT_EMPTY: [c_int; 3] = [ZMQ_SOCKS_PROXY, ZMQ_TCP_ACCEPT_FILTER, ZMQ_BINDTODEVICE];
+
 /// Sets a socket option.
 ///
 /// # Safety
@@ -122,6 +125,9 @@ pub unsafe extern "C" fn zmq_setsockopt(
                 return Err(Error::Inval);
             }
             &[]
+        } else if optvallen == 0 && STRICT_EMPTY.contains(&option) {
+            // These clear with NULL only; an empty string is EINVAL, as in libzmq.
+            return Err(Error::Inval);
         } else {
             // SAFETY: the caller's contract.
             unsafe { std::slice::from_raw_parts(optval.cast(), optvallen) }

@@ -813,6 +813,15 @@ impl SocketBase {
         val.write_to(out)
     }
 
+    /// Whether one more message could be sent now without blocking. Looks at commands only
+    /// when some are pending (throttled as in `send`): cheap enough to ask before each
+    /// message of a burst, as `zmq_proxy` does. A stale `false` is fine: the caller then
+    /// polls, and `events` looks at every command.
+    pub fn writable(&mut self) -> Result<bool> {
+        self.process_commands(0, true)?;
+        Ok(self.kind.has_out(&mut self.pipes))
+    }
+
     /// `ZMQ_EVENTS`: processes pending commands, then reports POLLIN / POLLOUT.
     pub fn events(&mut self) -> Result<i32> {
         self.process_commands(0, false)?;

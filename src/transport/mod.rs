@@ -11,6 +11,8 @@
 //! - [`sockopt`]: the only module here with `unsafe`: socket options applied to a raw fd as
 //!   libzmq applies them, peer credentials for the IPC filters, and the few libc look-ups the
 //!   resolvers need (getaddrinfo, getifaddrs, if_nametoindex).
+//! - [`socks`]: the SOCKS5 client handshake a connecting session runs through
+//!   ZMQ_SOCKS_PROXY before the ZMTP engine starts.
 //!
 //! The listeners, connecters and engines that use them live elsewhere; each function says
 //! at which step libzmq calls its counterpart.
@@ -20,4 +22,5 @@
 pub mod ipc_address;
 pub mod net;
 pub mod sockopt;
+pub mod socks;
 pub mod tcp_address;
