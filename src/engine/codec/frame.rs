@@ -103,6 +103,9 @@ pub struct Decoder {
     direct: bool,
     /// Bodies of at least this many remaining bytes are read in place.
     direct_min: usize,
+    /// The last frame started was that large: reads into the shared buffer take at most
+    /// `direct_min` bytes, so the next large body is mostly read in place, not copied.
+    large_seen: bool,
 }
 
 impl Decoder {
@@ -126,6 +129,7 @@ impl Decoder {
             state: State::Header,
             direct: false,
             direct_min: buf_size,
+            large_seen: false,
         }
     }
 
@@ -183,7 +187,12 @@ impl Decoder {
             self.pos = 0;
         }
         self.direct = false;
-        &mut self.buf[self.end..]
+        let cap = if self.large_seen {
+            (self.end + self.direct_min).min(self.buf.len())
+        } else {
+            self.buf.len()
+        };
+        &mut self.buf[self.end..cap]
     }
 
     /// Doubles the shared read buffer, up to `max` bytes, when the last read filled it (a
@@ -331,6 +340,7 @@ impl Decoder {
         }
         m.set_flags(flags);
         self.pos += 2 + size;
+        self.large_seen = false;
         Ok(Some(m))
     }
 
@@ -413,6 +423,7 @@ impl Decoder {
             return Err(CodecError::TooLarge { size, max: -1 });
         }
         let size = size as usize;
+        self.large_seen = size >= self.direct_min;
         let mut flags = 0;
         if wire_flags & FLAG_MORE != 0 {
             flags |= msg::MORE;
@@ -1218,5 +1229,42 @@ mod tests {
         enc.grow_batch(64);
         enc.grow_batch(64);
         assert!(enc.has_room(), "grown once per full batch: 64");
+    }
+
+    #[test]
+    fn after_a_large_frame_shared_reads_are_short_so_the_next_body_is_read_in_place() {
+        let mut dec = Decoder::with_buffer(Framing::V3, -1, 16);
+        dec.grow_buffer(64);
+        assert_eq!(dec.read_buf().len(), 16, "not grown: the buffer was not full");
+        assert_eq!(dec.feed(&[0u8; 16]), 16);
+        dec.grow_buffer(64);
+        for _ in 0..8 {
+            assert!(dec.decode().unwrap().is_some());
+        }
+        assert_eq!(dec.read_buf().len(), 32, "small frames: the whole (grown) buffer");
+        // A 100-byte frame (at least the 16-byte in-place threshold), all of it at once.
+        let mut enc = Encoder::with_batch(Framing::V3, 16);
+        enc.push(msg(&[7u8; 100], 0));
+        let mut wire = Vec::new();
+        for sl in enc.io_slices().iter() {
+            wire.extend_from_slice(sl);
+        }
+        let mut off = 0;
+        let m = loop {
+            if let Some(m) = dec.decode().unwrap() {
+                break m;
+            }
+            let b = dec.read_buf();
+            let n = b.len().min(wire.len() - off);
+            b[..n].copy_from_slice(&wire[off..off + n]);
+            dec.advance(n);
+            off += n;
+        };
+        assert_eq!(m.size(), 100);
+        assert_eq!(dec.read_buf().len(), 16, "after a large frame: one threshold's worth");
+        // A small frame puts it back.
+        dec.feed(&[0, 1, b'x']);
+        assert_eq!(dec.decode().unwrap().unwrap().data(), b"x");
+        assert_eq!(dec.read_buf().len(), 32);
     }
 }
