@@ -68,7 +68,8 @@ impl IoCtx<'_> {
 /// for [`REPLY_WATCH`] before sleeping in the poll: a request/reply peer usually answers
 /// within microseconds, and catching the answer awake saves the answering thread a wake-up
 /// signal and this thread a sleep and wake-up (on a VM, each of those costs more than the
-/// whole exchange). The watch adapts: it stops after a few watches in a row came up empty
+/// whole exchange). Only messages to send count as an answer (a reader's credit does not).
+/// The watch adapts: it stops after a few watches in a row came up empty
 /// (streams that are not answered, e.g. PUB/SUB) and tries again once in a while, so such
 /// traffic costs almost no CPU.
 struct ReplyWatch {
@@ -216,16 +217,22 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
     // The signal is cleared before draining, never after (that could eat the signal of a
     // command sent after the queue was found empty).
     let mut mail = true;
+    // A watch ended with commands: whether one was an answer (messages to send) is known
+    // once they are taken.
+    let mut watched = false;
     loop {
         if mail {
             mailbox.clear_signal();
         }
+        let mut answered = false;
         while let Some(cmd) = mail.then(|| mailbox.recv(0).ok()).flatten() {
             let reg = poll.registry();
             match cmd {
                 Command::StopThread => return,
                 Command::Plug(obj) => host.plug(reg, &mailbox, obj),
                 Command::Pipe(addr, pc) => host.with(reg, &mailbox, addr.index, |o, io| {
+                    // Messages written for us to send (not, say, the reader's credit).
+                    answered |= matches!(pc, PipeCmd::ActivateRead);
                     o.pipe_command(io, addr.id, pc)
                 }),
                 Command::Object(id, oc) => {
@@ -235,6 +242,9 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
                 }
                 _ => {}
             }
+        }
+        if std::mem::take(&mut watched) {
+            watch.record(answered);
         }
         let now = Instant::now();
         while let Some(Reverse((at, slot, id, tid))) = host.timers.peek().copied() {
@@ -247,12 +257,12 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
             }
         }
         if std::mem::take(&mut host.woke_reader) && watch.allowed() {
-            let answered = mailbox.spin_for(Instant::now() + REPLY_WATCH);
-            watch.record(answered);
-            if answered {
+            if mailbox.spin_for(Instant::now() + REPLY_WATCH) {
                 mail = true;
+                watched = true;
                 continue;
             }
+            watch.record(false);
         }
         let timeout = host
             .timers
