@@ -39,6 +39,10 @@ impl<T> Chunk<T> {
     }
 }
 
+/// The writer's and the reader's private state each fill their own cache line(s): one
+/// thread updates them on every item, and sharing a line with the other's (or with `c`)
+/// would move that line between the two cores on every item.
+#[repr(align(64))]
 struct WriterState<T> {
     back: *mut Chunk<T>,
     back_start: u64,
@@ -47,6 +51,7 @@ struct WriterState<T> {
     published: u64,
 }
 
+#[repr(align(64))]
 struct ReaderState<T> {
     front: *mut Chunk<T>,
     front_start: u64,

@@ -1235,13 +1235,21 @@ mod tests {
     fn after_a_large_frame_shared_reads_are_short_so_the_next_body_is_read_in_place() {
         let mut dec = Decoder::with_buffer(Framing::V3, -1, 16);
         dec.grow_buffer(64);
-        assert_eq!(dec.read_buf().len(), 16, "not grown: the buffer was not full");
+        assert_eq!(
+            dec.read_buf().len(),
+            16,
+            "not grown: the buffer was not full"
+        );
         assert_eq!(dec.feed(&[0u8; 16]), 16);
         dec.grow_buffer(64);
         for _ in 0..8 {
             assert!(dec.decode().unwrap().is_some());
         }
-        assert_eq!(dec.read_buf().len(), 32, "small frames: the whole (grown) buffer");
+        assert_eq!(
+            dec.read_buf().len(),
+            32,
+            "small frames: the whole (grown) buffer"
+        );
         // A 100-byte frame (at least the 16-byte in-place threshold), all of it at once.
         let mut enc = Encoder::with_batch(Framing::V3, 16);
         enc.push(msg(&[7u8; 100], 0));
@@ -1261,7 +1269,11 @@ mod tests {
             off += n;
         };
         assert_eq!(m.size(), 100);
-        assert_eq!(dec.read_buf().len(), 16, "after a large frame: one threshold's worth");
+        assert_eq!(
+            dec.read_buf().len(),
+            16,
+            "after a large frame: one threshold's worth"
+        );
         // A small frame puts it back.
         dec.feed(&[0, 1, b'x']);
         assert_eq!(dec.decode().unwrap().unwrap().data(), b"x");
