@@ -5,7 +5,7 @@
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
 
-#include "testutil.h"
+#include "rawtcp.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,12 +28,6 @@ typedef struct {
     int port;
 } fixture_t;
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A PULL bound on an ephemeral port (with the given MAXMSGSIZE and HANDSHAKE_IVL, -1 / 0
  * for the defaults), and a PUSH connected to it that has delivered a first message. */
@@ -85,18 +79,6 @@ static void still_works_and_teardown(fixture_t *f)
     CHECK_OK(zmq_ctx_term(f->ctx));
 }
 
-static int raw_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(fd >= 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-    return fd;
-}
 
 /* Sends all of `data` unless the peer has already closed (errors are fine: we may have been
  * cut off already). */
@@ -112,36 +94,6 @@ static void raw_send(int fd, const void *data, size_t len)
     }
 }
 
-/* Reads (and drops) what we send until the connection is closed by us: true when read()
- * returned 0 or ECONNRESET within `within_ms`; false on timeout. Never hangs. */
-static int closed_by_peer_within(int fd, int within_ms)
-{
-    long deadline = now_ms() + within_ms;
-    char buf[4096];
-    for (;;) {
-        long left = deadline - now_ms();
-        if (left <= 0)
-            return 0;
-        struct pollfd pfd = {fd, POLLIN, 0};
-        int rc = poll(&pfd, 1, (int)left);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        CHECK(rc >= 0);
-        if (rc == 0)
-            return 0;
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n == 0)
-            return 1;
-        if (n < 0) {
-            if (errno == ECONNRESET)
-                return 1;
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            fprintf(stderr, "read: unexpected errno %d (%s)\n", errno, strerror(errno));
-            return 0;
-        }
-    }
-}
 
 /* ZMTP 3.1 greeting with the given 20-byte mechanism field (NUL-padded). */
 static size_t greeting(unsigned char *out, const char *mechanism)

@@ -17,7 +17,7 @@
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
 
-#include "testutil.h"
+#include "rawtcp.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -55,12 +55,6 @@ typedef struct {
 
 /* ---- raw I/O */
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void put_u64(unsigned char *p, uint64_t v)
 {
@@ -130,28 +124,6 @@ static int quiet_for(int fd, int ms)
     return rc == 0;
 }
 
-/* Reads and drops until the connection is closed by us: 1 when it is within within_ms. */
-static int closed_by_peer_within(int fd, int within_ms)
-{
-    long deadline = now_ms() + within_ms;
-    char buf[4096];
-    for (;;) {
-        long left = deadline - now_ms();
-        if (left <= 0)
-            return 0;
-        struct pollfd pfd = {fd, POLLIN, 0};
-        int rc = poll(&pfd, 1, (int)left);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc <= 0)
-            return 0;
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n == 0 || (n < 0 && errno == ECONNRESET))
-            return 1;
-        if (n < 0 && errno != EINTR && errno != EAGAIN)
-            return 0;
-    }
-}
 
 /* The raw peer writes frame headers and bodies apart: no Nagle delay between them. */
 static void no_delay(int fd)
@@ -160,37 +132,13 @@ static void no_delay(int fd)
     CHECK(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0);
 }
 
-static int raw_connect(int port)
+static int peer_connect(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(fd >= 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    int fd = raw_connect(port);
     no_delay(fd);
     return fd;
 }
 
-/* A listening socket on an ephemeral loopback port. */
-static int raw_listen(int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(fd >= 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = 0;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-    CHECK(listen(fd, 4) == 0);
-    socklen_t sl = sizeof sa;
-    CHECK(getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
-    *port = ntohs(sa.sin_port);
-    return fd;
-}
 
 static int raw_accept(int lfd)
 {
@@ -394,7 +342,7 @@ static void conn_tcp(conn_t *c, int binds)
         CHECK_OK(zmq_getsockopt(c->sock, ZMQ_LAST_ENDPOINT, ep, &len));
         const char *colon = strrchr(ep, ':');
         CHECK(colon != NULL);
-        c->fd = raw_connect(atoi(colon + 1));
+        c->fd = peer_connect(atoi(colon + 1));
     } else {
         int port;
         int lfd = raw_listen(&port);
@@ -644,11 +592,11 @@ static void test_router_mixed_peers(void)
     p1.ver = V10;
     p1.framing = 1;
     p1.our_type = ZMQ_ROUTER;
-    p1.fd = raw_connect(port);
+    p1.fd = peer_connect(port);
     p2.ver = V20;
     p2.framing = 2;
     p2.our_type = ZMQ_ROUTER;
-    p2.fd = raw_connect(port);
+    p2.fd = peer_connect(port);
     peer_greet(&p1, ZMQ_DEALER, "one", 3);
     peer_greet(&p2, ZMQ_DEALER, "two", 3);
     CHECK(p1.our_id_len == 0 && p2.our_id_len == 0);

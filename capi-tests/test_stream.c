@@ -8,7 +8,7 @@
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
 
-#include "testutil.h"
+#include "rawtcp.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -58,32 +58,8 @@ static void set_timeouts(int fd)
 /* A plain TCP client connected to 127.0.0.1:port. */
 static int tcp_connect(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    int fd = raw_connect(port);
     set_timeouts(fd);
-    return fd;
-}
-
-/* A plain TCP listening socket on an ephemeral loopback port, stored in *port. */
-static int tcp_listen(int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-    CHECK(listen(fd, 4) == 0);
-    socklen_t len = sizeof a;
-    CHECK(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-    *port = ntohs(a.sin_port);
     return fd;
 }
 
@@ -237,7 +213,7 @@ static void stream_client_to_raw_server(void)
     void *ctx = zmq_ctx_new();
     CHECK_PTR(ctx);
     int port;
-    int l = tcp_listen(&port);
+    int l = raw_listen(&port);
     void *client = new_stream(ctx, 1);
     char ep[64];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);

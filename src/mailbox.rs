@@ -79,15 +79,7 @@ impl Mailbox {
                     }
                     q.active = true;
                 }
-                // Read the clock only every so often: it costs more than a look at the queue.
-                let mut spins = 0u32;
-                while !self.has_pending() {
-                    spins = spins.wrapping_add(1);
-                    if spins.is_multiple_of(64) && Instant::now() >= until {
-                        break;
-                    }
-                    std::hint::spin_loop();
-                }
+                self.watch(until);
             }
         }
         if let Some(c) = self.try_recv() {
@@ -116,6 +108,19 @@ impl Mailbox {
             }
             q.active = true;
         }
+        self.watch(until);
+        let mut q = self.lock();
+        if q.cmds.is_empty() {
+            q.active = false;
+            false
+        } else {
+            true
+        }
+    }
+
+    /// Looks at the queue without sleeping until a command is there or `until` passed.
+    fn watch(&self, until: Instant) {
+        // Read the clock only every so often: it costs more than a look at the queue.
         let mut spins = 0u32;
         while !self.has_pending() {
             spins = spins.wrapping_add(1);
@@ -123,13 +128,6 @@ impl Mailbox {
                 break;
             }
             std::hint::spin_loop();
-        }
-        let mut q = self.lock();
-        if q.cmds.is_empty() {
-            q.active = false;
-            false
-        } else {
-            true
         }
     }
 
