@@ -4,9 +4,12 @@
 # capi-tests/reference.sh) built twice, against Debian's libzmq and against ours. Each pair runs
 # as two processes using the same library (theirs-theirs, ours-ours), at 1 B, 64 B, 1 KiB, 64 KiB.
 #
-# usage: bench/net.sh [--seconds S] [--repeat N] [--transport tcp|ipc] [--timeout T] [size ...]
+# usage: bench/net.sh [--seconds S] [--repeat N] [--lat-repeat L] [--transport tcp|ipc]
+#                     [--timeout T] [size ...]
 #   message counts are calibrated on Debian's libzmq so that each run takes about S seconds (1.5);
-#   each figure is the median of N runs (5), the two libraries' runs interleaved; every process
+#   each throughput figure is the median of N runs (5), each latency figure the median of L runs
+#   (2N: latency on a small VM varies most from run to run, with where the threads wake up), the
+#   two libraries' runs interleaved; every process
 #   is killed after T seconds (default max(30, 20*S)), the local one also 3+2*S seconds after the
 #   remote one has exited. --transport may be given twice (default both).
 # Prints a table: throughput in msg/s (reported by local_thr) and latency in us (half a round
@@ -17,6 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 SECONDS_PER_RUN=1.5
 REPEAT=5
+LAT_REPEAT=
 TIMEOUT=
 SIZES=()
 TRANSPORTS=()
@@ -24,6 +28,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --seconds) SECONDS_PER_RUN=$2; shift ;;
     --repeat) REPEAT=$2; shift ;;
+    --lat-repeat) LAT_REPEAT=$2; shift ;;
     --timeout) TIMEOUT=$2; shift ;;
     --transport)
         case "$2" in
@@ -38,6 +43,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(1 64 1024 65536)
 [ ${#TRANSPORTS[@]} -gt 0 ] || TRANSPORTS=(tcp ipc)
+[ -n "$LAT_REPEAT" ] || LAT_REPEAT=$((2 * REPEAT))
 GRACE=$(awk -v s="$SECONDS_PER_RUN" 'BEGIN { print int(3 + 2 * s) }')
 [ -n "$TIMEOUT" ] || TIMEOUT=$(awk -v s="$SECONDS_PER_RUN" 'BEGIN { t = int(20 * s); print (t < 30 ? 30 : t) }')
 
@@ -119,11 +125,15 @@ for tr in "${TRANSPORTS[@]}"; do
         lat_count=$(clamp "$(awk -v l="$l0" -v s="$SECONDS_PER_RUN" 'BEGIN { print s * 1e6 / (2 * l) }')" 200 5000000)
 
         tt=() to=() lt=() lo=()
-        for _ in $(seq "$REPEAT"); do
-            tt+=("$(run theirs thr "$tr" "$size" "$thr_count")")
-            to+=("$(run ours thr "$tr" "$size" "$thr_count")")
-            lt+=("$(run theirs lat "$tr" "$size" "$lat_count")")
-            lo+=("$(run ours lat "$tr" "$size" "$lat_count")")
+        for i in $(seq "$((REPEAT > LAT_REPEAT ? REPEAT : LAT_REPEAT))"); do
+            if [ "$i" -le "$REPEAT" ]; then
+                tt+=("$(run theirs thr "$tr" "$size" "$thr_count")")
+                to+=("$(run ours thr "$tr" "$size" "$thr_count")")
+            fi
+            if [ "$i" -le "$LAT_REPEAT" ]; then
+                lt+=("$(run theirs lat "$tr" "$size" "$lat_count")")
+                lo+=("$(run ours lat "$tr" "$size" "$lat_count")")
+            fi
         done
         thr_t=$(median "${tt[@]}") thr_o=$(median "${to[@]}")
         lat_t=$(median "${lt[@]}") lat_o=$(median "${lo[@]}")
@@ -132,4 +142,4 @@ for tr in "${TRANSPORTS[@]}"; do
             "$lat_t" "$lat_o" "$(ratio "$lat_o" "$lat_t")"
     done
 done
-echo "(median of $REPEAT runs each, two processes on the same library, counts calibrated to about ${SECONDS_PER_RUN} s per run on Debian's libzmq; '-' = a run failed or timed out after ${TIMEOUT} s)"
+echo "(throughput: median of $REPEAT runs, latency: median of $LAT_REPEAT runs, two processes on the same library, counts calibrated to about ${SECONDS_PER_RUN} s per run on Debian's libzmq; '-' = a run failed or timed out after ${TIMEOUT} s)"
