@@ -26,6 +26,14 @@ impl Stream {
         }
     }
 
+    /// Reads into several buffers at once (in order).
+    pub fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read_vectored(bufs),
+            Stream::Unix(s) => s.read_vectored(bufs),
+        }
+    }
+
     /// Writes from several buffers at once.
     pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         // SAFETY: zero is a valid msghdr (no name, no control data).

@@ -9,6 +9,7 @@
 //! read or write returns WouldBlock, and stops reading (keeping the decoded message) while
 //! the pipe to the socket is full; the session calls `drive` again when the pipe has room.
 
+use std::io::IoSliceMut;
 use std::time::{Duration, Instant};
 
 use super::base::{self, Closed, Step};
@@ -426,12 +427,15 @@ impl Engine {
             if !self.readable {
                 return Ok(None);
             }
-            let buf = dec.read_buf();
-            let asked = buf.len();
+            let [body, rest] = dec.read_bufs();
+            let asked = body.len() + rest.len();
             if asked == 0 {
                 return Ok(None);
             }
-            match self.stream.read(buf) {
+            match self
+                .stream
+                .read_vectored(&mut [IoSliceMut::new(body), IoSliceMut::new(rest)])
+            {
                 Ok(0) => return Err(Closed),
                 Ok(n) => {
                     // A short read from a stream socket took all it had: new bytes (or the

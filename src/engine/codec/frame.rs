@@ -153,33 +153,53 @@ impl Decoder {
     /// [`decode`](Self::decode) returned `None`; then [`advance`](Self::advance) by what
     /// was read. Empty only when buffered input was left undecoded and fills the buffer.
     pub fn read_buf(&mut self) -> &mut [u8] {
+        let [first, _] = self.read_bufs();
+        first
+    }
+
+    /// As [`read_buf`](Self::read_buf), plus, when that is the rest of a large body, the
+    /// start of the shared buffer for what follows the body (for one vectored read: a
+    /// short read then tells the socket was drained, without a read that finds nothing).
+    /// [`advance`](Self::advance) fills the body first, then the second slice.
+    pub fn read_bufs(&mut self) -> [&mut [u8]; 2] {
         if self.pos == self.end {
             self.pos = 0;
             self.end = 0;
-            match &mut self.state {
-                State::Body { msg, filled } if msg.size() - *filled >= self.direct_min => {
-                    self.direct = true;
-                    let f = *filled;
-                    return &mut msg.data_mut()[f..];
-                }
-                State::Grow {
+            let dm = self.direct_min;
+            let in_place = match &self.state {
+                State::Body { msg, filled } => msg.size() - *filled >= dm,
+                State::Grow { size, filled, .. } => *size - *filled >= dm,
+                State::Header => false,
+            };
+            if in_place {
+                let mut no_memory = false;
+                if let State::Grow {
                     data, filled, size, ..
-                } if *size - *filled >= self.direct_min => {
-                    self.direct = true;
+                } = &mut self.state
+                {
                     if data.len() == *filled {
                         let target = (*filled + GROW_STEP).min(*size);
                         if data.try_reserve_exact(target - data.len()).is_ok() {
                             data.resize(target, 0);
                         } else {
-                            // Leave it to the shared buffer (decode reports no memory).
-                            self.direct = false;
-                            return &mut self.buf[..];
+                            no_memory = true;
                         }
                     }
-                    let f = *filled;
-                    return &mut data[f..];
                 }
-                _ => {}
+                if no_memory {
+                    // Leave it to the shared buffer (decode reports no memory).
+                    self.direct = false;
+                    return [&mut self.buf[..], &mut []];
+                }
+                self.direct = true;
+                let spill = dm.min(self.buf.len());
+                let Decoder { state, buf, .. } = self;
+                let body: &mut [u8] = match state {
+                    State::Body { msg, filled } => &mut msg.data_mut()[*filled..],
+                    State::Grow { data, filled, .. } => &mut data[*filled..],
+                    State::Header => &mut [],
+                };
+                return [body, &mut buf[..spill]];
             }
         } else if self.end == self.buf.len() && self.pos > 0 {
             self.buf.copy_within(self.pos..self.end, 0);
@@ -192,7 +212,7 @@ impl Decoder {
         } else {
             self.buf.len()
         };
-        &mut self.buf[self.end..cap]
+        [&mut self.buf[self.end..cap], &mut []]
     }
 
     /// Doubles the shared read buffer, up to `max` bytes, when the last read filled it (a
@@ -204,15 +224,26 @@ impl Decoder {
         }
     }
 
-    /// `n` bytes were written at the start of the slice [`read_buf`](Self::read_buf) gave.
+    /// `n` bytes were written at the start of the slice [`read_buf`](Self::read_buf) gave
+    /// (or across the two [`read_bufs`](Self::read_bufs) gave, in order).
     pub fn advance(&mut self, n: usize) {
         if self.direct {
             self.direct = false;
-            match &mut self.state {
-                State::Body { msg, filled } => *filled = (*filled + n).min(msg.size()),
-                State::Grow { data, filled, .. } => *filled = (*filled + n).min(data.len()),
-                State::Header => {}
-            }
+            let body = match &mut self.state {
+                State::Body { msg, filled } => {
+                    let k = n.min(msg.size() - *filled);
+                    *filled += k;
+                    k
+                }
+                State::Grow { data, filled, .. } => {
+                    let k = n.min(data.len() - *filled);
+                    *filled += k;
+                    k
+                }
+                State::Header => 0,
+            };
+            // What went past the body landed at the start of the shared buffer.
+            self.end = (n - body).min(self.direct_min.min(self.buf.len()));
         } else {
             self.end = (self.end + n).min(self.buf.len());
         }
@@ -1278,5 +1309,32 @@ mod tests {
         dec.feed(&[0, 1, b'x']);
         assert_eq!(dec.decode().unwrap().unwrap().data(), b"x");
         assert_eq!(dec.read_buf().len(), 32);
+    }
+
+    #[test]
+    fn one_vectored_read_fills_a_large_body_and_what_follows_it() {
+        let mut enc = Encoder::with_batch(Framing::V3, 16);
+        enc.push(msg(&[9u8; 100], 0));
+        enc.push(msg(b"next", 0));
+        let mut wire = Vec::new();
+        for sl in enc.io_slices().iter() {
+            wire.extend_from_slice(sl);
+        }
+        let mut dec = Decoder::with_buffer(Framing::V3, -1, 16);
+        // The 2-byte header and 14 body bytes through the shared buffer.
+        assert_eq!(dec.feed(&wire[..16]), 16);
+        assert!(dec.decode().unwrap().is_none());
+        let rest = &wire[16..];
+        let [body, spill] = dec.read_bufs();
+        assert_eq!(body.len(), 100 - 14, "the rest of the body, in place");
+        assert_eq!(spill.len(), 16, "then the shared buffer");
+        let (a, b) = rest.split_at(body.len());
+        body.copy_from_slice(a);
+        spill[..b.len()].copy_from_slice(b);
+        dec.advance(rest.len());
+        assert_eq!(dec.decode().unwrap().unwrap().data(), &[9u8; 100][..]);
+        assert_eq!(dec.decode().unwrap().unwrap().data(), b"next");
+        assert!(dec.decode().unwrap().is_none());
+        assert!(dec.is_idle());
     }
 }
