@@ -120,6 +120,9 @@ pub struct MetadataRef {
     inner: NonNull<MetadataInner>,
 }
 
+/// On a cache line of its own: the count is written for every message received, and must
+/// not share a line with whatever the I/O thread allocated next to it.
+#[repr(align(64))]
 struct MetadataInner {
     refs: AtomicUsize,
     md: Metadata,
@@ -535,10 +538,15 @@ impl Msg {
         // SAFETY: the heap arm is live; after this the message no longer refers to it.
         unsafe {
             let h = self.payload.heap;
-            if h.block.as_ref().refs.fetch_sub(1, Ordering::Release) != 1 {
-                return;
+            // The sole owner frees without a locked decrement (nobody else can add a
+            // reference: that takes one): most messages are never shared.
+            let refs = &h.block.as_ref().refs;
+            if refs.load(Ordering::Acquire) != 1 {
+                if refs.fetch_sub(1, Ordering::Release) != 1 {
+                    return;
+                }
+                fence(Ordering::Acquire);
             }
-            fence(Ordering::Acquire);
             let block = h.block.as_ptr();
             match (*block).free {
                 Some((f, hint)) => {

@@ -26,6 +26,21 @@ const CLASS_BYTES: usize = 1 << 20;
 /// Alignment of every buffer (the block header needs 8).
 pub const ALIGN: usize = 8;
 
+/// Buffers of at least this size start on a cache line of their own: a message's header
+/// (with its reference count, written by the thread that frees it) then never shares a line
+/// with another message being written by another thread (measured: 1 KiB messages over tcp
+/// +25 %). Smaller ones keep [`ALIGN`]: for them the padding costs more than it saves.
+const LINE_FROM: usize = 256;
+
+/// The alignment of a buffer of `real` bytes (the same at allocation and at release).
+fn align_of_size(real: usize) -> usize {
+    if real >= LINE_FROM {
+        64
+    } else {
+        ALIGN
+    }
+}
+
 /// The size class of an allocation of `size` bytes: its index and the size it rounds up to.
 pub fn class_of(size: usize) -> Option<(usize, usize)> {
     if !(MIN_SIZE..=MAX_SIZE).contains(&size) {
@@ -157,7 +172,7 @@ pub fn alloc_buf(size: usize) -> Option<(*mut u8, usize)> {
         }
         None => size,
     };
-    let layout = Layout::from_size_align(real, ALIGN).ok()?;
+    let layout = Layout::from_size_align(real, align_of_size(real)).ok()?;
     // SAFETY: the layout has a non-zero size (callers allocate a header at least).
     let p = unsafe { alloc(layout) };
     (!p.is_null()).then_some((p, real))
@@ -173,8 +188,13 @@ pub unsafe fn free_buf(p: *mut u8, real: usize) {
             return;
         }
     }
-    // SAFETY: allocated by alloc_buf with this size and ALIGN.
-    unsafe { dealloc(p, Layout::from_size_align_unchecked(real, ALIGN)) };
+    // SAFETY: allocated by alloc_buf with this size and its alignment.
+    unsafe {
+        dealloc(
+            p,
+            Layout::from_size_align_unchecked(real, align_of_size(real)),
+        )
+    };
 }
 
 #[cfg(test)]
