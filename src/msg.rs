@@ -562,6 +562,16 @@ impl Msg {
         self.inline_len = 0;
     }
 
+    /// A message part for tests: a copy of `b`, with MORE when `more`.
+    #[cfg(test)]
+    pub fn part(b: &[u8], more: bool) -> Msg {
+        let mut m = Msg::from_slice(b).unwrap();
+        if more {
+            m.set_flags(MORE);
+        }
+        m
+    }
+
     /// Takes the message out, leaving an empty message behind (`zmq_msg_move`).
     pub fn take(&mut self) -> Msg {
         std::mem::take(self)

@@ -465,11 +465,7 @@ mod tests {
     use super::*;
 
     fn part(b: &[u8], more: bool) -> Msg {
-        let mut m = Msg::from_slice(b).unwrap();
-        if more {
-            m.set_flags(msg::MORE);
-        }
-        m
+        Msg::part(b, more)
     }
 
     #[test]

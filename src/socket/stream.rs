@@ -214,11 +214,7 @@ mod tests {
     use std::sync::Arc;
 
     fn part(b: &[u8], more: bool) -> Msg {
-        let mut m = Msg::from_slice(b).unwrap();
-        if more {
-            m.set_flags(msg::MORE);
-        }
-        m
+        Msg::part(b, more)
     }
 
     /// A STREAM with two attached pipes; returns the peers' ends (the sessions' side).
