@@ -221,7 +221,10 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
     // once they are taken.
     let mut watched = false;
     loop {
-        if mail {
+        // After a watch that caught commands there is normally no signal to clear: the owner
+        // was marked active, so senders did not raise one (one raised just before the watch
+        // stays pending, and only costs an extra turn of this loop).
+        if mail && !watched {
             mailbox.clear_signal();
         }
         let mut answered = false;
