@@ -315,7 +315,9 @@ impl Engine {
             // PING / PONG are ZMTP 3.1 commands: no heartbeats with older peers.
             self.heartbeat_ivl = 0;
         }
-        let mut dec = Decoder::new(self.framing, self.max_msg_size);
+        let Ok(mut dec) = Decoder::new(self.framing, self.max_msg_size) else {
+            return Err(Closed);
+        };
         let mut enc = Encoder::new(self.framing);
         // What the greeting still had to send goes first.
         enc.push_raw(self.greeting.output());
@@ -430,7 +432,11 @@ impl Engine {
             let [body, rest] = dec.read_bufs();
             let asked = body.len() + rest.len();
             if asked == 0 {
-                return Ok(None);
+                return if dec.is_out_of_memory() {
+                    Err(Closed)
+                } else {
+                    Ok(None)
+                };
             }
             match self
                 .stream

@@ -32,7 +32,7 @@ use std::io::IoSlice;
 use std::ops::Deref;
 
 use super::error::CodecError;
-use crate::msg::{self, Msg};
+use crate::msg::{self, Msg, RecvBuffer};
 
 /// Which framing a connection uses (decided by the greeting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,10 +92,19 @@ pub struct Decoder {
     framing: Framing,
     /// ZMQ_MAXMSGSIZE: the largest frame body accepted, -1 for none.
     max_msg_size: i64,
-    buf: Vec<u8>,
+    /// The shared read buffer; short frames' bodies in it are handed out without a copy
+    /// when `share` says so.
+    buf: RecvBuffer,
     /// Unconsumed input is `buf[pos..end]`.
     pos: usize,
     end: usize,
+    /// The last read into the shared buffer was large (a quarter of it at least): its
+    /// messages refer to the buffer instead of being copied. After small reads (a peer
+    /// sending now and then) they are copied, so that a message kept for long does not
+    /// hold a buffer many times its size.
+    share: bool,
+    /// A fresh buffer could not be allocated: the next `decode` reports it.
+    out_of_memory: bool,
     hdr: [u8; MAX_HEADER],
     hlen: usize,
     state: State,
@@ -109,28 +118,34 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    /// A decoder with an 8 KiB read buffer.
-    pub fn new(framing: Framing, max_msg_size: i64) -> Decoder {
+    /// A decoder with an 8 KiB read buffer (OutOfMemory if it cannot be allocated).
+    pub fn new(framing: Framing, max_msg_size: i64) -> Result<Decoder, CodecError> {
         Decoder::with_buffer(framing, max_msg_size, DEFAULT_BATCH)
     }
 
-    /// A decoder with a read buffer of `buf_size` bytes (at least 16); bodies with at least
+    /// A decoder with a read buffer of `buf_size` bytes (at least 16).unwrap(); bodies with at least
     /// that many bytes still to come are read straight into their message.
-    pub fn with_buffer(framing: Framing, max_msg_size: i64, buf_size: usize) -> Decoder {
+    pub fn with_buffer(
+        framing: Framing,
+        max_msg_size: i64,
+        buf_size: usize,
+    ) -> Result<Decoder, CodecError> {
         let buf_size = buf_size.max(16);
-        Decoder {
+        Ok(Decoder {
             framing,
             max_msg_size,
-            buf: vec![0; buf_size],
+            buf: RecvBuffer::new(buf_size).ok_or(CodecError::OutOfMemory)?,
             pos: 0,
             end: 0,
+            share: false,
+            out_of_memory: false,
             hdr: [0; MAX_HEADER],
             hlen: 0,
             state: State::Header,
             direct: false,
             direct_min: buf_size,
             large_seen: false,
-        }
+        })
     }
 
     /// The framing in use.
@@ -162,9 +177,17 @@ impl Decoder {
     /// short read then tells the socket was drained, without a read that finds nothing).
     /// [`advance`](Self::advance) fills the body first, then the second slice.
     pub fn read_bufs(&mut self) -> [&mut [u8]; 2] {
+        let len = self.buf.len();
         if self.pos == self.end {
-            self.pos = 0;
-            self.end = 0;
+            // Nothing buffered: start again at the front once no message refers to the
+            // buffer. While some may, go on after them, or in a fresh buffer when little
+            // room is left.
+            if self.buf.reclaim() {
+                self.pos = 0;
+                self.end = 0;
+            } else if len - self.end < len / 4 && !self.restart(len) {
+                return [&mut [], &mut []];
+            }
             let dm = self.direct_min;
             let in_place = match &self.state {
                 State::Body { msg, filled } => msg.size() - *filled >= dm,
@@ -189,39 +212,58 @@ impl Decoder {
                 if no_memory {
                     // Leave it to the shared buffer (decode reports no memory).
                     self.direct = false;
-                    return [&mut self.buf[..], &mut []];
+                    let end = self.end;
+                    return [self.buf.bytes_mut(end..len), &mut []];
                 }
                 self.direct = true;
-                let spill = dm.min(self.buf.len());
-                let Decoder { state, buf, .. } = self;
+                let spill = (self.end + dm).min(len);
+                let Decoder {
+                    state, buf, end, ..
+                } = self;
                 let body: &mut [u8] = match state {
                     State::Body { msg, filled } => &mut msg.data_mut()[*filled..],
                     State::Grow { data, filled, .. } => &mut data[*filled..],
                     State::Header => &mut [],
                 };
-                return [body, &mut buf[..spill]];
+                return [body, buf.bytes_mut(*end..spill)];
             }
-        } else if self.end == self.buf.len() && self.pos > 0 {
-            self.buf.copy_within(self.pos..self.end, 0);
-            self.end -= self.pos;
-            self.pos = 0;
+        } else if self.end == len && self.pos > 0 && !self.restart(len) {
+            return [&mut [], &mut []];
         }
         self.direct = false;
         let cap = if self.large_seen {
-            (self.end + self.direct_min).min(self.buf.len())
+            (self.end + self.direct_min).min(len)
         } else {
-            self.buf.len()
+            len
         };
-        [&mut self.buf[self.end..cap], &mut []]
+        let end = self.end;
+        [self.buf.bytes_mut(end..cap), &mut []]
+    }
+
+    /// Moves the unread input to the front of a shared buffer of `len` bytes that no
+    /// message refers to; false (and `decode` reports it) when out of memory.
+    fn restart(&mut self, len: usize) -> bool {
+        if !self.buf.restart(self.pos..self.end, len) {
+            self.out_of_memory = true;
+            return false;
+        }
+        self.end -= self.pos;
+        self.pos = 0;
+        true
     }
 
     /// Doubles the shared read buffer, up to `max` bytes, when the last read filled it (a
     /// busy connection: fewer, larger reads). Bodies read in place keep their threshold.
     pub fn grow_buffer(&mut self, max: usize) {
-        if self.end == self.buf.len() && self.buf.len() < max {
-            let n = (self.buf.len() * 2).min(max);
-            self.buf.resize(n, 0);
+        let len = self.buf.len();
+        if self.end == len && len < max {
+            self.restart((len * 2).min(max));
         }
+    }
+
+    /// Whether a buffer could not be allocated (the connection cannot go on).
+    pub fn is_out_of_memory(&self) -> bool {
+        self.out_of_memory
     }
 
     /// `n` bytes were written at the start of the slice [`read_buf`](Self::read_buf) gave
@@ -242,10 +284,12 @@ impl Decoder {
                 }
                 State::Header => 0,
             };
-            // What went past the body landed at the start of the shared buffer.
-            self.end = (n - body).min(self.direct_min.min(self.buf.len()));
+            // What went past the body landed in the shared buffer.
+            self.end = (self.end + (n - body)).min(self.buf.len());
+            self.share = false;
         } else {
             self.end = (self.end + n).min(self.buf.len());
+            self.share = n >= self.buf.len() / 4;
         }
     }
 
@@ -263,6 +307,9 @@ impl Decoder {
     /// is needed. The message carries `msg::MORE` and `msg::COMMAND` as the frame says.
     /// After an error the connection must be dropped.
     pub fn decode(&mut self) -> Result<Option<Msg>, CodecError> {
+        if self.out_of_memory {
+            return Err(CodecError::OutOfMemory);
+        }
         if let Some(m) = self.decode_short()? {
             return Ok(Some(m));
         }
@@ -276,7 +323,7 @@ impl Decoder {
                         }
                         let k = (need - self.hlen).min(self.end - self.pos);
                         self.hdr[self.hlen..self.hlen + k]
-                            .copy_from_slice(&self.buf[self.pos..self.pos + k]);
+                            .copy_from_slice(self.buf.bytes(self.pos..self.pos + k));
                         self.hlen += k;
                         self.pos += k;
                         continue;
@@ -291,7 +338,7 @@ impl Decoder {
                     let k = (size - *filled).min(self.end - self.pos);
                     if k > 0 {
                         msg.data_mut()[*filled..*filled + k]
-                            .copy_from_slice(&self.buf[self.pos..self.pos + k]);
+                            .copy_from_slice(self.buf.bytes(self.pos..self.pos + k));
                         *filled += k;
                         self.pos += k;
                     }
@@ -320,7 +367,7 @@ impl Decoder {
                                 .map_err(|_| CodecError::OutOfMemory)?;
                             data.resize(target, 0);
                         }
-                        data[*filled..need].copy_from_slice(&self.buf[self.pos..self.pos + k]);
+                        data[*filled..need].copy_from_slice(self.buf.bytes(self.pos..self.pos + k));
                         *filled = need;
                         self.pos += k;
                     }
@@ -350,7 +397,7 @@ impl Decoder {
             Framing::V2 => FLAG_MORE,
             Framing::V1 => return Ok(None),
         };
-        let avail = &self.buf[self.pos..self.end];
+        let avail = self.buf.bytes(self.pos..self.end);
         let [wire_flags, size, ..] = *avail else {
             return Ok(None);
         };
@@ -361,7 +408,12 @@ impl Decoder {
         {
             return Ok(None);
         }
-        let mut m = Msg::from_slice(&avail[2..2 + size]).map_err(|_| CodecError::OutOfMemory)?;
+        let body = self.pos + 2..self.pos + 2 + size;
+        let mut m = if self.share && size > msg::INLINE_CAP {
+            self.buf.share(body)
+        } else {
+            Msg::from_slice(self.buf.bytes(body)).map_err(|_| CodecError::OutOfMemory)?
+        };
         let mut flags = 0;
         if wire_flags & FLAG_MORE != 0 {
             flags |= msg::MORE;
@@ -782,7 +834,7 @@ mod tests {
         chunks: &[usize],
         buf: usize,
     ) -> Result<Vec<Msg>, CodecError> {
-        let mut dec = Decoder::with_buffer(framing, max, buf);
+        let mut dec = Decoder::with_buffer(framing, max, buf).unwrap();
         let mut out = Vec::new();
         let mut pos = 0;
         let mut ci = 0;
@@ -910,7 +962,7 @@ mod tests {
         for s in enc.io_slices().iter() {
             wire.extend_from_slice(s);
         }
-        let mut dec = Decoder::with_buffer(Framing::V3, -1, 8192);
+        let mut dec = Decoder::with_buffer(Framing::V3, -1, 8192).unwrap();
         // The header and a little of the body through the shared buffer.
         assert_eq!(dec.feed(&wire[..100]), 100);
         assert!(dec.decode().unwrap().is_none());
@@ -922,6 +974,42 @@ mod tests {
         let m = dec.decode().unwrap().unwrap();
         assert_eq!(m.data(), &[6u8; 50000][..]);
         assert!(dec.is_idle());
+    }
+
+    #[test]
+    fn bodies_of_a_large_read_are_handed_out_in_place_and_never_overwritten() {
+        let batch =
+            |fill: u8| -> Vec<Msg> { (0..100u8).map(|i| msg(&[fill ^ i; 60], 0)).collect() };
+        let first = encode_all(Framing::V3, batch(0), 1 << 16, usize::MAX);
+        assert_eq!(first.len(), 100 * 62);
+        let mut dec = Decoder::with_buffer(Framing::V3, -1, 8192).unwrap();
+        // One read of three quarters of the buffer: its bodies are not copied.
+        assert_eq!(dec.feed(&first), first.len());
+        let kept: Vec<Msg> = std::iter::from_fn(|| dec.decode().unwrap()).collect();
+        assert_eq!(kept.len(), 100);
+        for w in kept.windows(2) {
+            // SAFETY: both pointers are into the same read buffer.
+            assert_eq!(w[1].data().as_ptr(), unsafe {
+                w[0].data().as_ptr().add(62)
+            });
+        }
+        // Later reads, while those messages live, go elsewhere.
+        for round in 1..4u8 {
+            let more = encode_all(Framing::V3, batch(round << 4), 1 << 16, usize::MAX);
+            assert_eq!(dec.feed(&more), more.len());
+            let got: Vec<Msg> = std::iter::from_fn(|| dec.decode().unwrap()).collect();
+            assert_eq!(got.len(), 100);
+            assert!(got[99].data().iter().all(|&b| b == (round << 4) ^ 99));
+        }
+        for (i, m) in kept.iter().enumerate() {
+            assert!(m.data().iter().all(|&b| b == i as u8), "message {i} intact");
+        }
+        // A small read (a message now and then) is copied: it holds no buffer.
+        let one = encode_all(Framing::V3, vec![msg(&[5; 60], 0)], 1 << 16, usize::MAX);
+        dec.feed(&one);
+        let m = dec.decode().unwrap().unwrap();
+        assert!(!m.is_shared());
+        assert_eq!(m.data(), &[5; 60][..]);
     }
 
     #[test]
@@ -987,7 +1075,7 @@ mod tests {
         let mut wire = vec![2u8];
         wire.extend_from_slice(&(1u64 << 40).to_be_bytes());
         wire.extend_from_slice(&[1u8; 1000]);
-        let mut dec = Decoder::with_buffer(Framing::V3, -1, 64);
+        let mut dec = Decoder::with_buffer(Framing::V3, -1, 64).unwrap();
         let mut pos = 0;
         while pos < wire.len() {
             pos += dec.feed(&wire[pos..]);
@@ -1002,7 +1090,7 @@ mod tests {
         let size = MAX_UPFRONT + 10;
         let mut wire = vec![2u8];
         wire.extend_from_slice(&(size as u64).to_be_bytes());
-        let mut dec = Decoder::new(Framing::V3, -1);
+        let mut dec = Decoder::new(Framing::V3, -1).unwrap();
         assert_eq!(dec.feed(&wire), 9);
         assert!(dec.decode().unwrap().is_none());
         let mut left = size;
@@ -1180,7 +1268,7 @@ mod tests {
                     i += 2 + rng.below(40);
                 }
             }
-            let mut dec = Decoder::with_buffer(framing, max, [16, 64, 8192][rng.below(3)]);
+            let mut dec = Decoder::with_buffer(framing, max, [16, 64, 8192][rng.below(3)]).unwrap();
             let mut pos = 0;
             'outer: loop {
                 loop {
@@ -1228,7 +1316,7 @@ mod tests {
     #[test]
     fn a_busy_connection_grows_its_read_buffer_and_batch_up_to_the_maximum() {
         // Reads: the buffer doubles only after a read that filled it.
-        let mut dec = Decoder::with_buffer(Framing::V3, -1, 16);
+        let mut dec = Decoder::with_buffer(Framing::V3, -1, 16).unwrap();
         assert_eq!(dec.feed(&[0u8; 10]), 10);
         dec.grow_buffer(64);
         assert_eq!(dec.read_buf().len(), 6, "not full: no growth");
@@ -1264,7 +1352,7 @@ mod tests {
 
     #[test]
     fn after_a_large_frame_shared_reads_are_short_so_the_next_body_is_read_in_place() {
-        let mut dec = Decoder::with_buffer(Framing::V3, -1, 16);
+        let mut dec = Decoder::with_buffer(Framing::V3, -1, 16).unwrap();
         dec.grow_buffer(64);
         assert_eq!(
             dec.read_buf().len(),
@@ -1320,7 +1408,7 @@ mod tests {
         for sl in enc.io_slices().iter() {
             wire.extend_from_slice(sl);
         }
-        let mut dec = Decoder::with_buffer(Framing::V3, -1, 16);
+        let mut dec = Decoder::with_buffer(Framing::V3, -1, 16).unwrap();
         // The 2-byte header and 14 body bytes through the shared buffer.
         assert_eq!(dec.feed(&wire[..16]), 16);
         assert!(dec.decode().unwrap().is_none());

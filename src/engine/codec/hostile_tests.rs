@@ -47,7 +47,7 @@ fn run(wire: &[u8], max_msg_size: i64, chunk: usize) -> Verdict {
             }
         }
     };
-    let mut dec = Decoder::with_buffer(peer.framing(), max_msg_size, 64);
+    let mut dec = Decoder::with_buffer(peer.framing(), max_msg_size, 64).unwrap();
     match peer {
         PeerGreeting::V3 { mechanism, .. } if mechanism != Mechanism::Null => {
             return Verdict::Mechanism

@@ -82,7 +82,7 @@ mod tests {
         let mut g = GreetingParser::new(&OurGreeting::new(Mechanism::Null, false, 6));
         let (used, p) = g.feed(&wire).unwrap();
         let Progress::Done(peer) = p else { panic!() };
-        let mut dec = Decoder::new(peer.framing(), -1);
+        let mut dec = Decoder::new(peer.framing(), -1).unwrap();
         assert_eq!(dec.feed(&wire[used..]), wire.len() - used);
         let m = dec.decode().unwrap().unwrap();
         assert_eq!(m.flags() & crate::msg::COMMAND, crate::msg::COMMAND);
@@ -104,7 +104,7 @@ mod tests {
             panic!()
         };
         assert_eq!(peer.framing(), Framing::V1);
-        let mut dec = Decoder::new(Framing::V1, -1);
+        let mut dec = Decoder::new(Framing::V1, -1).unwrap();
         dec.feed(&g.received()[..replay]);
         dec.feed(&wire[used..]);
         assert_eq!(dec.decode().unwrap().unwrap().data(), b"hello");

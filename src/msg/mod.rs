@@ -4,7 +4,9 @@
 //! - `Vsm`: up to [`INLINE_CAP`] bytes inline, copied on `copy`;
 //! - `Heap`: one allocation holding a reference count and the bytes (`init_size`), or a
 //!   reference count plus the caller's buffer and free function (`init_data`); `copy` shares
-//!   it, and the last `close` frees it (calling the free function exactly once);
+//!   it, and the last `close` frees it (calling the free function exactly once); or a
+//!   region of a connection's receive buffer, counted on that buffer's block
+//!   ([`RecvBuffer`]);
 //! - `Const`: caller-owned bytes that outlive the message (`zmq_send_const`, or
 //!   `zmq_msg_init_data` without a free function);
 //! - `Delimiter`: the internal end-of-pipe marker, never visible to applications.
@@ -18,6 +20,9 @@ use std::sync::atomic::{fence, AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
 use crate::msg_pool;
+
+mod recv_buffer;
+pub use recv_buffer::RecvBuffer;
 
 /// Bytes stored inline, without allocation.
 pub const INLINE_CAP: usize = 48;
