@@ -1,5 +1,9 @@
-/* REQ, REP, DEALER, ROUTER and STREAM over inproc: envelopes, state machines, routing ids. */
+/* REQ, REP, DEALER, ROUTER and STREAM over inproc: envelopes, state machines, routing ids.
+ * (ZMQ_CONNECT_ROUTING_ID with ZMQ_IMMEDIATE, which inproc ignores, over tcp.) */
+#define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
+
+#include <time.h>
 
 static void *ctx;
 
@@ -308,6 +312,41 @@ static void test_router_to_router(void)
     zmq_close(b);
 }
 
+/* With ZMQ_IMMEDIATE the pipe is made when the connection is up, after zmq_connect
+ * returned: it still gets the id set for that connect (and the peer's own id, "A", which
+ * arrives as its announcement, is not delivered). */
+static void test_router_connect_routing_id_immediate(void)
+{
+    void *a = sock(ZMQ_ROUTER), *b = sock(ZMQ_ROUTER);
+    CHECK_OK(zmq_setsockopt(a, ZMQ_ROUTING_ID, "A", 1));
+    CHECK_OK(zmq_bind(a, "tcp://127.0.0.1:*"));
+    char ep[256];
+    size_t len = sizeof ep;
+    CHECK_OK(zmq_getsockopt(a, ZMQ_LAST_ENDPOINT, ep, &len));
+    CHECK_OK(zmq_setsockopt(b, ZMQ_ROUTING_ID, "B", 1));
+    set_int(b, ZMQ_IMMEDIATE, 1);
+    set_int(b, ZMQ_ROUTER_MANDATORY, 1);
+    CHECK_OK(zmq_setsockopt(b, ZMQ_CONNECT_ROUTING_ID, "peerA", 5));
+    CHECK_OK(zmq_connect(b, ep));
+    /* Unroutable until the connection is up (mandatory: EHOSTUNREACH, nothing sent). */
+    int tries = 0;
+    while (zmq_send(b, "peerA", 5, ZMQ_SNDMORE) == -1) {
+        CHECK(zmq_errno() == EHOSTUNREACH);
+        CHECK(++tries < 500);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    send_str(b, "hi", 0);
+    recv_str(a, "B", 1);
+    recv_str(a, "hi", 0);
+    send_str(a, "B", ZMQ_SNDMORE);
+    send_str(a, "yo", 0);
+    recv_str(b, "peerA", 1);
+    recv_str(b, "yo", 0);
+    zmq_close(a);
+    zmq_close(b);
+}
+
 static void test_probe_router(void)
 {
     void *router = sock(ZMQ_ROUTER), *d = sock(ZMQ_DEALER);
@@ -515,6 +554,7 @@ int main(void)
     RUN(test_router_generated_ids);
     RUN(test_req_correlate_relaxed);
     RUN(test_router_to_router);
+    RUN(test_router_connect_routing_id_immediate);
     RUN(test_probe_router);
     RUN(test_connect_before_bind);
     RUN(test_router_handover);

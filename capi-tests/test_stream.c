@@ -2,7 +2,8 @@
  * - a raw client talks to a STREAM server: connect notification, data in, reply out,
  *   close by an empty data part, disconnect notification of a client that hangs up;
  * - a STREAM client connects to a raw listening socket;
- * - ZMQ_CONNECT_ROUTING_ID names the next connection;
+ * - ZMQ_CONNECT_ROUTING_ID names the next connection, also with ZMQ_IMMEDIATE (where the
+ *   pipe only comes with the connection);
  * - ZMQ_STREAM_NOTIFY=0: no notifications;
  * - send semantics: unknown peer, MORE on data parts ignored, large data both ways. */
 #define _DEFAULT_SOURCE
@@ -311,6 +312,50 @@ static void connect_routing_id(void)
     CHECK_OK(zmq_ctx_term(ctx));
 }
 
+/* With ZMQ_IMMEDIATE the connection's pipe is made when the connection is up, long after
+ * zmq_connect returned: it still gets the id set for that connect, and only that connect. */
+static void connect_routing_id_immediate(void)
+{
+    void *ctx = zmq_ctx_new();
+    CHECK_PTR(ctx);
+    void *server = new_stream(ctx, 1);
+    int port = bind_ephemeral(server);
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+
+    void *client = new_stream(ctx, 1);
+    int one = 1;
+    CHECK_OK(zmq_setsockopt(client, ZMQ_IMMEDIATE, &one, sizeof one));
+    CHECK_OK(zmq_setsockopt(client, ZMQ_CONNECT_ROUTING_ID, "conn1", 5));
+    CHECK_OK(zmq_connect(client, ep));
+
+    unsigned char id[256], sid[256], buf[256];
+    size_t id_len, sid_len;
+    /* The connect notification carries the id of the connect. */
+    CHECK(recv_two(client, id, &id_len, buf, sizeof buf) == 0);
+    CHECK(id_len == 5 && memcmp(id, "conn1", 5) == 0);
+    CHECK(recv_two(server, sid, &sid_len, buf, sizeof buf) == 0);
+
+    /* Sending to that id reaches the peer, and its reply comes back under the id. */
+    send_two(client, (const unsigned char *)"conn1", 5, "ping", 4);
+    CHECK(recv_two(server, id, &id_len, buf, sizeof buf) == 4);
+    CHECK(id_len == sid_len && memcmp(id, sid, sid_len) == 0);
+    CHECK(memcmp(buf, "ping", 4) == 0);
+    send_two(server, sid, sid_len, "pong", 4);
+    CHECK(recv_two(client, id, &id_len, buf, sizeof buf) == 4);
+    CHECK(id_len == 5 && memcmp(id, "conn1", 5) == 0);
+    CHECK(memcmp(buf, "pong", 4) == 0);
+
+    /* The next connect gets a generated id again. */
+    CHECK_OK(zmq_connect(client, ep));
+    CHECK(recv_two(client, id, &id_len, buf, sizeof buf) == 0);
+    CHECK(id_len == 5 && id[0] == 0);
+
+    CHECK_OK(zmq_close(client));
+    CHECK_OK(zmq_close(server));
+    CHECK_OK(zmq_ctx_term(ctx));
+}
+
 static void stream_notify_off(void)
 {
     void *ctx = zmq_ctx_new();
@@ -348,6 +393,7 @@ int main(void)
     RUN(raw_client_to_stream_server);
     RUN(stream_client_to_raw_server);
     RUN(connect_routing_id);
+    RUN(connect_routing_id_immediate);
     RUN(stream_notify_off);
     return 0;
 }

@@ -54,6 +54,8 @@ pub struct Options {
     pub multicast_maxtpdu: i32,
     pub use_fd: i32,
     pub bindtodevice: Vec<u8>,
+    /// ZMQ_CONNECT_ROUTING_ID: the routing id the pipe of the next zmq_connect gets (ROUTER,
+    /// REP, STREAM); empty when unset. The connect takes it (see `Pipe::routing_id`).
     pub connect_routing_id: Vec<u8>,
     pub tcp_accept_filters: Vec<Vec<u8>>,
     pub ipc_filter_uid: Vec<i32>,

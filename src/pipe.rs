@@ -91,7 +91,9 @@ pub struct Pipe {
     peers_msgs_read: u64,
     state: State,
     delay: bool,
-    /// Routing id of the peer (ROUTER), set by the socket.
+    /// Routing id of the peer (ROUTER, STREAM), set by the socket when it attaches the pipe.
+    /// Before that, the id chosen with ZMQ_CONNECT_ROUTING_ID for the zmq_connect that made
+    /// the pipe (empty: none), which the socket uses unless another pipe has it.
     pub routing_id: Vec<u8>,
     /// The endpoint this pipe was created for (for unbind/disconnect), if any.
     pub endpoint: Option<String>,

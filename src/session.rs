@@ -105,13 +105,23 @@ pub struct Session {
     handshaken: bool,
     /// Pipes being terminated (ZMQ_IMMEDIATE after a disconnect), until their peers ack.
     old_pipes: Vec<Pipe>,
+    /// Connect role with ZMQ_IMMEDIATE: the ZMQ_CONNECT_ROUTING_ID taken by the zmq_connect,
+    /// given to each pipe made for the socket (see `Pipe::routing_id`); empty: none.
+    connect_routing_id: Vec<u8>,
     finish_when_clean: bool,
     done: bool,
 }
 
 impl Session {
-    /// A connect-role session with its end of the socket's pipe.
-    pub fn connect(owner: Owner, endpoint: String, target: Target, pipe: Option<Pipe>) -> Session {
+    /// A connect-role session with its end of the socket's pipe, or (ZMQ_IMMEDIATE) with the
+    /// routing id for the pipes it makes when connected.
+    pub fn connect(
+        owner: Owner,
+        endpoint: String,
+        target: Target,
+        pipe: Option<Pipe>,
+        connect_routing_id: Vec<u8>,
+    ) -> Session {
         let ivl = owner.options.reconnect_ivl;
         Session {
             id: next_object_id(),
@@ -126,6 +136,7 @@ impl Session {
             listener: None,
             handshaken: false,
             old_pipes: Vec::new(),
+            connect_routing_id,
             finish_when_clean: false,
             done: false,
         }
@@ -153,6 +164,7 @@ impl Session {
             listener: Some(listener),
             handshaken: false,
             old_pipes: Vec::new(),
+            connect_routing_id: Vec::new(),
             finish_when_clean: false,
             done: false,
         }
@@ -356,6 +368,7 @@ impl Session {
                 }
                 mine.attach(io.mailbox.clone(), io.slot);
                 theirs.endpoint = Some(self.endpoint.clone());
+                theirs.routing_id = self.connect_routing_id.clone();
                 self.owner.binds_sent.fetch_add(1, Ordering::AcqRel);
                 self.owner.mailbox.send(Command::Bind(Box::new(theirs)));
                 self.pipe = Some(mine);

@@ -478,22 +478,32 @@ impl SocketBase {
             Target::Ipc(ipc_address::IpcAddress::parse(address)?.to_socket_addr()?)
         };
         let io = self.ctx.choose_io_thread(self.options.affinity)?;
-        let theirs = if self.options.immediate {
-            None
+        // Taken now, so that it names this connect's pipe even when that pipe comes later.
+        let connect_routing_id = std::mem::take(&mut self.options.connect_routing_id);
+        let (theirs, connect_routing_id) = if self.options.immediate {
+            // The session makes the pipe, each time the connection is up.
+            (None, connect_routing_id)
         } else {
             let o = &self.options;
             let (mut mine, mut theirs) =
                 pipepair_parts([o.sndhwm as i64, -1], [-1, o.rcvhwm as i64]);
             mine.endpoint = Some(addr.to_string());
             theirs.endpoint = Some(addr.to_string());
+            mine.routing_id = connect_routing_id;
             if o.conflate_applies() {
                 mine.set_conflate();
                 theirs.set_conflate();
             }
             self.attach_pipe(mine, true);
-            Some(theirs)
+            (Some(theirs), Vec::new())
         };
-        let session = Session::connect(self.owner(), addr.to_string(), target, theirs);
+        let session = Session::connect(
+            self.owner(),
+            addr.to_string(),
+            target,
+            theirs,
+            connect_routing_id,
+        );
         self.owned.insert(
             session.id(),
             Owned {
@@ -640,6 +650,7 @@ impl SocketBase {
             }
         };
         mine.endpoint = Some(addr.to_string());
+        mine.routing_id = std::mem::take(&mut self.options.connect_routing_id);
         self.attach_pipe(mine, true);
         self.options.last_endpoint = addr.to_string();
         Ok(())

@@ -89,7 +89,6 @@ pub struct Router {
     mandatory: bool,
     handover: bool,
     probe: bool,
-    connect_routing_id: Option<Vec<u8>>,
 }
 
 impl Default for Router {
@@ -112,7 +111,6 @@ impl Default for Router {
             mandatory: false,
             handover: false,
             probe: false,
-            connect_routing_id: None,
         }
     }
 }
@@ -123,14 +121,11 @@ impl Router {
         generate_id(&mut self.next_id, |id| self.out.contains_key(id))
     }
 
-    /// Names the pipe in `idx` (see `Ident`).
-    fn identify(&mut self, pipes: &mut Pipes, idx: usize, locally_initiated: bool) -> Ident {
-        let preset = if locally_initiated {
-            self.connect_routing_id
-                .take_if(|id| !self.out.contains_key(id))
-        } else {
-            None
-        };
+    /// Names the pipe in `idx` (see `Ident`): with the id its connect chose, unless that is
+    /// in use, else with the id the peer announces (or a generated one if that is empty).
+    fn identify(&mut self, pipes: &mut Pipes, idx: usize) -> Ident {
+        let preset = Some(std::mem::take(&mut pipes.get(idx).routing_id))
+            .filter(|id| !id.is_empty() && !self.out.contains_key(id));
         let id = match preset {
             Some(id) => id,
             None => {
@@ -209,13 +204,13 @@ impl Router {
 }
 
 impl SocketType for Router {
-    fn attach(&mut self, pipes: &mut Pipes, idx: usize, locally_initiated: bool) {
+    fn attach(&mut self, pipes: &mut Pipes, idx: usize, _locally_initiated: bool) {
         if self.probe {
             let p = pipes.get(idx);
             p.write_unchecked(Msg::new());
             p.flush();
         }
-        let ident = self.identify(pipes, idx, locally_initiated);
+        let ident = self.identify(pipes, idx);
         self.place(pipes, idx, ident);
     }
 
@@ -331,7 +326,7 @@ impl SocketType for Router {
 
     fn read_activated(&mut self, pipes: &mut Pipes, idx: usize) {
         if let Some(pos) = self.anonymous.iter().position(|&p| p == idx) {
-            let ident = self.identify(pipes, idx, false);
+            let ident = self.identify(pipes, idx);
             if !matches!(ident, Ident::Pending) {
                 self.anonymous.swap_remove(pos);
                 self.place(pipes, idx, ident);
@@ -383,13 +378,6 @@ impl SocketType for Router {
                     Err(e) => Err(e),
                 });
             }
-            ZMQ_CONNECT_ROUTING_ID => {
-                if v.is_empty() || v.len() > 255 {
-                    return Some(Err(Error::Inval));
-                }
-                self.connect_routing_id = Some(v.to_vec());
-                return Some(Ok(()));
-            }
             _ => return None,
         };
         Some(flag_of(v).map(|b| *slot = b))
@@ -418,6 +406,48 @@ mod tests {
             vec![0, 0, 0, 0, 2],
             "ids in use are skipped"
         );
+    }
+
+    #[test]
+    fn the_connect_names_the_pipe_unless_the_name_is_taken() {
+        use crate::mailbox::Mailbox;
+        use crate::pipe::pipepair;
+        use std::sync::Arc;
+        let mb = Arc::new(Mailbox::new().unwrap());
+        let mut r = Router::default();
+        let mut pipes = Pipes::default();
+        let mut peers = Vec::new();
+        for announced in [&b"A"[..], b"B"] {
+            let (mut mine, mut theirs) = pipepair([0, 0]);
+            mine.attach(mb.clone(), pipes.next_index());
+            mine.routing_id = b"peerA".to_vec();
+            theirs.attach(mb.clone(), 100);
+            // The peer's announcement, as the session writes it.
+            let mut id = Msg::from_slice(announced).unwrap();
+            id.set_flags(msg::ROUTING_ID);
+            theirs.write(id).unwrap();
+            theirs.write(Msg::part(b"hi", false)).unwrap();
+            theirs.flush();
+            let idx = pipes.insert(mine);
+            r.attach(&mut pipes, idx, false);
+            peers.push(theirs);
+        }
+        assert_eq!(pipes.get(0).routing_id, b"peerA".to_vec());
+        // The second connect's name is in use: the peer's announced id names it.
+        assert_eq!(pipes.get(1).routing_id, b"B".to_vec());
+        let mut got = Vec::new();
+        let mut m = Msg::new();
+        while r.recv(&mut pipes, &mut m).is_ok() {
+            got.push(m.data().to_vec());
+        }
+        got.sort();
+        let want: Vec<Vec<u8>> = vec![
+            b"B".to_vec(),
+            b"hi".to_vec(),
+            b"hi".to_vec(),
+            b"peerA".to_vec(),
+        ];
+        assert_eq!(got, want, "the first pipe's announcement is not delivered");
     }
 
     #[test]

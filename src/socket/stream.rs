@@ -8,9 +8,10 @@
 //!   flag of the data part is ignored (the next part is a routing id again). An empty data
 //!   part closes that connection. An unknown routing id (with MORE) is EHOSTUNREACH; a
 //!   routing id part without MORE makes the next part go nowhere.
-//! - Each connection has a 5-byte generated routing id (a zero byte, then a counter), or,
-//!   for the next connect, the one set with ZMQ_CONNECT_ROUTING_ID. ZMQ_ROUTING_ID reads
-//!   the last generated one (as libzmq).
+//! - Each connection has a 5-byte generated routing id (a zero byte, then a counter), or the
+//!   one set with ZMQ_CONNECT_ROUTING_ID before the zmq_connect that made it (the connect
+//!   hands it over on the pipe, also with ZMQ_IMMEDIATE, where the pipe comes with the
+//!   connection). ZMQ_ROUTING_ID reads the last generated one (as libzmq).
 //!
 //! Only network transports create STREAM pipes (inproc is ENOCOMPATPROTO at bind/connect);
 //! their sessions run the raw engine, which sends single-part messages.
@@ -44,7 +45,6 @@ pub struct Stream {
     prefetched_msg: Msg,
     more_out: bool,
     current_out: Option<usize>,
-    connect_routing_id: Option<Vec<u8>>,
     /// The routing id generated last (what ZMQ_ROUTING_ID reads once there is one).
     last_generated: Option<Vec<u8>>,
 }
@@ -61,7 +61,6 @@ impl Default for Stream {
             prefetched_msg: Msg::new(),
             more_out: false,
             current_out: None,
-            connect_routing_id: None,
             last_generated: None,
         }
     }
@@ -86,14 +85,10 @@ impl Stream {
 }
 
 impl SocketType for Stream {
-    fn attach(&mut self, pipes: &mut Pipes, idx: usize, locally_initiated: bool) {
-        let preset = if locally_initiated {
-            self.connect_routing_id
-                .take()
-                .filter(|id| !self.out.contains_key(id))
-        } else {
-            None
-        };
+    fn attach(&mut self, pipes: &mut Pipes, idx: usize, _locally_initiated: bool) {
+        // The id the pipe's connect chose, unless another connection has it.
+        let preset = Some(std::mem::take(&mut pipes.get(idx).routing_id))
+            .filter(|id| !id.is_empty() && !self.out.contains_key(id));
         let id = match preset {
             Some(id) => id,
             None => {
@@ -180,15 +175,8 @@ impl SocketType for Stream {
         }
     }
 
-    fn setsockopt(&mut self, _pipes: &mut Pipes, id: i32, v: &[u8]) -> Option<Result<()>> {
+    fn setsockopt(&mut self, _pipes: &mut Pipes, id: i32, _v: &[u8]) -> Option<Result<()>> {
         match id {
-            ZMQ_CONNECT_ROUTING_ID => {
-                if v.is_empty() || v.len() > 255 {
-                    return Some(Err(Error::Inval));
-                }
-                self.connect_routing_id = Some(v.to_vec());
-                Some(Ok(()))
-            }
             ZMQ_ROUTING_ID => {
                 // Set by the application: that is what reads back (the common option).
                 self.last_generated = None;
@@ -217,38 +205,43 @@ mod tests {
         Msg::part(b, more)
     }
 
-    /// A STREAM with two attached pipes; returns the peers' ends (the sessions' side).
-    fn two_peers(s: &mut Stream, pipes: &mut Pipes) -> Vec<crate::pipe::Pipe> {
+    /// A STREAM with attached pipes, one per entry of `presets` (the routing id its connect
+    /// chose, or empty); returns the peers' ends (the sessions' side).
+    fn peers_named(s: &mut Stream, pipes: &mut Pipes, presets: &[&[u8]]) -> Vec<crate::pipe::Pipe> {
         let mb = Arc::new(Mailbox::new().unwrap());
         let mut peers = Vec::new();
-        for local in [false, true] {
+        for preset in presets {
             let (mut mine, mut theirs) = pipepair([0, 0]);
             mine.attach(mb.clone(), pipes.next_index());
+            mine.routing_id = preset.to_vec();
             theirs.attach(mb.clone(), 100);
             let idx = pipes.insert(mine);
-            s.attach(pipes, idx, local);
+            s.attach(pipes, idx, !preset.is_empty());
             peers.push(theirs);
         }
         peers
     }
 
+    /// A STREAM with two attached pipes with generated ids.
+    fn two_peers(s: &mut Stream, pipes: &mut Pipes) -> Vec<crate::pipe::Pipe> {
+        peers_named(s, pipes, &[b"", b""])
+    }
+
     #[test]
-    fn ids_are_generated_or_preset_for_the_next_connect() {
+    fn ids_are_generated_or_preset_by_the_connect() {
         let mut s = Stream {
             next_id: 7,
             ..Stream::default()
         };
         let mut pipes = Pipes::default();
-        assert!(s
-            .setsockopt(&mut pipes, ZMQ_CONNECT_ROUTING_ID, b"conn1")
-            .is_some_and(|r| r.is_ok()));
-        two_peers(&mut s, &mut pipes);
+        // The third pipe's preset is taken by the second: it gets a generated id.
+        peers_named(&mut s, &mut pipes, &[b"", b"conn1", b"conn1"]);
         assert_eq!(pipes.get(0).routing_id, vec![0, 0, 0, 0, 7]);
         assert_eq!(pipes.get(1).routing_id, b"conn1".to_vec());
-        assert!(s.connect_routing_id.is_none(), "used by one connect only");
+        assert_eq!(pipes.get(2).routing_id, vec![0, 0, 0, 0, 8]);
         assert_eq!(
             s.getsockopt(ZMQ_ROUTING_ID).map(|r| r.ok()),
-            Some(Some(OptVal::Bin(vec![0, 0, 0, 0, 7])))
+            Some(Some(OptVal::Bin(vec![0, 0, 0, 0, 8])))
         );
     }
 

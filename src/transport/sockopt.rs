@@ -288,10 +288,32 @@ fn buffer_size(name: libc::c_int) -> usize {
     }
 }
 
+/// The largest buffer a reentrant database lookup grows to before giving up.
+const LOOKUP_BUFFER_LIMIT: usize = 1 << 24;
+
+/// Runs a reentrant database lookup (getpwuid_r, getgrgid_r) into a buffer first sized from
+/// `sysconf(size_name)`, doubling the buffer while the call answers ERANGE, up to
+/// [`LOOKUP_BUFFER_LIMIT`]. `call` makes the raw call with the buffer and returns its rc and
+/// what it extracted from the result (None when the entry was not found); any other nonzero rc,
+/// or ERANGE with the buffer at its limit, gives None.
+fn lookup_with_buffer<T>(
+    size_name: libc::c_int,
+    mut call: impl FnMut(&mut [u8]) -> (libc::c_int, Option<T>),
+) -> Option<T> {
+    let mut buf = vec![0u8; buffer_size(size_name)];
+    loop {
+        let (rc, found) = call(&mut buf);
+        if rc == libc::ERANGE && buf.len() < LOOKUP_BUFFER_LIMIT {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        return if rc == 0 { found } else { None };
+    }
+}
+
 /// The login name of `uid` (getpwuid_r), if it has one.
 pub fn user_name(uid: u32) -> Option<Vec<u8>> {
-    let mut buf = vec![0u8; buffer_size(libc::_SC_GETPW_R_SIZE_MAX)];
-    loop {
+    lookup_with_buffer(libc::_SC_GETPW_R_SIZE_MAX, |buf| {
         // SAFETY: a zeroed passwd is a valid value (null pointers, zero ids).
         let mut pwd: libc::passwd = unsafe { mem::zeroed() };
         let mut result: *mut libc::passwd = std::ptr::null_mut();
@@ -305,22 +327,18 @@ pub fn user_name(uid: u32) -> Option<Vec<u8>> {
                 &mut result,
             )
         };
-        if rc == libc::ERANGE && buf.len() < (1 << 24) {
-            buf.resize(buf.len() * 2, 0);
-            continue;
-        }
         if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-            return None;
+            return (rc, None);
         }
         // SAFETY: on success pw_name points to a NUL-terminated string inside `buf`.
-        return Some(unsafe { CStr::from_ptr(pwd.pw_name) }.to_bytes().to_vec());
-    }
+        let name = unsafe { CStr::from_ptr(pwd.pw_name) };
+        (rc, Some(name.to_bytes().to_vec()))
+    })
 }
 
 /// The member user names of group `gid` (getgrgid_r), if the group exists.
 pub fn group_members(gid: u32) -> Option<Vec<Vec<u8>>> {
-    let mut buf = vec![0u8; buffer_size(libc::_SC_GETGR_R_SIZE_MAX)];
-    loop {
+    lookup_with_buffer(libc::_SC_GETGR_R_SIZE_MAX, |buf| {
         // SAFETY: a zeroed group is a valid value (null pointers, zero id).
         let mut grp: libc::group = unsafe { mem::zeroed() };
         let mut result: *mut libc::group = std::ptr::null_mut();
@@ -334,12 +352,8 @@ pub fn group_members(gid: u32) -> Option<Vec<Vec<u8>>> {
                 &mut result,
             )
         };
-        if rc == libc::ERANGE && buf.len() < (1 << 24) {
-            buf.resize(buf.len() * 2, 0);
-            continue;
-        }
         if rc != 0 || result.is_null() {
-            return None;
+            return (rc, None);
         }
         let mut members = Vec::new();
         let mut p = grp.gr_mem;
@@ -351,8 +365,8 @@ pub fn group_members(gid: u32) -> Option<Vec<Vec<u8>>> {
                 p = p.add(1);
             }
         }
-        return Some(members);
-    }
+        (rc, Some(members))
+    })
 }
 
 /// How [`getaddrinfo_ip`] failed: the EAI_* code.
@@ -644,6 +658,14 @@ mod tests {
         opts.ipc_filter_pid.clear();
         opts.ipc_filter_gid.push(gid as i32);
         assert!(ipc_peer_allowed(&opts, &cred));
+    }
+
+    #[test]
+    fn user_and_group_database_lookups() {
+        assert_eq!(user_name(0).as_deref(), Some(&b"root"[..]));
+        assert_eq!(user_name(0xFFFF_FFF0), None);
+        assert!(group_members(0).is_some());
+        assert_eq!(group_members(0xFFFF_FFF0), None);
     }
 
     #[test]
