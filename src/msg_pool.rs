@@ -10,11 +10,16 @@
 //! reader must not fall back to malloc); what does not fit is freed normally. Buffers kept
 //! here stay allocated for the life of the process.
 //!
+//! Connections' receive buffers (`msg::RecvBuffer`) have rings of their own, larger (they
+//! are few and each one can be held by the messages received into it) and holding only
+//! buffers whose every byte was written: they are zeroed once, when first allocated, and
+//! never again ([`alloc_init`], [`free_init`]).
+//!
 //! The queue is the classic bounded multi-producer multi-consumer ring with one sequence
 //! number per slot: a slot is writable when its sequence equals the enqueue position and
 //! readable when it equals the dequeue position + 1.
 
-use std::alloc::{alloc, dealloc, Layout};
+use std::alloc::{alloc, alloc_zeroed, dealloc, Layout};
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -23,6 +28,8 @@ const CLASSES: usize = 48;
 const MIN_SIZE: usize = 65;
 const MAX_SIZE: usize = 1 << 18;
 const CLASS_BYTES: usize = 1 << 20;
+/// What each class of initialised buffers keeps at most.
+const INIT_CLASS_BYTES: usize = 4 << 20;
 /// Alignment of every buffer (the block header needs 8).
 pub const ALIGN: usize = 8;
 
@@ -152,12 +159,20 @@ impl Ring {
 }
 
 static RINGS: [OnceLock<Ring>; CLASSES] = [const { OnceLock::new() }; CLASSES];
+static INIT_RINGS: [OnceLock<Ring>; CLASSES] = [const { OnceLock::new() }; CLASSES];
+
+/// A ring of at most about `bytes` of buffers of `class_size` (a power of two, 8 to 8192).
+fn new_ring(bytes: usize, class_size: usize) -> Ring {
+    let cap = (bytes / class_size).clamp(8, 8192);
+    Ring::new(cap.next_power_of_two() / if cap.is_power_of_two() { 1 } else { 2 })
+}
 
 fn ring(class: usize, class_size: usize) -> &'static Ring {
-    RINGS[class].get_or_init(|| {
-        let cap = (CLASS_BYTES / class_size).clamp(8, 8192);
-        Ring::new(cap.next_power_of_two() / if cap.is_power_of_two() { 1 } else { 2 })
-    })
+    RINGS[class].get_or_init(|| new_ring(CLASS_BYTES, class_size))
+}
+
+fn init_ring(class: usize, class_size: usize) -> &'static Ring {
+    INIT_RINGS[class].get_or_init(|| new_ring(INIT_CLASS_BYTES, class_size))
 }
 
 /// A buffer of at least `size` bytes (aligned to [`ALIGN`]) and its real size, to give back
@@ -197,6 +212,43 @@ pub unsafe fn free_buf(p: *mut u8, real: usize) {
     };
 }
 
+/// As [`alloc_buf`], but every byte of the buffer is initialised: zeroed when newly
+/// allocated, or as its last user left it. Give it back with [`free_init`].
+pub fn alloc_init(size: usize) -> Option<(*mut u8, usize)> {
+    let real = match class_of(size) {
+        Some((c, s)) => {
+            if let Some(p) = init_ring(c, s).pop() {
+                return Some((p, s));
+            }
+            s
+        }
+        None => size,
+    };
+    let layout = Layout::from_size_align(real, align_of_size(real)).ok()?;
+    // SAFETY: the layout has a non-zero size (callers allocate a header at least).
+    let p = unsafe { alloc_zeroed(layout) };
+    (!p.is_null()).then_some((p, real))
+}
+
+/// Gives back a buffer from [`alloc_init`] with the size it returned.
+///
+/// # Safety
+/// `p` must come from `alloc_init` with this `real` size, and not be used afterwards.
+pub unsafe fn free_init(p: *mut u8, real: usize) {
+    if let Some((c, s)) = class_of(real) {
+        if s == real && init_ring(c, s).push(p) {
+            return;
+        }
+    }
+    // SAFETY: allocated by alloc_init with this size and its alignment.
+    unsafe {
+        dealloc(
+            p,
+            Layout::from_size_align_unchecked(real, align_of_size(real)),
+        )
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +277,26 @@ mod tests {
         assert_eq!(r, r2);
         // SAFETY: as above.
         unsafe { free_buf(q, r2) };
+    }
+
+    #[test]
+    fn initialised_buffers_come_zeroed_or_as_left() {
+        // (A size no other test uses: the rings are shared by the whole process.)
+        let (p, r) = alloc_init(200_000).unwrap();
+        // SAFETY: p is valid for r initialised bytes until freed.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(p, r) };
+        assert!(bytes.iter().all(|&b| b == 0), "a new buffer is zeroed");
+        bytes.fill(7);
+        // SAFETY: p came from alloc_init with size r and is not used again.
+        unsafe { free_init(p, r) };
+        let (q, r2) = alloc_init(200_000).unwrap();
+        assert_eq!((q, r2), (p, r), "recycled as it was left");
+        // SAFETY: as above.
+        assert!(unsafe { std::slice::from_raw_parts(q, r2) }
+            .iter()
+            .all(|&b| b == 7));
+        // SAFETY: as above.
+        unsafe { free_init(q, r2) };
     }
 
     #[test]

@@ -49,12 +49,21 @@ enum Kind {
 /// A C free function with its hint, as given to `zmq_msg_init_data`.
 pub type FreeFn = unsafe extern "C" fn(*mut c_void, *mut c_void);
 
+/// Who frees a heap block, and how.
+enum Release {
+    /// The bytes follow the header in a buffer from `msg_pool::alloc_buf`.
+    Pool,
+    /// A receive buffer from `msg_pool::alloc_init` (see [`RecvBuffer`]).
+    Recv,
+    /// The caller's bytes, freed by the caller's function with its hint; the header is boxed.
+    User(FreeFn, *mut c_void),
+}
+
 /// Header of a shared heap block.
 struct Block {
     refs: AtomicUsize,
-    /// The caller's free function and hint, or None when the bytes follow this header.
-    free: Option<(FreeFn, *mut c_void)>,
-    /// The allocation size of header + inline bytes, for dealloc.
+    release: Release,
+    /// The allocation size of header + bytes, for the pool (0 for `Release::User`).
     alloc_size: usize,
 }
 
@@ -314,7 +323,7 @@ impl Msg {
         unsafe {
             block.as_ptr().write(Block {
                 refs: AtomicUsize::new(1),
-                free: None,
+                release: Release::Pool,
                 alloc_size: real,
             })
         };
@@ -350,7 +359,7 @@ impl Msg {
             Some(f) => {
                 let b = Box::new(Block {
                     refs: AtomicUsize::new(1),
-                    free: Some(f),
+                    release: Release::User(f.0, f.1),
                     alloc_size: 0,
                 });
                 let mut m = Msg::with_kind(Kind::Heap);
@@ -553,14 +562,13 @@ impl Msg {
                 fence(Ordering::Acquire);
             }
             let block = h.block.as_ptr();
-            match (*block).free {
-                Some((f, hint)) => {
+            match (*block).release {
+                Release::User(f, hint) => {
                     f(h.data.cast(), hint);
                     drop(Box::from_raw(block));
                 }
-                None => {
-                    msg_pool::free_buf(block.cast(), (*block).alloc_size);
-                }
+                Release::Pool => msg_pool::free_buf(block.cast(), (*block).alloc_size),
+                Release::Recv => RecvBuffer::free_block(block),
             }
         }
         self.kind = Kind::Vsm;

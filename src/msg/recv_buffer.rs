@@ -14,14 +14,14 @@
 //! - bytes below `floor` may be read by messages handed out (on any thread): the owner
 //!   never writes there until [`RecvBuffer::restart`] proved that every such message is
 //!   gone, or moved to a fresh block;
-//! - every byte of the block was written (zeroed at allocation), so every slice given out
-//!   is initialised.
+//! - every byte of the block is initialised (`msg_pool::alloc_init`), so every slice given
+//!   out is.
 
 use std::ops::Range;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{Block, HeapRef, Kind, Msg};
+use super::{Block, HeapRef, Kind, Msg, Release};
 use crate::msg_pool;
 
 /// The owner's share of the count while it holds the block (see the module docs).
@@ -46,20 +46,19 @@ pub struct RecvBuffer {
 unsafe impl Send for RecvBuffer {}
 
 impl RecvBuffer {
-    /// A zeroed buffer of `cap` bytes; None when out of memory.
+    /// A buffer of `cap` bytes (initialised, content unspecified); None when out of memory.
     pub fn new(cap: usize) -> Option<RecvBuffer> {
         let total = DATA_OFFSET.checked_add(cap)?;
-        let (p, real) = msg_pool::alloc_buf(total)?;
+        let (p, real) = msg_pool::alloc_init(total)?;
         let block = NonNull::new(p.cast::<Block>())?;
-        // SAFETY: p is a fresh allocation of at least `total` bytes, aligned for a Block at
-        // offset 0; the bytes from DATA_OFFSET are ours to initialise.
+        // SAFETY: p is an allocation of at least `total` initialised bytes, aligned for a
+        // Block at offset 0, and ours alone.
         unsafe {
             block.as_ptr().write(Block {
                 refs: AtomicUsize::new(BIAS),
-                free: None,
+                release: Release::Recv,
                 alloc_size: real,
             });
-            p.add(DATA_OFFSET).write_bytes(0, cap);
         }
         Some(RecvBuffer {
             block,
@@ -77,6 +76,15 @@ impl RecvBuffer {
     /// Never empty (kept for the `len` convention).
     pub fn is_empty(&self) -> bool {
         self.cap == 0
+    }
+
+    /// Frees a block whose count has come to zero (the last message, or the owner).
+    ///
+    /// # Safety
+    /// `block` heads a buffer from [`RecvBuffer::new`] that nothing refers to any more.
+    pub(super) unsafe fn free_block(block: *mut Block) {
+        // SAFETY: the block is live until freed here, from alloc_init with this size.
+        unsafe { msg_pool::free_init(block.cast(), (*block).alloc_size) };
     }
 
     fn data(&self) -> *mut u8 {
@@ -170,8 +178,7 @@ impl Drop for RecvBuffer {
         // to the live messages, or, when none is left, to us alone.
         unsafe {
             if self.block.as_ref().refs.fetch_sub(share, Ordering::AcqRel) == share {
-                let real = self.block.as_ref().alloc_size;
-                msg_pool::free_buf(self.block.as_ptr().cast(), real);
+                RecvBuffer::free_block(self.block.as_ptr());
             }
         }
     }

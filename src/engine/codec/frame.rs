@@ -92,7 +92,7 @@ pub struct Decoder {
     framing: Framing,
     /// ZMQ_MAXMSGSIZE: the largest frame body accepted, -1 for none.
     max_msg_size: i64,
-    /// The shared read buffer; short frames' bodies in it are handed out without a copy
+    /// The shared read buffer; bodies that lie whole in it are handed out without a copy
     /// when `share` says so.
     buf: RecvBuffer,
     /// Unconsumed input is `buf[pos..end]`.
@@ -468,7 +468,8 @@ impl Decoder {
         })
     }
 
-    /// Parses the complete header and prepares the body; returns an empty frame at once.
+    /// Parses the complete header and prepares the body; returns an empty frame at once, and
+    /// a body already buffered by a large read in place.
     fn start_body(&mut self) -> Result<Option<Msg>, CodecError> {
         let (size, wire_flags) = match self.framing {
             Framing::V3 | Framing::V2 => {
@@ -517,6 +518,13 @@ impl Decoder {
         if size == 0 {
             let mut m = Msg::new();
             m.set_flags(flags);
+            return Ok(Some(m));
+        }
+        if self.share && size > msg::INLINE_CAP && self.end - self.pos >= size {
+            // The whole body came with a large read: hand it out in place.
+            let mut m = self.buf.share(self.pos..self.pos + size);
+            m.set_flags(flags);
+            self.pos += size;
             return Ok(Some(m));
         }
         if size <= MAX_UPFRONT {
@@ -1003,6 +1011,18 @@ mod tests {
         }
         for (i, m) in kept.iter().enumerate() {
             assert!(m.data().iter().all(|&b| b == i as u8), "message {i} intact");
+        }
+        // Long frames too (8-byte size).
+        let long: Vec<Msg> = (0..20u8).map(|i| msg(&[i; 300], 0)).collect();
+        let long = encode_all(Framing::V3, long, 1 << 16, usize::MAX);
+        assert_eq!(dec.feed(&long), long.len());
+        let got: Vec<Msg> = std::iter::from_fn(|| dec.decode().unwrap()).collect();
+        assert_eq!(got.len(), 20);
+        for w in got.windows(2) {
+            // SAFETY: both pointers are into the same read buffer.
+            assert_eq!(w[1].data().as_ptr(), unsafe {
+                w[0].data().as_ptr().add(309)
+            });
         }
         // A small read (a message now and then) is copied: it holds no buffer.
         let one = encode_all(Framing::V3, vec![msg(&[5; 60], 0)], 1 << 16, usize::MAX);
