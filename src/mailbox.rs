@@ -120,12 +120,17 @@ impl Mailbox {
 
     /// Looks at the queue without sleeping until a command is there or `until` passed.
     fn watch(&self, until: Instant) {
-        // Read the clock only every so often: it costs more than a look at the queue.
+        // Read the clock only every so often: it costs more than a look at the queue. Then
+        // also give the CPU to any thread waiting for it: the answer may have to come from
+        // a thread that shares this CPU.
         let mut spins = 0u32;
         while !self.has_pending() {
             spins = spins.wrapping_add(1);
-            if spins.is_multiple_of(64) && Instant::now() >= until {
-                break;
+            if spins.is_multiple_of(64) {
+                if Instant::now() >= until {
+                    break;
+                }
+                std::thread::yield_now();
             }
             std::hint::spin_loop();
         }
