@@ -254,6 +254,13 @@ impl<T> Reader<T> {
         if r.read < r.avail {
             return true;
         }
+        // A plain look first: when the writer published more, take it without writing the
+        // shared line (which the writer's next flush would have to take back).
+        let v = shared.c.load(Ordering::Acquire);
+        if v != ASLEEP && v != r.read {
+            r.avail = v;
+            return r.read < v;
+        }
         match shared
             .c
             .compare_exchange(r.read, ASLEEP, Ordering::AcqRel, Ordering::Acquire)
