@@ -337,8 +337,38 @@ impl Msg {
         Ok(m)
     }
 
+    /// A message holding a copy of `data` inline, with `flags`: for data of at most
+    /// [`INLINE_CAP`] bytes (longer data is cut there). Built in one piece, without the
+    /// checks and moves of [`from_slice`](Self::from_slice).
+    #[inline]
+    pub fn small(data: &[u8], flags: u8) -> Msg {
+        let n = data.len().min(INLINE_CAP);
+        let mut inline = [0u8; INLINE_CAP];
+        inline[..n].copy_from_slice(&data[..n]);
+        Msg::small_from(&inline, n, flags)
+    }
+
+    /// A message of the first `len` bytes of `bytes` (at most [`INLINE_CAP`]), copied
+    /// inline with `flags`. The whole array is copied, in a few wide moves (the bytes
+    /// after `len` are never read as message data).
+    #[inline]
+    pub fn small_from(bytes: &[u8; INLINE_CAP], len: usize, flags: u8) -> Msg {
+        Msg {
+            payload: Payload { inline: *bytes },
+            metadata: None,
+            routing_id: 0,
+            flags,
+            inline_len: len.min(INLINE_CAP) as u8,
+            kind: Kind::Vsm,
+            magic: MAGIC,
+        }
+    }
+
     /// A message holding a copy of `data`.
     pub fn from_slice(data: &[u8]) -> Result<Msg> {
+        if data.len() <= INLINE_CAP {
+            return Ok(Msg::small(data, 0));
+        }
         let mut m = Msg::with_size(data.len())?;
         m.data_mut().copy_from_slice(data);
         Ok(m)

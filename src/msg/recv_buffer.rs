@@ -87,12 +87,14 @@ impl RecvBuffer {
         unsafe { msg_pool::free_init(block.cast(), (*block).alloc_size) };
     }
 
+    #[inline]
     fn data(&self) -> *mut u8 {
         // SAFETY: DATA_OFFSET lies within the allocation (see `new`).
         unsafe { self.block.as_ptr().cast::<u8>().add(DATA_OFFSET) }
     }
 
     /// The bytes in `r` (which must lie within the buffer), for reading.
+    #[inline]
     pub fn bytes(&self, r: Range<usize>) -> &[u8] {
         assert!(r.start <= r.end && r.end <= self.cap);
         // SAFETY: in bounds and initialised (module invariants); nobody writes there while

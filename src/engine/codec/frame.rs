@@ -409,11 +409,6 @@ impl Decoder {
             return Ok(None);
         }
         let body = self.pos + 2..self.pos + 2 + size;
-        let mut m = if self.share && size > msg::INLINE_CAP {
-            self.buf.share(body)
-        } else {
-            Msg::from_slice(self.buf.bytes(body)).map_err(|_| CodecError::OutOfMemory)?
-        };
         let mut flags = 0;
         if wire_flags & FLAG_MORE != 0 {
             flags |= msg::MORE;
@@ -421,7 +416,25 @@ impl Decoder {
         if wire_flags & FLAG_COMMAND != 0 {
             flags |= msg::COMMAND;
         }
-        m.set_flags(flags);
+        let m = if size <= msg::INLINE_CAP {
+            let wide = body.start..body.start + msg::INLINE_CAP;
+            if wide.end <= self.buf.len() {
+                // Copied as a whole array (a few wide moves); what follows the body in the
+                // buffer rides along unread.
+                let bytes = self.buf.bytes(wide).try_into().expect("INLINE_CAP bytes");
+                Msg::small_from(bytes, size, flags)
+            } else {
+                Msg::small(self.buf.bytes(body), flags)
+            }
+        } else {
+            let mut m = if self.share {
+                self.buf.share(body)
+            } else {
+                Msg::from_slice(self.buf.bytes(body)).map_err(|_| CodecError::OutOfMemory)?
+            };
+            m.set_flags(flags);
+            m
+        };
         self.pos += 2 + size;
         self.large_seen = false;
         Ok(Some(m))
