@@ -251,10 +251,10 @@ impl Pipe {
     /// Reads one message, if one is available. With ZMQ_CONFLATE only the newest queued
     /// message is returned; older ones are dropped.
     pub fn read(&mut self) -> Option<Msg> {
-        let mut m = self.read_one()?;
+        let mut m = self.read_one(true)?;
         if self.conflate {
             while self.check_read() {
-                match self.read_one() {
+                match self.read_one(true) {
                     Some(newer) => m = newer,
                     None => break,
                 }
@@ -272,15 +272,30 @@ impl Pipe {
         self.pair.r[self.side].store(-1, Ordering::Relaxed);
     }
 
-    /// Reads one message part, if one is available.
-    fn read_one(&mut self) -> Option<Msg> {
+    /// As [`read`](Self::read), but when nothing is there the pipe does not go to sleep:
+    /// the writer will not wake the reader, who must look again later and end with `read`
+    /// (for an engine pulling while it writes: no sleep and wake-up per batch).
+    pub fn read_awake(&mut self) -> Option<Msg> {
+        if self.conflate {
+            return self.read();
+        }
+        self.read_one(false)
+    }
+
+    /// Reads one message part, if one is available; when none is and `sleep`, the pipe
+    /// goes to sleep until `ActivateRead`.
+    fn read_one(&mut self, sleep: bool) -> Option<Msg> {
         if !self.in_active || !matches!(self.state, State::Active | State::WaitingForDelimiter) {
             return None;
         }
-        let m = match self.inpipe.as_mut()?.read() {
+        let inp = self.inpipe.as_mut()?;
+        let m = if sleep { inp.read() } else { inp.read_awake() };
+        let m = match m {
             Some(m) => m,
             None => {
-                self.in_active = false;
+                if sleep {
+                    self.in_active = false;
+                }
                 return None;
             }
         };

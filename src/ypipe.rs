@@ -248,19 +248,12 @@ impl<T> Reader<T> {
     /// Whether an item can be read. When none can, the reader is now asleep: the writer's
     /// next `flush` returns `false` so that the reader is woken.
     pub fn check_read(&mut self) -> bool {
+        if self.peek_read() {
+            return true;
+        }
         let shared = &*self.shared;
         // SAFETY: unique access to the reader state through &mut self.
         let r = unsafe { &mut *shared.r.get() };
-        if r.read < r.avail {
-            return true;
-        }
-        // A plain look first: when the writer published more, take it without writing the
-        // shared line (which the writer's next flush would have to take back).
-        let v = shared.c.load(Ordering::Acquire);
-        if v != ASLEEP && v != r.read {
-            r.avail = v;
-            return r.read < v;
-        }
         match shared
             .c
             .compare_exchange(r.read, ASLEEP, Ordering::AcqRel, Ordering::Acquire)
@@ -274,11 +267,43 @@ impl<T> Reader<T> {
         }
     }
 
+    /// Whether an item can be read, without going to sleep when none can: the writer's
+    /// flushes go on succeeding, so the caller must look again later (or call `check_read`).
+    pub fn peek_read(&mut self) -> bool {
+        let shared = &*self.shared;
+        // SAFETY: unique access to the reader state through &mut self.
+        let r = unsafe { &mut *shared.r.get() };
+        if r.read < r.avail {
+            return true;
+        }
+        // A plain look: it does not write the shared line (which the writer's next flush
+        // would have to take back).
+        let v = shared.c.load(Ordering::Acquire);
+        if v != ASLEEP && v != r.read {
+            r.avail = v;
+            return r.read < v;
+        }
+        false
+    }
+
     /// Reads the next published item, if any (see `check_read` for sleeping).
     pub fn read(&mut self) -> Option<T> {
         if !self.check_read() {
             return None;
         }
+        self.take()
+    }
+
+    /// As [`read`](Self::read), without going to sleep (see [`peek_read`](Self::peek_read)).
+    pub fn read_awake(&mut self) -> Option<T> {
+        if !self.peek_read() {
+            return None;
+        }
+        self.take()
+    }
+
+    /// Takes the next item, known to be published.
+    fn take(&mut self) -> Option<T> {
         let spare = &self.shared.spare;
         // SAFETY: unique access to the reader state.
         let r = unsafe { &mut *self.shared.r.get() };
@@ -365,6 +390,25 @@ mod tests {
         assert_eq!(r.probe(), Some(&2));
         assert_eq!(r.read(), Some(2));
         assert_eq!(r.read(), Some(3));
+    }
+
+    #[test]
+    fn a_reader_that_only_looks_stays_awake_until_it_reads() {
+        let (mut w, mut r) = ypipe::<u32>();
+        assert_eq!(r.read_awake(), None, "nothing yet, and no sleep");
+        w.write(1, false);
+        assert!(w.flush(), "the reader did not sleep: no wake-up");
+        assert!(r.peek_read());
+        assert_eq!(r.read_awake(), Some(1));
+        assert_eq!(r.read_awake(), None);
+        w.write(2, false);
+        assert!(w.flush(), "still awake");
+        assert_eq!(r.read_awake(), Some(2));
+        // The last look is a read: it sleeps, and the next flush must wake it.
+        assert_eq!(r.read(), None);
+        w.write(3, false);
+        assert!(!w.flush());
+        assert_eq!(r.read_awake(), Some(3));
     }
 
     #[test]

@@ -504,30 +504,55 @@ impl Engine {
                 self.woke_reader = true;
             }
         }
-        // Socket -> peer.
-        while let Some(enc) = self.enc.as_mut() {
-            while enc.has_room() {
-                let Some(m) = pipe.read() else { break };
-                let first = !self.out_more;
-                self.out_more = m.more();
-                let m = if first
-                    && self.zmtp31
-                    && matches!(self.socket_type, ZMQ_SUB | ZMQ_XSUB)
-                    && !m.more()
-                {
-                    subscription_to_command(m)
-                } else {
-                    m
-                };
-                enc.push(m);
+        // Socket -> peer. Batches are pulled without letting the pipe sleep; only when there
+        // is nothing left to write does a last look let it sleep (so the writer wakes us when
+        // it writes again). A writer that keeps up then never pays a wake-up, and the count
+        // it publishes is looked at once per batch, not written by us at every message.
+        while self.enc.is_some() {
+            self.pull(pipe, false);
+            if self.enc.as_ref().is_some_and(Encoder::is_empty) {
+                self.pull(pipe, true);
+            }
+            let Some(enc) = self.enc.as_mut() else { break };
+            if enc.is_empty() {
+                break;
             }
             enc.grow_batch(MAX_WRITE_BATCH);
             if !self.flush_out()? {
+                // The socket is full: its next writable edge drives us again.
                 break;
             }
             progress = true;
         }
         Ok(progress)
+    }
+
+    /// Moves messages from the pipe into the encoder while it has room; with `sleep`, a
+    /// pipe found empty goes to sleep (see `Pipe::read_awake`).
+    fn pull(&mut self, pipe: &mut Pipe, sleep: bool) {
+        let Some(enc) = self.enc.as_mut() else {
+            return;
+        };
+        while enc.has_room() {
+            let m = if sleep {
+                pipe.read()
+            } else {
+                pipe.read_awake()
+            };
+            let Some(m) = m else { break };
+            let first = !self.out_more;
+            self.out_more = m.more();
+            let m = if first
+                && self.zmtp31
+                && matches!(self.socket_type, ZMQ_SUB | ZMQ_XSUB)
+                && !m.more()
+            {
+                subscription_to_command(m)
+            } else {
+                m
+            };
+            enc.push(m);
+        }
     }
 
     /// A command from the peer in the message phase; a subscription becomes a message for
