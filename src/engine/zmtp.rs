@@ -20,7 +20,7 @@ use super::codec::socket_type;
 use super::EngineStatus;
 use crate::constants::*;
 use crate::io::io_thread::IoCtx;
-use crate::msg::{self, MetadataRef, MetadataStock, Msg};
+use crate::msg::{self, MetadataRef, Msg};
 use crate::options::Options;
 use crate::pipe::Pipe;
 use crate::stream::Stream;
@@ -51,7 +51,9 @@ pub struct Engine {
     /// Messages delivered in this `drive` woke the socket's thread (it was waiting for them).
     woke_reader: bool,
     pending_in: Option<Msg>,
-    metadata: Option<MetadataStock>,
+    /// What received messages carry (the decoder stamps them; kept here for the messages
+    /// the engine makes itself, from subscription commands).
+    metadata: Option<MetadataRef>,
     zmtp31: bool,
     /// Inside a multipart message coming from the pipe (only its first part is a candidate
     /// subscription).
@@ -410,9 +412,11 @@ impl Engine {
         if !self.peer_address.is_empty() {
             let _ = props.insert(command::PEER_ADDRESS, self.peer_address.as_bytes());
         }
-        self.metadata = Some(MetadataStock::new(MetadataRef::new(
-            props.to_msg_metadata().with_fd(self.stream.raw_fd()),
-        )));
+        let md = MetadataRef::new(props.to_msg_metadata().with_fd(self.stream.raw_fd()));
+        if let Some(dec) = self.dec.as_mut() {
+            dec.set_metadata(md.clone());
+        }
+        self.metadata = Some(md);
     }
 
     /// Decodes the next frame, reading from the stream as needed.
@@ -489,11 +493,13 @@ impl Engine {
                 progress = true;
                 if m.flags() & msg::COMMAND != 0 {
                     match self.on_command(&m)? {
-                        Some(sub) => m = sub,
+                        Some(sub) => {
+                            m = sub;
+                            m.set_metadata(self.metadata.clone());
+                        }
                         None => continue,
                     }
                 }
-                m.set_metadata(self.metadata.as_mut().map(MetadataStock::take));
                 if let Err(m) = pipe.write(m) {
                     // The socket's queue is full: resume when it gives room back.
                     self.pending_in = Some(m);

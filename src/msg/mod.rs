@@ -309,9 +309,7 @@ impl Msg {
     /// A message of `size` bytes with unspecified content (zeroed when inline).
     pub fn with_size(size: usize) -> Result<Msg> {
         if size <= INLINE_CAP {
-            let mut m = Msg::new();
-            m.inline_len = size as u8;
-            return Ok(m);
+            return Ok(Msg::small_from(&[0; INLINE_CAP], size, 0, None));
         }
         let offset = std::mem::size_of::<Block>();
         let total = offset.checked_add(size).ok_or(Error::NoMem)?;
@@ -345,17 +343,26 @@ impl Msg {
         let n = data.len().min(INLINE_CAP);
         let mut inline = [0u8; INLINE_CAP];
         inline[..n].copy_from_slice(&data[..n]);
-        Msg::small_from(&inline, n, flags)
+        Msg::small_from(&inline, n, flags, None)
     }
 
     /// A message of the first `len` bytes of `bytes` (at most [`INLINE_CAP`]), copied
-    /// inline with `flags`. The whole array is copied, in a few wide moves (the bytes
-    /// after `len` are never read as message data).
+    /// inline, with `flags` and `metadata`. The whole array is copied, in a few wide moves
+    /// (the bytes after `len` are never read as message data).
+    ///
+    /// Built in one piece: a message that is moved right after one of its fields was set
+    /// alone makes the CPU wait for that narrow store before it can load the wide words
+    /// of the move (no store forwarding), on every message.
     #[inline]
-    pub fn small_from(bytes: &[u8; INLINE_CAP], len: usize, flags: u8) -> Msg {
+    pub fn small_from(
+        bytes: &[u8; INLINE_CAP],
+        len: usize,
+        flags: u8,
+        metadata: Option<MetadataRef>,
+    ) -> Msg {
         Msg {
             payload: Payload { inline: *bytes },
-            metadata: None,
+            metadata,
             routing_id: 0,
             flags,
             inline_len: len.min(INLINE_CAP) as u8,

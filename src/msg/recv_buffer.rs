@@ -21,7 +21,7 @@ use std::ops::Range;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{Block, HeapRef, Kind, Msg, Release};
+use super::{Block, HeapRef, Kind, MetadataRef, Msg, Payload, Release, MAGIC};
 use crate::msg_pool;
 
 /// The owner's share of the count while it holds the block (see the module docs).
@@ -113,17 +113,37 @@ impl RecvBuffer {
     /// A message whose bytes are `r` of this buffer, without a copy. The bytes are never
     /// written again while the message (or a copy of it) lives.
     pub fn share(&mut self, r: Range<usize>) -> Msg {
+        self.share_with(r, 0, None)
+    }
+
+    /// As [`share`](Self::share), with the message's flags and metadata (built in one
+    /// piece, see `Msg::small_from`).
+    #[inline]
+    pub fn share_with(
+        &mut self,
+        r: Range<usize>,
+        flags: u8,
+        metadata: Option<MetadataRef>,
+    ) -> Msg {
         assert!(r.start <= r.end && r.end <= self.cap);
         self.handed += 1;
         self.floor = self.floor.max(r.end);
-        let mut m = Msg::with_kind(Kind::Heap);
-        m.payload.heap = HeapRef {
-            block: self.block,
-            // SAFETY: in bounds (asserted above).
-            data: unsafe { self.data().add(r.start) },
-            len: r.end - r.start,
-        };
-        m
+        Msg {
+            payload: Payload {
+                heap: HeapRef {
+                    block: self.block,
+                    // SAFETY: in bounds (asserted above).
+                    data: unsafe { self.data().add(r.start) },
+                    len: r.end - r.start,
+                },
+            },
+            metadata,
+            routing_id: 0,
+            flags,
+            inline_len: 0,
+            kind: Kind::Heap,
+            magic: MAGIC,
+        }
     }
 
     /// Moves the bytes `keep` to the front of a buffer of `cap` bytes that no message

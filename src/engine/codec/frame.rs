@@ -32,7 +32,7 @@ use std::io::IoSlice;
 use std::ops::Deref;
 
 use super::error::CodecError;
-use crate::msg::{self, Msg, RecvBuffer};
+use crate::msg::{self, MetadataRef, MetadataStock, Msg, RecvBuffer};
 
 /// Which framing a connection uses (decided by the greeting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +105,8 @@ pub struct Decoder {
     share: bool,
     /// A fresh buffer could not be allocated: the next `decode` reports it.
     out_of_memory: bool,
+    /// The metadata every decoded message carries (from the handshake on).
+    stamp: Option<MetadataStock>,
     hdr: [u8; MAX_HEADER],
     hlen: usize,
     state: State,
@@ -139,6 +141,7 @@ impl Decoder {
             end: 0,
             share: false,
             out_of_memory: false,
+            stamp: None,
             hdr: [0; MAX_HEADER],
             hlen: 0,
             state: State::Header,
@@ -261,6 +264,17 @@ impl Decoder {
         }
     }
 
+    /// From now on, decoded messages carry `md` (the connection's properties).
+    pub fn set_metadata(&mut self, md: MetadataRef) {
+        self.stamp = Some(MetadataStock::new(md));
+    }
+
+    /// A reference to the metadata for one message, if there is any.
+    #[inline]
+    fn stamp(&mut self) -> Option<MetadataRef> {
+        self.stamp.as_mut().map(MetadataStock::take)
+    }
+
     /// Whether a buffer could not be allocated (the connection cannot go on).
     pub fn is_out_of_memory(&self) -> bool {
         self.out_of_memory
@@ -313,6 +327,16 @@ impl Decoder {
         if let Some(m) = self.decode_short()? {
             return Ok(Some(m));
         }
+        let mut m = self.decode_long()?;
+        if let Some(m) = m.as_mut() {
+            m.set_metadata(self.stamp());
+        }
+        Ok(m)
+    }
+
+    /// The general path of [`decode`](Self::decode): any framing, split headers and
+    /// bodies, errors; the message without its metadata.
+    fn decode_long(&mut self) -> Result<Option<Msg>, CodecError> {
         loop {
             match &mut self.state {
                 State::Header => {
@@ -421,18 +445,22 @@ impl Decoder {
             if wide.end <= self.buf.len() {
                 // Copied as a whole array (a few wide moves); what follows the body in the
                 // buffer rides along unread.
+                let md = self.stamp();
                 let bytes = self.buf.bytes(wide).try_into().expect("INLINE_CAP bytes");
-                Msg::small_from(bytes, size, flags)
+                Msg::small_from(bytes, size, flags, md)
             } else {
-                Msg::small(self.buf.bytes(body), flags)
+                let mut m = Msg::small(self.buf.bytes(body), flags);
+                m.set_metadata(self.stamp());
+                m
             }
+        } else if self.share {
+            let md = self.stamp();
+            self.buf.share_with(body, flags, md)
         } else {
-            let mut m = if self.share {
-                self.buf.share(body)
-            } else {
-                Msg::from_slice(self.buf.bytes(body)).map_err(|_| CodecError::OutOfMemory)?
-            };
+            let mut m =
+                Msg::from_slice(self.buf.bytes(body)).map_err(|_| CodecError::OutOfMemory)?;
             m.set_flags(flags);
+            m.set_metadata(self.stamp());
             m
         };
         self.pos += 2 + size;
