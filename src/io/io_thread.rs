@@ -58,21 +58,32 @@ impl IoCtx<'_> {
     }
 
     /// Messages were delivered to an application thread that was waiting for them: it may
-    /// answer at once (see [`ReplyWatch`]).
+    /// answer at once (see [`Watch`]).
     pub fn note_woke_reader(&mut self) {
         *self.woke_reader = true;
     }
 }
 
-/// After waking an application thread with messages, the I/O thread watches its mailbox
-/// for [`REPLY_WATCH`] before sleeping in the poll: a request/reply peer usually answers
-/// within microseconds, and catching the answer awake saves the answering thread a wake-up
-/// signal and this thread a sleep and wake-up (on a VM, each of those costs more than the
-/// whole exchange). Only messages to send count as an answer (a reader's credit does not).
-/// The watch adapts: it stops after a few watches in a row came up empty
-/// (streams that are not answered, e.g. PUB/SUB) and tries again once in a while, so such
-/// traffic costs almost no CPU.
-struct ReplyWatch {
+/// Short watches instead of sleeps, for request/reply traffic. Going to sleep and being
+/// woken costs a thread far more on a VM (an idle virtual CPU halts, and its wake-up goes
+/// through the hypervisor) than a whole exchange over loopback: that, not the work, is most
+/// of the latency. Two watches, each with its own [`Watch`]:
+///
+/// - The reply watch: after waking an application thread with messages, the I/O thread
+///   watches its mailbox for [`REPLY_WATCH`] before sleeping in the poll: a request/reply
+///   peer usually answers within microseconds, and catching the answer awake saves the
+///   answering thread a wake-up signal and this thread a sleep and wake-up. Only messages
+///   to send count as an answer (a reader's credit does not).
+/// - The network watch: after such an answer was caught (and written), the next request
+///   is usually on its way; the thread polls its sockets without blocking for
+///   [`NET_WATCH`] before sleeping, so that the request finds it awake.
+///
+/// The network watch does not run when the thread may use only one CPU. Both yield the CPU
+/// between looks (a thread that shares the CPU, the one that will answer perhaps, runs at
+/// once) and adapt: a watch stops after a few in a row came up empty
+/// (traffic that is not request/reply: streams, PUB/SUB, sporadic requests) and is tried
+/// again once in a while, so such traffic costs almost no CPU.
+struct Watch {
     /// Watches allowed before the next success; 0: off.
     credit: u32,
     /// Opportunities skipped while off.
@@ -81,18 +92,27 @@ struct ReplyWatch {
 
 /// How long the I/O thread watches for an answer.
 const REPLY_WATCH: Duration = Duration::from_micros(50);
+/// How long the I/O thread polls its sockets for the next request after an answer.
+const NET_WATCH: Duration = Duration::from_micros(150);
 /// Empty watches in a row that turn watching off.
-const REPLY_WATCH_CREDIT: u32 = 4;
+const WATCH_CREDIT: u32 = 4;
 /// Opportunities skipped before trying again.
-const REPLY_WATCH_RETRY: u32 = 64;
+const WATCH_RETRY: u32 = 64;
 
-impl ReplyWatch {
+impl Watch {
+    fn new() -> Watch {
+        Watch {
+            credit: WATCH_CREDIT,
+            skipped: 0,
+        }
+    }
+
     fn allowed(&mut self) -> bool {
         if self.credit > 0 {
             return true;
         }
         self.skipped += 1;
-        if self.skipped >= REPLY_WATCH_RETRY {
+        if self.skipped >= WATCH_RETRY {
             self.skipped = 0;
             self.credit = 1;
         }
@@ -101,10 +121,28 @@ impl ReplyWatch {
 
     fn record(&mut self, answered: bool) {
         self.credit = if answered {
-            REPLY_WATCH_CREDIT
+            WATCH_CREDIT
         } else {
             self.credit.saturating_sub(1)
         };
+    }
+}
+
+/// Polls without blocking, yielding the CPU between looks, for [`NET_WATCH`] or until an
+/// event comes (true) or a command does.
+fn watch_sockets(poll: &mut Poll, events: &mut Events, mailbox: &Mailbox) -> bool {
+    let until = Instant::now() + NET_WATCH;
+    loop {
+        if poll.poll(events, Some(Duration::ZERO)).is_err() {
+            return false;
+        }
+        if !events.is_empty() {
+            return true;
+        }
+        if Instant::now() >= until || mailbox.has_pending() {
+            return false;
+        }
+        std::thread::yield_now();
     }
 }
 
@@ -136,7 +174,7 @@ struct Host {
     free: Vec<usize>,
     by_id: HashMap<u64, usize>,
     timers: BinaryHeap<Reverse<(Instant, usize, u64, u32)>>,
-    /// An object woke an application thread in this round (see [`ReplyWatch`]).
+    /// An object woke an application thread in this round (see [`Watch`]).
     woke_reader: bool,
 }
 
@@ -208,10 +246,11 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
         timers: BinaryHeap::new(),
         woke_reader: false,
     };
-    let mut watch = ReplyWatch {
-        credit: REPLY_WATCH_CREDIT,
-        skipped: 0,
-    };
+    let mut watch = Watch::new();
+    let mut net_watch = Watch::new();
+    // Watching the sockets pays only when another CPU can run the other side meanwhile
+    // (this thread's affinity allows more than one).
+    let may_watch = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
     // Commands are taken only when the mailbox's fd fired (and at start): the owner drains
     // the queue to empty each time, so a command that comes later raises the signal again.
     // The signal is cleared before draining, never after (that could eat the signal of a
@@ -220,6 +259,8 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
     // A watch ended with commands: whether one was an answer (messages to send) is known
     // once they are taken.
     let mut watched = false;
+    // The last reply watch caught an answer: the network watch may follow.
+    let mut answered_recently = false;
     loop {
         // After a watch that caught commands there is normally no signal to clear: the owner
         // was marked active, so senders did not raise one (one raised just before the watch
@@ -248,6 +289,7 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
         }
         if std::mem::take(&mut watched) {
             watch.record(answered);
+            answered_recently = answered;
         }
         let now = Instant::now();
         while let Some(Reverse((at, slot, id, tid))) = host.timers.peek().copied() {
@@ -271,9 +313,16 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
             .timers
             .peek()
             .map(|Reverse((at, ..))| at.saturating_duration_since(Instant::now()));
-        if let Err(e) = poll.poll(&mut events, timeout) {
-            if e.kind() != std::io::ErrorKind::Interrupted {
-                return;
+        let mut got = false;
+        if std::mem::take(&mut answered_recently) && may_watch && net_watch.allowed() {
+            got = watch_sockets(&mut poll, &mut events, &mailbox);
+            net_watch.record(got || mailbox.has_pending());
+        }
+        if !got {
+            if let Err(e) = poll.poll(&mut events, timeout) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return;
+                }
             }
         }
         mail = false;
@@ -293,28 +342,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reply_watch_stops_after_empty_watches_and_tries_again_later() {
-        let mut w = ReplyWatch {
-            credit: REPLY_WATCH_CREDIT,
-            skipped: 0,
-        };
+    fn a_watch_stops_after_empty_watches_and_tries_again_later() {
+        let mut w = Watch::new();
         // Answered watches keep it on.
         for _ in 0..10 {
             assert!(w.allowed());
             w.record(true);
         }
         // A few empty ones in a row turn it off...
-        for _ in 0..REPLY_WATCH_CREDIT {
+        for _ in 0..WATCH_CREDIT {
             assert!(w.allowed());
             w.record(false);
         }
-        for _ in 0..REPLY_WATCH_RETRY - 1 {
+        for _ in 0..WATCH_RETRY - 1 {
             assert!(!w.allowed());
         }
         // ...until it tries once more; one answer brings it fully back.
         assert!(!w.allowed());
         assert!(w.allowed());
         w.record(true);
-        assert_eq!(w.credit, REPLY_WATCH_CREDIT);
+        assert_eq!(w.credit, WATCH_CREDIT);
+    }
+
+    #[test]
+    fn the_socket_watch_sees_an_event_or_a_command_or_gives_up() {
+        let mut poll = Poll::new().unwrap();
+        let mut events = Events::with_capacity(4);
+        let mailbox = Mailbox::new().unwrap();
+        // Nothing happens: it gives up after NET_WATCH.
+        let t = Instant::now();
+        assert!(!watch_sockets(&mut poll, &mut events, &mailbox));
+        assert!(t.elapsed() >= NET_WATCH);
+        // A readable socket is an event.
+        let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        let mut b = mio::net::UnixStream::from_std(b);
+        poll.registry()
+            .register(&mut b, Token(1), mio::Interest::READABLE)
+            .unwrap();
+        std::io::Write::write_all(&mut a, b"x").unwrap();
+        assert!(watch_sockets(&mut poll, &mut events, &mailbox));
+        assert_eq!(events.iter().next().map(|e| e.token()), Some(Token(1)));
+        // A command ends the watch too (the loop takes it), without an event.
+        mailbox.send(Command::Stop);
+        assert!(!watch_sockets(&mut poll, &mut events, &mailbox));
     }
 }
