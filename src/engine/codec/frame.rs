@@ -601,12 +601,6 @@ pub struct IoSlices<'a> {
 /// Most slices handed out at once.
 pub const MAX_IOV: usize = 16;
 
-/// Bodies of at least this size, waiting alone, are written in two parts (see
-/// [`Encoder::io_slices`]).
-pub const LEAD_FROM: usize = 32 << 10;
-/// The first part of such a body.
-pub const LEAD: usize = 4 << 10;
-
 impl<'a> Deref for IoSlices<'a> {
     type Target = [IoSlice<'a>];
     fn deref(&self) -> &[IoSlice<'a>] {
@@ -786,29 +780,15 @@ impl Encoder {
     }
 
     /// The waiting bytes, in order, for one vectored write (at most [`MAX_IOV`] slices).
-    ///
-    /// A lone large message (what is waiting ends with its body, and no other body is
-    /// waiting) goes out in two writes: what precedes the body with its first [`LEAD`]
-    /// bytes, then the rest. The peer is woken by the first while the second is still being
-    /// copied: on a VM the wake-up costs more than copying the body, and now overlaps it
-    /// (as libzmq's separate header write does). Batches of several large messages stay one
-    /// write.
     pub fn io_slices(&self) -> IoSlices<'_> {
         let mut out = IoSlices {
             v: [IoSlice::new(&[]); MAX_IOV],
             n: 0,
         };
-        // The index of a lone large body not yet started, to cut.
-        let lone = match (self.segs.front(), self.segs.back(), self.segs.len()) {
-            (_, Some(Seg::Body(m)), 1) if self.head_off == 0 && m.size() >= LEAD_FROM => Some(0),
-            (Some(Seg::Batch { .. }), Some(Seg::Body(m)), 2) if m.size() >= LEAD_FROM => Some(1),
-            _ => None,
-        };
         for (i, s) in self.segs.iter().take(MAX_IOV).enumerate() {
             let skip = if i == 0 { self.head_off } else { 0 };
             let bytes = match s {
                 Seg::Batch { start, end } => &self.batch[start + skip..*end],
-                Seg::Body(m) if lone == Some(i) => &m.data()[..LEAD],
                 Seg::Body(m) => &m.data()[skip..],
             };
             out.v[out.n] = IoSlice::new(bytes);
@@ -1024,39 +1004,13 @@ mod tests {
     }
 
     #[test]
-    fn a_lone_large_body_goes_out_in_two_writes_and_a_batch_of_them_in_one() {
-        let total = |enc: &Encoder| enc.io_slices().iter().map(|s| s.len()).sum::<usize>();
-        let mut enc = Encoder::with_batch(Framing::V3, 8192);
-        enc.push(msg(b"small", 0));
-        enc.push(msg(&[1u8; 40000], 0));
-        // The small frame, the large one's header and the lead of its body first.
-        assert_eq!(total(&enc), 7 + 9 + LEAD);
-        enc.consume(3);
-        assert_eq!(total(&enc), 4 + 9 + LEAD, "a partial write keeps the cut");
-        enc.consume(4 + 9 + 10);
-        assert_eq!(total(&enc), 40000 - 10, "then the rest in one go");
-        enc.consume(40000 - 10);
-        assert!(enc.is_empty());
-        // Alone from the start (e.g. after a write that ended with a header).
-        enc.push(msg(&[2u8; 40000], 0));
-        enc.consume(9);
-        assert_eq!(total(&enc), LEAD);
-        enc.consume(LEAD);
-        assert_eq!(total(&enc), 40000 - LEAD);
-        enc.consume(40000 - LEAD);
-        // Two large messages waiting: all in one write, nothing cut.
-        enc.push(msg(&[3u8; 40000], 0));
-        enc.push(msg(&[4u8; 40000], 0));
-        assert_eq!(total(&enc), 2 * (9 + 40000));
-        // Below the threshold: never cut.
-        let mut enc = Encoder::with_batch(Framing::V3, 8192);
-        enc.push(msg(&[5u8; LEAD_FROM - 1], 0));
-        assert_eq!(total(&enc), 9 + LEAD_FROM - 1);
-    }
-
-    #[test]
     fn large_bodies_are_read_in_place() {
-        let wire = encode_all(Framing::V3, vec![msg(&[6u8; 50000], 0)], 8192, usize::MAX);
+        let mut enc = Encoder::with_batch(Framing::V3, 8192);
+        enc.push(msg(&[6u8; 50000], 0));
+        let mut wire = Vec::new();
+        for s in enc.io_slices().iter() {
+            wire.extend_from_slice(s);
+        }
         let mut dec = Decoder::with_buffer(Framing::V3, -1, 8192).unwrap();
         // The header and a little of the body through the shared buffer.
         assert_eq!(dec.feed(&wire[..100]), 100);
