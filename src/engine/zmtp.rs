@@ -420,6 +420,7 @@ impl Engine {
     }
 
     /// Decodes the next frame, reading from the stream as needed.
+    #[inline(always)]
     fn next_frame(&mut self) -> Step<Option<Msg>> {
         let Some(dec) = self.dec.as_mut() else {
             return Ok(None);

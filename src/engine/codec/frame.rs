@@ -320,6 +320,7 @@ impl Decoder {
     /// The next complete frame from the input received so far, or `None` when more input
     /// is needed. The message carries `msg::MORE` and `msg::COMMAND` as the frame says.
     /// After an error the connection must be dropped.
+    #[inline(always)]
     pub fn decode(&mut self) -> Result<Option<Msg>, CodecError> {
         if self.out_of_memory {
             return Err(CodecError::OutOfMemory);
@@ -411,7 +412,7 @@ impl Decoder {
     /// The common case in one step: a short 2.0/3.x frame with its header and body both
     /// buffered. `None` leaves everything else (long frames, bad flags, a split frame, a size
     /// over the limit) to the general path, which reports errors.
-    #[inline]
+    #[inline(always)]
     fn decode_short(&mut self) -> Result<Option<Msg>, CodecError> {
         if self.hlen != 0 || !matches!(self.state, State::Header) {
             return Ok(None);
