@@ -16,7 +16,7 @@ use mio::{Events, Poll, Registry, Token};
 use super::Worker;
 use crate::command::{Command, ObjCmd, PipeCmd};
 use crate::error::Result;
-use crate::mailbox::Mailbox;
+use crate::mailbox::{Mailbox, Watch};
 
 const MAILBOX: Token = Token(0);
 
@@ -64,70 +64,11 @@ impl IoCtx<'_> {
     }
 }
 
-/// Short watches instead of sleeps, for request/reply traffic. Going to sleep and being
-/// woken costs a thread far more on a VM (an idle virtual CPU halts, and its wake-up goes
-/// through the hypervisor) than a whole exchange over loopback: that, not the work, is most
-/// of the latency. Two watches, each with its own [`Watch`]:
-///
-/// - The reply watch: after waking an application thread with messages, the I/O thread
-///   watches its mailbox for [`REPLY_WATCH`] before sleeping in the poll: a request/reply
-///   peer usually answers within microseconds, and catching the answer awake saves the
-///   answering thread a wake-up signal and this thread a sleep and wake-up. Only messages
-///   to send count as an answer (a reader's credit does not).
-/// - The network watch: after such an answer was caught (and written), the next request
-///   is usually on its way; the thread polls its sockets without blocking for
-///   [`NET_WATCH`] before sleeping, so that the request finds it awake.
-///
-/// The network watch does not run when the thread may use only one CPU. Both yield the CPU
-/// between looks (a thread that shares the CPU, the one that will answer perhaps, runs at
-/// once) and adapt: a watch stops after a few in a row came up empty
-/// (traffic that is not request/reply: streams, PUB/SUB, sporadic requests) and is tried
-/// again once in a while, so such traffic costs almost no CPU.
-struct Watch {
-    /// Watches allowed before the next success; 0: off.
-    credit: u32,
-    /// Opportunities skipped while off.
-    skipped: u32,
-}
-
-/// How long the I/O thread watches for an answer.
+/// How long the I/O thread watches for an answer (see [`Watch`]: the reply watch).
 const REPLY_WATCH: Duration = Duration::from_micros(50);
-/// How long the I/O thread polls its sockets for the next request after an answer.
+/// How long the I/O thread polls its sockets for the next request after an answer (see
+/// [`Watch`]: the network watch).
 const NET_WATCH: Duration = Duration::from_micros(150);
-/// Empty watches in a row that turn watching off.
-const WATCH_CREDIT: u32 = 4;
-/// Opportunities skipped before trying again.
-const WATCH_RETRY: u32 = 64;
-
-impl Watch {
-    fn new() -> Watch {
-        Watch {
-            credit: WATCH_CREDIT,
-            skipped: 0,
-        }
-    }
-
-    fn allowed(&mut self) -> bool {
-        if self.credit > 0 {
-            return true;
-        }
-        self.skipped += 1;
-        if self.skipped >= WATCH_RETRY {
-            self.skipped = 0;
-            self.credit = 1;
-        }
-        false
-    }
-
-    fn record(&mut self, answered: bool) {
-        self.credit = if answered {
-            WATCH_CREDIT
-        } else {
-            self.credit.saturating_sub(1)
-        };
-    }
-}
-
 /// Polls without blocking, yielding the CPU between looks, for [`NET_WATCH`] or until an
 /// event comes (true) or a command does.
 fn watch_sockets(poll: &mut Poll, events: &mut Events, mailbox: &Mailbox) -> bool {
@@ -340,29 +281,6 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_watch_stops_after_empty_watches_and_tries_again_later() {
-        let mut w = Watch::new();
-        // Answered watches keep it on.
-        for _ in 0..10 {
-            assert!(w.allowed());
-            w.record(true);
-        }
-        // A few empty ones in a row turn it off...
-        for _ in 0..WATCH_CREDIT {
-            assert!(w.allowed());
-            w.record(false);
-        }
-        for _ in 0..WATCH_RETRY - 1 {
-            assert!(!w.allowed());
-        }
-        // ...until it tries once more; one answer brings it fully back.
-        assert!(!w.allowed());
-        assert!(w.allowed());
-        w.record(true);
-        assert_eq!(w.credit, WATCH_CREDIT);
-    }
 
     #[test]
     fn the_socket_watch_sees_an_event_or_a_command_or_gives_up() {

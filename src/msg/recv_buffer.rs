@@ -119,12 +119,7 @@ impl RecvBuffer {
     /// As [`share`](Self::share), with the message's flags and metadata (built in one
     /// piece, see `Msg::small_from`).
     #[inline]
-    pub fn share_with(
-        &mut self,
-        r: Range<usize>,
-        flags: u8,
-        metadata: Option<MetadataRef>,
-    ) -> Msg {
+    pub fn share_with(&mut self, r: Range<usize>, flags: u8, metadata: Option<MetadataRef>) -> Msg {
         assert!(r.start <= r.end && r.end <= self.cap);
         self.handed += 1;
         self.floor = self.floor.max(r.end);

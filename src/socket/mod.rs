@@ -32,7 +32,7 @@ use crate::ctx::{BoundEndpoint, CtxInner, PendingConnection};
 use crate::error::{Error, Result};
 use crate::io::io_thread::IoObject;
 use crate::listener::{ListenSock, Listener};
-use crate::mailbox::Mailbox;
+use crate::mailbox::{Mailbox, Watch};
 use crate::msg::{self, Msg};
 use crate::options::{OptVal, Options};
 use crate::pipe::{pipepair_parts, Pipe, PipeEvent};
@@ -151,10 +151,14 @@ pub fn parse_endpoint(addr: &str) -> Result<Endpoint<'_>> {
 }
 
 /// How long a blocking call watches for commands before it sleeps, on a socket whose peers
-/// are all in this process. A socket with tcp/ipc endpoints does not spin: its messages come
-/// through an I/O thread, and on a machine with few cores the spinning thread would take the
-/// CPU that I/O thread needs (measured: latency and throughput both suffer on 2 cores).
+/// are all in this process. A socket with tcp/ipc endpoints does not spin so, always: its
+/// messages come through an I/O thread, and on a machine with few cores the spinning thread
+/// would take the CPU that I/O thread needs (measured: throughput suffers on 2 cores).
 const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(20);
+
+/// How long a receive on a socket with tcp/ipc endpoints watches for the answer to what the
+/// socket sent last, before it sleeps (the answer watch, see `mailbox::Watch`).
+const ANSWER_WATCH: Duration = Duration::from_micros(50);
 
 /// How long to wait between checks for commands while the socket is busy.
 const COMMAND_THROTTLE: Duration = Duration::from_millis(1);
@@ -173,6 +177,10 @@ pub struct SocketBase {
     /// A tcp/ipc endpoint was bound or connected (no spinning before sleeps, see
     /// [`SPIN_BEFORE_SLEEP`]).
     networked: bool,
+    /// The last call that moved a message was a send: a receive now likely waits for the
+    /// answer (request/reply), which is worth watching for (see [`ANSWER_WATCH`]).
+    answer_due: bool,
+    answer_watch: Watch,
     /// Inproc names bound by this socket.
     bound: Vec<String>,
     /// In the reaper: terminating.
@@ -230,6 +238,8 @@ impl SocketBase {
             rcvmore: false,
             last_command_check: Instant::now(),
             networked: false,
+            answer_due: false,
+            answer_watch: Watch::new(),
             bound: Vec::new(),
             reaping: false,
             monitor: Arc::new(std::sync::Mutex::new(None)),
@@ -260,7 +270,19 @@ impl SocketBase {
     // ---- commands -------------------------------------------------------------------
 
     /// Processes commands, waiting up to `timeout_ms` for the first (0: don't wait).
+    /// Takes the socket's commands, waiting up to `timeout_ms` for one; `throttle` limits
+    /// how often a busy socket looks (timeout 0). `answer`: a blocking receive that may
+    /// watch for the answer to its last send before it sleeps.
     fn process_commands(&mut self, timeout_ms: i64, throttle: bool) -> Result<()> {
+        self.process_commands_for(timeout_ms, throttle, false)
+    }
+
+    fn process_commands_for(
+        &mut self,
+        timeout_ms: i64,
+        throttle: bool,
+        answer: bool,
+    ) -> Result<()> {
         if timeout_ms == 0 {
             if throttle {
                 if !self.mailbox.has_pending() {
@@ -277,8 +299,17 @@ impl SocketBase {
             // Drain the wake-up signal too, so ZMQ_FD reflects only new events.
             self.mailbox.clear_signal();
         }
-        let spin_until =
-            (timeout_ms != 0 && !self.networked).then(|| Instant::now() + SPIN_BEFORE_SLEEP);
+        let spin_until = if timeout_ms == 0 {
+            None
+        } else if !self.networked {
+            Some(Instant::now() + SPIN_BEFORE_SLEEP)
+        } else if answer && self.answer_watch.allowed() {
+            let caught = self.mailbox.spin_for(Instant::now() + ANSWER_WATCH);
+            self.answer_watch.record(caught);
+            None
+        } else {
+            None
+        };
         let mut cmd = self.mailbox.recv_spin(timeout_ms, spin_until);
         loop {
             match cmd {
@@ -739,7 +770,7 @@ impl SocketBase {
         }
         match self.kind.send(&mut self.pipes, msg) {
             Err(Error::Again) => {}
-            r => return r,
+            r => return self.sent(r),
         }
         if flags & ZMQ_DONTWAIT != 0 || self.options.sndtimeo == 0 {
             return Err(Error::Again);
@@ -749,7 +780,7 @@ impl SocketBase {
             self.process_commands(remaining(deadline)?, false)?;
             match self.kind.send(&mut self.pipes, msg) {
                 Err(Error::Again) => {}
-                r => return r,
+                r => return self.sent(r),
             }
         }
     }
@@ -773,7 +804,7 @@ impl SocketBase {
         }
         let deadline = deadline(self.options.rcvtimeo);
         loop {
-            self.process_commands(remaining(deadline)?, false)?;
+            self.process_commands_for(remaining(deadline)?, false, self.answer_due)?;
             match self.kind.recv(&mut self.pipes, msg) {
                 Err(Error::Again) => {}
                 r => return self.received(msg, r),
@@ -781,9 +812,17 @@ impl SocketBase {
         }
     }
 
+    fn sent(&mut self, r: Result<()>) -> Result<()> {
+        if r.is_ok() {
+            self.answer_due = true;
+        }
+        r
+    }
+
     fn received(&mut self, msg: &Msg, r: Result<()>) -> Result<()> {
         if r.is_ok() {
             self.rcvmore = msg.more();
+            self.answer_due = false;
         }
         r
     }
