@@ -250,16 +250,16 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
             }
             watch.record(false);
         }
-        let timeout = host
-            .timers
-            .peek()
-            .map(|Reverse((at, ..))| at.saturating_duration_since(Instant::now()));
         let mut got = false;
         if std::mem::take(&mut answered_recently) && may_watch && net_watch.allowed() {
             got = watch_sockets(&mut poll, &mut events, &mailbox);
             net_watch.record(got || mailbox.has_pending());
         }
         if !got {
+            let timeout = host
+                .timers
+                .peek()
+                .map(|Reverse((at, ..))| at.saturating_duration_since(Instant::now()));
             if let Err(e) = poll.poll(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     return;

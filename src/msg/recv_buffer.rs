@@ -83,8 +83,14 @@ impl RecvBuffer {
     /// # Safety
     /// `block` heads a buffer from [`RecvBuffer::new`] that nothing refers to any more.
     pub(super) unsafe fn free_block(block: *mut Block) {
-        // SAFETY: the block is live until freed here, from alloc_init with this size.
-        unsafe { msg_pool::free_init(block.cast(), (*block).alloc_size) };
+        // SAFETY: the block is live until freed here, from alloc_init with this size; the
+        // header (whose padding the typed write left undefined) is zeroed first, so that
+        // the buffer goes back with every byte initialised, as alloc_init promises.
+        unsafe {
+            let real = (*block).alloc_size;
+            block.cast::<u8>().write_bytes(0, DATA_OFFSET);
+            msg_pool::free_init(block.cast(), real);
+        }
     }
 
     #[inline]
@@ -93,12 +99,17 @@ impl RecvBuffer {
         unsafe { self.block.as_ptr().cast::<u8>().add(DATA_OFFSET) }
     }
 
-    /// The bytes in `r` (which must lie within the buffer), for reading.
+    /// The bytes in `r`, for reading: `r` must lie within the buffer, at or above everything
+    /// handed out (messages may write their own bytes, through `zmq_msg_data`).
     #[inline]
-    pub fn bytes(&self, r: Range<usize>) -> &[u8] {
+    pub(crate) fn bytes(&self, r: Range<usize>) -> &[u8] {
+        // (Checked in tests only: this is on the path of every message received, and the
+        // decoder reads only at or after its position, which is at or after `floor`.)
+        debug_assert!(self.floor <= r.start);
         assert!(r.start <= r.end && r.end <= self.cap);
         // SAFETY: in bounds and initialised (module invariants); nobody writes there while
-        // `self` is borrowed: the owner writes only through `&mut self`, messages never.
+        // `self` is borrowed: the owner writes only through `&mut self`, and no message
+        // refers to bytes at or above `floor`.
         unsafe { std::slice::from_raw_parts(self.data().add(r.start), r.end - r.start) }
     }
 
@@ -224,11 +235,12 @@ mod tests {
     #[test]
     fn shared_messages_see_their_bytes_without_a_copy() {
         let mut b = filled(64, b"helloworld");
+        let at = b.bytes(0..5).as_ptr();
         let m = b.share(0..5);
         let n = b.share(5..10);
         assert_eq!(m.data(), b"hello");
         assert_eq!(n.data(), b"world");
-        assert_eq!(m.data().as_ptr(), b.bytes(0..5).as_ptr());
+        assert_eq!(m.data().as_ptr(), at, "no copy");
     }
 
     #[test]

@@ -125,8 +125,9 @@ impl Decoder {
         Decoder::with_buffer(framing, max_msg_size, DEFAULT_BATCH)
     }
 
-    /// A decoder with a read buffer of `buf_size` bytes (at least 16).unwrap(); bodies with at least
-    /// that many bytes still to come are read straight into their message.
+    /// A decoder with a read buffer of `buf_size` bytes (at least 16; OutOfMemory if it
+    /// cannot be allocated); bodies with at least that many bytes still to come are read
+    /// straight into their message.
     pub fn with_buffer(
         framing: Framing,
         max_msg_size: i64,
