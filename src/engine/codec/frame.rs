@@ -247,8 +247,18 @@ impl Decoder {
     /// Moves the unread input to the front of a shared buffer of `len` bytes that no
     /// message refers to; false (and `decode` reports it) when out of memory.
     fn restart(&mut self, len: usize) -> bool {
-        if !self.buf.restart(self.pos..self.end, len) {
+        if !self.try_restart(len) {
             self.out_of_memory = true;
+            return false;
+        }
+        true
+    }
+
+    /// As [`restart`](Self::restart), leaving everything as it was when out of memory.
+    #[cold]
+    #[inline(never)]
+    fn try_restart(&mut self, len: usize) -> bool {
+        if !self.buf.restart(self.pos..self.end, len) {
             return false;
         }
         self.end -= self.pos;
@@ -261,7 +271,8 @@ impl Decoder {
     pub fn grow_buffer(&mut self, max: usize) {
         let len = self.buf.len();
         if self.end == len && len < max {
-            self.restart((len * 2).min(max));
+            // Optional: without memory for a larger one, the buffer stays as it is.
+            self.try_restart((len * 2).min(max));
         }
     }
 
