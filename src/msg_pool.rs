@@ -178,19 +178,7 @@ fn init_ring(class: usize, class_size: usize) -> &'static Ring {
 /// A buffer of at least `size` bytes (aligned to [`ALIGN`]) and its real size, to give back
 /// to [`free`]. None when out of memory.
 pub fn alloc_buf(size: usize) -> Option<(*mut u8, usize)> {
-    let real = match class_of(size) {
-        Some((c, s)) => {
-            if let Some(p) = ring(c, s).pop() {
-                return Some((p, s));
-            }
-            s
-        }
-        None => size,
-    };
-    let layout = Layout::from_size_align(real, align_of_size(real)).ok()?;
-    // SAFETY: the layout has a non-zero size (callers allocate a header at least).
-    let p = unsafe { alloc(layout) };
-    (!p.is_null()).then_some((p, real))
+    take(size, ring, alloc)
 }
 
 /// Gives back a buffer from [`alloc_buf`] with the size it returned.
@@ -198,26 +186,35 @@ pub fn alloc_buf(size: usize) -> Option<(*mut u8, usize)> {
 /// # Safety
 /// `p` must come from `alloc_buf` with this `real` size, and not be used afterwards.
 pub unsafe fn free_buf(p: *mut u8, real: usize) {
-    if let Some((c, s)) = class_of(real) {
-        if s == real && ring(c, s).push(p) {
-            return;
-        }
-    }
-    // SAFETY: allocated by alloc_buf with this size and its alignment.
-    unsafe {
-        dealloc(
-            p,
-            Layout::from_size_align_unchecked(real, align_of_size(real)),
-        )
-    };
+    // SAFETY: the caller's contract, passed on.
+    unsafe { give(p, real, ring) }
 }
 
 /// As [`alloc_buf`], but every byte of the buffer is initialised: zeroed when newly
 /// allocated, or as its last user left it. Give it back with [`free_init`].
 pub fn alloc_init(size: usize) -> Option<(*mut u8, usize)> {
+    take(size, init_ring, alloc_zeroed)
+}
+
+/// Gives back a buffer from [`alloc_init`] with the size it returned.
+///
+/// # Safety
+/// `p` must come from `alloc_init` with this `real` size, and not be used afterwards.
+pub unsafe fn free_init(p: *mut u8, real: usize) {
+    // SAFETY: the caller's contract, passed on.
+    unsafe { give(p, real, init_ring) }
+}
+
+/// A buffer of `size` bytes or more from the class's ring in `rings`, else from `allocate`.
+#[inline(always)]
+fn take(
+    size: usize,
+    rings: fn(usize, usize) -> &'static Ring,
+    allocate: unsafe fn(Layout) -> *mut u8,
+) -> Option<(*mut u8, usize)> {
     let real = match class_of(size) {
         Some((c, s)) => {
-            if let Some(p) = init_ring(c, s).pop() {
+            if let Some(p) = rings(c, s).pop() {
                 return Some((p, s));
             }
             s
@@ -226,21 +223,23 @@ pub fn alloc_init(size: usize) -> Option<(*mut u8, usize)> {
     };
     let layout = Layout::from_size_align(real, align_of_size(real)).ok()?;
     // SAFETY: the layout has a non-zero size (callers allocate a header at least).
-    let p = unsafe { alloc_zeroed(layout) };
+    let p = unsafe { allocate(layout) };
     (!p.is_null()).then_some((p, real))
 }
 
-/// Gives back a buffer from [`alloc_init`] with the size it returned.
+/// Puts a buffer from [`take`] with the same `rings` back in its ring, or frees it.
 ///
 /// # Safety
-/// `p` must come from `alloc_init` with this `real` size, and not be used afterwards.
-pub unsafe fn free_init(p: *mut u8, real: usize) {
+/// `p` must come from `take` with these `rings` and this `real` size, and not be used
+/// afterwards.
+#[inline(always)]
+unsafe fn give(p: *mut u8, real: usize, rings: fn(usize, usize) -> &'static Ring) {
     if let Some((c, s)) = class_of(real) {
-        if s == real && init_ring(c, s).push(p) {
+        if s == real && rings(c, s).push(p) {
             return;
         }
     }
-    // SAFETY: allocated by alloc_init with this size and its alignment.
+    // SAFETY: allocated by `take` with this size and its alignment.
     unsafe {
         dealloc(
             p,
