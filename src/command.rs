@@ -28,14 +28,18 @@ pub enum PipeCmd {
     TermAck,
 }
 
-/// What a socket asks of an object it owns on an I/O thread.
+/// The commands of the ownership tree (see [`crate::own`]), between an object and its
+/// owner (a socket, or an object on an I/O thread).
 #[derive(Debug)]
 pub enum ObjCmd {
-    /// Finish: flush what can be flushed within `linger` ms (-1: no limit), then send
-    /// `TermAck` to the owner.
+    /// Owner to child: finish, flushing what can be flushed within `linger` ms (-1: no
+    /// limit), then send `TermAck` to the owner.
     Term { linger: i32 },
-    /// For a listener: a session it made has finished.
-    ChildDone(u64),
+    /// Child to owner: the child (this id) has ended.
+    TermAck(u64),
+    /// Child to owner: end the child (this id), as for an unbind or disconnect (a
+    /// connect-role session that may not reconnect).
+    TermReq(u64),
 }
 
 /// What one object asks of another.
@@ -52,13 +56,8 @@ pub enum Command {
     StopThread,
     /// For an I/O thread: host this object (a listener, a session).
     Plug(Box<dyn crate::io::io_thread::IoObject>),
-    /// For an object on an I/O thread, by its id.
+    /// For an object of the ownership tree, by its id: on an I/O thread, or a socket.
     Object(u64, ObjCmd),
-    /// For a socket: an object it owns has finished terminating.
-    TermAck(u64),
-    /// For a socket: a connect-role session lost its connection and may not reconnect
-    /// (RECONNECT_IVL -1): end it and its pipe, as a disconnect would.
-    TermEndpoint(u64),
 }
 
 impl std::fmt::Debug for Command {
@@ -71,8 +70,6 @@ impl std::fmt::Debug for Command {
             Command::StopThread => write!(f, "StopThread"),
             Command::Plug(_) => write!(f, "Plug"),
             Command::Object(id, c) => write!(f, "Object({id}, {c:?})"),
-            Command::TermAck(id) => write!(f, "TermAck({id})"),
-            Command::TermEndpoint(id) => write!(f, "TermEndpoint({id})"),
         }
     }
 }

@@ -18,10 +18,18 @@
 //! (no handshake), and the socket ending the pipe (an empty data part) ends the connection
 //! and the session, in both roles: no reconnection.
 //!
-//! Ownership: the session owns its pipe end (attached with the session's slot as index) and
-//! its engine. Termination: the socket terminating the pipe, or `ObjCmd::Term` (connect role),
-//! makes the session flush what it can within LINGER, then end; a connect-role session then
-//! sends `TermAck` to its socket.
+//! Ownership: the session owns its pipe end (attached with the session's slot as index), its
+//! engine and (connect role) its connecter. In the ownership tree ([`crate::own`]) its owner
+//! is its socket (connect role) or its listener (accepted). Termination: the socket
+//! terminating the pipe, or `ObjCmd::Term` from the owner, makes the session flush what it
+//! can within LINGER, then end; it then sends `TermAck` to its owner. A connect-role session
+//! that may not reconnect (RECONNECT_IVL -1) asks its socket to end it (`TermReq`).
+//! Monitor events go to the socket's [`Monitor`] directly.
+//!
+//! Threads: a session lives on one I/O thread, which runs all of it (engine included).
+//! After a panic in its code the I/O thread calls [`IoObject::abort`]: the session drops its
+//! engine and connect attempt, terminates its pipes, and acknowledges its owner once they
+//! are gone, as for a `Term` with linger 0.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -32,18 +40,13 @@ use crate::constants::*;
 use crate::engine::{Engine, EngineStatus};
 use crate::io::io_thread::{IoCtx, IoObject};
 use crate::mailbox::Mailbox;
+use crate::monitor::Monitor;
 use crate::msg::{self, Msg};
 use crate::options::Options;
+use crate::own::{Own, OwnerRef};
 use crate::pipe::{pipepair_parts, Pipe, PipeEvent};
 use crate::stream::Stream;
 use crate::transport::connecter::{Connecter, Progress};
-
-static NEXT_OBJECT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// A fresh id for an object hosted on an I/O thread.
-pub fn next_object_id() -> u64 {
-    NEXT_OBJECT_ID.fetch_add(1, Ordering::Relaxed)
-}
 
 const TIMER_RECONNECT: u32 = 1;
 const TIMER_LINGER: u32 = 2;
@@ -54,36 +57,31 @@ enum Role {
     Accepted,
 }
 
-/// What a session needs to know about its socket.
+/// What a session (or a listener) needs to know about the socket it serves.
 #[derive(Clone)]
-pub struct Owner {
+pub struct SocketRef {
+    /// Where new pipes go (`Command::Bind`).
     pub mailbox: Arc<Mailbox>,
     /// Counts `Bind` commands sent to the socket (see `SocketBase::is_reaped`).
     pub binds_sent: Arc<AtomicU64>,
     pub options: Options,
-    /// Where monitor events go.
-    pub monitor: crate::socket::MonitorCell,
-}
-
-impl Owner {
-    /// Reports a monitor event of the socket.
-    pub fn event(&self, event: i32, value: u32, endpoint: &str) {
-        crate::socket::monitor_event(&self.monitor, event, value, endpoint);
-    }
+    /// Where the socket's monitor events go.
+    pub monitor: Monitor,
 }
 
 /// A session. See the module documentation.
 pub struct Session {
-    id: u64,
-    owner: Owner,
+    own: Own,
+    socket: SocketRef,
     endpoint: String,
     role: Role,
     pipe: Option<Pipe>,
     engine: Option<Engine>,
     /// The owner asked us to end.
     term_requested: bool,
-    /// For an accepted session: the listener that made it.
-    listener: Option<u64>,
+    /// Torn down after a panic (see [`IoObject::abort`]): only the pipes' termination is
+    /// still awaited.
+    aborted: bool,
     /// The current engine completed its handshake.
     handshaken: bool,
     /// Pipes being terminated (ZMQ_IMMEDIATE after a disconnect), until their peers ack.
@@ -99,21 +97,22 @@ impl Session {
     /// A connect-role session with its end of the socket's pipe, or (ZMQ_IMMEDIATE) with the
     /// routing id for the pipes it makes when connected.
     pub fn connect(
-        owner: Owner,
+        socket: SocketRef,
+        owner: OwnerRef,
         endpoint: String,
         connecter: Connecter,
         pipe: Option<Pipe>,
         connect_routing_id: Vec<u8>,
     ) -> Session {
         Session {
-            id: next_object_id(),
-            owner,
+            own: Own::new(Some(owner)),
+            socket,
             endpoint,
             role: Role::Connect(Box::new(connecter)),
             pipe,
             engine: None,
             term_requested: false,
-            listener: None,
+            aborted: false,
             handshaken: false,
             old_pipes: Vec::new(),
             connect_routing_id,
@@ -122,24 +121,24 @@ impl Session {
         }
     }
 
-    /// An accepted-role session over a connected stream.
+    /// An accepted-role session over a connected stream, owned by its listener.
     pub fn accepted(
-        owner: Owner,
+        socket: SocketRef,
+        listener: OwnerRef,
         endpoint: String,
         stream: Stream,
         peer: String,
-        listener: u64,
     ) -> Session {
-        let engine = Engine::new(stream, &owner.options, true, peer);
+        let engine = Engine::new(stream, &socket.options, true, peer);
         Session {
-            id: next_object_id(),
-            owner,
+            own: Own::new(Some(listener)),
+            socket,
             endpoint,
             role: Role::Accepted,
             pipe: None,
             engine: Some(engine),
             term_requested: false,
-            listener: Some(listener),
+            aborted: false,
             handshaken: false,
             old_pipes: Vec::new(),
             connect_routing_id: Vec::new(),
@@ -152,8 +151,8 @@ impl Session {
         let Role::Connect(c) = &mut self.role else {
             return;
         };
-        if c.start(io, &self.owner.options) {
-            self.owner.event(
+        if c.start(io, &self.socket.options) {
+            self.socket.monitor.event(
                 ZMQ_EVENT_CONNECT_DELAYED,
                 libc::EINPROGRESS as u32,
                 &self.endpoint,
@@ -185,24 +184,26 @@ impl Session {
         let Role::Connect(c) = &mut self.role else {
             return self.finish(io);
         };
-        let o = &self.owner.options;
+        let o = &self.socket.options;
         if o.reconnect_ivl < 0 {
             // Reconnection disabled: the socket ends this connection as for a disconnect.
-            self.owner.mailbox.send(Command::TermEndpoint(self.id));
+            self.own.request_term();
             return;
         }
         let wait = c.next_interval(o);
         io.add_timer(Duration::from_millis(wait as u64), TIMER_RECONNECT);
-        self.owner
+        self.socket
+            .monitor
             .event(ZMQ_EVENT_CONNECT_RETRIED, wait as u32, &self.endpoint);
     }
 
     /// Connected to the peer (directly or through the proxy): start the engine.
     fn connected(&mut self, io: &mut IoCtx, s: Stream) {
-        self.owner
+        self.socket
+            .monitor
             .event(ZMQ_EVENT_CONNECTED, s.raw_fd() as u32, &self.endpoint);
         let peer = self.endpoint.clone();
-        let mut engine = Engine::new(s, &self.owner.options, false, peer);
+        let mut engine = Engine::new(s, &self.socket.options, false, peer);
         engine.plug(io, TIMER_ENGINE);
         self.engine = Some(engine);
         self.drive(io);
@@ -213,6 +214,8 @@ impl Session {
         let Some(engine) = self.engine.as_mut() else {
             return;
         };
+        #[cfg(test)]
+        crate::io::io_thread::panic_hook::check(&self.endpoint);
         match engine.drive(io, self.pipe.as_mut()) {
             EngineStatus::Running => {
                 // Ending: the pipe is done, only the engine's last bytes were left to write.
@@ -236,10 +239,11 @@ impl Session {
             .is_some_and(|e| e.has_handshake_stage())
         {
             self.handshaken = true;
-            self.owner
+            self.socket
+                .monitor
                 .event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0, &self.endpoint);
         }
-        let o = &self.owner.options;
+        let o = &self.socket.options;
         let id_msg = || {
             let mut m = Msg::from_slice(&peer_id).unwrap_or_default();
             m.set_flags(msg::ROUTING_ID);
@@ -260,8 +264,8 @@ impl Session {
                 mine.attach(io.mailbox.clone(), io.slot);
                 theirs.endpoint = Some(self.endpoint.clone());
                 theirs.routing_id = self.connect_routing_id.clone();
-                self.owner.binds_sent.fetch_add(1, Ordering::AcqRel);
-                self.owner.mailbox.send(Command::Bind(Box::new(theirs)));
+                self.socket.binds_sent.fetch_add(1, Ordering::AcqRel);
+                self.socket.mailbox.send(Command::Bind(Box::new(theirs)));
                 self.pipe = Some(mine);
             }
             Some(p) if o.recv_routing_id => {
@@ -281,10 +285,15 @@ impl Session {
             let handshaken = std::mem::replace(&mut self.handshaken, false);
             if failed {
                 if !handshaken {
-                    self.owner
-                        .event(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0, &self.endpoint);
+                    self.socket.monitor.event(
+                        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                        0,
+                        &self.endpoint,
+                    );
                 }
-                self.owner.event(ZMQ_EVENT_DISCONNECTED, fd, &self.endpoint);
+                self.socket
+                    .monitor
+                    .event(ZMQ_EVENT_DISCONNECTED, fd, &self.endpoint);
             }
         }
         if let Some(p) = self.pipe.as_mut() {
@@ -298,7 +307,7 @@ impl Session {
         self.close_engine(io, true);
         let reconnect = matches!(self.role, Role::Connect(_)) && !self.term_requested;
         if reconnect {
-            if self.owner.options.immediate {
+            if self.socket.options.immediate {
                 // ZMQ_IMMEDIATE: no pipe while disconnected, so sends block; a new pipe comes
                 // with the next connection.
                 if let Some(mut p) = self.pipe.take() {
@@ -362,7 +371,7 @@ impl Session {
     /// once the engine has written what it holds, within LINGER (whose timer starts here
     /// unless a request to end started it already).
     fn end_after_output(&mut self, io: &mut IoCtx) {
-        let linger = self.owner.options.linger;
+        let linger = self.socket.options.linger;
         let started = std::mem::replace(&mut self.term_requested, true);
         if linger != 0 && self.engine.as_ref().is_some_and(|e| e.has_pending_output()) {
             if linger > 0 && !started {
@@ -398,19 +407,13 @@ impl Session {
             return;
         }
         self.done = true;
-        if matches!(self.role, Role::Connect(_)) {
-            self.owner.mailbox.send(Command::TermAck(self.id));
-        }
-        if let Some(l) = self.listener {
-            io.mailbox
-                .send(Command::Object(l, ObjCmd::ChildDone(self.id)));
-        }
+        self.own.ack_owner();
     }
 }
 
 impl IoObject for Session {
     fn id(&self) -> u64 {
-        self.id
+        self.own.id()
     }
 
     fn plug(&mut self, io: &mut IoCtx) {
@@ -427,9 +430,12 @@ impl IoObject for Session {
     }
 
     fn event(&mut self, io: &mut IoCtx, ev: &mio::event::Event) {
+        if self.aborted {
+            return;
+        }
         if let Role::Connect(c) = &mut self.role {
             if c.is_connecting() {
-                match c.ready(io, ev, &self.owner.options) {
+                match c.ready(io, ev, &self.socket.options) {
                     Progress::Pending => {}
                     Progress::Connected(s) => self.connected(io, s),
                     Progress::Failed => self.schedule_reconnect(io),
@@ -444,6 +450,9 @@ impl IoObject for Session {
     }
 
     fn timer(&mut self, io: &mut IoCtx, timer_id: u32) {
+        if self.aborted {
+            return;
+        }
         match timer_id {
             TIMER_RECONNECT if !self.done && self.engine.is_none() && !self.is_connecting() => {
                 self.start_connecting(io)
@@ -485,7 +494,7 @@ impl IoObject for Session {
                 // delimiter first), and the last messages may still be in the engine.
                 if self.term_requested
                     || matches!(self.role, Role::Accepted)
-                    || self.owner.options.raw_socket()
+                    || self.socket.options.raw_socket()
                 {
                     self.end_after_output(io);
                 }
@@ -496,7 +505,7 @@ impl IoObject for Session {
         if matches!(self.role, Role::Accepted)
             && self.pipe.as_ref().is_some_and(|p| p.is_terminating())
         {
-            let linger = self.owner.options.linger;
+            let linger = self.socket.options.linger;
             self.begin_term(io, linger);
         }
     }
@@ -504,7 +513,26 @@ impl IoObject for Session {
     fn command(&mut self, io: &mut IoCtx, cmd: ObjCmd) {
         match cmd {
             ObjCmd::Term { linger } => self.begin_term(io, linger),
-            ObjCmd::ChildDone(_) => {}
+            // A session owns no objects of the tree.
+            ObjCmd::TermAck(_) | ObjCmd::TermReq(_) => {}
+        }
+    }
+
+    fn abort(&mut self, io: &mut IoCtx) {
+        self.aborted = true;
+        self.term_requested = true;
+        self.abort_connecting(io);
+        if let Some(mut e) = self.engine.take() {
+            e.close(io);
+        }
+        self.handshaken = false;
+        match self.pipe.as_mut() {
+            // Its `Terminated` ends the session (`end_after_output`, no engine left).
+            Some(p) => {
+                p.rollback();
+                p.terminate(false);
+            }
+            None => self.finish(io),
         }
     }
 

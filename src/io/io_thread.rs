@@ -5,9 +5,16 @@
 //! `slot + 1` (token 0 is the mailbox); pipe ends owned by an object are attached with the
 //! object's slot as their index, so `Command::Pipe` reaches it directly. Other threads address
 //! an object by its id (`Command::Object`). Timers are kept in one heap per thread.
+//!
+//! Failures: a panic in an object's code (a bug) is caught here, so it takes neither the
+//! thread nor the other objects with it. The object is then torn down through the ownership
+//! tree ([`IoObject::abort`]: its pipes terminated, its children ended, its owner
+//! acknowledged once they are), and stays hosted until that is done, so the socket that owns
+//! it, and `zmq_ctx_term`, still finish. Only when `abort` panics too is it dropped at once.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -103,6 +110,10 @@ pub trait IoObject: Send {
     fn command(&mut self, io: &mut IoCtx, cmd: ObjCmd);
     /// Whether it has finished and can be dropped (it deregistered its fds).
     fn is_done(&self) -> bool;
+    /// Its code panicked: end at once, as for `ObjCmd::Term` with linger 0, relying on no
+    /// state but its pipes and its place in the ownership tree. It stays hosted (pipe
+    /// commands still come) until `is_done`.
+    fn abort(&mut self, io: &mut IoCtx);
 }
 
 /// Starts I/O thread number `n`.
@@ -143,13 +154,15 @@ impl Host {
                 woke_reader: &mut self.woke_reader,
             };
             // A panic in one object (a bug) must not take the thread and every other
-            // connection with it: that object is dropped.
-            let ok =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(obj.as_mut(), &mut io)))
-                    .is_ok();
+            // connection with it: that object is torn down (see the module documentation).
+            let ran = catch_unwind(AssertUnwindSafe(|| f(obj.as_mut(), &mut io))).is_ok();
+            let ok = ran || catch_unwind(AssertUnwindSafe(|| obj.abort(&mut io))).is_ok();
             if !ok {
                 self.by_id.remove(&id);
                 self.free.push(slot);
+                for o in spawned {
+                    self.plug(reg, mb, o);
+                }
                 return;
             }
         }
@@ -278,6 +291,34 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
     }
 }
 
+/// Test builds only: makes the sessions of chosen endpoints panic in their I/O-thread code,
+/// to prove the teardown after a panic.
+#[cfg(test)]
+pub(crate) mod panic_hook {
+    use std::sync::Mutex;
+
+    static ARMED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    /// From now on, sessions of `endpoint` panic when they next drive their engine.
+    pub fn arm(endpoint: &str) {
+        ARMED.lock().unwrap().push(endpoint.to_string());
+    }
+
+    /// Sessions of `endpoint` run normally again.
+    pub fn disarm(endpoint: &str) {
+        ARMED.lock().unwrap().retain(|e| e != endpoint);
+    }
+
+    /// Panics if `endpoint` is armed.
+    pub fn check(endpoint: &str) {
+        let armed = ARMED.lock().unwrap_or_else(|p| p.into_inner());
+        if armed.iter().any(|e| e == endpoint) {
+            drop(armed);
+            panic!("injected panic (test) in a session of {endpoint}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,5 +345,63 @@ mod tests {
         // A command ends the watch too (the loop takes it), without an event.
         mailbox.send(Command::Stop);
         assert!(!watch_sockets(&mut poll, &mut events, &mailbox));
+    }
+}
+
+/// The ownership tree holds after a panic on an I/O thread (see the module documentation).
+#[cfg(test)]
+mod panic_tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::panic_hook;
+    use crate::constants::*;
+    use crate::ctx::CtxInner;
+    use crate::msg::Msg;
+    use crate::socket::SocketBase;
+
+    fn send(s: &mut SocketBase, data: &[u8]) {
+        let mut m = Msg::from_slice(data).unwrap();
+        s.send(&mut m, 0).unwrap();
+    }
+
+    fn recv(s: &mut SocketBase) -> Vec<u8> {
+        let mut m = Msg::default();
+        s.recv(&mut m, 0).unwrap();
+        m.data().to_vec()
+    }
+
+    #[test]
+    fn sessions_that_panic_are_torn_down_and_the_context_still_terminates() {
+        let ctx = CtxInner::new();
+        let mut pull = SocketBase::new(&ctx, ZMQ_PULL).unwrap();
+        pull.setsockopt(ZMQ_RCVTIMEO, &5000i32.to_ne_bytes())
+            .unwrap();
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = pull.options.last_endpoint.clone();
+        let mut push = SocketBase::new(&ctx, ZMQ_PUSH).unwrap();
+        push.connect(&ep).unwrap();
+        send(&mut push, b"before");
+        assert_eq!(recv(&mut pull), b"before");
+
+        // Both sessions (the connecting one, and the one the listener accepted: they share
+        // the endpoint's text) panic the next time they run their engine. The connecting one
+        // does at once, for this message; the accepted one when its peer's connection drops.
+        panic_hook::arm(&ep);
+        send(&mut push, b"lost");
+
+        // With LINGER -1 on the PUSH, a session dropped without ending its pipe and
+        // acknowledging its owner would keep the close, and so zmq_ctx_term, waiting forever.
+        assert_eq!(push.options.linger, -1);
+        push.close();
+        pull.close();
+        let (done_tx, done_rx) = mpsc::channel();
+        let c = ctx.clone();
+        std::thread::spawn(move || {
+            let r = c.terminate();
+            let _ = done_tx.send(r.is_ok());
+        });
+        assert_eq!(done_rx.recv_timeout(Duration::from_secs(20)), Ok(true));
+        panic_hook::disarm(&ep);
     }
 }

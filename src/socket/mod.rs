@@ -4,7 +4,11 @@
 //! Threads: a socket is used by one application thread at a time; after `zmq_close` it
 //! belongs to the reaper thread. Other threads reach it only through its mailbox.
 //! Ownership: the socket owns one end of each of its pipes (in `pipes`); the strategy holds
-//! slot indices into that table.
+//! slot indices into that table. It is the root of its ownership tree ([`crate::own`]): it
+//! owns the listeners of its tcp/ipc binds and the sessions of its tcp/ipc connects, which
+//! live on I/O threads; it is reaped once they have all acknowledged their end.
+//! Endpoints are parsed by [`crate::transport::Endpoint`]; their transports bind and connect
+//! ([`crate::transport`]); monitor events go out through [`crate::monitor`].
 
 pub mod pipes;
 
@@ -24,46 +28,22 @@ mod xsub;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use std::collections::HashMap;
-
 use crate::command::{Command, ObjCmd, PipeAddr, PipeCmd};
 use crate::constants::*;
 use crate::ctx::{BoundEndpoint, CtxInner};
 use crate::error::{Error, Result};
 use crate::io::io_thread::IoObject;
 use crate::mailbox::{Mailbox, Watch};
+use crate::monitor::Monitor;
 use crate::msg::{self, Msg};
 use crate::options::{OptVal, Options};
+use crate::own::{Own, OwnerRef};
 use crate::pipe::{pipepair_parts, Pipe, PipeEvent};
-use crate::session::{Owner, Session};
+use crate::session::{Session, SocketRef};
 use crate::transport::connecter::Connecter;
 use crate::transport::listener::Listener;
 use crate::transport::{inproc, ipc, tcp, tcp_address, Endpoint};
 use pipes::Pipes;
-
-/// Where a socket's monitor events go: its monitor PAIR socket and the events wanted.
-pub type MonitorCell = Arc<std::sync::Mutex<Option<(Box<SocketBase>, i32)>>>;
-
-/// Sends one monitor event to `cell` (from any thread): a 6-byte part (event number, value)
-/// and the endpoint, as libzmq encodes them; nothing when no monitor wants it.
-pub fn monitor_event(cell: &MonitorCell, event: i32, value: u32, endpoint: &str) {
-    let mut guard = cell.lock().unwrap_or_else(|p| p.into_inner());
-    let Some((pair, mask)) = guard.as_mut() else {
-        return;
-    };
-    if *mask & event == 0 {
-        return;
-    }
-    let mut head = [0u8; 6];
-    head[..2].copy_from_slice(&(event as u16).to_ne_bytes());
-    head[2..].copy_from_slice(&value.to_ne_bytes());
-    if let (Ok(mut m1), Ok(mut m2)) = (Msg::from_slice(&head), Msg::from_slice(endpoint.as_bytes()))
-    {
-        if pair.send(&mut m1, ZMQ_SNDMORE | ZMQ_DONTWAIT).is_ok() {
-            let _ = pair.send(&mut m2, ZMQ_DONTWAIT);
-        }
-    }
-}
 
 /// The per-type routing behaviour of a socket.
 pub trait SocketType: Send {
@@ -165,26 +145,23 @@ pub struct SocketBase {
     bound: Vec<String>,
     /// In the reaper: terminating.
     reaping: bool,
-    /// The PAIR socket that monitor events go to, with the events wanted; shared with the
-    /// socket's objects on I/O threads, which report their events themselves.
-    monitor: MonitorCell,
+    /// Where monitor events go; shared with the socket's objects on I/O threads, which
+    /// report their events themselves.
+    monitor: Monitor,
     /// `Bind` commands promised to us by connecting peers, and those processed.
     binds_sent: Arc<std::sync::atomic::AtomicU64>,
     binds_seen: u64,
-    /// Objects on I/O threads this socket owns (listeners, connect-role sessions), by id,
-    /// until they acknowledge their end.
-    owned: HashMap<u64, Owned>,
+    /// The socket's place in the ownership tree: the objects on I/O threads it owns
+    /// (listeners, connect-role sessions) until they acknowledge their end.
+    own: Own<Owned>,
 }
 
-/// An object on an I/O thread owned by a socket.
+/// What the socket knows of an object it owns.
 struct Owned {
+    /// The endpoint it serves (the unbind / disconnect key).
     endpoint: String,
     /// A connect-role session (else a listener).
     connect: bool,
-    /// Already told to end.
-    ending: bool,
-    /// The mailbox of its I/O thread.
-    io: Arc<Mailbox>,
 }
 
 impl SocketBase {
@@ -222,10 +199,10 @@ impl SocketBase {
             answer_watch: Watch::new(),
             bound: Vec::new(),
             reaping: false,
-            monitor: Arc::new(std::sync::Mutex::new(None)),
+            monitor: Monitor::new(),
             binds_sent: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             binds_seen: 0,
-            owned: HashMap::new(),
+            own: Own::new(None),
         }))
     }
 
@@ -310,20 +287,14 @@ impl SocketBase {
                 self.attach_pipe(*pipe, false)
             }
             Command::Pipe(addr, pc) => self.process_pipe_command(addr, pc),
-            Command::TermAck(id) => {
-                self.owned.remove(&id);
-            }
-            Command::TermEndpoint(id) => {
-                let Some(o) = self.owned.get_mut(&id) else {
-                    return;
-                };
-                if o.ending {
-                    return;
+            Command::Object(_, ObjCmd::TermAck(id)) => self.own.term_ack(id),
+            Command::Object(_, ObjCmd::TermReq(id)) => {
+                // A connect-role session that may not reconnect: ended with its pipe, as
+                // by a disconnect.
+                if let Some(o) = self.own.term_child(id, 0) {
+                    let endpoint = o.endpoint.clone();
+                    self.terminate_pipes_of(&endpoint, true);
                 }
-                o.ending = true;
-                o.io.send(Command::Object(id, ObjCmd::Term { linger: 0 }));
-                let endpoint = o.endpoint.clone();
-                self.terminate_pipes_of(&endpoint, true);
             }
             _ => {}
         }
@@ -398,13 +369,19 @@ impl SocketBase {
         }
     }
 
-    fn owner(&self) -> Owner {
-        Owner {
+    /// What an object the socket launches on an I/O thread needs to know of it.
+    fn socket_ref(&self) -> SocketRef {
+        SocketRef {
             mailbox: self.mailbox.clone(),
             binds_sent: self.binds_sent.clone(),
             options: self.options.clone(),
             monitor: self.monitor.clone(),
         }
+    }
+
+    /// How the socket's children reach it.
+    fn as_owner(&self) -> OwnerRef {
+        self.own.as_owner(self.mailbox.clone())
     }
 
     /// Binds a tcp or ipc endpoint: its transport makes the listening socket here (errors
@@ -418,17 +395,16 @@ impl SocketBase {
         };
         let fd = listening.sock.fd();
         let endpoint = listening.endpoint.clone();
-        let listener = Listener::new(self.owner(), listening);
-        self.owned.insert(
-            listener.id(),
+        let listener = Listener::new(self.socket_ref(), self.as_owner(), listening);
+        self.own.adopt(
+            OwnerRef::new(io.clone(), listener.id()),
             Owned {
                 endpoint: endpoint.clone(),
                 connect: false,
-                ending: false,
-                io: io.clone(),
             },
         );
-        self.monitor_event(ZMQ_EVENT_LISTENING, fd as u32, &endpoint);
+        self.monitor
+            .event(ZMQ_EVENT_LISTENING, fd as u32, &endpoint);
         io.send(Command::Plug(Box::new(listener)));
         self.options.last_endpoint = endpoint;
         Ok(())
@@ -463,19 +439,18 @@ impl SocketBase {
             (Some(theirs), Vec::new())
         };
         let session = Session::connect(
-            self.owner(),
+            self.socket_ref(),
+            self.as_owner(),
             addr.to_string(),
             Connecter::new(target, &self.options),
             theirs,
             connect_routing_id,
         );
-        self.owned.insert(
-            session.id(),
+        self.own.adopt(
+            OwnerRef::new(io.clone(), session.id()),
             Owned {
                 endpoint: addr.to_string(),
                 connect: true,
-                ending: false,
-                io: io.clone(),
             },
         );
         io.send(Command::Plug(Box::new(session)));
@@ -507,15 +482,8 @@ impl SocketBase {
     /// Ends the owned objects (listeners for unbind, sessions for disconnect) of `addr`.
     fn end_owned(&mut self, addr: &str, connect: bool) -> usize {
         let linger = self.options.linger;
-        let mut n = 0;
-        for (id, o) in self.owned.iter_mut() {
-            if o.connect == connect && !o.ending && o.endpoint == addr {
-                o.ending = true;
-                n += 1;
-                o.io.send(Command::Object(*id, ObjCmd::Term { linger }));
-            }
-        }
-        n
+        self.own
+            .term_children(|o| o.connect == connect && o.endpoint == addr, linger)
     }
 
     /// `zmq_connect`.
@@ -750,31 +718,12 @@ impl SocketBase {
         if !matches!(Endpoint::parse(addr)?, Endpoint::Inproc(_)) {
             return Err(Error::ProtoNoSupport);
         }
-        let mut pair = SocketBase::new(&self.ctx, ZMQ_PAIR)?;
-        if let Err(e) = pair.bind(addr) {
-            pair.close();
-            return Err(e);
-        }
-        *self.monitor.lock().unwrap_or_else(|p| p.into_inner()) = Some((pair, events));
-        Ok(())
-    }
-
-    /// Sends one monitor event (two parts: event number and value, then the endpoint).
-    pub fn monitor_event(&self, event: i32, value: u32, endpoint: &str) {
-        monitor_event(&self.monitor, event, value, endpoint);
+        self.monitor.start(&self.ctx, addr, events)
     }
 
     /// Sends MONITOR_STOPPED and closes the monitor socket.
     pub fn stop_monitor(&mut self) {
-        self.monitor_event(ZMQ_EVENT_MONITOR_STOPPED, 0, "");
-        let taken = self
-            .monitor
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some((pair, _)) = taken {
-            pair.close();
-        }
+        self.monitor.stop();
     }
 
     /// `zmq_close`: the reaper finishes the socket.
@@ -795,13 +744,7 @@ impl SocketBase {
         for i in self.pipes.indices() {
             self.pipes.get(i).terminate(false);
         }
-        let linger = self.options.linger;
-        for (id, o) in self.owned.iter_mut() {
-            if !o.ending {
-                o.ending = true;
-                o.io.send(Command::Object(*id, ObjCmd::Term { linger }));
-            }
-        }
+        self.own.terminate(self.options.linger);
     }
 
     /// Called by the reaper when the socket's mailbox may have commands.
@@ -812,7 +755,7 @@ impl SocketBase {
     /// Whether every pipe has terminated, so the socket can be dropped.
     pub fn is_reaped(&self) -> bool {
         self.pipes.is_empty()
-            && self.owned.is_empty()
+            && self.own.has_no_children()
             && self.binds_sent.load(std::sync::atomic::Ordering::Acquire) == self.binds_seen
     }
 }

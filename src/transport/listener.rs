@@ -2,12 +2,16 @@
 //! an accepted-role session for each.
 //!
 //! The listening socket is bound on the application thread by its transport ([`Listening`],
-//! from `tcp::listen` / `ipc::listen`, so `zmq_bind` reports errors at once) and handed over. Ownership: the socket owns the listener; the listener tracks the
-//! sessions it made until they finish, and ends them when it is told to end (close, unbind).
-//! It acknowledges its own end to the socket only when every such session has finished
-//! (flushed within LINGER), so `zmq_ctx_term` waits for their last messages, as in libzmq.
-
-use std::collections::HashSet;
+//! from `tcp::listen` / `ipc::listen`, so `zmq_bind` reports errors at once) and handed
+//! over. Ownership ([`crate::own`]): the socket owns the listener; the listener owns the
+//! sessions it made until they finish, and ends them when it is told to end (close,
+//! unbind). It acknowledges its own end to the socket only when every such session has
+//! finished (flushed within LINGER), so `zmq_ctx_term` waits for their last messages, as
+//! in libzmq. Monitor events go to the socket's monitor directly.
+//!
+//! Threads: the listener and its sessions live on one I/O thread. After a panic in its code
+//! the I/O thread calls [`IoObject::abort`]: the listener ends as for a `Term` with
+//! linger 0.
 
 use mio::event::Source;
 use mio::net::{TcpListener, UnixListener};
@@ -15,10 +19,11 @@ use mio::Interest;
 
 use std::os::fd::AsRawFd;
 
-use crate::command::{Command, ObjCmd, PipeCmd};
+use crate::command::{ObjCmd, PipeCmd};
 use crate::constants::*;
 use crate::io::io_thread::{IoCtx, IoObject};
-use crate::session::{next_object_id, Owner, Session};
+use crate::own::{Own, OwnerRef};
+use crate::session::{Session, SocketRef};
 use crate::stream::Stream;
 use crate::transport::net;
 
@@ -51,39 +56,59 @@ impl ListenSock {
 
 /// A listener. See the module documentation.
 pub struct Listener {
-    id: u64,
-    owner: Owner,
+    /// Its place in the tree: owned by the socket, owning the sessions it made.
+    own: Own,
+    socket: SocketRef,
     endpoint: String,
     sock: Option<ListenSock>,
-    children: HashSet<u64>,
     /// Kept alive as long as the listener (e.g. the temporary directory of `ipc://*`).
     keep: Option<Box<dyn Send>>,
+    /// Ended, and every session it made has too: acknowledged to the socket.
     done: bool,
-    /// Told to end: waiting for the children's `ChildDone` before the `TermAck`.
-    ending: bool,
 }
 
 impl Listener {
-    /// Once told to end and every session it made has finished: acknowledges to the socket.
-    fn end_when_children_done(&mut self) {
-        if self.ending && !self.done && self.children.is_empty() {
-            self.done = true;
-            self.owner.mailbox.send(Command::TermAck(self.id));
+    /// A listener over what a transport bound, for `socket`, owned by `owner` (the socket).
+    pub fn new(socket: SocketRef, owner: OwnerRef, l: Listening) -> Listener {
+        Listener {
+            own: Own::new(Some(owner)),
+            socket,
+            endpoint: l.endpoint,
+            sock: Some(l.sock),
+            keep: l.keep,
+            done: false,
         }
     }
 
-    /// A listener over what a transport bound.
-    pub fn new(owner: Owner, l: Listening) -> Listener {
-        Listener {
-            id: next_object_id(),
-            owner,
-            endpoint: l.endpoint,
-            sock: Some(l.sock),
-            children: HashSet::new(),
-            keep: l.keep,
-            done: false,
-            ending: false,
+    /// Stops listening and ends the sessions it made (each flushing within `linger`); the
+    /// listener is done when they are. Once only.
+    fn close(&mut self, io: &mut IoCtx, linger: i32) {
+        if !self.own.terminate(linger) {
+            return;
         }
+        let fd = self.sock.as_ref().map_or(-1, ListenSock::fd);
+        match self.sock.take() {
+            Some(ListenSock::Tcp(mut l)) => {
+                let _ = l.deregister(io.registry);
+            }
+            Some(ListenSock::Unix(mut l, path)) => {
+                let _ = l.deregister(io.registry);
+                // Remove the socket file only if it is still ours: another socket may have
+                // bound the same path since (a quick rebind).
+                drop(l);
+                if let Some((p, id)) = path {
+                    if same_file(&p, id) {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+            }
+            None => {}
+        }
+        self.keep = None;
+        self.socket
+            .monitor
+            .event(ZMQ_EVENT_CLOSED, fd as u32, &self.endpoint);
+        self.done = self.own.try_finish();
     }
 
     fn accept_all(&mut self, io: &mut IoCtx) {
@@ -95,21 +120,25 @@ impl Listener {
             };
             match accepted {
                 Ok((stream, peer)) => {
-                    let o = &self.owner.options;
+                    let o = &self.socket.options;
                     if !net::accept_allowed(&stream, peer.as_ref(), o) || !net::tune(&stream, o) {
                         continue; // dropped: closes the connection
                     }
-                    self.owner
-                        .event(ZMQ_EVENT_ACCEPTED, stream.raw_fd() as u32, &self.endpoint);
+                    self.socket.monitor.event(
+                        ZMQ_EVENT_ACCEPTED,
+                        stream.raw_fd() as u32,
+                        &self.endpoint,
+                    );
                     let peer = peer.map(|a| a.ip().to_string()).unwrap_or_default();
                     let s = Session::accepted(
-                        self.owner.clone(),
+                        self.socket.clone(),
+                        self.own.as_owner(io.mailbox.clone()),
                         self.endpoint.clone(),
                         stream,
                         peer,
-                        self.id,
                     );
-                    self.children.insert(s.id());
+                    self.own
+                        .adopt(OwnerRef::new(io.mailbox.clone(), s.id()), ());
                     io.spawn(Box::new(s));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
@@ -123,7 +152,7 @@ impl Listener {
 
 impl IoObject for Listener {
     fn id(&self) -> u64 {
-        self.id
+        self.own.id()
     }
 
     fn plug(&mut self, io: &mut IoCtx) {
@@ -150,40 +179,20 @@ impl IoObject for Listener {
 
     fn command(&mut self, io: &mut IoCtx, cmd: ObjCmd) {
         match cmd {
-            ObjCmd::Term { linger } => {
-                let fd = self.sock.as_ref().map_or(-1, ListenSock::fd);
-                match self.sock.take() {
-                    Some(ListenSock::Tcp(mut l)) => {
-                        let _ = l.deregister(io.registry);
-                    }
-                    Some(ListenSock::Unix(mut l, path)) => {
-                        let _ = l.deregister(io.registry);
-                        // Remove the socket file only if it is still ours: another socket
-                        // may have bound the same path since (a quick rebind).
-                        drop(l);
-                        if let Some((p, id)) = path {
-                            if same_file(&p, id) {
-                                let _ = std::fs::remove_file(p);
-                            }
-                        }
-                    }
-                    None => {}
+            ObjCmd::Term { linger } => self.close(io, linger),
+            ObjCmd::TermAck(child) => {
+                self.own.term_ack(child);
+                if !self.done {
+                    self.done = self.own.try_finish();
                 }
-                for &child in &self.children {
-                    io.mailbox
-                        .send(Command::Object(child, ObjCmd::Term { linger }));
-                }
-                self.keep = None;
-                self.owner
-                    .event(ZMQ_EVENT_CLOSED, fd as u32, &self.endpoint);
-                self.ending = true;
-                self.end_when_children_done();
             }
-            ObjCmd::ChildDone(child) => {
-                self.children.remove(&child);
-                self.end_when_children_done();
-            }
+            // Its sessions never ask (only connect-role sessions may).
+            ObjCmd::TermReq(_) => {}
         }
+    }
+
+    fn abort(&mut self, io: &mut IoCtx) {
+        self.close(io, 0);
     }
 
     fn is_done(&self) -> bool {
