@@ -83,3 +83,54 @@ impl Monitor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recv(s: &mut SocketBase) -> (Vec<u8>, bool) {
+        let mut m = Msg::default();
+        s.recv(&mut m, 0).unwrap();
+        (m.data().to_vec(), m.more())
+    }
+
+    #[test]
+    fn events_are_two_parts_filtered_by_the_mask_and_stop_is_the_last() {
+        let ctx = CtxInner::new();
+        let monitor = Monitor::new();
+        // Not monitoring: nothing happens.
+        monitor.event(ZMQ_EVENT_CONNECTED, 1, "tcp://x:1");
+        monitor
+            .start(
+                &ctx,
+                "inproc://monitor-unit-test",
+                ZMQ_EVENT_CONNECTED | ZMQ_EVENT_MONITOR_STOPPED,
+            )
+            .unwrap();
+        let mut reader = SocketBase::new(&ctx, ZMQ_PAIR).unwrap();
+        reader
+            .setsockopt(ZMQ_RCVTIMEO, &5000i32.to_ne_bytes())
+            .unwrap();
+        reader.connect("inproc://monitor-unit-test").unwrap();
+
+        let clone = monitor.clone();
+        clone.event(ZMQ_EVENT_DISCONNECTED, 7, "tcp://x:1"); // not wanted
+        clone.event(ZMQ_EVENT_CONNECTED, 0x01020304, "tcp://x:1");
+        let (head, more) = recv(&mut reader);
+        assert!(more);
+        let mut want = (ZMQ_EVENT_CONNECTED as u16).to_ne_bytes().to_vec();
+        want.extend_from_slice(&0x01020304u32.to_ne_bytes());
+        assert_eq!(head, want);
+        assert_eq!(recv(&mut reader), (b"tcp://x:1".to_vec(), false));
+
+        monitor.stop();
+        let (head, _) = recv(&mut reader);
+        assert_eq!(head[..2], (ZMQ_EVENT_MONITOR_STOPPED as u16).to_ne_bytes());
+        assert_eq!(recv(&mut reader), (Vec::new(), false));
+        // Stopped: events go nowhere, a second stop is harmless.
+        clone.event(ZMQ_EVENT_CONNECTED, 1, "tcp://x:1");
+        monitor.stop();
+        reader.close();
+        ctx.terminate().unwrap();
+    }
+}

@@ -42,7 +42,7 @@ use crate::pipe::{pipepair_parts, Pipe, PipeEvent};
 use crate::session::{Session, SocketRef};
 use crate::transport::connecter::Connecter;
 use crate::transport::listener::Listener;
-use crate::transport::{inproc, ipc, tcp, tcp_address, Endpoint};
+use crate::transport::{inproc, Endpoint};
 use pipes::Pipes;
 
 /// The per-type routing behaviour of a socket.
@@ -362,7 +362,7 @@ impl SocketBase {
                 self.options.last_endpoint = addr.to_string();
                 Ok(())
             }
-            Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
+            _ => {
                 self.networked = true;
                 self.bind_network(&ep)
             }
@@ -388,11 +388,7 @@ impl SocketBase {
     /// are immediate), then a listener runs it on an I/O thread.
     fn bind_network(&mut self, ep: &Endpoint) -> Result<()> {
         let io = self.ctx.choose_io_thread(self.options.affinity)?;
-        let listening = match ep {
-            Endpoint::Tcp(address) => tcp::listen(address, &self.options)?,
-            Endpoint::Ipc(address) => ipc::listen(address, &self.options)?,
-            Endpoint::Inproc(_) => return Err(Error::ProtoNoSupport),
-        };
+        let listening = ep.listen(&self.options)?;
         let fd = listening.sock.fd();
         let endpoint = listening.endpoint.clone();
         let listener = Listener::new(self.socket_ref(), self.as_owner(), listening);
@@ -413,11 +409,7 @@ impl SocketBase {
     /// Connects a tcp or ipc endpoint: a session on an I/O thread does the connecting; the
     /// pipe exists at once (unless ZMQ_IMMEDIATE), so messages queue meanwhile.
     fn connect_network(&mut self, ep: &Endpoint, addr: &str) -> Result<()> {
-        let target = match ep {
-            Endpoint::Tcp(address) => tcp::connect_target(address, &self.options)?,
-            Endpoint::Ipc(address) => ipc::connect_target(address)?,
-            Endpoint::Inproc(_) => return Err(Error::ProtoNoSupport),
-        };
+        let target = ep.connect_target(&self.options)?;
         let io = self.ctx.choose_io_thread(self.options.affinity)?;
         // Taken now, so that it names this connect's pipe even when that pipe comes later.
         let connect_routing_id = std::mem::take(&mut self.options.connect_routing_id);
@@ -462,8 +454,8 @@ impl SocketBase {
     /// disconnect), trying the address as given, then its canonical forms.
     fn end_network(&mut self, ep: &Endpoint, addr: &str, connect: bool) -> Result<()> {
         let mut n = self.end_owned(addr, connect);
-        if let (0, Endpoint::Tcp(address)) = (n, ep) {
-            for key in tcp_address::term_endpoint_keys(address, self.options.ipv6) {
+        if n == 0 {
+            for key in ep.term_keys(&self.options) {
                 n = self.end_owned(&key, connect);
                 if n > 0 {
                     break;
@@ -502,7 +494,7 @@ impl SocketBase {
                 self.options.last_endpoint = addr.to_string();
                 Ok(())
             }
-            Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
+            _ => {
                 self.networked = true;
                 self.connect_network(&ep, addr)
             }
@@ -521,7 +513,7 @@ impl SocketBase {
                 self.terminate_pipes_of(addr, false);
                 Ok(())
             }
-            Endpoint::Tcp(_) | Endpoint::Ipc(_) => self.end_network(&ep, addr, false),
+            _ => self.end_network(&ep, addr, false),
         }
     }
 
@@ -537,7 +529,7 @@ impl SocketBase {
                 }
                 Ok(())
             }
-            Endpoint::Tcp(_) | Endpoint::Ipc(_) => self.end_network(&ep, addr, true),
+            _ => self.end_network(&ep, addr, true),
         }
     }
 

@@ -53,6 +53,7 @@ pub mod tcp;
 pub mod tcp_address;
 
 use crate::error::{Error, Result};
+use crate::options::Options;
 
 /// A parsed endpoint: the transport, and the address part as given (never empty).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,6 +106,36 @@ impl Endpoint {
     /// session), rather than between two sockets' pipes directly.
     pub fn is_network(&self) -> bool {
         !matches!(self, Endpoint::Inproc(_))
+    }
+
+    /// A network transport's bind: its listening socket, made now (its errors are
+    /// `zmq_bind`'s), for a listener to run.
+    pub fn listen(&self, opts: &Options) -> Result<listener::Listening> {
+        match self {
+            Endpoint::Tcp(address) => tcp::listen(address, opts),
+            Endpoint::Ipc(address) => ipc::listen(address, opts),
+            Endpoint::Inproc(_) => Err(Error::ProtoNoSupport),
+        }
+    }
+
+    /// A network transport's connect: what its connecter connects to, checked now (its
+    /// errors are `zmq_connect`'s).
+    pub fn connect_target(&self, opts: &Options) -> Result<connecter::Target> {
+        match self {
+            Endpoint::Tcp(address) => tcp::connect_target(address, opts),
+            Endpoint::Ipc(address) => ipc::connect_target(address),
+            Endpoint::Inproc(_) => Err(Error::ProtoNoSupport),
+        }
+    }
+
+    /// The further keys `zmq_unbind` / `zmq_disconnect` try when the endpoint's text names
+    /// no bind or connect: its canonical forms (tcp: resolved for connect, then for bind;
+    /// may block on DNS). None for the other transports, whose text is the key.
+    pub fn term_keys(&self, opts: &Options) -> Vec<String> {
+        match self {
+            Endpoint::Tcp(address) => tcp_address::term_endpoint_keys(address, opts.ipv6),
+            Endpoint::Ipc(_) | Endpoint::Inproc(_) => Vec::new(),
+        }
     }
 }
 
