@@ -106,7 +106,8 @@ pub trait IoObject: Send {
     fn timer(&mut self, io: &mut IoCtx, timer_id: u32);
     /// A command for one of its pipe ends.
     fn pipe_command(&mut self, io: &mut IoCtx, pipe_id: u64, cmd: PipeCmd);
-    /// A command from its owner.
+    /// A command of the ownership tree (`Term` from its owner, `TermAck` / `TermReq` from
+    /// a child), see [`crate::own`].
     fn command(&mut self, io: &mut IoCtx, cmd: ObjCmd);
     /// Whether it has finished and can be dropped (it deregistered its fds).
     fn is_done(&self) -> bool;
