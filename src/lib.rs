@@ -13,6 +13,7 @@ pub mod ffi;
 pub mod io;
 pub mod listener;
 pub mod mailbox;
+pub mod mechanism;
 pub mod msg;
 pub mod msg_pool;
 pub mod options;

@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use crate::command::{Command, ObjCmd, PipeCmd};
 use crate::constants::*;
+use crate::engine::base::Closed;
 use crate::engine::{Engine, EngineStatus};
 use crate::io::io_thread::{IoCtx, IoObject};
 use crate::mailbox::Mailbox;
@@ -75,9 +76,19 @@ pub struct Owner {
     pub options: Options,
     /// Where monitor events go.
     pub monitor: crate::socket::MonitorCell,
+    /// The socket's context (weak: the context outlives its I/O objects, not the reverse).
+    pub ctx: std::sync::Weak<crate::ctx::CtxInner>,
 }
 
+/// Where a ZAP handler binds (RFC 27/ZAP).
+const ZAP_ENDPOINT: &str = "zeromq.zap.01";
+
 impl Owner {
+    /// Whether a ZAP handler is bound in the socket's context now.
+    pub fn zap_handler_bound(&self) -> bool {
+        self.ctx.upgrade().is_some_and(|c| c.is_bound(ZAP_ENDPOINT))
+    }
+
     /// Reports a monitor event of the socket.
     pub fn event(&self, event: i32, value: u32, endpoint: &str) {
         crate::socket::monitor_event(&self.monitor, event, value, endpoint);
@@ -150,7 +161,13 @@ impl Session {
         peer: String,
         listener: u64,
     ) -> Session {
-        let engine = Engine::new(stream, &owner.options, true, peer);
+        let engine = Engine::new(
+            stream,
+            &owner.options,
+            true,
+            peer,
+            owner.zap_handler_bound(),
+        );
         Session {
             id: next_object_id(),
             owner,
@@ -311,7 +328,8 @@ impl Session {
         self.owner
             .event(ZMQ_EVENT_CONNECTED, s.raw_fd() as u32, &self.endpoint);
         let peer = self.endpoint.clone();
-        let mut engine = Engine::new(s, &self.owner.options, false, peer);
+        let zap = self.owner.zap_handler_bound();
+        let mut engine = Engine::new(s, &self.owner.options, false, peer, zap);
         engine.plug(io, TIMER_ENGINE);
         self.engine = Some(engine);
         self.drive(io);
@@ -333,7 +351,7 @@ impl Session {
                 self.engine_ready(io, peer_id);
                 self.drive(io);
             }
-            EngineStatus::Closed => self.engine_closed(io),
+            EngineStatus::Closed(why) => self.engine_closed(io, why),
         }
     }
 
@@ -381,17 +399,25 @@ impl Session {
         }
     }
 
-    /// Drops the engine; `failed` when the connection broke (not our own closing), which
-    /// is what the monitor reports.
-    fn close_engine(&mut self, io: &mut IoCtx, failed: bool) {
+    /// Drops the engine; `failed`: why the connection ended (not our own closing), which
+    /// is what the monitor reports, as libzmq does: a broken connection or a timeout during
+    /// the handshake raises HANDSHAKE_FAILED_NO_DETAIL; a protocol error the event its
+    /// failure names (none after the handshake); then DISCONNECTED.
+    fn close_engine(&mut self, io: &mut IoCtx, failed: Option<Closed>) {
         if let Some(mut e) = self.engine.take() {
             let fd = e.fd() as u32;
             e.close(io);
             let handshaken = std::mem::replace(&mut self.handshaken, false);
-            if failed {
-                if !handshaken {
-                    self.owner
-                        .event(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0, &self.endpoint);
+            if let Some(why) = failed {
+                let event = match why {
+                    _ if handshaken => None,
+                    Closed::Connection | Closed::Timeout => {
+                        Some((ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0))
+                    }
+                    Closed::Protocol(f) => f.event(),
+                };
+                if let Some((event, value)) = event {
+                    self.owner.event(event, value, &self.endpoint);
                 }
                 self.owner.event(ZMQ_EVENT_DISCONNECTED, fd, &self.endpoint);
             }
@@ -403,8 +429,8 @@ impl Session {
         }
     }
 
-    fn engine_closed(&mut self, io: &mut IoCtx) {
-        self.close_engine(io, true);
+    fn engine_closed(&mut self, io: &mut IoCtx, why: Closed) {
+        self.close_engine(io, Some(why));
         let reconnect = matches!(self.role, Role::Connect { .. }) && !self.term_requested;
         if reconnect {
             if self.owner.options.immediate {
@@ -437,7 +463,7 @@ impl Session {
             if let Some(s) = self.connecting.take().as_mut() {
                 s.deregister(io.registry);
             }
-            self.close_engine(io, false);
+            self.close_engine(io, None);
             if let Some(p) = self.pipe.as_mut() {
                 p.terminate(false);
             }
@@ -487,7 +513,7 @@ impl Session {
 
     /// LINGER is over: drop what could not be sent.
     fn linger_expired(&mut self, io: &mut IoCtx) {
-        self.close_engine(io, false);
+        self.close_engine(io, None);
         if let Some(s) = self.connecting.take().as_mut() {
             s.deregister(io.registry);
         }

@@ -1,9 +1,12 @@
 //! The ZMTP engine: one connected stream, from greeting to messages.
 //!
 //! Runs on the I/O thread of its session, which owns it and passes the pipe in on each call.
-//! `drive` does all the work that is possible now and returns: the greeting and the NULL
-//! handshake (READY with Socket-Type and Identity both ways, socket types checked), then
-//! messages both ways, commands (PING/PONG, SUBSCRIBE/CANCEL, ERROR) handled here.
+//! `drive` does all the work that is possible now and returns: the greeting, the security
+//! handshake (run by the connection's [`Mechanism`]: the engine only carries its commands),
+//! then messages both ways, commands (PING/PONG, SUBSCRIBE/CANCEL) handled here.
+//!
+//! A failure ends the connection with its reason ([`Closed`]): the session raises the
+//! handshake event libzmq raises for it.
 //!
 //! Readiness is edge-triggered (mio): the engine remembers `readable` / `writable` until a
 //! read or write returns WouldBlock, and stops reading (keeping the decoded message) while
@@ -14,12 +17,14 @@ use std::time::{Duration, Instant};
 
 use super::base::{self, Closed, Step};
 use super::codec::command::{self, Command, Properties};
+use super::codec::error::CodecError;
 use super::codec::frame::{Decoder, Encoder, Framing, MAX_READ_BUFFER, MAX_WRITE_BATCH};
-use super::codec::greeting::{GreetingParser, Mechanism, OurGreeting, PeerGreeting, Progress};
+use super::codec::greeting::{GreetingParser, MechanismName, OurGreeting, PeerGreeting, Progress};
 use super::codec::socket_type;
 use super::EngineStatus;
 use crate::constants::*;
 use crate::io::io_thread::IoCtx;
+use crate::mechanism::{self, HandshakeFailure, Mechanism, Status};
 use crate::msg::{self, MetadataRef, Msg};
 use crate::options::Options;
 use crate::pipe::Pipe;
@@ -40,6 +45,16 @@ pub struct Engine {
     max_msg_size: i64,
     peer_address: String,
     greeting: GreetingParser,
+    /// The security handshake; `None` when this build cannot run the mechanism the socket
+    /// is set up for (every connection then fails as a mechanism mismatch).
+    mechanism: Option<Box<dyn Mechanism>>,
+    /// The mechanism named in our greeting.
+    mechanism_name: MechanismName,
+    /// The mechanism changes messages on the wire (`Mechanism::transforms_messages`, known
+    /// once the handshake is done): each one goes through its encode / decode.
+    transforms: bool,
+    /// Refuse ZMTP 1.0 / 2.0 peers, which cannot go through ZAP (`mechanism::zap_enabled`).
+    zap_enabled: bool,
     framing: Framing,
     dec: Option<Decoder>,
     enc: Option<Encoder>,
@@ -77,11 +92,27 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine over a connected stream. `as_server` is the listening side.
-    pub fn new(stream: Stream, options: &Options, as_server: bool, peer_address: String) -> Engine {
-        let mut ours = OurGreeting::new(Mechanism::Null, false, options.socket_type as u8);
-        ours.routing_id_len = options.routing_id.len().min(255) as u8;
+    /// An engine over a connected stream. `as_server` is the listening side;
+    /// `zap_handler`: a ZAP handler is bound in the socket's context.
+    pub fn new(
+        stream: Stream,
+        options: &Options,
+        as_server: bool,
+        peer_address: String,
+        zap_handler: bool,
+    ) -> Engine {
         let _ = as_server;
+        let mechanism = mechanism::create(&mechanism::Setup {
+            options,
+            peer_address: &peer_address,
+            zap_handler,
+        });
+        let (mechanism_name, mechanism_server) = mechanism
+            .as_ref()
+            .map_or((MechanismName::Null, false), |m| (m.name(), m.as_server()));
+        let mut ours =
+            OurGreeting::new(mechanism_name, mechanism_server, options.socket_type as u8);
+        ours.routing_id_len = options.routing_id.len().min(255) as u8;
         Engine {
             stream,
             socket_type: options.socket_type,
@@ -89,6 +120,10 @@ impl Engine {
             max_msg_size: options.maxmsgsize,
             peer_address,
             greeting: GreetingParser::new(&ours),
+            mechanism,
+            mechanism_name,
+            transforms: false,
+            zap_enabled: mechanism::zap_enabled(options),
             framing: Framing::V3,
             dec: None,
             enc: None,
@@ -171,9 +206,9 @@ impl Engine {
             if let Some(p) = self.next_ping {
                 if now >= p {
                     let ttl = (self.heartbeat_ttl / 100).clamp(0, u16::MAX as i32) as u16;
-                    if let Some(enc) = self.enc.as_mut() {
-                        if let Ok(m) = command::ping(ttl, b"") {
-                            enc.push(m);
+                    if let Ok(m) = command::ping(ttl, b"") {
+                        if self.send_command(m).is_err() {
+                            self.timed_out = true;
                         }
                     }
                     self.next_ping = Some(now + Duration::from_millis(self.heartbeat_ivl as u64));
@@ -205,7 +240,7 @@ impl Engine {
     /// Does all the work possible now. `pipe` is the session's pipe end, if it has one.
     pub fn drive(&mut self, io: &mut IoCtx, pipe: Option<&mut Pipe>) -> EngineStatus {
         if self.timed_out {
-            return EngineStatus::Closed;
+            return EngineStatus::Closed(Closed::Timeout);
         }
         let r = self.step(pipe);
         if std::mem::take(&mut self.woke_reader) {
@@ -222,7 +257,7 @@ impl Engine {
         match r {
             Ok(Some(id)) => EngineStatus::Ready(id),
             Ok(None) => EngineStatus::Running,
-            Err(Closed) => EngineStatus::Closed,
+            Err(e) => EngineStatus::Closed(e),
         }
     }
 
@@ -288,11 +323,11 @@ impl Engine {
             if want > 0 && self.readable {
                 let mut buf = [0u8; 64];
                 match self.stream.read(&mut buf[..want]) {
-                    Ok(0) => return Err(Closed),
+                    Ok(0) => return Err(Closed::Connection),
                     Ok(n) => {
                         moved = true;
                         self.last_recv = Instant::now();
-                        let (_, prog) = self.greeting.feed(&buf[..n]).map_err(|_| Closed)?;
+                        let (_, prog) = self.greeting.feed(&buf[..n]).map_err(protocol_error)?;
                         if let Progress::Done(peer) = prog {
                             self.greeting_done(peer)?;
                             return Ok(true);
@@ -318,37 +353,38 @@ impl Engine {
             self.heartbeat_ivl = 0;
         }
         let Ok(mut dec) = Decoder::new(self.framing, self.max_msg_size) else {
-            return Err(Closed);
+            return Err(Closed::Connection);
         };
         let mut enc = Encoder::new(self.framing);
         // What the greeting still had to send goes first.
         enc.push_raw(self.greeting.output());
         let n = self.greeting.output().len();
         self.greeting.advance_output(n);
+        if self.zap_enabled && !matches!(peer, PeerGreeting::V3 { .. }) {
+            // A peer without a security handshake cannot be authenticated.
+            return Err(Closed::PROTOCOL);
+        }
         match peer {
             PeerGreeting::V3 { mechanism, .. } => {
-                if mechanism != Mechanism::Null {
-                    return Err(Closed);
-                }
-                let mut props = Properties::default();
-                let name = socket_type::name(self.socket_type).unwrap_or("");
-                props
-                    .insert(command::SOCKET_TYPE, name.as_bytes())
-                    .map_err(|_| Closed)?;
-                if matches!(self.socket_type, ZMQ_REQ | ZMQ_DEALER | ZMQ_ROUTER) {
-                    props
-                        .insert(command::IDENTITY, &self.routing_id)
-                        .map_err(|_| Closed)?;
-                }
-                enc.push(command::ready(&props).map_err(|_| Closed)?);
+                let Some(mech) = self
+                    .mechanism
+                    .as_mut()
+                    .filter(|_| mechanism == self.mechanism_name)
+                else {
+                    return Err(Closed::Protocol(HandshakeFailure::Protocol(
+                        ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
+                    )));
+                };
+                // Our first handshake commands (NULL: READY) go out at once.
+                push_handshake_commands(mech.as_mut(), &mut enc).map_err(Closed::Protocol)?;
             }
             PeerGreeting::V2 { socket_type, .. } => {
                 // The greeting's socket type must be one ours talks to (15/ZMTP).
                 if !socket_type::compatible(self.socket_type, i32::from(socket_type)) {
-                    return Err(Closed);
+                    return Err(Closed::PROTOCOL);
                 }
                 // An identity frame, no handshake commands.
-                enc.push(Msg::from_slice(&self.routing_id).map_err(|_| Closed)?);
+                enc.push(Msg::from_slice(&self.routing_id).map_err(|_| Closed::Connection)?);
             }
             PeerGreeting::V1 { replay } => {
                 self.subscribe_all = matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB);
@@ -363,51 +399,66 @@ impl Engine {
         Ok(())
     }
 
-    /// Reads the peer's READY (3.x) or identity frame (older); its routing id when done.
+    /// Runs the handshake on what the peer sent: the mechanism's commands (3.x) or the
+    /// identity frame (older); the peer's routing id when done.
     fn handshake(&mut self) -> Step<Option<Vec<u8>>> {
-        let Some(m) = self.next_frame()? else {
-            return Ok(None);
-        };
         if self.framing != Framing::V3 {
+            let Some(m) = self.next_frame()? else {
+                return Ok(None);
+            };
             // The identity frame of a 1.0 / 2.0 peer.
-            self.set_metadata(None);
+            self.set_metadata(Properties::default(), &[]);
             if self.subscribe_all {
                 // Goes to the socket before anything the peer sends.
-                self.pending_in = Some(command::sub_message(true, b"").map_err(|_| Closed)?);
+                self.pending_in =
+                    Some(command::sub_message(true, b"").map_err(|_| Closed::Connection)?);
             }
             return Ok(Some(m.data().to_vec()));
         }
-        if m.flags() & msg::COMMAND == 0 {
-            return Err(Closed);
-        }
-        match Command::parse(m.data(), Mechanism::Null).map_err(|_| Closed)? {
-            Command::Ready(props) => {
-                let ok = props
-                    .get(command::SOCKET_TYPE)
-                    .is_some_and(|t| socket_type::compatible_name(self.socket_type, t));
-                if !ok {
-                    if let (Some(enc), Ok(e)) =
-                        (self.enc.as_mut(), command::error(b"Invalid socket type"))
-                    {
-                        enc.push(e);
-                    }
-                    let _ = self.flush_out();
-                    return Err(Closed);
+        while let Some(m) = self.next_frame()? {
+            let (Some(mech), Some(enc)) = (self.mechanism.as_mut(), self.enc.as_mut()) else {
+                return Err(Closed::PROTOCOL);
+            };
+            let processed = if m.flags() & msg::COMMAND == 0 {
+                Err(HandshakeFailure::Protocol(
+                    ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND,
+                ))
+            } else {
+                mech.process_handshake_command(m.data())
+            };
+            // What the mechanism has to say goes out, after a failure too (its ERROR).
+            let answered = push_handshake_commands(mech.as_mut(), enc);
+            let status = match processed.and(answered) {
+                Err(f) => Status::Failed(f),
+                Ok(()) => mech.status(),
+            };
+            match status {
+                Status::Handshaking => {}
+                Status::Ready => {
+                    let props = mech.peer_properties().clone();
+                    let user_id = mech.user_id().to_vec();
+                    self.transforms = mech.transforms_messages();
+                    let id = props.get(command::IDENTITY).unwrap_or_default().to_vec();
+                    self.set_metadata(props, &user_id);
+                    return Ok(Some(id));
                 }
-                let id = props.get(command::IDENTITY).unwrap_or_default().to_vec();
-                self.set_metadata(Some(props));
-                Ok(Some(id))
+                Status::Failed(f) => {
+                    let _ = self.flush_out();
+                    return Err(Closed::Protocol(f));
+                }
             }
-            _ => Err(Closed),
         }
+        Ok(None)
     }
 
-    /// The metadata received messages carry: the peer's READY properties (Socket-Type,
-    /// Identity, as Routing-Id too) and Peer-Address.
-    fn set_metadata(&mut self, props: Option<Properties>) {
-        let mut props = props.unwrap_or_default();
+    /// The metadata received messages carry: the peer's properties (Socket-Type, Identity,
+    /// as Routing-Id too), the User-Id a ZAP handler gave, and Peer-Address.
+    fn set_metadata(&mut self, mut props: Properties, user_id: &[u8]) {
         if let Some(id) = props.get(command::IDENTITY).map(<[u8]>::to_vec) {
             let _ = props.insert("Routing-Id", &id);
+        }
+        if !user_id.is_empty() {
+            let _ = props.insert(command::USER_ID, user_id);
         }
         if !self.peer_address.is_empty() {
             let _ = props.insert(command::PEER_ADDRESS, self.peer_address.as_bytes());
@@ -429,7 +480,7 @@ impl Engine {
             match dec.decode() {
                 Ok(Some(m)) => return Ok(Some(m)),
                 Ok(None) => {}
-                Err(_) => return Err(Closed),
+                Err(_) => return Err(Closed::PROTOCOL),
             }
             if !self.readable {
                 return Ok(None);
@@ -438,7 +489,7 @@ impl Engine {
             let asked = body.len() + rest.len();
             if asked == 0 {
                 return if dec.is_out_of_memory() {
-                    Err(Closed)
+                    Err(Closed::Connection)
                 } else {
                     Ok(None)
                 };
@@ -447,7 +498,7 @@ impl Engine {
                 .stream
                 .read_vectored(&mut [IoSliceMut::new(body), IoSliceMut::new(rest)])
             {
-                Ok(0) => return Err(Closed),
+                Ok(0) => return Err(Closed::Connection),
                 Ok(n) => {
                     // A short read from a stream socket took all it had: new bytes (or the
                     // FIN) will come with a new edge (epoll(7)), so don't spend a read on
@@ -492,6 +543,9 @@ impl Engine {
         if self.pending_in.is_none() {
             while let Some(mut m) = self.next_frame()? {
                 progress = true;
+                if self.transforms {
+                    m = self.decode(m)?;
+                }
                 if m.flags() & msg::COMMAND != 0 {
                     match self.on_command(&m)? {
                         Some(sub) => {
@@ -516,9 +570,9 @@ impl Engine {
         // it writes again). A writer that keeps up then never pays a wake-up, and the count
         // it publishes is looked at once per batch, not written by us at every message.
         while self.enc.is_some() {
-            self.pull(pipe, false);
+            self.pull(pipe, false)?;
             if self.enc.as_ref().is_some_and(Encoder::is_empty) {
-                self.pull(pipe, true);
+                self.pull(pipe, true)?;
             }
             let Some(enc) = self.enc.as_mut() else { break };
             if enc.is_empty() {
@@ -536,9 +590,9 @@ impl Engine {
 
     /// Moves messages from the pipe into the encoder while it has room; with `sleep`, a
     /// pipe found empty goes to sleep (see `Pipe::read_awake`).
-    fn pull(&mut self, pipe: &mut Pipe, sleep: bool) {
+    fn pull(&mut self, pipe: &mut Pipe, sleep: bool) -> Step<()> {
         let Some(enc) = self.enc.as_mut() else {
-            return;
+            return Ok(());
         };
         while enc.has_room() {
             let m = if sleep {
@@ -558,14 +612,71 @@ impl Engine {
             } else {
                 m
             };
+            if self.transforms {
+                return self.pull_transformed(m, pipe, sleep);
+            }
             enc.push(m);
+        }
+        Ok(())
+    }
+
+    /// [`Engine::pull`] for a mechanism that encodes messages: `first` and the rest.
+    #[cold]
+    fn pull_transformed(&mut self, first: Msg, pipe: &mut Pipe, sleep: bool) -> Step<()> {
+        self.send_command(first)?;
+        let (Some(enc), Some(mech)) = (self.enc.as_mut(), self.mechanism.as_mut()) else {
+            return Ok(());
+        };
+        while enc.has_room() {
+            let m = if sleep {
+                pipe.read()
+            } else {
+                pipe.read_awake()
+            };
+            let Some(m) = m else { break };
+            let first = !self.out_more;
+            self.out_more = m.more();
+            let m = if first
+                && self.zmtp31
+                && matches!(self.socket_type, ZMQ_SUB | ZMQ_XSUB)
+                && !m.more()
+            {
+                subscription_to_command(m)
+            } else {
+                m
+            };
+            enc.push(mech.encode(m).map_err(Closed::Protocol)?);
+        }
+        Ok(())
+    }
+
+    /// Queues a message or command the engine makes itself (PING, PONG), encoded by the
+    /// mechanism when it encodes.
+    fn send_command(&mut self, m: Msg) -> Step<()> {
+        let Some(enc) = self.enc.as_mut() else {
+            return Ok(());
+        };
+        let m = match self.mechanism.as_mut() {
+            Some(mech) if self.transforms => mech.encode(m).map_err(Closed::Protocol)?,
+            _ => m,
+        };
+        enc.push(m);
+        Ok(())
+    }
+
+    /// A frame received from a mechanism that encodes messages, as the socket sees it.
+    #[cold]
+    fn decode(&mut self, m: Msg) -> Step<Msg> {
+        match self.mechanism.as_mut() {
+            Some(mech) => mech.decode(m).map_err(Closed::Protocol),
+            None => Ok(m),
         }
     }
 
     /// A command from the peer in the message phase; a subscription becomes a message for
     /// the socket.
     fn on_command(&mut self, m: &Msg) -> Step<Option<Msg>> {
-        match Command::parse(m.data(), Mechanism::Null).map_err(|_| Closed)? {
+        match Command::parse(m.data(), self.mechanism_name).map_err(|_| Closed::PROTOCOL)? {
             Command::Ping { ttl, context } => {
                 // (Reads refresh `last_recv` only while heartbeats are on; this one counts.)
                 self.last_recv = Instant::now();
@@ -575,19 +686,19 @@ impl Engine {
                     }
                     self.peer_ttl = Some(Duration::from_millis(ttl as u64 * 100));
                 }
-                if let (Some(enc), Ok(p)) = (self.enc.as_mut(), command::pong(context)) {
-                    enc.push(p);
+                if let Ok(p) = command::pong(context) {
+                    self.send_command(p)?;
                 }
                 Ok(None)
             }
             Command::Pong(_) => Ok(None),
-            Command::Subscribe(topic) if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => {
-                Ok(Some(command::sub_message(true, topic).map_err(|_| Closed)?))
-            }
+            Command::Subscribe(topic) if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => Ok(
+                Some(command::sub_message(true, topic).map_err(|_| Closed::Connection)?),
+            ),
             Command::Cancel(topic) if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => Ok(Some(
-                command::sub_message(false, topic).map_err(|_| Closed)?,
+                command::sub_message(false, topic).map_err(|_| Closed::Connection)?,
             )),
-            _ => Err(Closed),
+            _ => Err(Closed::PROTOCOL),
         }
     }
 }
@@ -599,4 +710,23 @@ fn subscription_to_command(m: Msg) -> Msg {
         Some((false, topic)) => command::cancel(topic).unwrap_or(m),
         None => m,
     }
+}
+
+/// Queues every handshake command the mechanism has to send now.
+fn push_handshake_commands(
+    mech: &mut dyn Mechanism,
+    enc: &mut Encoder,
+) -> Result<(), HandshakeFailure> {
+    while let Some(m) = mech.next_handshake_command()? {
+        enc.push(m);
+    }
+    Ok(())
+}
+
+/// A greeting the codec refused: the event libzmq raises for it, if any.
+fn protocol_error(e: CodecError) -> Closed {
+    Closed::Protocol(
+        e.event_code()
+            .map_or(HandshakeFailure::Silent, HandshakeFailure::Protocol),
+    )
 }

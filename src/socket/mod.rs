@@ -422,6 +422,7 @@ impl SocketBase {
             binds_sent: self.binds_sent.clone(),
             options: self.options.clone(),
             monitor: self.monitor.clone(),
+            ctx: Arc::downgrade(&self.ctx),
         }
     }
 

@@ -18,7 +18,7 @@
 use std::ffi::CString;
 
 use super::error::{CodecError, CommandKind};
-use super::greeting::Mechanism;
+use super::greeting::MechanismName;
 use crate::msg::{self, Msg};
 
 pub const READY: &[u8] = b"READY";
@@ -213,11 +213,11 @@ impl<'a> Command<'a> {
     /// Parses a command frame's body. `mechanism` says how READY, HELLO, WELCOME and
     /// INITIATE read: NULL knows READY, PLAIN all four, CURVE none of them (they come back
     /// as [`Command::Other`] for the CURVE mechanism to decrypt).
-    pub fn parse(body: &'a [u8], mechanism: Mechanism) -> Result<Command<'a>, CodecError> {
+    pub fn parse(body: &'a [u8], mechanism: MechanismName) -> Result<Command<'a>, CodecError> {
         let raw = RawCommand::parse(body)?;
         let d = raw.data;
-        let plainish = mechanism != Mechanism::Curve;
-        let plain = mechanism == Mechanism::Plain;
+        let plainish = mechanism != MechanismName::Curve;
+        let plain = mechanism == MechanismName::Plain;
         Ok(match raw.name {
             READY if plainish => Command::Ready(Properties::parse(d)?),
             ERROR => Command::Error(parse_error(d)?),
@@ -498,22 +498,22 @@ mod tests {
         let p = props(&[(SOCKET_TYPE, b"ROUTER"), (IDENTITY, b"id1")]);
         let b = body(&ready(&p).unwrap());
         assert_eq!(&b[..6], b"\x05READY");
-        for mech in [Mechanism::Null, Mechanism::Plain] {
+        for mech in [MechanismName::Null, MechanismName::Plain] {
             assert_eq!(Command::parse(&b, mech).unwrap(), Command::Ready(p.clone()));
         }
         // CURVE's READY is encrypted: left to the mechanism.
         assert!(matches!(
-            Command::parse(&b, Mechanism::Curve).unwrap(),
+            Command::parse(&b, MechanismName::Curve).unwrap(),
             Command::Other(r) if r.is(READY)
         ));
         let mut bad = b.clone();
         bad.push(9);
         assert_eq!(
-            Command::parse(&bad, Mechanism::Null),
+            Command::parse(&bad, MechanismName::Null),
             Err(CodecError::InvalidMetadata)
         );
         assert_eq!(
-            Command::parse(b"\x05READY", Mechanism::Null).unwrap(),
+            Command::parse(b"\x05READY", MechanismName::Null).unwrap(),
             Command::Ready(Properties::new())
         );
     }
@@ -522,20 +522,20 @@ mod tests {
     fn error_command() {
         let b = body(&error(b"Access denied").unwrap());
         assert_eq!(
-            Command::parse(&b, Mechanism::Curve).unwrap(),
+            Command::parse(&b, MechanismName::Curve).unwrap(),
             Command::Error(b"Access denied")
         );
         let long = body(&error(&[b'x'; 300]).unwrap());
         assert!(matches!(
-            Command::parse(&long, Mechanism::Null).unwrap(),
+            Command::parse(&long, MechanismName::Null).unwrap(),
             Command::Error(r) if r.len() == 255
         ));
         let bad = Err(CodecError::MalformedCommand(CommandKind::Error));
         for d in [&b"\x05ERROR"[..], b"\x05ERROR\x03ab", b"\x05ERROR\x01ab"] {
-            assert_eq!(Command::parse(d, Mechanism::Null), bad, "{d:?}");
+            assert_eq!(Command::parse(d, MechanismName::Null), bad, "{d:?}");
         }
         assert_eq!(
-            Command::parse(b"\x05ERROR\x00", Mechanism::Null).unwrap(),
+            Command::parse(b"\x05ERROR\x00", MechanismName::Null).unwrap(),
             Command::Error(b"")
         );
     }
@@ -545,7 +545,7 @@ mod tests {
         let b = body(&ping(300, b"ctx").unwrap());
         assert_eq!(b, b"\x04PING\x01\x2cctx");
         assert_eq!(
-            Command::parse(&b, Mechanism::Null).unwrap(),
+            Command::parse(&b, MechanismName::Null).unwrap(),
             Command::Ping {
                 ttl: 300,
                 context: b"ctx"
@@ -556,22 +556,22 @@ mod tests {
         let mut long = b"\x04PING\x00\x01".to_vec();
         long.extend_from_slice(&[2u8; 30]);
         assert!(matches!(
-            Command::parse(&long, Mechanism::Null).unwrap(),
+            Command::parse(&long, MechanismName::Null).unwrap(),
             Command::Ping { ttl: 1, context } if context.len() == 16
         ));
         for d in [&b"\x04PING"[..], b"\x04PING\x00"] {
             assert_eq!(
-                Command::parse(d, Mechanism::Null),
+                Command::parse(d, MechanismName::Null),
                 Err(CodecError::MalformedCommand(CommandKind::Ping))
             );
         }
         let b = body(&pong(b"ctx").unwrap());
         assert_eq!(
-            Command::parse(&b, Mechanism::Plain).unwrap(),
+            Command::parse(&b, MechanismName::Plain).unwrap(),
             Command::Pong(b"ctx")
         );
         assert_eq!(
-            Command::parse(b"\x04PONG", Mechanism::Plain).unwrap(),
+            Command::parse(b"\x04PONG", MechanismName::Plain).unwrap(),
             Command::Pong(b"")
         );
     }
@@ -580,12 +580,12 @@ mod tests {
     fn subscribe_cancel() {
         let b = body(&subscribe(b"topic").unwrap());
         assert_eq!(
-            Command::parse(&b, Mechanism::Null).unwrap(),
+            Command::parse(&b, MechanismName::Null).unwrap(),
             Command::Subscribe(b"topic")
         );
         let b = body(&cancel(b"").unwrap());
         assert_eq!(
-            Command::parse(&b, Mechanism::Curve).unwrap(),
+            Command::parse(&b, MechanismName::Curve).unwrap(),
             Command::Cancel(b"")
         );
         let m = sub_message(true, b"abc").unwrap();
@@ -605,7 +605,7 @@ mod tests {
         let b = body(&plain_hello(b"admin", b"secret").unwrap());
         assert_eq!(b, b"\x05HELLO\x05admin\x06secret");
         assert_eq!(
-            Command::parse(&b, Mechanism::Plain).unwrap(),
+            Command::parse(&b, MechanismName::Plain).unwrap(),
             Command::Hello {
                 username: b"admin",
                 password: b"secret"
@@ -613,11 +613,11 @@ mod tests {
         );
         // Under NULL or CURVE, HELLO is not PLAIN's.
         assert!(matches!(
-            Command::parse(&b, Mechanism::Curve).unwrap(),
+            Command::parse(&b, MechanismName::Curve).unwrap(),
             Command::Other(_)
         ));
         assert_eq!(
-            Command::parse(b"\x05HELLO\x00\x00", Mechanism::Plain).unwrap(),
+            Command::parse(b"\x05HELLO\x00\x00", MechanismName::Plain).unwrap(),
             Command::Hello {
                 username: b"",
                 password: b""
@@ -631,23 +631,23 @@ mod tests {
             b"\x05HELLO\x05admin\x06secre",
             b"\x05HELLO\x05admin\x06secretX",
         ] {
-            assert_eq!(Command::parse(d, Mechanism::Plain), bad, "{d:?}");
+            assert_eq!(Command::parse(d, MechanismName::Plain), bad, "{d:?}");
         }
         assert!(plain_hello(&[0; 256], b"").is_err());
 
         let b = body(&plain_welcome().unwrap());
         assert_eq!(
-            Command::parse(&b, Mechanism::Plain).unwrap(),
+            Command::parse(&b, MechanismName::Plain).unwrap(),
             Command::Welcome
         );
         assert_eq!(
-            Command::parse(b"\x07WELCOMEx", Mechanism::Plain),
+            Command::parse(b"\x07WELCOMEx", MechanismName::Plain),
             Err(CodecError::MalformedCommand(CommandKind::Welcome))
         );
         let p = props(&[(SOCKET_TYPE, b"REQ")]);
         let b = body(&plain_initiate(&p).unwrap());
         assert_eq!(
-            Command::parse(&b, Mechanism::Plain).unwrap(),
+            Command::parse(&b, MechanismName::Plain).unwrap(),
             Command::Initiate(p)
         );
     }
@@ -656,7 +656,7 @@ mod tests {
     fn unknown_commands_pass_through() {
         let b = command_body(b"JOIN", &[b"group"]);
         assert_eq!(
-            Command::parse(&b, Mechanism::Null).unwrap(),
+            Command::parse(&b, MechanismName::Null).unwrap(),
             Command::Other(RawCommand {
                 name: b"JOIN",
                 data: b"group"
@@ -664,7 +664,7 @@ mod tests {
         );
         // Names are case-sensitive.
         assert!(matches!(
-            Command::parse(b"\x05ready", Mechanism::Null).unwrap(),
+            Command::parse(b"\x05ready", MechanismName::Null).unwrap(),
             Command::Other(_)
         ));
         let m = command_msg(b"MESSAGE", &[b"a", b"bc"]).unwrap();
@@ -685,7 +685,11 @@ mod tests {
             } else {
                 tail
             };
-            for mech in [Mechanism::Null, Mechanism::Plain, Mechanism::Curve] {
+            for mech in [
+                MechanismName::Null,
+                MechanismName::Plain,
+                MechanismName::Curve,
+            ] {
                 let _ = Command::parse(&b, mech);
             }
             let _ = Properties::parse(&b);
