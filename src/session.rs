@@ -49,7 +49,8 @@ pub fn next_object_id() -> u64 {
 
 const TIMER_RECONNECT: u32 = 1;
 const TIMER_LINGER: u32 = 2;
-const TIMER_ENGINE: u32 = 3;
+/// The engine's timers are numbered from here up.
+const TIMER_ENGINE: u32 = 16;
 
 /// Where a connect-role session connects to.
 #[derive(Debug)]
@@ -588,9 +589,9 @@ impl IoObject for Session {
                 self.start_connecting(io)
             }
             TIMER_LINGER if self.term_requested => self.linger_expired(io),
-            TIMER_ENGINE => {
+            t if t >= TIMER_ENGINE => {
                 if let Some(e) = self.engine.as_mut() {
-                    e.timer(io);
+                    e.timer(io, t);
                     self.drive(io);
                 }
             }

@@ -71,10 +71,11 @@ impl Engine {
         matches!(self, Engine::Zmtp(_))
     }
 
-    /// Registers the stream with the I/O thread; timers come back as `timer_id`.
-    pub fn plug(&mut self, io: &mut IoCtx, timer_id: u32) {
+    /// Registers the stream with the I/O thread; the engine's timers come back numbered
+    /// from `timer_base` up.
+    pub fn plug(&mut self, io: &mut IoCtx, timer_base: u32) {
         match self {
-            Engine::Zmtp(e) => e.plug(io, timer_id),
+            Engine::Zmtp(e) => e.plug(io, timer_base),
             Engine::Raw(e) => e.plug(io),
         }
     }
@@ -98,9 +99,9 @@ impl Engine {
     }
 
     /// A timer of this engine fired.
-    pub fn timer(&mut self, io: &mut IoCtx) {
+    pub fn timer(&mut self, io: &mut IoCtx, timer: u32) {
         match self {
-            Engine::Zmtp(e) => e.timer(io),
+            Engine::Zmtp(e) => e.timer(io, timer),
             Engine::Raw(_) => {}
         }
     }

@@ -13,7 +13,7 @@
 //! the pipe to the socket is full; the session calls `drive` again when the pipe has room.
 
 use std::io::IoSliceMut;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::base::{self, Closed, Step};
 use super::codec::command::{self, Command, Properties};
@@ -24,6 +24,7 @@ use super::codec::socket_type;
 use super::EngineStatus;
 use crate::constants::*;
 use crate::io::io_thread::IoCtx;
+use crate::io::timer_heap::TimerId;
 use crate::mechanism::{self, HandshakeFailure, Mechanism, Status};
 use crate::msg::{self, MetadataRef, Msg};
 use crate::options::Options;
@@ -73,19 +74,21 @@ pub struct Engine {
     /// Inside a multipart message coming from the pipe (only its first part is a candidate
     /// subscription).
     out_more: bool,
-    handshake_deadline: Option<Instant>,
+    handshake_ivl: i32,
     heartbeat_ivl: i32,
     heartbeat_timeout: i32,
     heartbeat_ttl: i32,
-    last_recv: Instant,
-    next_ping: Option<Instant>,
-    /// Peer's TTL from its PINGs: no traffic for that long means it is gone.
-    peer_ttl: Option<Duration>,
-    timer_id: u32,
+    /// The engine's timers on its I/O thread, as libzmq's engine sets them (see
+    /// [`Timers`]); their numbers are `timer_base` + [`Timer`].
+    timers: Timers,
+    timer_base: u32,
+    /// Bytes came from the peer since the last `drive`: a pending heartbeat timeout or
+    /// TTL is cancelled.
+    heard: bool,
+    /// The peer's PING asked for a TTL: set its timer at the end of this `drive`.
+    arm_ttl: Option<Duration>,
     /// A timer found the connection dead (handshake too slow, heartbeat missing).
     timed_out: bool,
-    /// A heartbeat timer must be set at the end of this `drive`.
-    arm_timer: bool,
     /// A PUB / XPUB facing a ZMTP 1.0 peer without greeting (libzmq 2.x), whose SUB filters
     /// by itself and never sends subscriptions: it is subscribed to everything.
     subscribe_all: bool,
@@ -136,8 +139,7 @@ impl Engine {
             metadata: None,
             zmtp31: false,
             out_more: false,
-            handshake_deadline: (options.handshake_ivl > 0)
-                .then(|| Instant::now() + Duration::from_millis(options.handshake_ivl as u64)),
+            handshake_ivl: options.handshake_ivl,
             heartbeat_ivl: options.heartbeat_ivl,
             heartbeat_timeout: if options.heartbeat_timeout < 0 {
                 options.heartbeat_ivl
@@ -145,26 +147,31 @@ impl Engine {
                 options.heartbeat_timeout
             },
             heartbeat_ttl: options.heartbeat_ttl,
-            last_recv: Instant::now(),
-            next_ping: None,
-            peer_ttl: None,
-            timer_id: 0,
+            timers: Timers::default(),
+            timer_base: 0,
+            heard: false,
+            arm_ttl: None,
             timed_out: false,
-            arm_timer: false,
             subscribe_all: false,
         }
     }
 
-    /// Registers the stream with the I/O thread; timers come back as `timer_id`.
-    pub fn plug(&mut self, io: &mut IoCtx, timer_id: u32) {
-        self.timer_id = timer_id;
+    /// Registers the stream with the I/O thread; the engine's timers come back numbered
+    /// from `timer_base` (see [`Engine::timer`]).
+    pub fn plug(&mut self, io: &mut IoCtx, timer_base: u32) {
+        self.timer_base = timer_base;
         if self.stream.register(io.registry, io.token()).is_err() {
             self.readable = false;
             self.writable = false;
         }
-        if let Some(d) = self.handshake_deadline {
-            io.add_timer(d.saturating_duration_since(Instant::now()), timer_id);
+        if self.handshake_ivl > 0 {
+            self.timers.handshake =
+                Some(self.add_timer(io, Timer::Handshake, self.handshake_ivl as u64));
         }
+    }
+
+    fn add_timer(&self, io: &mut IoCtx, t: Timer, ms: u64) -> TimerId {
+        io.add_timer(Duration::from_millis(ms), self.timer_base + t as u32)
     }
 
     /// Whether encoded bytes still wait to be written.
@@ -185,53 +192,50 @@ impl Engine {
         }
     }
 
-    /// Deregisters and drops the stream (after a last attempt to write what is encoded).
+    /// Deregisters and drops the stream (after a last attempt to write what is encoded),
+    /// and cancels the engine's timers.
     pub fn close(&mut self, io: &mut IoCtx) {
         base::close(&mut self.stream, self.enc.as_mut(), io.registry);
+        for t in self.timers.take_all() {
+            io.cancel_timer(t);
+        }
     }
 
-    /// A timer of this engine fired: handshake timeout, heartbeats.
-    pub fn timer(&mut self, io: &mut IoCtx) {
-        let now = Instant::now();
-        if self.state != State::Active {
-            if self.handshake_deadline.is_some_and(|d| now >= d) {
-                self.readable = false;
-                self.writable = false;
-                self.handshake_deadline = None;
+    /// A timer of this engine fired (`timer` counts from the base given to `plug`): the
+    /// handshake took too long, a heartbeat is due, or the peer fell silent.
+    pub fn timer(&mut self, io: &mut IoCtx, timer: u32) {
+        match timer.checked_sub(self.timer_base) {
+            Some(t) if t == Timer::Handshake as u32 => {
+                self.timers.handshake = None;
                 self.timed_out = true;
             }
-            return;
-        }
-        if self.heartbeat_ivl > 0 {
-            if let Some(p) = self.next_ping {
-                if now >= p {
-                    let ttl = (self.heartbeat_ttl / 100).clamp(0, u16::MAX as i32) as u16;
-                    if let Ok(m) = command::ping(ttl, b"") {
-                        if self.send_command(m).is_err() {
-                            self.timed_out = true;
-                        }
+            Some(t) if t == Timer::HeartbeatIvl as u32 => {
+                self.timers.heartbeat = None;
+                let ttl = (self.heartbeat_ttl / 100).clamp(0, u16::MAX as i32) as u16;
+                if let Ok(m) = command::ping(ttl, b"") {
+                    if self.send_command(m).is_err() {
+                        self.timed_out = true;
                     }
-                    self.next_ping = Some(now + Duration::from_millis(self.heartbeat_ivl as u64));
+                }
+                self.timers.heartbeat =
+                    Some(self.add_timer(io, Timer::HeartbeatIvl, self.heartbeat_ivl as u64));
+                if self.timers.heartbeat_timeout.is_none() && self.heartbeat_timeout > 0 {
+                    self.timers.heartbeat_timeout = Some(self.add_timer(
+                        io,
+                        Timer::HeartbeatTimeout,
+                        self.heartbeat_timeout as u64,
+                    ));
                 }
             }
-            if now.duration_since(self.last_recv)
-                >= Duration::from_millis(self.heartbeat_timeout.max(1) as u64)
-                    + Duration::from_millis(self.heartbeat_ivl as u64)
-            {
+            Some(t) if t == Timer::HeartbeatTimeout as u32 => {
+                self.timers.heartbeat_timeout = None;
                 self.timed_out = true;
             }
-            io.add_timer(
-                Duration::from_millis(self.heartbeat_ivl.max(1) as u64),
-                self.timer_id,
-            );
-        }
-        if let Some(ttl) = self.peer_ttl {
-            if now.duration_since(self.last_recv) >= ttl {
+            Some(t) if t == Timer::HeartbeatTtl as u32 => {
+                self.timers.heartbeat_ttl = None;
                 self.timed_out = true;
             }
-            if self.heartbeat_ivl <= 0 {
-                io.add_timer(ttl / 2, self.timer_id);
-            }
+            _ => {}
         }
     }
 }
@@ -246,13 +250,33 @@ impl Engine {
         if std::mem::take(&mut self.woke_reader) {
             io.note_woke_reader();
         }
-        if std::mem::take(&mut self.arm_timer) {
-            let ivl = match (self.heartbeat_ivl, self.peer_ttl) {
-                (i, _) if i > 0 => Duration::from_millis(i as u64),
-                (_, Some(ttl)) => ttl,
-                _ => Duration::from_millis(100),
-            };
-            io.add_timer(ivl, self.timer_id);
+        if std::mem::take(&mut self.heard) {
+            // The peer is alive: what waited for it to speak is over.
+            for t in [
+                self.timers.heartbeat_timeout.take(),
+                self.timers.heartbeat_ttl.take(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                io.cancel_timer(t);
+            }
+        }
+        if let Some(ttl) = self.arm_ttl.take() {
+            if self.timers.heartbeat_ttl.is_none() {
+                self.timers.heartbeat_ttl =
+                    Some(self.add_timer(io, Timer::HeartbeatTtl, ttl.as_millis() as u64));
+            }
+        }
+        if matches!(r, Ok(Some(_))) {
+            // The handshake is done: its deadline goes, heartbeats start.
+            if let Some(t) = self.timers.handshake.take() {
+                io.cancel_timer(t);
+            }
+            if self.heartbeat_ivl > 0 {
+                self.timers.heartbeat =
+                    Some(self.add_timer(io, Timer::HeartbeatIvl, self.heartbeat_ivl as u64));
+            }
         }
         match r {
             Ok(Some(id)) => EngineStatus::Ready(id),
@@ -273,13 +297,6 @@ impl Engine {
                     let progress = self.flush_out()?;
                     if let Some(id) = self.handshake()? {
                         self.state = State::Active;
-                        self.handshake_deadline = None;
-                        if self.heartbeat_ivl > 0 {
-                            self.next_ping = Some(
-                                Instant::now() + Duration::from_millis(self.heartbeat_ivl as u64),
-                            );
-                            self.arm_timer = true;
-                        }
                         return Ok(Some(id));
                     }
                     if !progress {
@@ -326,7 +343,6 @@ impl Engine {
                     Ok(0) => return Err(Closed::Connection),
                     Ok(n) => {
                         moved = true;
-                        self.last_recv = Instant::now();
                         let (_, prog) = self.greeting.feed(&buf[..n]).map_err(protocol_error)?;
                         if let Progress::Done(peer) = prog {
                             self.greeting_done(peer)?;
@@ -510,9 +526,7 @@ impl Engine {
                     if n == asked {
                         dec.grow_buffer(MAX_READ_BUFFER);
                     }
-                    if self.heartbeat_ivl > 0 || self.peer_ttl.is_some() {
-                        self.last_recv = Instant::now();
-                    }
+                    self.heard = true;
                 }
                 Err(e) => {
                     Self::io_err::<()>(e, &mut self.readable)?;
@@ -678,13 +692,9 @@ impl Engine {
     fn on_command(&mut self, m: &Msg) -> Step<Option<Msg>> {
         match Command::parse(m.data(), self.mechanism_name).map_err(|_| Closed::PROTOCOL)? {
             Command::Ping { ttl, context } => {
-                // (Reads refresh `last_recv` only while heartbeats are on; this one counts.)
-                self.last_recv = Instant::now();
                 if ttl > 0 {
-                    if self.peer_ttl.is_none() && self.heartbeat_ivl <= 0 {
-                        self.arm_timer = true;
-                    }
-                    self.peer_ttl = Some(Duration::from_millis(ttl as u64 * 100));
+                    // The peer is gone if nothing more comes within its TTL.
+                    self.arm_ttl = Some(Duration::from_millis(ttl as u64 * 100));
                 }
                 if let Ok(p) = command::pong(context) {
                     self.send_command(p)?;
@@ -729,4 +739,41 @@ fn protocol_error(e: CodecError) -> Closed {
         e.event_code()
             .map_or(HandshakeFailure::Silent, HandshakeFailure::Protocol),
     )
+}
+
+/// The engine's timers (libzmq's handshake, heartbeat interval, heartbeat timeout and TTL
+/// timers), numbered from the engine's timer base.
+#[derive(Clone, Copy)]
+enum Timer {
+    /// HANDSHAKE_IVL: the handshake must be done by then.
+    Handshake,
+    /// HEARTBEAT_IVL: time to send a PING.
+    HeartbeatIvl,
+    /// HEARTBEAT_TIMEOUT after a PING: the peer must have sent something by then.
+    HeartbeatTimeout,
+    /// The TTL of the peer's last PING: it must have sent something more by then.
+    HeartbeatTtl,
+}
+
+/// The engine's pending timers.
+#[derive(Default)]
+struct Timers {
+    handshake: Option<TimerId>,
+    heartbeat: Option<TimerId>,
+    heartbeat_timeout: Option<TimerId>,
+    heartbeat_ttl: Option<TimerId>,
+}
+
+impl Timers {
+    /// Every pending timer, forgotten.
+    fn take_all(&mut self) -> impl Iterator<Item = TimerId> {
+        [
+            self.handshake.take(),
+            self.heartbeat.take(),
+            self.heartbeat_timeout.take(),
+            self.heartbeat_ttl.take(),
+        ]
+        .into_iter()
+        .flatten()
+    }
 }

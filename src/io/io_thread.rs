@@ -4,15 +4,16 @@
 //! Hosting: an object arrives by `Command::Plug` and gets a slot; mio tokens are
 //! `slot + 1` (token 0 is the mailbox); pipe ends owned by an object are attached with the
 //! object's slot as their index, so `Command::Pipe` reaches it directly. Other threads address
-//! an object by its id (`Command::Object`). Timers are kept in one heap per thread.
+//! an object by its id (`Command::Object`). Timers are kept in one heap per thread
+//! ([`TimerHeap`]), the one timer facility of the objects on it.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Registry, Token};
 
+use super::timer_heap::{Due, TimerHeap, TimerId};
 use super::Worker;
 use crate::command::{Command, ObjCmd, PipeCmd};
 use crate::error::Result;
@@ -28,7 +29,7 @@ pub struct IoCtx<'a> {
     pub mailbox: &'a Arc<Mailbox>,
     /// The object's slot: its pipe index and token.
     pub slot: usize,
-    timers: &'a mut BinaryHeap<Reverse<(Instant, usize, u64, u32)>>,
+    timers: &'a mut TimerHeap,
     id: u64,
     /// New objects to host (a listener's new sessions).
     spawned: &'a mut Vec<Box<dyn IoObject>>,
@@ -42,14 +43,21 @@ impl IoCtx<'_> {
         Token(self.slot + 1)
     }
 
-    /// Calls `timer(id)` on this object after `after`.
-    pub fn add_timer(&mut self, after: Duration, timer_id: u32) {
-        self.timers.push(Reverse((
-            Instant::now() + after,
-            self.slot,
-            self.id,
-            timer_id,
-        )));
+    /// Calls `timer(timer_id)` on this object once, after `after` (unless cancelled).
+    pub fn add_timer(&mut self, after: Duration, timer_id: u32) -> TimerId {
+        self.timers.add(
+            after,
+            Due {
+                slot: self.slot,
+                object: self.id,
+                timer: timer_id,
+            },
+        )
+    }
+
+    /// Cancels a timer this object set; harmless if it fired already.
+    pub fn cancel_timer(&mut self, id: TimerId) {
+        self.timers.cancel(id);
     }
 
     /// Hosts another object on this thread.
@@ -114,7 +122,7 @@ struct Host {
     objects: Vec<Option<Box<dyn IoObject>>>,
     free: Vec<usize>,
     by_id: HashMap<u64, usize>,
-    timers: BinaryHeap<Reverse<(Instant, usize, u64, u32)>>,
+    timers: TimerHeap,
     /// An object woke an application thread in this round (see [`Watch`]).
     woke_reader: bool,
 }
@@ -184,7 +192,7 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
         objects: Vec::new(),
         free: Vec::new(),
         by_id: HashMap::new(),
-        timers: BinaryHeap::new(),
+        timers: TimerHeap::default(),
         woke_reader: false,
     };
     let mut watch = Watch::new();
@@ -233,13 +241,11 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
             answered_recently = answered;
         }
         let now = Instant::now();
-        while let Some(Reverse((at, slot, id, tid))) = host.timers.peek().copied() {
-            if at > now {
-                break;
-            }
-            host.timers.pop();
-            if host.by_id.get(&id) == Some(&slot) {
-                host.with(poll.registry(), &mailbox, slot, |o, io| o.timer(io, tid));
+        while let Some(due) = host.timers.pop_due(now) {
+            if host.by_id.get(&due.object) == Some(&due.slot) {
+                host.with(poll.registry(), &mailbox, due.slot, |o, io| {
+                    o.timer(io, due.timer)
+                });
             }
         }
         if std::mem::take(&mut host.woke_reader) && watch.allowed() {
@@ -256,10 +262,7 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
             net_watch.record(got || mailbox.has_pending());
         }
         if !got {
-            let timeout = host
-                .timers
-                .peek()
-                .map(|Reverse((at, ..))| at.saturating_duration_since(Instant::now()));
+            let timeout = host.timers.next_timeout();
             if let Err(e) = poll.poll(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     return;
