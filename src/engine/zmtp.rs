@@ -16,7 +16,7 @@ use std::io::IoSliceMut;
 use std::time::Duration;
 
 use super::base::{self, Closed, Step};
-use super::codec::command::{self, Command, Properties};
+use super::codec::command::{self, Properties, ZmtpCommand};
 use super::codec::error::CodecError;
 use super::codec::frame::{Decoder, Encoder, Framing, MAX_READ_BUFFER, MAX_WRITE_BATCH};
 use super::codec::greeting::{GreetingParser, MechanismName, OurGreeting, PeerGreeting, Progress};
@@ -690,8 +690,8 @@ impl Engine {
     /// A command from the peer in the message phase; a subscription becomes a message for
     /// the socket.
     fn on_command(&mut self, m: &Msg) -> Step<Option<Msg>> {
-        match Command::parse(m.data(), self.mechanism_name).map_err(|_| Closed::PROTOCOL)? {
-            Command::Ping { ttl, context } => {
+        match ZmtpCommand::parse(m.data(), self.mechanism_name).map_err(|_| Closed::PROTOCOL)? {
+            ZmtpCommand::Ping { ttl, context } => {
                 if ttl > 0 {
                     // The peer is gone if nothing more comes within its TTL.
                     self.arm_ttl = Some(Duration::from_millis(ttl as u64 * 100));
@@ -701,13 +701,13 @@ impl Engine {
                 }
                 Ok(None)
             }
-            Command::Pong(_) => Ok(None),
-            Command::Subscribe(topic) if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => Ok(
+            ZmtpCommand::Pong(_) => Ok(None),
+            ZmtpCommand::Subscribe(topic) if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => Ok(
                 Some(command::sub_message(true, topic).map_err(|_| Closed::Connection)?),
             ),
-            Command::Cancel(topic) if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => Ok(Some(
-                command::sub_message(false, topic).map_err(|_| Closed::Connection)?,
-            )),
+            ZmtpCommand::Cancel(topic) if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => Ok(
+                Some(command::sub_message(false, topic).map_err(|_| Closed::Connection)?),
+            ),
             _ => Err(Closed::PROTOCOL),
         }
     }

@@ -9,7 +9,7 @@
 
 use super::{HandshakeFailure, Mechanism, Setup, Status, Step};
 use crate::constants::*;
-use crate::engine::codec::command::{self, Command, Properties, RawCommand};
+use crate::engine::codec::command::{self, Properties, RawCommand, ZmtpCommand};
 use crate::engine::codec::error::{CodecError, CommandKind};
 use crate::engine::codec::greeting::MechanismName;
 use crate::engine::codec::socket_type;
@@ -98,8 +98,8 @@ impl Mechanism for Null {
         if !raw.is(command::READY) && !raw.is(command::ERROR) {
             return self.fail(unexpected);
         }
-        match Command::parse(body, MechanismName::Null) {
-            Ok(Command::Ready(props)) => {
+        match ZmtpCommand::parse(body, MechanismName::Null) {
+            Ok(ZmtpCommand::Ready(props)) => {
                 self.ready_received = true;
                 let ok = props
                     .get(command::SOCKET_TYPE)
@@ -111,7 +111,9 @@ impl Mechanism for Null {
                 self.peer = props;
                 Ok(())
             }
-            Ok(Command::Error(reason)) => self.fail(HandshakeFailure::from_error_reason(reason)),
+            Ok(ZmtpCommand::Error(reason)) => {
+                self.fail(HandshakeFailure::from_error_reason(reason))
+            }
             Err(CodecError::MalformedCommand(CommandKind::Error)) => self.fail(
                 HandshakeFailure::Protocol(ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR),
             ),
@@ -198,7 +200,8 @@ mod tests {
                 .next_handshake_command()
                 .unwrap()
                 .unwrap();
-            let Command::Ready(p) = Command::parse(m.data(), MechanismName::Null).unwrap() else {
+            let ZmtpCommand::Ready(p) = ZmtpCommand::parse(m.data(), MechanismName::Null).unwrap()
+            else {
                 panic!("not READY");
             };
             assert_eq!(p.get(command::IDENTITY).is_some(), has, "type {ty}");
@@ -214,8 +217,8 @@ mod tests {
         assert_eq!(a.status(), Status::Failed(HandshakeFailure::Silent));
         let err = a.next_handshake_command().unwrap().unwrap();
         assert_eq!(
-            Command::parse(err.data(), MechanismName::Null).unwrap(),
-            Command::Error(INVALID_SOCKET_TYPE)
+            ZmtpCommand::parse(err.data(), MechanismName::Null).unwrap(),
+            ZmtpCommand::Error(INVALID_SOCKET_TYPE)
         );
         assert!(matches!(a.next_handshake_command(), Ok(None)));
     }

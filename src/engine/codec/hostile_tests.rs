@@ -2,7 +2,7 @@
 //! engine uses it (greeting, mechanism check, READY with a compatible Socket-Type, then
 //! frames and commands): each is refused with an error, whole or byte by byte, never a panic.
 
-use super::command::{self, Command, Properties, SOCKET_TYPE};
+use super::command::{self, Properties, ZmtpCommand, SOCKET_TYPE};
 use super::error::CodecError;
 use super::frame::{Decoder, Framing};
 use super::greeting::{GreetingParser, MechanismName, OurGreeting, PeerGreeting, Progress};
@@ -74,9 +74,9 @@ fn run(wire: &[u8], max_msg_size: i64, chunk: usize) -> Verdict {
                 if !is_cmd {
                     return Verdict::NotReady;
                 }
-                match Command::parse(m.data(), MechanismName::Null) {
+                match ZmtpCommand::parse(m.data(), MechanismName::Null) {
                     Err(e) => return Verdict::Codec(e),
-                    Ok(Command::Ready(p)) => {
+                    Ok(ZmtpCommand::Ready(p)) => {
                         let ok = p
                             .get(SOCKET_TYPE)
                             .is_some_and(|t| socket_type::compatible_name(ZMQ_PULL, t));
@@ -88,9 +88,9 @@ fn run(wire: &[u8], max_msg_size: i64, chunk: usize) -> Verdict {
                     Ok(_) => return Verdict::NotReady,
                 }
             } else if is_cmd {
-                match Command::parse(m.data(), MechanismName::Null) {
+                match ZmtpCommand::parse(m.data(), MechanismName::Null) {
                     Err(e) => return Verdict::Codec(e),
-                    Ok(Command::Ping { .. } | Command::Pong(_)) => {}
+                    Ok(ZmtpCommand::Ping { .. } | ZmtpCommand::Pong(_)) => {}
                     Ok(_) => return Verdict::UnexpectedCommand,
                 }
             }

@@ -21,7 +21,7 @@ mod hostile_tests;
 #[cfg(test)]
 pub(crate) mod testutil;
 
-pub use command::{Command, Properties, RawCommand};
+pub use command::{Properties, RawCommand, ZmtpCommand};
 pub use error::CodecError;
 pub use frame::{Decoder, Encoder, Framing};
 pub use greeting::{GreetingParser, MechanismName, OurGreeting, PeerGreeting, Progress, Revision};
@@ -86,7 +86,8 @@ mod tests {
         assert_eq!(dec.feed(&wire[used..]), wire.len() - used);
         let m = dec.decode().unwrap().unwrap();
         assert_eq!(m.flags() & crate::msg::COMMAND, crate::msg::COMMAND);
-        let Command::Ready(p) = Command::parse(m.data(), MechanismName::Null).unwrap() else {
+        let ZmtpCommand::Ready(p) = ZmtpCommand::parse(m.data(), MechanismName::Null).unwrap()
+        else {
             panic!()
         };
         let ty = p.get(SOCKET_TYPE).unwrap();
