@@ -1,8 +1,8 @@
 //! libzmq 4.3.5 in Rust, behind libzmq's exact C ABI.
 //!
-//! See `DESIGN.md` (in the shared folder) for the architecture. The C ABI is in [`ffi`]; the
-//! rest of the crate is safe Rust except the few modules named there (signaler, lock-free
-//! queue, message buffer).
+//! See `DESIGN.md` at the root of the repository for the architecture. The C ABI is in
+//! [`ffi`]; the rest of the crate is safe Rust except the few modules DESIGN.md names (the
+//! message buffer, the lock-free queue, the signaler, the system-call layer).
 
 pub mod command;
 pub mod constants;
