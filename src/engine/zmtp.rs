@@ -600,3 +600,7 @@ fn subscription_to_command(m: Msg) -> Msg {
         None => m,
     }
 }
+
+#[cfg(test)]
+#[path = "zmtp_tests.rs"]
+mod tests;

@@ -1,0 +1,64 @@
+//! A stand-in for an I/O thread, for tests of the objects that run on one (engines,
+//! sessions, listeners): a poll and a mailbox, and what an [`IoCtx`] borrows. Timers set
+//! through the context are kept (not fired); objects spawned are collected.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::Poll;
+
+use super::{IoCtx, IoObject};
+use crate::mailbox::Mailbox;
+
+/// See the module documentation.
+pub struct TestIo {
+    pub poll: Poll,
+    pub mailbox: Arc<Mailbox>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u64, u32)>>,
+    /// Objects hosted through `IoCtx::spawn`, in order.
+    pub spawned: Vec<Box<dyn IoObject>>,
+    woke_reader: bool,
+}
+
+impl Default for TestIo {
+    fn default() -> Self {
+        TestIo::new()
+    }
+}
+
+impl TestIo {
+    pub fn new() -> TestIo {
+        TestIo {
+            poll: Poll::new().expect("poll"),
+            mailbox: Arc::new(Mailbox::new().expect("mailbox")),
+            timers: BinaryHeap::new(),
+            spawned: Vec::new(),
+            woke_reader: false,
+        }
+    }
+
+    /// The context for the object in `slot` (its mio token is `slot + 1`).
+    pub fn ctx(&mut self, slot: usize) -> IoCtx<'_> {
+        IoCtx {
+            registry: self.poll.registry(),
+            mailbox: &self.mailbox,
+            slot,
+            timers: &mut self.timers,
+            id: slot as u64,
+            spawned: &mut self.spawned,
+            woke_reader: &mut self.woke_reader,
+        }
+    }
+
+    /// How many timers were set so far.
+    pub fn timers_set(&self) -> usize {
+        self.timers.len()
+    }
+
+    /// Whether an object reported waking an application thread since the last call.
+    pub fn take_woke_reader(&mut self) -> bool {
+        std::mem::take(&mut self.woke_reader)
+    }
+}
