@@ -777,3 +777,7 @@ impl Timers {
         .flatten()
     }
 }
+
+#[cfg(test)]
+#[path = "zmtp_tests.rs"]
+mod tests;

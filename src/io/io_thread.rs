@@ -309,3 +309,7 @@ mod tests {
         assert!(!watch_sockets(&mut poll, &mut events, &mailbox));
     }
 }
+
+#[cfg(test)]
+#[path = "io_thread_testing.rs"]
+pub mod testing;

@@ -70,6 +70,11 @@ impl TimerHeap {
         None
     }
 
+    /// How many timers are pending (set, neither fired nor cancelled).
+    pub fn pending(&self) -> usize {
+        self.live.len()
+    }
+
     /// How long until the next timer is due (`None`: no timer is set).
     pub fn next_timeout(&mut self) -> Option<Duration> {
         // Cancelled timers at the front would wake the thread for nothing.
