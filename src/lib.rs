@@ -11,7 +11,6 @@ pub mod engine;
 pub mod error;
 pub mod ffi;
 pub mod io;
-pub mod listener;
 pub mod mailbox;
 pub mod mechanism;
 pub mod msg;

@@ -9,10 +9,10 @@
 //!   handshake completes and handed to the socket (`Command::Bind`); when the connection ends
 //!   the pipe is terminated and the session is done.
 //!
-//! With ZMQ_SOCKS_PROXY a tcp connect goes to the proxy first; the session runs the SOCKS5
-//! handshake ([`crate::transport::socks`]) on the connected stream, and only when the proxy
-//! is connected to the target does the engine start (a refusal is a failed connect:
-//! reconnect after RECONNECT_IVL).
+//! The connect attempts (the SOCKS5 proxy included) and the backoff are the connecter's
+//! ([`crate::transport::connecter`]); the session owns the reconnect policy: whether to try
+//! again (not while ending, not with RECONNECT_IVL -1), and the timer. A failed attempt, a
+//! proxy's refusal included, means reconnecting after the backoff's interval.
 //!
 //! Raw sockets (STREAM) run the raw engine: its pipe exists from the start of the connection
 //! (no handshake), and the socket ending the pipe (an empty data part) ends the connection
@@ -37,8 +37,7 @@ use crate::msg::{self, Msg};
 use crate::options::Options;
 use crate::pipe::{pipepair_parts, Pipe, PipeEvent};
 use crate::stream::Stream;
-use crate::transport::socks;
-use crate::transport::tcp_address::TcpAddress;
+use crate::transport::connecter::{Connecter, Progress};
 
 static NEXT_OBJECT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -52,19 +51,8 @@ const TIMER_LINGER: u32 = 2;
 /// The engine's timers are numbered from here up.
 const TIMER_ENGINE: u32 = 16;
 
-/// Where a connect-role session connects to.
-#[derive(Debug)]
-pub enum Target {
-    /// The address part of a tcp endpoint, resolved at each attempt (DNS may change).
-    Tcp {
-        addr: String,
-        ipv6: bool,
-    },
-    Ipc(std::os::unix::net::SocketAddr),
-}
-
 enum Role {
-    Connect { target: Target, ivl: i32 },
+    Connect(Box<Connecter>),
     Accepted,
 }
 
@@ -104,11 +92,6 @@ pub struct Session {
     role: Role,
     pipe: Option<Pipe>,
     engine: Option<Engine>,
-    /// Connecting: the stream whose connect is in progress (to the SOCKS proxy, with
-    /// ZMQ_SOCKS_PROXY, and then through its handshake).
-    connecting: Option<Stream>,
-    /// The SOCKS handshake on `connecting`, once connected to the proxy.
-    socks: Option<socks::Handshake>,
     /// The owner asked us to end.
     term_requested: bool,
     /// For an accepted session: the listener that made it.
@@ -130,20 +113,17 @@ impl Session {
     pub fn connect(
         owner: Owner,
         endpoint: String,
-        target: Target,
+        connecter: Connecter,
         pipe: Option<Pipe>,
         connect_routing_id: Vec<u8>,
     ) -> Session {
-        let ivl = owner.options.reconnect_ivl;
         Session {
             id: next_object_id(),
             owner,
             endpoint,
-            role: Role::Connect { target, ivl },
+            role: Role::Connect(Box::new(connecter)),
             pipe,
             engine: None,
-            connecting: None,
-            socks: None,
             term_requested: false,
             listener: None,
             handshaken: false,
@@ -176,8 +156,6 @@ impl Session {
             role: Role::Accepted,
             pipe: None,
             engine: Some(engine),
-            connecting: None,
-            socks: None,
             term_requested: false,
             listener: Some(listener),
             handshaken: false,
@@ -189,54 +167,40 @@ impl Session {
     }
 
     fn start_connecting(&mut self, io: &mut IoCtx) {
-        let Role::Connect { target, .. } = &self.role else {
+        let Role::Connect(c) = &mut self.role else {
             return;
         };
-        self.socks = None;
-        let proxy = &self.owner.options.socks_proxy;
-        let started = match target {
-            // Through a SOCKS proxy: connect to the proxy (its address may have a source part).
-            Target::Tcp { ipv6, .. } if !proxy.is_empty() => {
-                match TcpAddress::resolve_connect(&String::from_utf8_lossy(proxy), *ipv6) {
-                    Ok(a) => {
-                        crate::transport::net::tcp_connect(a.dest, a.source, &self.owner.options)
-                    }
-                    Err(e) => Err(std::io::Error::from_raw_os_error(e.errno())),
-                }
-            }
-            Target::Tcp { addr, ipv6 } => match TcpAddress::resolve_connect(addr, *ipv6) {
-                Ok(a) => crate::transport::net::tcp_connect(a.dest, a.source, &self.owner.options),
-                Err(e) => Err(std::io::Error::from_raw_os_error(e.errno())),
-            },
-            Target::Ipc(addr) => std::os::unix::net::UnixStream::connect_addr(addr).and_then(|s| {
-                s.set_nonblocking(true)?;
-                Ok(Stream::Unix(mio::net::UnixStream::from_std(s)))
-            }),
-        };
-        match started {
-            Ok(mut s) => {
-                if s.register(io.registry, io.token()).is_err() {
-                    self.schedule_reconnect(io);
-                    return;
-                }
-                self.owner.event(
-                    ZMQ_EVENT_CONNECT_DELAYED,
-                    libc::EINPROGRESS as u32,
-                    &self.endpoint,
-                );
-                self.connecting = Some(s);
-            }
-            Err(_) => self.schedule_reconnect(io),
+        if c.start(io, &self.owner.options) {
+            self.owner.event(
+                ZMQ_EVENT_CONNECT_DELAYED,
+                libc::EINPROGRESS as u32,
+                &self.endpoint,
+            );
+        } else {
+            self.schedule_reconnect(io);
         }
     }
 
+    /// Whether a connect attempt is under way.
+    fn is_connecting(&self) -> bool {
+        matches!(&self.role, Role::Connect(c) if c.is_connecting())
+    }
+
+    /// Gives up the connect attempt under way, if any.
+    fn abort_connecting(&mut self, io: &mut IoCtx) {
+        if let Role::Connect(c) = &mut self.role {
+            c.abort(io);
+        }
+    }
+
+    /// The reconnect policy, after a failed attempt or a lost connection.
     fn schedule_reconnect(&mut self, io: &mut IoCtx) {
         // While ending with messages still queued, keep trying within LINGER (the linger
         // timer ends it); with nothing left to send, end now.
         if self.term_requested && self.pipe.is_none() {
             return self.finish(io);
         }
-        let Role::Connect { ivl, .. } = &mut self.role else {
+        let Role::Connect(c) = &mut self.role else {
             return self.finish(io);
         };
         let o = &self.owner.options;
@@ -245,87 +209,14 @@ impl Session {
             self.owner.mailbox.send(Command::TermEndpoint(self.id));
             return;
         }
-        let wait = (*ivl).max(1);
+        let wait = c.next_interval(o);
         io.add_timer(Duration::from_millis(wait as u64), TIMER_RECONNECT);
         self.owner
             .event(ZMQ_EVENT_CONNECT_RETRIED, wait as u32, &self.endpoint);
-        if o.reconnect_ivl_max > o.reconnect_ivl {
-            *ivl = (*ivl * 2).min(o.reconnect_ivl_max);
-        }
-    }
-
-    fn connect_completed(&mut self, io: &mut IoCtx) {
-        let Some(mut s) = self.connecting.take() else {
-            return;
-        };
-        let ok = match &s {
-            Stream::Tcp(t) => t.take_error().ok().flatten().is_none() && t.peer_addr().is_ok(),
-            Stream::Unix(u) => u.take_error().ok().flatten().is_none() && u.peer_addr().is_ok(),
-        };
-        if !ok {
-            s.deregister(io.registry);
-            return self.schedule_reconnect(io);
-        }
-        let proxied = match &self.role {
-            Role::Connect {
-                target: Target::Tcp { addr, .. },
-                ..
-            } if !self.owner.options.socks_proxy.is_empty() => Some(addr.clone()),
-            _ => None,
-        };
-        if let Some(target) = proxied {
-            let o = &self.owner.options;
-            match socks::Handshake::new(&target, &o.socks_username, &o.socks_password) {
-                Ok(hs) => {
-                    // Same registration (both directions) for the handshake.
-                    self.socks = Some(hs);
-                    self.connecting = Some(s);
-                    self.socks_progress(io);
-                }
-                Err(_) => {
-                    s.deregister(io.registry);
-                    self.schedule_reconnect(io);
-                }
-            }
-            return;
-        }
-        self.connected(io, s);
-    }
-
-    /// Runs the SOCKS handshake as far as it goes; once the proxy is connected to the
-    /// target, the stream is the target's. A refusal or a broken proxy means reconnecting.
-    fn socks_progress(&mut self, io: &mut IoCtx) {
-        let (Some(s), Some(hs)) = (self.connecting.as_mut(), self.socks.as_mut()) else {
-            return;
-        };
-        match socks::pump(hs, s) {
-            Ok(false) => {}
-            Ok(true) => {
-                self.socks = None;
-                if let Some(s) = self.connecting.take() {
-                    self.connected(io, s);
-                }
-            }
-            Err(_) => {
-                self.socks = None;
-                if let Some(mut s) = self.connecting.take() {
-                    s.deregister(io.registry);
-                }
-                self.schedule_reconnect(io);
-            }
-        }
     }
 
     /// Connected to the peer (directly or through the proxy): start the engine.
-    fn connected(&mut self, io: &mut IoCtx, mut s: Stream) {
-        if let Role::Connect { ivl, .. } = &mut self.role {
-            *ivl = self.owner.options.reconnect_ivl;
-        }
-        // The engine registers the stream anew (with both interests).
-        s.deregister(io.registry);
-        if !crate::transport::net::tune(&s, &self.owner.options) {
-            return self.schedule_reconnect(io);
-        }
+    fn connected(&mut self, io: &mut IoCtx, s: Stream) {
         self.owner
             .event(ZMQ_EVENT_CONNECTED, s.raw_fd() as u32, &self.endpoint);
         let peer = self.endpoint.clone();
@@ -432,7 +323,7 @@ impl Session {
 
     fn engine_closed(&mut self, io: &mut IoCtx, why: Closed) {
         self.close_engine(io, Some(why));
-        let reconnect = matches!(self.role, Role::Connect { .. }) && !self.term_requested;
+        let reconnect = matches!(self.role, Role::Connect(_)) && !self.term_requested;
         if reconnect {
             if self.owner.options.immediate {
                 // ZMQ_IMMEDIATE: no pipe while disconnected, so sends block; a new pipe comes
@@ -461,9 +352,7 @@ impl Session {
             return self.finish(io);
         }
         if linger == 0 || self.engine.is_none() && matches!(self.role, Role::Accepted) {
-            if let Some(s) = self.connecting.take().as_mut() {
-                s.deregister(io.registry);
-            }
+            self.abort_connecting(io);
             self.close_engine(io, None);
             if let Some(p) = self.pipe.as_mut() {
                 p.terminate(false);
@@ -515,9 +404,7 @@ impl Session {
     /// LINGER is over: drop what could not be sent.
     fn linger_expired(&mut self, io: &mut IoCtx) {
         self.close_engine(io, None);
-        if let Some(s) = self.connecting.take().as_mut() {
-            s.deregister(io.registry);
-        }
+        self.abort_connecting(io);
         match self.pipe.as_mut() {
             Some(p) => p.terminate(false),
             None => self.finish(io),
@@ -531,16 +418,14 @@ impl Session {
         if let Some(mut e) = self.engine.take() {
             e.close(io);
         }
-        if let Some(s) = self.connecting.take().as_mut() {
-            s.deregister(io.registry);
-        }
+        self.abort_connecting(io);
         if !self.old_pipes.is_empty() {
             // Their peers still have to acknowledge; finish after that.
             self.finish_when_clean = true;
             return;
         }
         self.done = true;
-        if matches!(self.role, Role::Connect { .. }) {
+        if matches!(self.role, Role::Connect(_)) {
             self.owner.mailbox.send(Command::TermAck(self.id));
         }
         if let Some(l) = self.listener {
@@ -569,13 +454,15 @@ impl IoObject for Session {
     }
 
     fn event(&mut self, io: &mut IoCtx, ev: &mio::event::Event) {
-        if self.connecting.is_some() {
-            if self.socks.is_some() {
-                self.socks_progress(io);
-            } else if ev.is_writable() || ev.is_error() || ev.is_write_closed() {
-                self.connect_completed(io);
+        if let Role::Connect(c) = &mut self.role {
+            if c.is_connecting() {
+                match c.ready(io, ev, &self.owner.options) {
+                    Progress::Pending => {}
+                    Progress::Connected(s) => self.connected(io, s),
+                    Progress::Failed => self.schedule_reconnect(io),
+                }
+                return;
             }
-            return;
         }
         if let Some(e) = self.engine.as_mut() {
             e.ready(ev);
@@ -585,7 +472,7 @@ impl IoObject for Session {
 
     fn timer(&mut self, io: &mut IoCtx, timer_id: u32) {
         match timer_id {
-            TIMER_RECONNECT if !self.done && self.engine.is_none() && self.connecting.is_none() => {
+            TIMER_RECONNECT if !self.done && self.engine.is_none() && !self.is_connecting() => {
                 self.start_connecting(io)
             }
             TIMER_LINGER if self.term_requested => self.linger_expired(io),

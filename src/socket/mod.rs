@@ -28,16 +28,17 @@ use std::collections::HashMap;
 
 use crate::command::{Command, ObjCmd, PipeAddr, PipeCmd};
 use crate::constants::*;
-use crate::ctx::{BoundEndpoint, CtxInner, PendingConnection};
+use crate::ctx::{BoundEndpoint, CtxInner};
 use crate::error::{Error, Result};
 use crate::io::io_thread::IoObject;
-use crate::listener::{ListenSock, Listener};
 use crate::mailbox::{Mailbox, Watch};
 use crate::msg::{self, Msg};
 use crate::options::{OptVal, Options};
 use crate::pipe::{pipepair_parts, Pipe, PipeEvent};
-use crate::session::{Owner, Session, Target};
-use crate::transport::{ipc_address, net, tcp_address};
+use crate::session::{Owner, Session};
+use crate::transport::connecter::Connecter;
+use crate::transport::listener::Listener;
+use crate::transport::{inproc, ipc, tcp, tcp_address, Endpoint};
 use pipes::Pipes;
 
 /// Where a socket's monitor events go: its monitor PAIR socket and the events wanted.
@@ -128,27 +129,6 @@ fn create_type(ty: i32, options: &mut Options) -> Result<Box<dyn SocketType>> {
 /// Which socket types may be connected to each other (ZMTP's compatibility table, checked
 /// in the handshake; inproc, like libzmq's, does not check).
 pub use crate::engine::codec::socket_type::compatible;
-
-/// An endpoint address split into transport and the rest.
-pub struct Endpoint<'a> {
-    pub protocol: &'a str,
-    pub address: &'a str,
-}
-
-/// Splits `proto://address`; EINVAL when malformed, EPROTONOSUPPORT for a transport this
-/// build does not provide.
-pub fn parse_endpoint(addr: &str) -> Result<Endpoint<'_>> {
-    let Some((protocol, address)) = addr.split_once("://") else {
-        return Err(Error::Inval);
-    };
-    if protocol.is_empty() || address.is_empty() {
-        return Err(Error::Inval);
-    }
-    match protocol {
-        "inproc" | "tcp" | "ipc" => Ok(Endpoint { protocol, address }),
-        _ => Err(Error::ProtoNoSupport),
-    }
-}
 
 /// How long a blocking call watches for commands before it sleeps, on a socket whose peers
 /// are all in this process. A socket with tcp/ipc endpoints does not spin so, always: its
@@ -396,23 +376,25 @@ impl SocketBase {
     pub fn bind(&mut self, addr: &str) -> Result<()> {
         self.check_alive()?;
         self.process_commands(0, false)?;
-        let ep = parse_endpoint(addr)?;
-        match ep.protocol {
-            "inproc" if self.options.socket_type == ZMQ_STREAM => Err(Error::NoCompatProto),
-            "inproc" => {
-                let pending = self.ctx.register_endpoint(ep.address, self.snapshot())?;
-                self.bound.push(ep.address.to_string());
+        let ep = Endpoint::parse(addr)?;
+        match &ep {
+            Endpoint::Inproc(_) if self.options.socket_type == ZMQ_STREAM => {
+                Err(Error::NoCompatProto)
+            }
+            Endpoint::Inproc(name) => {
+                let pending = inproc::bind(&self.ctx, name, self.snapshot())?;
+                self.bound.push(name.clone());
                 for pc in pending {
-                    self.connect_pending(pc, ep.address);
+                    let pipe = inproc::accept_pending(pc, name, &self.options);
+                    self.attach_pipe(pipe, false);
                 }
                 self.options.last_endpoint = addr.to_string();
                 Ok(())
             }
-            "tcp" | "ipc" => {
+            Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
                 self.networked = true;
-                self.bind_network(ep.protocol, ep.address)
+                self.bind_network(&ep)
             }
-            _ => Err(Error::ProtoNoSupport),
         }
     }
 
@@ -426,62 +408,18 @@ impl SocketBase {
         }
     }
 
-    /// Binds a tcp or ipc endpoint: the listening socket is made here (errors are
-    /// immediate), then handed to an I/O thread.
-    fn bind_network(&mut self, protocol: &str, address: &str) -> Result<()> {
+    /// Binds a tcp or ipc endpoint: its transport makes the listening socket here (errors
+    /// are immediate), then a listener runs it on an I/O thread.
+    fn bind_network(&mut self, ep: &Endpoint) -> Result<()> {
         let io = self.ctx.choose_io_thread(self.options.affinity)?;
-        let use_fd = self.options.use_fd;
-        let (sock, endpoint, wildcard) = if protocol == "tcp" {
-            let l = if use_fd >= 0 {
-                std::net::TcpListener::from(net::dup_listener_fd(use_fd)?)
-            } else {
-                let a = tcp_address::resolve_bind(address, self.options.ipv6)?;
-                net::tcp_listen(&a, &self.options)?
-            };
-            let local = l.local_addr()?;
-            (
-                ListenSock::Tcp(mio::net::TcpListener::from_std(l)),
-                tcp_address::endpoint_string(&local),
-                None,
-            )
-        } else {
-            let (ipc, wildcard) = if ipc_address::is_wildcard(address) {
-                let dir = ipc_address::WildcardDir::create(|v| std::env::var_os(v))?;
-                (dir.address(), Some(dir))
-            } else {
-                (ipc_address::IpcAddress::parse(address)?, None)
-            };
-            let l = if use_fd >= 0 {
-                std::os::unix::net::UnixListener::from(net::dup_listener_fd(use_fd)?)
-            } else {
-                ipc.remove_stale_file();
-                std::os::unix::net::UnixListener::bind_addr(&ipc.to_socket_addr()?)?
-            };
-            l.set_nonblocking(true)?;
-            let path = match &ipc {
-                ipc_address::IpcAddress::Path(p) if wildcard.is_none() && use_fd < 0 => {
-                    // Remembered with its identity, so closing removes only our own file.
-                    use std::os::unix::fs::MetadataExt;
-                    std::fs::metadata(p)
-                        .ok()
-                        .map(|m| (std::path::PathBuf::from(p), (m.dev(), m.ino())))
-                }
-                _ => None,
-            };
-            (
-                ListenSock::Unix(mio::net::UnixListener::from_std(l), path),
-                ipc.endpoint_string(),
-                wildcard,
-            )
+        let listening = match ep {
+            Endpoint::Tcp(address) => tcp::listen(address, &self.options)?,
+            Endpoint::Ipc(address) => ipc::listen(address, &self.options)?,
+            Endpoint::Inproc(_) => return Err(Error::ProtoNoSupport),
         };
-        let fd = match &sock {
-            ListenSock::Tcp(l) => std::os::fd::AsRawFd::as_raw_fd(l),
-            ListenSock::Unix(l, _) => std::os::fd::AsRawFd::as_raw_fd(l),
-        };
-        let mut listener = Listener::new(self.owner(), endpoint.clone(), sock);
-        if let Some(w) = wildcard {
-            listener.keep(Box::new(w));
-        }
+        let fd = listening.sock.fd();
+        let endpoint = listening.endpoint.clone();
+        let listener = Listener::new(self.owner(), listening);
         self.owned.insert(
             listener.id(),
             Owned {
@@ -499,15 +437,11 @@ impl SocketBase {
 
     /// Connects a tcp or ipc endpoint: a session on an I/O thread does the connecting; the
     /// pipe exists at once (unless ZMQ_IMMEDIATE), so messages queue meanwhile.
-    fn connect_network(&mut self, protocol: &str, address: &str, addr: &str) -> Result<()> {
-        let target = if protocol == "tcp" {
-            tcp_address::check_connect_syntax(address)?;
-            Target::Tcp {
-                addr: address.to_string(),
-                ipv6: self.options.ipv6,
-            }
-        } else {
-            Target::Ipc(ipc_address::IpcAddress::parse(address)?.to_socket_addr()?)
+    fn connect_network(&mut self, ep: &Endpoint, addr: &str) -> Result<()> {
+        let target = match ep {
+            Endpoint::Tcp(address) => tcp::connect_target(address, &self.options)?,
+            Endpoint::Ipc(address) => ipc::connect_target(address)?,
+            Endpoint::Inproc(_) => return Err(Error::ProtoNoSupport),
         };
         let io = self.ctx.choose_io_thread(self.options.affinity)?;
         // Taken now, so that it names this connect's pipe even when that pipe comes later.
@@ -532,7 +466,7 @@ impl SocketBase {
         let session = Session::connect(
             self.owner(),
             addr.to_string(),
-            target,
+            Connecter::new(target, &self.options),
             theirs,
             connect_routing_id,
         );
@@ -552,15 +486,9 @@ impl SocketBase {
 
     /// Ends the owned objects of a network endpoint (listeners for unbind, sessions for
     /// disconnect), trying the address as given, then its canonical forms.
-    fn end_network(
-        &mut self,
-        protocol: &str,
-        address: &str,
-        addr: &str,
-        connect: bool,
-    ) -> Result<()> {
+    fn end_network(&mut self, ep: &Endpoint, addr: &str, connect: bool) -> Result<()> {
         let mut n = self.end_owned(addr, connect);
-        if n == 0 && protocol == "tcp" {
+        if let (0, Endpoint::Tcp(address)) = (n, ep) {
             for key in tcp_address::term_endpoint_keys(address, self.options.ipv6) {
                 n = self.end_owned(&key, connect);
                 if n > 0 {
@@ -591,117 +519,42 @@ impl SocketBase {
         n
     }
 
-    /// Attaches an inproc connection that was made before this socket bound the name.
-    fn connect_pending(&mut self, mut pc: PendingConnection, name: &str) {
-        // The connector wrote its routing id first; keep it only if we want it.
-        if !self.options.recv_routing_id {
-            if let Some(m) = pc.pipe.read() {
-                if m.flags() & msg::ROUTING_ID == 0 {
-                    // Not a routing id after all: this cannot happen, but never lose data.
-                    debug_assert!(false, "pending inproc pipe did not start with a routing id");
-                }
-            }
-        }
-        // Inproc HWM is the sum of both sides' (0 on either side: unlimited).
-        pc.pipe
-            .set_local_hwms(self.options.sndhwm, self.options.rcvhwm);
-        if pc.recv_routing_id {
-            let mut id = Msg::from_slice(&self.options.routing_id).unwrap_or_default();
-            id.set_flags(msg::ROUTING_ID);
-            pc.pipe.write_unchecked(id);
-            pc.pipe.flush();
-        }
-        pc.pipe.endpoint = Some(format!("inproc://{name}"));
-        self.attach_pipe(pc.pipe, false);
-    }
-
     /// `zmq_connect`.
     pub fn connect(&mut self, addr: &str) -> Result<()> {
         self.check_alive()?;
         self.process_commands(0, false)?;
-        let ep = parse_endpoint(addr)?;
-        match ep.protocol {
-            "inproc" if self.options.socket_type == ZMQ_STREAM => Err(Error::NoCompatProto),
-            "inproc" => self.connect_inproc(ep.address, addr),
-            "tcp" | "ipc" => {
+        let ep = Endpoint::parse(addr)?;
+        match &ep {
+            Endpoint::Inproc(_) if self.options.socket_type == ZMQ_STREAM => {
+                Err(Error::NoCompatProto)
+            }
+            Endpoint::Inproc(name) => {
+                let mut mine = inproc::connect(&self.ctx, name, addr, &self.options)?;
+                mine.routing_id = std::mem::take(&mut self.options.connect_routing_id);
+                self.attach_pipe(mine, true);
+                self.options.last_endpoint = addr.to_string();
+                Ok(())
+            }
+            Endpoint::Tcp(_) | Endpoint::Ipc(_) => {
                 self.networked = true;
-                self.connect_network(ep.protocol, ep.address, addr)
+                self.connect_network(&ep, addr)
             }
-            _ => Err(Error::ProtoNoSupport),
         }
-    }
-
-    fn connect_inproc(&mut self, name: &str, addr: &str) -> Result<()> {
-        let o = &self.options;
-        let my_id_msg = || {
-            let mut m = Msg::from_slice(&o.routing_id).unwrap_or_default();
-            m.set_flags(msg::ROUTING_ID);
-            m
-        };
-        let mut made: Option<Pipe> = None;
-        let bound = self.ctx.find_endpoint_or_pend(name, || {
-            // No binder yet: queue the binder's end in the context with our HWMs; the bind
-            // fixes them up. Our routing id goes first; the binder drops it if unwanted.
-            let (mut mine, mut theirs) =
-                pipepair_parts([o.sndhwm as i64, -1], [-1, o.rcvhwm as i64]);
-            mine.write_unchecked(my_id_msg());
-            mine.flush();
-            theirs.endpoint = Some(addr.to_string());
-            let pc = PendingConnection {
-                pipe: theirs,
-                connector_type: o.socket_type,
-                sndhwm: o.sndhwm,
-                rcvhwm: o.rcvhwm,
-                recv_routing_id: o.recv_routing_id,
-                routing_id: o.routing_id.clone(),
-            };
-            made = Some(mine);
-            pc
-        })?;
-        let mut mine = match bound {
-            None => made.expect("pending connection made its pipe"),
-            Some(b) => {
-                let o = &self.options;
-                let (mut mine, mut theirs) = pipepair_parts(
-                    [o.sndhwm as i64, b.sndhwm as i64],
-                    [b.rcvhwm as i64, o.rcvhwm as i64],
-                );
-                if b.recv_routing_id {
-                    mine.write_unchecked(my_id_msg());
-                    mine.flush();
-                }
-                if o.recv_routing_id {
-                    let mut m = Msg::from_slice(&b.routing_id).unwrap_or_default();
-                    m.set_flags(msg::ROUTING_ID);
-                    theirs.write_unchecked(m);
-                    theirs.flush();
-                }
-                theirs.endpoint = Some(addr.to_string());
-                b.mailbox.send(Command::Bind(Box::new(theirs)));
-                mine
-            }
-        };
-        mine.endpoint = Some(addr.to_string());
-        mine.routing_id = std::mem::take(&mut self.options.connect_routing_id);
-        self.attach_pipe(mine, true);
-        self.options.last_endpoint = addr.to_string();
-        Ok(())
     }
 
     /// `zmq_unbind`.
     pub fn unbind(&mut self, addr: &str) -> Result<()> {
         self.check_alive()?;
         self.process_commands(0, false)?;
-        let ep = parse_endpoint(addr)?;
-        match ep.protocol {
-            "inproc" => {
-                self.ctx.unregister_endpoint(ep.address, self.id)?;
-                self.bound.retain(|n| n != ep.address);
+        let ep = Endpoint::parse(addr)?;
+        match &ep {
+            Endpoint::Inproc(name) => {
+                self.ctx.unregister_endpoint(name, self.id)?;
+                self.bound.retain(|n| n != name);
                 self.terminate_pipes_of(addr, false);
                 Ok(())
             }
-            "tcp" | "ipc" => self.end_network(ep.protocol, ep.address, addr, false),
-            _ => Err(Error::NoEnt),
+            Endpoint::Tcp(_) | Endpoint::Ipc(_) => self.end_network(&ep, addr, false),
         }
     }
 
@@ -709,16 +562,15 @@ impl SocketBase {
     pub fn disconnect(&mut self, addr: &str) -> Result<()> {
         self.check_alive()?;
         self.process_commands(0, false)?;
-        let ep = parse_endpoint(addr)?;
-        match ep.protocol {
-            "inproc" => {
+        let ep = Endpoint::parse(addr)?;
+        match &ep {
+            Endpoint::Inproc(_) => {
                 if self.terminate_pipes_of(addr, true) == 0 {
                     return Err(Error::NoEnt);
                 }
                 Ok(())
             }
-            "tcp" | "ipc" => self.end_network(ep.protocol, ep.address, addr, true),
-            _ => Err(Error::NoEnt),
+            Endpoint::Tcp(_) | Endpoint::Ipc(_) => self.end_network(&ep, addr, true),
         }
     }
 
@@ -896,7 +748,7 @@ impl SocketBase {
         self.check_alive()?;
         self.stop_monitor();
         let Some(addr) = addr else { return Ok(()) };
-        if parse_endpoint(addr)?.protocol != "inproc" {
+        if !matches!(Endpoint::parse(addr)?, Endpoint::Inproc(_)) {
             return Err(Error::ProtoNoSupport);
         }
         let mut pair = SocketBase::new(&self.ctx, ZMQ_PAIR)?;

@@ -1,8 +1,8 @@
 //! Listeners: a bound tcp or ipc socket on an I/O thread, accepting connections and making
 //! an accepted-role session for each.
 //!
-//! The listening socket is bound on the application thread (so `zmq_bind` reports errors at
-//! once) and handed over. Ownership: the socket owns the listener; the listener tracks the
+//! The listening socket is bound on the application thread by its transport ([`Listening`],
+//! from `tcp::listen` / `ipc::listen`, so `zmq_bind` reports errors at once) and handed over. Ownership: the socket owns the listener; the listener tracks the
 //! sessions it made until they finish, and ends them when it is told to end (close, unbind).
 //! It acknowledges its own end to the socket only when every such session has finished
 //! (flushed within LINGER), so `zmq_ctx_term` waits for their last messages, as in libzmq.
@@ -22,12 +22,31 @@ use crate::session::{next_object_id, Owner, Session};
 use crate::stream::Stream;
 use crate::transport::net;
 
+/// A bound listening socket, as its transport made it, before it goes to an I/O thread.
+pub struct Listening {
+    pub sock: ListenSock,
+    /// The canonical endpoint (ZMQ_LAST_ENDPOINT, the unbind key, monitor events).
+    pub endpoint: String,
+    /// What must live as long as the listener (e.g. the temporary directory of `ipc://*`).
+    pub keep: Option<Box<dyn Send>>,
+}
+
 /// The listening socket.
 pub enum ListenSock {
     Tcp(TcpListener),
     /// With the path to remove when the listener ends, and that file's (device, inode) so
     /// a file another socket bound since is left alone (None for abstract names).
     Unix(UnixListener, Option<(std::path::PathBuf, (u64, u64))>),
+}
+
+impl ListenSock {
+    /// The listening fd (for monitor events).
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        match self {
+            ListenSock::Tcp(l) => l.as_raw_fd(),
+            ListenSock::Unix(l, _) => l.as_raw_fd(),
+        }
+    }
 }
 
 /// A listener. See the module documentation.
@@ -53,23 +72,18 @@ impl Listener {
         }
     }
 
-    /// A listener for `endpoint` (its canonical form, as ZMQ_LAST_ENDPOINT shows it).
-    pub fn new(owner: Owner, endpoint: String, sock: ListenSock) -> Listener {
+    /// A listener over what a transport bound.
+    pub fn new(owner: Owner, l: Listening) -> Listener {
         Listener {
             id: next_object_id(),
             owner,
-            endpoint,
-            sock: Some(sock),
+            endpoint: l.endpoint,
+            sock: Some(l.sock),
             children: HashSet::new(),
-            keep: None,
+            keep: l.keep,
             done: false,
             ending: false,
         }
-    }
-
-    /// Keeps `thing` alive until the listener ends.
-    pub fn keep(&mut self, thing: Box<dyn Send>) {
-        self.keep = Some(thing);
     }
 
     fn accept_all(&mut self, io: &mut IoCtx) {
@@ -137,11 +151,7 @@ impl IoObject for Listener {
     fn command(&mut self, io: &mut IoCtx, cmd: ObjCmd) {
         match cmd {
             ObjCmd::Term { linger } => {
-                let fd = match self.sock.as_ref() {
-                    Some(ListenSock::Tcp(l)) => l.as_raw_fd(),
-                    Some(ListenSock::Unix(l, _)) => l.as_raw_fd(),
-                    None => -1,
-                };
+                let fd = self.sock.as_ref().map_or(-1, ListenSock::fd);
                 match self.sock.take() {
                     Some(ListenSock::Tcp(mut l)) => {
                         let _ = l.deregister(io.registry);
