@@ -24,5 +24,6 @@ pub mod socket;
 pub mod stream;
 pub mod timers;
 pub mod transport;
+pub mod watch;
 pub mod ypipe;
 pub mod z85;

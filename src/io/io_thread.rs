@@ -17,7 +17,8 @@ use super::timer_heap::{Due, TimerHeap, TimerId};
 use super::Worker;
 use crate::command::{Command, ObjCmd, PipeCmd};
 use crate::error::Result;
-use crate::mailbox::{Mailbox, Watch};
+use crate::mailbox::Mailbox;
+use crate::watch::IoWatches;
 
 const MAILBOX: Token = Token(0);
 
@@ -66,32 +67,9 @@ impl IoCtx<'_> {
     }
 
     /// Messages were delivered to an application thread that was waiting for them: it may
-    /// answer at once (see [`Watch`]).
+    /// answer at once (see `crate::watch`: the reply watch).
     pub fn note_woke_reader(&mut self) {
         *self.woke_reader = true;
-    }
-}
-
-/// How long the I/O thread watches for an answer (see [`Watch`]: the reply watch).
-const REPLY_WATCH: Duration = Duration::from_micros(50);
-/// How long the I/O thread polls its sockets for the next request after an answer (see
-/// [`Watch`]: the network watch).
-const NET_WATCH: Duration = Duration::from_micros(150);
-/// Polls without blocking, yielding the CPU between looks, for [`NET_WATCH`] or until an
-/// event comes (true) or a command does.
-fn watch_sockets(poll: &mut Poll, events: &mut Events, mailbox: &Mailbox) -> bool {
-    let until = Instant::now() + NET_WATCH;
-    loop {
-        if poll.poll(events, Some(Duration::ZERO)).is_err() {
-            return false;
-        }
-        if !events.is_empty() {
-            return true;
-        }
-        if Instant::now() >= until || mailbox.has_pending() {
-            return false;
-        }
-        std::thread::yield_now();
     }
 }
 
@@ -123,7 +101,7 @@ struct Host {
     free: Vec<usize>,
     by_id: HashMap<u64, usize>,
     timers: TimerHeap,
-    /// An object woke an application thread in this round (see [`Watch`]).
+    /// An object woke an application thread in this round (see `crate::watch`: the reply watch).
     woke_reader: bool,
 }
 
@@ -195,11 +173,7 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
         timers: TimerHeap::default(),
         woke_reader: false,
     };
-    let mut watch = Watch::new();
-    let mut net_watch = Watch::new();
-    // Watching the sockets pays only when another CPU can run the other side meanwhile
-    // (this thread's affinity allows more than one).
-    let may_watch = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let mut watches = IoWatches::new();
     // Commands are taken only when the mailbox's fd fired (and at start): the owner drains
     // the queue to empty each time, so a command that comes later raises the signal again.
     // The signal is cleared before draining, never after (that could eat the signal of a
@@ -208,8 +182,6 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
     // A watch ended with commands: whether one was an answer (messages to send) is known
     // once they are taken.
     let mut watched = false;
-    // The last reply watch caught an answer: the network watch may follow.
-    let mut answered_recently = false;
     loop {
         // After a watch that caught commands there is normally no signal to clear: the owner
         // was marked active, so senders did not raise one (one raised just before the watch
@@ -237,8 +209,7 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
             }
         }
         if std::mem::take(&mut watched) {
-            watch.record(answered);
-            answered_recently = answered;
+            watches.reply_taken(answered);
         }
         let now = Instant::now();
         while let Some(due) = host.timers.pop_due(now) {
@@ -248,20 +219,12 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
                 });
             }
         }
-        if std::mem::take(&mut host.woke_reader) && watch.allowed() {
-            if mailbox.spin_for(Instant::now() + REPLY_WATCH) {
-                mail = true;
-                watched = true;
-                continue;
-            }
-            watch.record(false);
+        if std::mem::take(&mut host.woke_reader) && watches.reply_watch(&mailbox) {
+            mail = true;
+            watched = true;
+            continue;
         }
-        let mut got = false;
-        if std::mem::take(&mut answered_recently) && may_watch && net_watch.allowed() {
-            got = watch_sockets(&mut poll, &mut events, &mailbox);
-            net_watch.record(got || mailbox.has_pending());
-        }
-        if !got {
+        if !watches.net_watch(&mut poll, &mut events, &mailbox) {
             let timeout = host.timers.next_timeout();
             if let Err(e) = poll.poll(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
@@ -278,35 +241,6 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
             let slot = ev.token().0 - 1;
             host.with(poll.registry(), &mailbox, slot, |o, io| o.event(io, ev));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_socket_watch_sees_an_event_or_a_command_or_gives_up() {
-        let mut poll = Poll::new().unwrap();
-        let mut events = Events::with_capacity(4);
-        let mailbox = Mailbox::new().unwrap();
-        // Nothing happens: it gives up after NET_WATCH.
-        let t = Instant::now();
-        assert!(!watch_sockets(&mut poll, &mut events, &mailbox));
-        assert!(t.elapsed() >= NET_WATCH);
-        // A readable socket is an event.
-        let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-        b.set_nonblocking(true).unwrap();
-        let mut b = mio::net::UnixStream::from_std(b);
-        poll.registry()
-            .register(&mut b, Token(1), mio::Interest::READABLE)
-            .unwrap();
-        std::io::Write::write_all(&mut a, b"x").unwrap();
-        assert!(watch_sockets(&mut poll, &mut events, &mailbox));
-        assert_eq!(events.iter().next().map(|e| e.token()), Some(Token(1)));
-        // A command ends the watch too (the loop takes it), without an event.
-        mailbox.send(Command::Stop);
-        assert!(!watch_sockets(&mut poll, &mut events, &mailbox));
     }
 }
 
