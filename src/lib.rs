@@ -27,3 +27,10 @@ pub mod transport;
 pub mod watch;
 pub mod ypipe;
 pub mod z85;
+
+// Tests of the listener and the session through the sockets that own them (their own
+// files, so that they stay where they are when those modules move).
+#[cfg(test)]
+mod listener_tests;
+#[cfg(test)]
+mod session_tests;
