@@ -315,6 +315,11 @@ impl CtxInner {
         Ok(s.pending.remove(name).unwrap_or_default())
     }
 
+    /// Whether a socket is bound at the inproc endpoint `name`.
+    pub fn is_bound(&self, name: &str) -> bool {
+        self.lock().endpoints.contains_key(name)
+    }
+
     /// Removes an inproc endpoint bound by `socket_id`; ENOENT when it is not bound by it.
     pub fn unregister_endpoint(&self, name: &str, socket_id: u64) -> Result<()> {
         let mut s = self.lock();

@@ -1,8 +1,8 @@
 //! libzmq 4.3.5 in Rust, behind libzmq's exact C ABI.
 //!
-//! See `DESIGN.md` (in the shared folder) for the architecture. The C ABI is in [`ffi`]; the
-//! rest of the crate is safe Rust except the few modules named there (signaler, lock-free
-//! queue, message buffer).
+//! See `DESIGN.md` at the root of the repository for the architecture. The C ABI is in
+//! [`ffi`]; the rest of the crate is safe Rust except the few modules DESIGN.md names (the
+//! message buffer, the lock-free queue, the signaler, the system-call layer).
 
 pub mod command;
 pub mod constants;
@@ -12,6 +12,7 @@ pub mod error;
 pub mod ffi;
 pub mod io;
 pub mod mailbox;
+pub mod mechanism;
 pub mod monitor;
 pub mod msg;
 pub mod msg_pool;
@@ -25,5 +26,13 @@ pub mod socket;
 pub mod stream;
 pub mod timers;
 pub mod transport;
+pub mod watch;
 pub mod ypipe;
 pub mod z85;
+
+// Tests of the listener and the session through the sockets that own them (their own
+// files, so that they stay where they are when those modules move).
+#[cfg(test)]
+mod listener_tests;
+#[cfg(test)]
+mod session_tests;

@@ -166,78 +166,6 @@ impl Mailbox {
     }
 }
 
-/// Short watches instead of sleeps, for request/reply traffic. Going to sleep and being
-/// woken costs a thread far more on a VM (an idle virtual CPU halts, and its wake-up goes
-/// through the hypervisor) than a whole exchange over loopback: that, not the work, is most
-/// of the latency. Three watches, each adapting with its own [`Watch`]:
-///
-/// - The answer watch (`socket`): an application thread that sent on a socket with tcp/ipc
-///   endpoints and now waits in a receive watches its mailbox for the answer before it
-///   sleeps.
-/// - The reply watch (`io_thread`): after waking an application thread with messages, the I/O thread
-///   watches its mailbox for `REPLY_WATCH` before sleeping in the poll: a request/reply
-///   peer usually answers within microseconds, and catching the answer awake saves the
-///   answering thread a wake-up signal and this thread a sleep and wake-up. Only messages
-///   to send count as an answer (a reader's credit does not).
-/// - The network watch (`io_thread`): after such an answer was caught (and written), the next request
-///   is usually on its way; the thread polls its sockets without blocking for
-///   `NET_WATCH` before sleeping, so that the request finds it awake.
-///
-/// The network watch does not run when the thread may use only one CPU. All yield the CPU
-/// between looks (a thread that shares the CPU, the one that will answer perhaps, runs at
-/// once) and adapt: a watch stops after a few in a row came up empty
-/// (traffic that is not request/reply: streams, PUB/SUB, sporadic requests) and is tried
-/// again once in a while, so such traffic costs almost no CPU.
-pub struct Watch {
-    /// Watches allowed before the next success; 0: off.
-    credit: u32,
-    /// Opportunities skipped while off.
-    skipped: u32,
-}
-
-/// Empty watches in a row that turn watching off.
-const WATCH_CREDIT: u32 = 4;
-/// Opportunities skipped before trying again.
-const WATCH_RETRY: u32 = 64;
-
-impl Watch {
-    /// A watch that is on.
-    pub fn new() -> Watch {
-        Watch {
-            credit: WATCH_CREDIT,
-            skipped: 0,
-        }
-    }
-
-    /// Whether to watch at this opportunity.
-    pub fn allowed(&mut self) -> bool {
-        if self.credit > 0 {
-            return true;
-        }
-        self.skipped += 1;
-        if self.skipped >= WATCH_RETRY {
-            self.skipped = 0;
-            self.credit = 1;
-        }
-        false
-    }
-
-    /// How the watch went: it caught what it watched for, or not.
-    pub fn record(&mut self, caught: bool) {
-        self.credit = if caught {
-            WATCH_CREDIT
-        } else {
-            self.credit.saturating_sub(1)
-        };
-    }
-}
-
-impl Default for Watch {
-    fn default() -> Watch {
-        Watch::new()
-    }
-}
-
 impl std::fmt::Debug for Mailbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Mailbox(fd {})", self.fd())
@@ -248,29 +176,6 @@ impl std::fmt::Debug for Mailbox {
 mod tests {
     use super::*;
     use std::time::Duration;
-
-    #[test]
-    fn a_watch_stops_after_empty_watches_and_tries_again_later() {
-        let mut w = Watch::new();
-        // Answered watches keep it on.
-        for _ in 0..10 {
-            assert!(w.allowed());
-            w.record(true);
-        }
-        // A few empty ones in a row turn it off...
-        for _ in 0..WATCH_CREDIT {
-            assert!(w.allowed());
-            w.record(false);
-        }
-        for _ in 0..WATCH_RETRY - 1 {
-            assert!(!w.allowed());
-        }
-        // ...until it tries once more; one answer brings it fully back.
-        assert!(!w.allowed());
-        assert!(w.allowed());
-        w.record(true);
-        assert_eq!(w.credit, WATCH_CREDIT, "fully back");
-    }
 
     #[test]
     fn spin_for_sees_a_command_sent_meanwhile_without_a_signal() {

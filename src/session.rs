@@ -37,6 +37,7 @@ use std::time::Duration;
 
 use crate::command::{Command, ObjCmd, PipeCmd};
 use crate::constants::*;
+use crate::engine::base::Closed;
 use crate::engine::{Engine, EngineStatus};
 use crate::io::io_thread::{IoCtx, IoObject};
 use crate::mailbox::Mailbox;
@@ -50,7 +51,8 @@ use crate::transport::connecter::{Connecter, Progress};
 
 const TIMER_RECONNECT: u32 = 1;
 const TIMER_LINGER: u32 = 2;
-const TIMER_ENGINE: u32 = 3;
+/// The engine's timers are numbered from here up.
+const TIMER_ENGINE: u32 = 16;
 
 enum Role {
     Connect(Box<Connecter>),
@@ -67,6 +69,18 @@ pub struct SocketRef {
     pub options: Options,
     /// Where the socket's monitor events go.
     pub monitor: Monitor,
+    /// The socket's context (weak: the context outlives its I/O objects, not the reverse).
+    pub ctx: std::sync::Weak<crate::ctx::CtxInner>,
+}
+
+/// Where a ZAP handler binds (RFC 27/ZAP).
+const ZAP_ENDPOINT: &str = "zeromq.zap.01";
+
+impl SocketRef {
+    /// Whether a ZAP handler is bound in the socket's context now.
+    pub fn zap_handler_bound(&self) -> bool {
+        self.ctx.upgrade().is_some_and(|c| c.is_bound(ZAP_ENDPOINT))
+    }
 }
 
 /// A session. See the module documentation.
@@ -129,7 +143,13 @@ impl Session {
         stream: Stream,
         peer: String,
     ) -> Session {
-        let engine = Engine::new(stream, &socket.options, true, peer);
+        let engine = Engine::new(
+            stream,
+            &socket.options,
+            true,
+            peer,
+            socket.zap_handler_bound(),
+        );
         Session {
             own: Own::new(Some(listener)),
             socket,
@@ -203,7 +223,8 @@ impl Session {
             .monitor
             .event(ZMQ_EVENT_CONNECTED, s.raw_fd() as u32, &self.endpoint);
         let peer = self.endpoint.clone();
-        let mut engine = Engine::new(s, &self.socket.options, false, peer);
+        let zap = self.socket.zap_handler_bound();
+        let mut engine = Engine::new(s, &self.socket.options, false, peer, zap);
         engine.plug(io, TIMER_ENGINE);
         self.engine = Some(engine);
         self.drive(io);
@@ -227,7 +248,7 @@ impl Session {
                 self.engine_ready(io, peer_id);
                 self.drive(io);
             }
-            EngineStatus::Closed => self.engine_closed(io),
+            EngineStatus::Closed(why) => self.engine_closed(io, why),
         }
     }
 
@@ -276,20 +297,25 @@ impl Session {
         }
     }
 
-    /// Drops the engine; `failed` when the connection broke (not our own closing), which
-    /// is what the monitor reports.
-    fn close_engine(&mut self, io: &mut IoCtx, failed: bool) {
+    /// Drops the engine; `failed`: why the connection ended (not our own closing), which
+    /// is what the monitor reports, as libzmq does: a broken connection or a timeout during
+    /// the handshake raises HANDSHAKE_FAILED_NO_DETAIL; a protocol error the event its
+    /// failure names (none after the handshake); then DISCONNECTED.
+    fn close_engine(&mut self, io: &mut IoCtx, failed: Option<Closed>) {
         if let Some(mut e) = self.engine.take() {
             let fd = e.fd() as u32;
             e.close(io);
             let handshaken = std::mem::replace(&mut self.handshaken, false);
-            if failed {
-                if !handshaken {
-                    self.socket.monitor.event(
-                        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
-                        0,
-                        &self.endpoint,
-                    );
+            if let Some(why) = failed {
+                let event = match why {
+                    _ if handshaken => None,
+                    Closed::Connection | Closed::Timeout => {
+                        Some((ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0))
+                    }
+                    Closed::Protocol(f) => f.event(),
+                };
+                if let Some((event, value)) = event {
+                    self.socket.monitor.event(event, value, &self.endpoint);
                 }
                 self.socket
                     .monitor
@@ -303,8 +329,8 @@ impl Session {
         }
     }
 
-    fn engine_closed(&mut self, io: &mut IoCtx) {
-        self.close_engine(io, true);
+    fn engine_closed(&mut self, io: &mut IoCtx, why: Closed) {
+        self.close_engine(io, Some(why));
         let reconnect = matches!(self.role, Role::Connect(_)) && !self.term_requested;
         if reconnect {
             if self.socket.options.immediate {
@@ -335,7 +361,7 @@ impl Session {
         }
         if linger == 0 || self.engine.is_none() && matches!(self.role, Role::Accepted) {
             self.abort_connecting(io);
-            self.close_engine(io, false);
+            self.close_engine(io, None);
             if let Some(p) = self.pipe.as_mut() {
                 p.terminate(false);
             }
@@ -385,7 +411,7 @@ impl Session {
 
     /// LINGER is over: drop what could not be sent.
     fn linger_expired(&mut self, io: &mut IoCtx) {
-        self.close_engine(io, false);
+        self.close_engine(io, None);
         self.abort_connecting(io);
         match self.pipe.as_mut() {
             Some(p) => p.terminate(false),
@@ -458,9 +484,9 @@ impl IoObject for Session {
                 self.start_connecting(io)
             }
             TIMER_LINGER if self.term_requested => self.linger_expired(io),
-            TIMER_ENGINE => {
+            t if t >= TIMER_ENGINE => {
                 if let Some(e) = self.engine.as_mut() {
-                    e.timer(io);
+                    e.timer(io, t);
                     self.drive(io);
                 }
             }

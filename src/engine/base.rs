@@ -9,11 +9,28 @@
 use std::io::ErrorKind;
 
 use super::codec::frame::Encoder;
+use crate::mechanism::HandshakeFailure;
 use crate::stream::Stream;
 
-/// Why an engine stopped: the connection is over (peer closed, I/O or protocol error).
-#[derive(Debug)]
-pub struct Closed;
+/// Why an engine stopped (libzmq's `error_reason_t`). The session reports it: a connection
+/// or timeout error while the handshake runs raises `HANDSHAKE_FAILED_NO_DETAIL`; a protocol
+/// error raises the event its [`HandshakeFailure`] names (none outside the handshake); each
+/// is followed by `DISCONNECTED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// The peer closed the connection, or it broke (I/O error).
+    Connection,
+    /// A deadline passed: the handshake took too long, or heartbeats stopped.
+    Timeout,
+    /// The peer broke the protocol (a bad frame, greeting or command).
+    Protocol(HandshakeFailure),
+}
+
+impl Closed {
+    /// A protocol error that raises no handshake event (framing errors, and anything
+    /// after the handshake).
+    pub const PROTOCOL: Closed = Closed::Protocol(HandshakeFailure::Silent);
+}
 
 /// The result of one step of an engine.
 pub type Step<T> = std::result::Result<T, Closed>;
@@ -28,7 +45,7 @@ pub fn io_err(e: std::io::Error, flag: &mut bool) -> Step<()> {
             Ok(())
         }
         ErrorKind::Interrupted => Ok(()),
-        _ => Err(Closed),
+        _ => Err(Closed::Connection),
     }
 }
 

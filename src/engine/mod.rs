@@ -28,8 +28,8 @@ pub enum EngineStatus {
     /// The handshake completed (a raw engine: it started); the peer's routing id (may be
     /// empty). The session must make sure it has a pipe to the socket.
     Ready(Vec<u8>),
-    /// The connection is over (peer closed, protocol error, timeout).
-    Closed,
+    /// The connection is over (peer closed, protocol error, timeout), and why.
+    Closed(base::Closed),
 }
 
 /// The engine of one connection. See the module documentation.
@@ -44,11 +44,24 @@ pub enum Engine {
 impl Engine {
     /// The engine the socket's type calls for, over a connected stream. `as_server` is the
     /// listening side; `peer_address` goes into received messages' metadata (ZMTP).
-    pub fn new(stream: Stream, options: &Options, as_server: bool, peer_address: String) -> Engine {
+    /// `zap_handler`: a ZAP handler is bound in the socket's context.
+    pub fn new(
+        stream: Stream,
+        options: &Options,
+        as_server: bool,
+        peer_address: String,
+        zap_handler: bool,
+    ) -> Engine {
         if options.raw_socket() {
             Engine::Raw(raw::Engine::new(stream, options))
         } else {
-            Engine::Zmtp(zmtp::Engine::new(stream, options, as_server, peer_address))
+            Engine::Zmtp(zmtp::Engine::new(
+                stream,
+                options,
+                as_server,
+                peer_address,
+                zap_handler,
+            ))
         }
     }
 
@@ -58,10 +71,11 @@ impl Engine {
         matches!(self, Engine::Zmtp(_))
     }
 
-    /// Registers the stream with the I/O thread; timers come back as `timer_id`.
-    pub fn plug(&mut self, io: &mut IoCtx, timer_id: u32) {
+    /// Registers the stream with the I/O thread; the engine's timers come back numbered
+    /// from `timer_base` up.
+    pub fn plug(&mut self, io: &mut IoCtx, timer_base: u32) {
         match self {
-            Engine::Zmtp(e) => e.plug(io, timer_id),
+            Engine::Zmtp(e) => e.plug(io, timer_base),
             Engine::Raw(e) => e.plug(io),
         }
     }
@@ -85,9 +99,9 @@ impl Engine {
     }
 
     /// A timer of this engine fired.
-    pub fn timer(&mut self, io: &mut IoCtx) {
+    pub fn timer(&mut self, io: &mut IoCtx, timer: u32) {
         match self {
-            Engine::Zmtp(e) => e.timer(io),
+            Engine::Zmtp(e) => e.timer(io, timer),
             Engine::Raw(_) => {}
         }
     }

@@ -114,9 +114,9 @@ impl Engine {
         let r = match pipe {
             Some(p) => match self.pump(p) {
                 Ok(()) => Ok(()),
-                Err(Closed) => {
+                Err(e) => {
                     self.disconnected(p);
-                    Err(Closed)
+                    Err(e)
                 }
             },
             // No pipe (the socket is ending it): only write out what is left.
@@ -126,7 +126,7 @@ impl Engine {
         };
         match r {
             Ok(()) => EngineStatus::Running,
-            Err(Closed) => EngineStatus::Closed,
+            Err(e) => EngineStatus::Closed(e),
         }
     }
 
@@ -161,10 +161,10 @@ impl Engine {
         let mut progress = false;
         while self.pending_in.is_none() && self.readable {
             match self.stream.read(&mut self.buf) {
-                Ok(0) => return Err(Closed),
+                Ok(0) => return Err(Closed::Connection),
                 Ok(n) => {
                     progress = true;
-                    let mut m = Msg::from_slice(&self.buf[..n]).map_err(|_| Closed)?;
+                    let mut m = Msg::from_slice(&self.buf[..n]).map_err(|_| Closed::Connection)?;
                     m.set_metadata(self.metadata.clone());
                     if let Err(m) = pipe.write(m) {
                         // The socket's queue is full: resume when it gives room back.

@@ -1,25 +1,31 @@
 //! The ZMTP engine: one connected stream, from greeting to messages.
 //!
 //! Runs on the I/O thread of its session, which owns it and passes the pipe in on each call.
-//! `drive` does all the work that is possible now and returns: the greeting and the NULL
-//! handshake (READY with Socket-Type and Identity both ways, socket types checked), then
-//! messages both ways, commands (PING/PONG, SUBSCRIBE/CANCEL, ERROR) handled here.
+//! `drive` does all the work that is possible now and returns: the greeting, the security
+//! handshake (run by the connection's [`Mechanism`]: the engine only carries its commands),
+//! then messages both ways, commands (PING/PONG, SUBSCRIBE/CANCEL) handled here.
+//!
+//! A failure ends the connection with its reason ([`Closed`]): the session raises the
+//! handshake event libzmq raises for it.
 //!
 //! Readiness is edge-triggered (mio): the engine remembers `readable` / `writable` until a
 //! read or write returns WouldBlock, and stops reading (keeping the decoded message) while
 //! the pipe to the socket is full; the session calls `drive` again when the pipe has room.
 
 use std::io::IoSliceMut;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::base::{self, Closed, Step};
-use super::codec::command::{self, Command, Properties};
+use super::codec::command::{self, Properties, ZmtpCommand};
+use super::codec::error::CodecError;
 use super::codec::frame::{Decoder, Encoder, Framing, MAX_READ_BUFFER, MAX_WRITE_BATCH};
-use super::codec::greeting::{GreetingParser, Mechanism, OurGreeting, PeerGreeting, Progress};
+use super::codec::greeting::{GreetingParser, MechanismName, OurGreeting, PeerGreeting, Progress};
 use super::codec::socket_type;
 use super::EngineStatus;
 use crate::constants::*;
 use crate::io::io_thread::IoCtx;
+use crate::io::timer_heap::TimerId;
+use crate::mechanism::{self, HandshakeFailure, Mechanism, Status};
 use crate::msg::{self, MetadataRef, Msg};
 use crate::options::Options;
 use crate::pipe::Pipe;
@@ -40,6 +46,16 @@ pub struct Engine {
     max_msg_size: i64,
     peer_address: String,
     greeting: GreetingParser,
+    /// The security handshake; `None` when this build cannot run the mechanism the socket
+    /// is set up for (every connection then fails as a mechanism mismatch).
+    mechanism: Option<Box<dyn Mechanism>>,
+    /// The mechanism named in our greeting.
+    mechanism_name: MechanismName,
+    /// The mechanism changes messages on the wire (`Mechanism::transforms_messages`, known
+    /// once the handshake is done): each one goes through its encode / decode.
+    transforms: bool,
+    /// Refuse ZMTP 1.0 / 2.0 peers, which cannot go through ZAP (`mechanism::zap_enabled`).
+    zap_enabled: bool,
     framing: Framing,
     dec: Option<Decoder>,
     enc: Option<Encoder>,
@@ -58,30 +74,48 @@ pub struct Engine {
     /// Inside a multipart message coming from the pipe (only its first part is a candidate
     /// subscription).
     out_more: bool,
-    handshake_deadline: Option<Instant>,
+    handshake_ivl: i32,
     heartbeat_ivl: i32,
     heartbeat_timeout: i32,
     heartbeat_ttl: i32,
-    last_recv: Instant,
-    next_ping: Option<Instant>,
-    /// Peer's TTL from its PINGs: no traffic for that long means it is gone.
-    peer_ttl: Option<Duration>,
-    timer_id: u32,
+    /// The engine's timers on its I/O thread, as libzmq's engine sets them (see
+    /// [`Timers`]); their numbers are `timer_base` + [`Timer`].
+    timers: Timers,
+    timer_base: u32,
+    /// Bytes came from the peer since the last `drive`: a pending heartbeat timeout or
+    /// TTL is cancelled.
+    heard: bool,
+    /// The peer's PING asked for a TTL: set its timer at the end of this `drive`.
+    arm_ttl: Option<Duration>,
     /// A timer found the connection dead (handshake too slow, heartbeat missing).
     timed_out: bool,
-    /// A heartbeat timer must be set at the end of this `drive`.
-    arm_timer: bool,
     /// A PUB / XPUB facing a ZMTP 1.0 peer without greeting (libzmq 2.x), whose SUB filters
     /// by itself and never sends subscriptions: it is subscribed to everything.
     subscribe_all: bool,
 }
 
 impl Engine {
-    /// An engine over a connected stream. `as_server` is the listening side.
-    pub fn new(stream: Stream, options: &Options, as_server: bool, peer_address: String) -> Engine {
-        let mut ours = OurGreeting::new(Mechanism::Null, false, options.socket_type as u8);
-        ours.routing_id_len = options.routing_id.len().min(255) as u8;
+    /// An engine over a connected stream. `as_server` is the listening side;
+    /// `zap_handler`: a ZAP handler is bound in the socket's context.
+    pub fn new(
+        stream: Stream,
+        options: &Options,
+        as_server: bool,
+        peer_address: String,
+        zap_handler: bool,
+    ) -> Engine {
         let _ = as_server;
+        let mechanism = mechanism::create(&mechanism::Setup {
+            options,
+            peer_address: &peer_address,
+            zap_handler,
+        });
+        let (mechanism_name, mechanism_server) = mechanism
+            .as_ref()
+            .map_or((MechanismName::Null, false), |m| (m.name(), m.as_server()));
+        let mut ours =
+            OurGreeting::new(mechanism_name, mechanism_server, options.socket_type as u8);
+        ours.routing_id_len = options.routing_id.len().min(255) as u8;
         Engine {
             stream,
             socket_type: options.socket_type,
@@ -89,6 +123,10 @@ impl Engine {
             max_msg_size: options.maxmsgsize,
             peer_address,
             greeting: GreetingParser::new(&ours),
+            mechanism,
+            mechanism_name,
+            transforms: false,
+            zap_enabled: mechanism::zap_enabled(options),
             framing: Framing::V3,
             dec: None,
             enc: None,
@@ -101,8 +139,7 @@ impl Engine {
             metadata: None,
             zmtp31: false,
             out_more: false,
-            handshake_deadline: (options.handshake_ivl > 0)
-                .then(|| Instant::now() + Duration::from_millis(options.handshake_ivl as u64)),
+            handshake_ivl: options.handshake_ivl,
             heartbeat_ivl: options.heartbeat_ivl,
             heartbeat_timeout: if options.heartbeat_timeout < 0 {
                 options.heartbeat_ivl
@@ -110,26 +147,31 @@ impl Engine {
                 options.heartbeat_timeout
             },
             heartbeat_ttl: options.heartbeat_ttl,
-            last_recv: Instant::now(),
-            next_ping: None,
-            peer_ttl: None,
-            timer_id: 0,
+            timers: Timers::default(),
+            timer_base: 0,
+            heard: false,
+            arm_ttl: None,
             timed_out: false,
-            arm_timer: false,
             subscribe_all: false,
         }
     }
 
-    /// Registers the stream with the I/O thread; timers come back as `timer_id`.
-    pub fn plug(&mut self, io: &mut IoCtx, timer_id: u32) {
-        self.timer_id = timer_id;
+    /// Registers the stream with the I/O thread; the engine's timers come back numbered
+    /// from `timer_base` (see [`Engine::timer`]).
+    pub fn plug(&mut self, io: &mut IoCtx, timer_base: u32) {
+        self.timer_base = timer_base;
         if self.stream.register(io.registry, io.token()).is_err() {
             self.readable = false;
             self.writable = false;
         }
-        if let Some(d) = self.handshake_deadline {
-            io.add_timer(d.saturating_duration_since(Instant::now()), timer_id);
+        if self.handshake_ivl > 0 {
+            self.timers.handshake =
+                Some(self.add_timer(io, Timer::Handshake, self.handshake_ivl as u64));
         }
+    }
+
+    fn add_timer(&self, io: &mut IoCtx, t: Timer, ms: u64) -> TimerId {
+        io.add_timer(Duration::from_millis(ms), self.timer_base + t as u32)
     }
 
     /// Whether encoded bytes still wait to be written.
@@ -150,53 +192,50 @@ impl Engine {
         }
     }
 
-    /// Deregisters and drops the stream (after a last attempt to write what is encoded).
+    /// Deregisters and drops the stream (after a last attempt to write what is encoded),
+    /// and cancels the engine's timers.
     pub fn close(&mut self, io: &mut IoCtx) {
         base::close(&mut self.stream, self.enc.as_mut(), io.registry);
+        for t in self.timers.take_all() {
+            io.cancel_timer(t);
+        }
     }
 
-    /// A timer of this engine fired: handshake timeout, heartbeats.
-    pub fn timer(&mut self, io: &mut IoCtx) {
-        let now = Instant::now();
-        if self.state != State::Active {
-            if self.handshake_deadline.is_some_and(|d| now >= d) {
-                self.readable = false;
-                self.writable = false;
-                self.handshake_deadline = None;
+    /// A timer of this engine fired (`timer` counts from the base given to `plug`): the
+    /// handshake took too long, a heartbeat is due, or the peer fell silent.
+    pub fn timer(&mut self, io: &mut IoCtx, timer: u32) {
+        match timer.checked_sub(self.timer_base) {
+            Some(t) if t == Timer::Handshake as u32 => {
+                self.timers.handshake = None;
                 self.timed_out = true;
             }
-            return;
-        }
-        if self.heartbeat_ivl > 0 {
-            if let Some(p) = self.next_ping {
-                if now >= p {
-                    let ttl = (self.heartbeat_ttl / 100).clamp(0, u16::MAX as i32) as u16;
-                    if let Some(enc) = self.enc.as_mut() {
-                        if let Ok(m) = command::ping(ttl, b"") {
-                            enc.push(m);
-                        }
+            Some(t) if t == Timer::HeartbeatIvl as u32 => {
+                self.timers.heartbeat = None;
+                let ttl = (self.heartbeat_ttl / 100).clamp(0, u16::MAX as i32) as u16;
+                if let Ok(m) = command::ping(ttl, b"") {
+                    if self.send_command(m).is_err() {
+                        self.timed_out = true;
                     }
-                    self.next_ping = Some(now + Duration::from_millis(self.heartbeat_ivl as u64));
+                }
+                self.timers.heartbeat =
+                    Some(self.add_timer(io, Timer::HeartbeatIvl, self.heartbeat_ivl as u64));
+                if self.timers.heartbeat_timeout.is_none() && self.heartbeat_timeout > 0 {
+                    self.timers.heartbeat_timeout = Some(self.add_timer(
+                        io,
+                        Timer::HeartbeatTimeout,
+                        self.heartbeat_timeout as u64,
+                    ));
                 }
             }
-            if now.duration_since(self.last_recv)
-                >= Duration::from_millis(self.heartbeat_timeout.max(1) as u64)
-                    + Duration::from_millis(self.heartbeat_ivl as u64)
-            {
+            Some(t) if t == Timer::HeartbeatTimeout as u32 => {
+                self.timers.heartbeat_timeout = None;
                 self.timed_out = true;
             }
-            io.add_timer(
-                Duration::from_millis(self.heartbeat_ivl.max(1) as u64),
-                self.timer_id,
-            );
-        }
-        if let Some(ttl) = self.peer_ttl {
-            if now.duration_since(self.last_recv) >= ttl {
+            Some(t) if t == Timer::HeartbeatTtl as u32 => {
+                self.timers.heartbeat_ttl = None;
                 self.timed_out = true;
             }
-            if self.heartbeat_ivl <= 0 {
-                io.add_timer(ttl / 2, self.timer_id);
-            }
+            _ => {}
         }
     }
 }
@@ -205,24 +244,44 @@ impl Engine {
     /// Does all the work possible now. `pipe` is the session's pipe end, if it has one.
     pub fn drive(&mut self, io: &mut IoCtx, pipe: Option<&mut Pipe>) -> EngineStatus {
         if self.timed_out {
-            return EngineStatus::Closed;
+            return EngineStatus::Closed(Closed::Timeout);
         }
         let r = self.step(pipe);
         if std::mem::take(&mut self.woke_reader) {
             io.note_woke_reader();
         }
-        if std::mem::take(&mut self.arm_timer) {
-            let ivl = match (self.heartbeat_ivl, self.peer_ttl) {
-                (i, _) if i > 0 => Duration::from_millis(i as u64),
-                (_, Some(ttl)) => ttl,
-                _ => Duration::from_millis(100),
-            };
-            io.add_timer(ivl, self.timer_id);
+        if std::mem::take(&mut self.heard) {
+            // The peer is alive: what waited for it to speak is over.
+            for t in [
+                self.timers.heartbeat_timeout.take(),
+                self.timers.heartbeat_ttl.take(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                io.cancel_timer(t);
+            }
+        }
+        if let Some(ttl) = self.arm_ttl.take() {
+            if self.timers.heartbeat_ttl.is_none() {
+                self.timers.heartbeat_ttl =
+                    Some(self.add_timer(io, Timer::HeartbeatTtl, ttl.as_millis() as u64));
+            }
+        }
+        if matches!(r, Ok(Some(_))) {
+            // The handshake is done: its deadline goes, heartbeats start.
+            if let Some(t) = self.timers.handshake.take() {
+                io.cancel_timer(t);
+            }
+            if self.heartbeat_ivl > 0 {
+                self.timers.heartbeat =
+                    Some(self.add_timer(io, Timer::HeartbeatIvl, self.heartbeat_ivl as u64));
+            }
         }
         match r {
             Ok(Some(id)) => EngineStatus::Ready(id),
             Ok(None) => EngineStatus::Running,
-            Err(Closed) => EngineStatus::Closed,
+            Err(e) => EngineStatus::Closed(e),
         }
     }
 
@@ -238,13 +297,6 @@ impl Engine {
                     let progress = self.flush_out()?;
                     if let Some(id) = self.handshake()? {
                         self.state = State::Active;
-                        self.handshake_deadline = None;
-                        if self.heartbeat_ivl > 0 {
-                            self.next_ping = Some(
-                                Instant::now() + Duration::from_millis(self.heartbeat_ivl as u64),
-                            );
-                            self.arm_timer = true;
-                        }
                         return Ok(Some(id));
                     }
                     if !progress {
@@ -288,11 +340,10 @@ impl Engine {
             if want > 0 && self.readable {
                 let mut buf = [0u8; 64];
                 match self.stream.read(&mut buf[..want]) {
-                    Ok(0) => return Err(Closed),
+                    Ok(0) => return Err(Closed::Connection),
                     Ok(n) => {
                         moved = true;
-                        self.last_recv = Instant::now();
-                        let (_, prog) = self.greeting.feed(&buf[..n]).map_err(|_| Closed)?;
+                        let (_, prog) = self.greeting.feed(&buf[..n]).map_err(protocol_error)?;
                         if let Progress::Done(peer) = prog {
                             self.greeting_done(peer)?;
                             return Ok(true);
@@ -318,37 +369,38 @@ impl Engine {
             self.heartbeat_ivl = 0;
         }
         let Ok(mut dec) = Decoder::new(self.framing, self.max_msg_size) else {
-            return Err(Closed);
+            return Err(Closed::Connection);
         };
         let mut enc = Encoder::new(self.framing);
         // What the greeting still had to send goes first.
         enc.push_raw(self.greeting.output());
         let n = self.greeting.output().len();
         self.greeting.advance_output(n);
+        if self.zap_enabled && !matches!(peer, PeerGreeting::V3 { .. }) {
+            // A peer without a security handshake cannot be authenticated.
+            return Err(Closed::PROTOCOL);
+        }
         match peer {
             PeerGreeting::V3 { mechanism, .. } => {
-                if mechanism != Mechanism::Null {
-                    return Err(Closed);
-                }
-                let mut props = Properties::default();
-                let name = socket_type::name(self.socket_type).unwrap_or("");
-                props
-                    .insert(command::SOCKET_TYPE, name.as_bytes())
-                    .map_err(|_| Closed)?;
-                if matches!(self.socket_type, ZMQ_REQ | ZMQ_DEALER | ZMQ_ROUTER) {
-                    props
-                        .insert(command::IDENTITY, &self.routing_id)
-                        .map_err(|_| Closed)?;
-                }
-                enc.push(command::ready(&props).map_err(|_| Closed)?);
+                let Some(mech) = self
+                    .mechanism
+                    .as_mut()
+                    .filter(|_| mechanism == self.mechanism_name)
+                else {
+                    return Err(Closed::Protocol(HandshakeFailure::Protocol(
+                        ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
+                    )));
+                };
+                // Our first handshake commands (NULL: READY) go out at once.
+                push_handshake_commands(mech.as_mut(), &mut enc).map_err(Closed::Protocol)?;
             }
             PeerGreeting::V2 { socket_type, .. } => {
                 // The greeting's socket type must be one ours talks to (15/ZMTP).
                 if !socket_type::compatible(self.socket_type, i32::from(socket_type)) {
-                    return Err(Closed);
+                    return Err(Closed::PROTOCOL);
                 }
                 // An identity frame, no handshake commands.
-                enc.push(Msg::from_slice(&self.routing_id).map_err(|_| Closed)?);
+                enc.push(Msg::from_slice(&self.routing_id).map_err(|_| Closed::Connection)?);
             }
             PeerGreeting::V1 { replay } => {
                 self.subscribe_all = matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB);
@@ -363,51 +415,66 @@ impl Engine {
         Ok(())
     }
 
-    /// Reads the peer's READY (3.x) or identity frame (older); its routing id when done.
+    /// Runs the handshake on what the peer sent: the mechanism's commands (3.x) or the
+    /// identity frame (older); the peer's routing id when done.
     fn handshake(&mut self) -> Step<Option<Vec<u8>>> {
-        let Some(m) = self.next_frame()? else {
-            return Ok(None);
-        };
         if self.framing != Framing::V3 {
+            let Some(m) = self.next_frame()? else {
+                return Ok(None);
+            };
             // The identity frame of a 1.0 / 2.0 peer.
-            self.set_metadata(None);
+            self.set_metadata(Properties::default(), &[]);
             if self.subscribe_all {
                 // Goes to the socket before anything the peer sends.
-                self.pending_in = Some(command::sub_message(true, b"").map_err(|_| Closed)?);
+                self.pending_in =
+                    Some(command::sub_message(true, b"").map_err(|_| Closed::Connection)?);
             }
             return Ok(Some(m.data().to_vec()));
         }
-        if m.flags() & msg::COMMAND == 0 {
-            return Err(Closed);
-        }
-        match Command::parse(m.data(), Mechanism::Null).map_err(|_| Closed)? {
-            Command::Ready(props) => {
-                let ok = props
-                    .get(command::SOCKET_TYPE)
-                    .is_some_and(|t| socket_type::compatible_name(self.socket_type, t));
-                if !ok {
-                    if let (Some(enc), Ok(e)) =
-                        (self.enc.as_mut(), command::error(b"Invalid socket type"))
-                    {
-                        enc.push(e);
-                    }
-                    let _ = self.flush_out();
-                    return Err(Closed);
+        while let Some(m) = self.next_frame()? {
+            let (Some(mech), Some(enc)) = (self.mechanism.as_mut(), self.enc.as_mut()) else {
+                return Err(Closed::PROTOCOL);
+            };
+            let processed = if m.flags() & msg::COMMAND == 0 {
+                Err(HandshakeFailure::Protocol(
+                    ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND,
+                ))
+            } else {
+                mech.process_handshake_command(m.data())
+            };
+            // What the mechanism has to say goes out, after a failure too (its ERROR).
+            let answered = push_handshake_commands(mech.as_mut(), enc);
+            let status = match processed.and(answered) {
+                Err(f) => Status::Failed(f),
+                Ok(()) => mech.status(),
+            };
+            match status {
+                Status::Handshaking => {}
+                Status::Ready => {
+                    let props = mech.peer_properties().clone();
+                    let user_id = mech.user_id().to_vec();
+                    self.transforms = mech.transforms_messages();
+                    let id = props.get(command::IDENTITY).unwrap_or_default().to_vec();
+                    self.set_metadata(props, &user_id);
+                    return Ok(Some(id));
                 }
-                let id = props.get(command::IDENTITY).unwrap_or_default().to_vec();
-                self.set_metadata(Some(props));
-                Ok(Some(id))
+                Status::Failed(f) => {
+                    let _ = self.flush_out();
+                    return Err(Closed::Protocol(f));
+                }
             }
-            _ => Err(Closed),
         }
+        Ok(None)
     }
 
-    /// The metadata received messages carry: the peer's READY properties (Socket-Type,
-    /// Identity, as Routing-Id too) and Peer-Address.
-    fn set_metadata(&mut self, props: Option<Properties>) {
-        let mut props = props.unwrap_or_default();
+    /// The metadata received messages carry: the peer's properties (Socket-Type, Identity,
+    /// as Routing-Id too), the User-Id a ZAP handler gave, and Peer-Address.
+    fn set_metadata(&mut self, mut props: Properties, user_id: &[u8]) {
         if let Some(id) = props.get(command::IDENTITY).map(<[u8]>::to_vec) {
             let _ = props.insert("Routing-Id", &id);
+        }
+        if !user_id.is_empty() {
+            let _ = props.insert(command::USER_ID, user_id);
         }
         if !self.peer_address.is_empty() {
             let _ = props.insert(command::PEER_ADDRESS, self.peer_address.as_bytes());
@@ -429,7 +496,7 @@ impl Engine {
             match dec.decode() {
                 Ok(Some(m)) => return Ok(Some(m)),
                 Ok(None) => {}
-                Err(_) => return Err(Closed),
+                Err(_) => return Err(Closed::PROTOCOL),
             }
             if !self.readable {
                 return Ok(None);
@@ -438,7 +505,7 @@ impl Engine {
             let asked = body.len() + rest.len();
             if asked == 0 {
                 return if dec.is_out_of_memory() {
-                    Err(Closed)
+                    Err(Closed::Connection)
                 } else {
                     Ok(None)
                 };
@@ -447,7 +514,7 @@ impl Engine {
                 .stream
                 .read_vectored(&mut [IoSliceMut::new(body), IoSliceMut::new(rest)])
             {
-                Ok(0) => return Err(Closed),
+                Ok(0) => return Err(Closed::Connection),
                 Ok(n) => {
                     // A short read from a stream socket took all it had: new bytes (or the
                     // FIN) will come with a new edge (epoll(7)), so don't spend a read on
@@ -459,9 +526,7 @@ impl Engine {
                     if n == asked {
                         dec.grow_buffer(MAX_READ_BUFFER);
                     }
-                    if self.heartbeat_ivl > 0 || self.peer_ttl.is_some() {
-                        self.last_recv = Instant::now();
-                    }
+                    self.heard = true;
                 }
                 Err(e) => {
                     Self::io_err::<()>(e, &mut self.readable)?;
@@ -492,6 +557,9 @@ impl Engine {
         if self.pending_in.is_none() {
             while let Some(mut m) = self.next_frame()? {
                 progress = true;
+                if self.transforms {
+                    m = self.decode(m)?;
+                }
                 if m.flags() & msg::COMMAND != 0 {
                     match self.on_command(&m)? {
                         Some(sub) => {
@@ -516,9 +584,9 @@ impl Engine {
         // it writes again). A writer that keeps up then never pays a wake-up, and the count
         // it publishes is looked at once per batch, not written by us at every message.
         while self.enc.is_some() {
-            self.pull(pipe, false);
+            self.pull(pipe, false)?;
             if self.enc.as_ref().is_some_and(Encoder::is_empty) {
-                self.pull(pipe, true);
+                self.pull(pipe, true)?;
             }
             let Some(enc) = self.enc.as_mut() else { break };
             if enc.is_empty() {
@@ -536,9 +604,9 @@ impl Engine {
 
     /// Moves messages from the pipe into the encoder while it has room; with `sleep`, a
     /// pipe found empty goes to sleep (see `Pipe::read_awake`).
-    fn pull(&mut self, pipe: &mut Pipe, sleep: bool) {
+    fn pull(&mut self, pipe: &mut Pipe, sleep: bool) -> Step<()> {
         let Some(enc) = self.enc.as_mut() else {
-            return;
+            return Ok(());
         };
         while enc.has_room() {
             let m = if sleep {
@@ -558,36 +626,89 @@ impl Engine {
             } else {
                 m
             };
+            if self.transforms {
+                return self.pull_transformed(m, pipe, sleep);
+            }
             enc.push(m);
+        }
+        Ok(())
+    }
+
+    /// [`Engine::pull`] for a mechanism that encodes messages: `first` and the rest.
+    #[cold]
+    fn pull_transformed(&mut self, first: Msg, pipe: &mut Pipe, sleep: bool) -> Step<()> {
+        self.send_command(first)?;
+        let (Some(enc), Some(mech)) = (self.enc.as_mut(), self.mechanism.as_mut()) else {
+            return Ok(());
+        };
+        while enc.has_room() {
+            let m = if sleep {
+                pipe.read()
+            } else {
+                pipe.read_awake()
+            };
+            let Some(m) = m else { break };
+            let first = !self.out_more;
+            self.out_more = m.more();
+            let m = if first
+                && self.zmtp31
+                && matches!(self.socket_type, ZMQ_SUB | ZMQ_XSUB)
+                && !m.more()
+            {
+                subscription_to_command(m)
+            } else {
+                m
+            };
+            enc.push(mech.encode(m).map_err(Closed::Protocol)?);
+        }
+        Ok(())
+    }
+
+    /// Queues a message or command the engine makes itself (PING, PONG), encoded by the
+    /// mechanism when it encodes.
+    fn send_command(&mut self, m: Msg) -> Step<()> {
+        let Some(enc) = self.enc.as_mut() else {
+            return Ok(());
+        };
+        let m = match self.mechanism.as_mut() {
+            Some(mech) if self.transforms => mech.encode(m).map_err(Closed::Protocol)?,
+            _ => m,
+        };
+        enc.push(m);
+        Ok(())
+    }
+
+    /// A frame received from a mechanism that encodes messages, as the socket sees it.
+    #[cold]
+    fn decode(&mut self, m: Msg) -> Step<Msg> {
+        match self.mechanism.as_mut() {
+            Some(mech) => mech.decode(m).map_err(Closed::Protocol),
+            None => Ok(m),
         }
     }
 
     /// A command from the peer in the message phase; a subscription becomes a message for
     /// the socket.
     fn on_command(&mut self, m: &Msg) -> Step<Option<Msg>> {
-        match Command::parse(m.data(), Mechanism::Null).map_err(|_| Closed)? {
-            Command::Ping { ttl, context } => {
-                // (Reads refresh `last_recv` only while heartbeats are on; this one counts.)
-                self.last_recv = Instant::now();
+        match ZmtpCommand::parse(m.data(), self.mechanism_name).map_err(|_| Closed::PROTOCOL)? {
+            ZmtpCommand::Ping { ttl, context } => {
                 if ttl > 0 {
-                    if self.peer_ttl.is_none() && self.heartbeat_ivl <= 0 {
-                        self.arm_timer = true;
-                    }
-                    self.peer_ttl = Some(Duration::from_millis(ttl as u64 * 100));
+                    // The peer is gone if nothing more comes within its TTL.
+                    self.arm_ttl = Some(Duration::from_millis(ttl as u64 * 100));
                 }
-                if let (Some(enc), Ok(p)) = (self.enc.as_mut(), command::pong(context)) {
-                    enc.push(p);
+                if let Ok(p) = command::pong(context) {
+                    self.send_command(p)?;
                 }
                 Ok(None)
             }
-            Command::Pong(_) => Ok(None),
-            Command::Subscribe(topic) if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => {
-                Ok(Some(command::sub_message(true, topic).map_err(|_| Closed)?))
-            }
-            Command::Cancel(topic) if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => Ok(Some(
-                command::sub_message(false, topic).map_err(|_| Closed)?,
-            )),
-            _ => Err(Closed),
+            ZmtpCommand::Pong(_) => Ok(None),
+            ZmtpCommand::Subscribe(topic) if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => Ok(
+                Some(command::sub_message(true, topic).map_err(|_| Closed::Connection)?),
+            ),
+            ZmtpCommand::Cancel(topic) if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => Ok(
+                Some(command::sub_message(false, topic).map_err(|_| Closed::Connection)?),
+            ),
+            _ => Err(Closed::PROTOCOL),
         }
     }
 }
@@ -600,3 +721,63 @@ fn subscription_to_command(m: Msg) -> Msg {
         None => m,
     }
 }
+
+/// Queues every handshake command the mechanism has to send now.
+fn push_handshake_commands(
+    mech: &mut dyn Mechanism,
+    enc: &mut Encoder,
+) -> Result<(), HandshakeFailure> {
+    while let Some(m) = mech.next_handshake_command()? {
+        enc.push(m);
+    }
+    Ok(())
+}
+
+/// A greeting the codec refused: the event libzmq raises for it, if any.
+fn protocol_error(e: CodecError) -> Closed {
+    Closed::Protocol(
+        e.event_code()
+            .map_or(HandshakeFailure::Silent, HandshakeFailure::Protocol),
+    )
+}
+
+/// The engine's timers (libzmq's handshake, heartbeat interval, heartbeat timeout and TTL
+/// timers), numbered from the engine's timer base.
+#[derive(Clone, Copy)]
+enum Timer {
+    /// HANDSHAKE_IVL: the handshake must be done by then.
+    Handshake,
+    /// HEARTBEAT_IVL: time to send a PING.
+    HeartbeatIvl,
+    /// HEARTBEAT_TIMEOUT after a PING: the peer must have sent something by then.
+    HeartbeatTimeout,
+    /// The TTL of the peer's last PING: it must have sent something more by then.
+    HeartbeatTtl,
+}
+
+/// The engine's pending timers.
+#[derive(Default)]
+struct Timers {
+    handshake: Option<TimerId>,
+    heartbeat: Option<TimerId>,
+    heartbeat_timeout: Option<TimerId>,
+    heartbeat_ttl: Option<TimerId>,
+}
+
+impl Timers {
+    /// Every pending timer, forgotten.
+    fn take_all(&mut self) -> impl Iterator<Item = TimerId> {
+        [
+            self.handshake.take(),
+            self.heartbeat.take(),
+            self.heartbeat_timeout.take(),
+            self.heartbeat_ttl.take(),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+#[cfg(test)]
+#[path = "zmtp_tests.rs"]
+mod tests;

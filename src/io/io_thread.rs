@@ -4,7 +4,8 @@
 //! Hosting: an object arrives by `Command::Plug` and gets a slot; mio tokens are
 //! `slot + 1` (token 0 is the mailbox); pipe ends owned by an object are attached with the
 //! object's slot as their index, so `Command::Pipe` reaches it directly. Other threads address
-//! an object by its id (`Command::Object`). Timers are kept in one heap per thread.
+//! an object by its id (`Command::Object`). Timers are kept in one heap per thread
+//! ([`TimerHeap`]), the one timer facility of the objects on it.
 //!
 //! Failures: a panic in an object's code (a bug) is caught here, so it takes neither the
 //! thread nor the other objects with it. The object is then torn down through the ownership
@@ -12,18 +13,19 @@
 //! acknowledged once they are), and stays hosted until that is done, so the socket that owns
 //! it, and `zmq_ctx_term`, still finish. Only when `abort` panics too is it dropped at once.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Registry, Token};
 
+use super::timer_heap::{Due, TimerHeap, TimerId};
 use super::Worker;
 use crate::command::{Command, ObjCmd, PipeCmd};
 use crate::error::Result;
-use crate::mailbox::{Mailbox, Watch};
+use crate::mailbox::Mailbox;
+use crate::watch::IoWatches;
 
 const MAILBOX: Token = Token(0);
 
@@ -35,7 +37,7 @@ pub struct IoCtx<'a> {
     pub mailbox: &'a Arc<Mailbox>,
     /// The object's slot: its pipe index and token.
     pub slot: usize,
-    timers: &'a mut BinaryHeap<Reverse<(Instant, usize, u64, u32)>>,
+    timers: &'a mut TimerHeap,
     id: u64,
     /// New objects to host (a listener's new sessions).
     spawned: &'a mut Vec<Box<dyn IoObject>>,
@@ -49,14 +51,21 @@ impl IoCtx<'_> {
         Token(self.slot + 1)
     }
 
-    /// Calls `timer(id)` on this object after `after`.
-    pub fn add_timer(&mut self, after: Duration, timer_id: u32) {
-        self.timers.push(Reverse((
-            Instant::now() + after,
-            self.slot,
-            self.id,
-            timer_id,
-        )));
+    /// Calls `timer(timer_id)` on this object once, after `after` (unless cancelled).
+    pub fn add_timer(&mut self, after: Duration, timer_id: u32) -> TimerId {
+        self.timers.add(
+            after,
+            Due {
+                slot: self.slot,
+                object: self.id,
+                timer: timer_id,
+            },
+        )
+    }
+
+    /// Cancels a timer this object set; harmless if it fired already.
+    pub fn cancel_timer(&mut self, id: TimerId) {
+        self.timers.cancel(id);
     }
 
     /// Hosts another object on this thread.
@@ -65,32 +74,9 @@ impl IoCtx<'_> {
     }
 
     /// Messages were delivered to an application thread that was waiting for them: it may
-    /// answer at once (see [`Watch`]).
+    /// answer at once (see `crate::watch`: the reply watch).
     pub fn note_woke_reader(&mut self) {
         *self.woke_reader = true;
-    }
-}
-
-/// How long the I/O thread watches for an answer (see [`Watch`]: the reply watch).
-const REPLY_WATCH: Duration = Duration::from_micros(50);
-/// How long the I/O thread polls its sockets for the next request after an answer (see
-/// [`Watch`]: the network watch).
-const NET_WATCH: Duration = Duration::from_micros(150);
-/// Polls without blocking, yielding the CPU between looks, for [`NET_WATCH`] or until an
-/// event comes (true) or a command does.
-fn watch_sockets(poll: &mut Poll, events: &mut Events, mailbox: &Mailbox) -> bool {
-    let until = Instant::now() + NET_WATCH;
-    loop {
-        if poll.poll(events, Some(Duration::ZERO)).is_err() {
-            return false;
-        }
-        if !events.is_empty() {
-            return true;
-        }
-        if Instant::now() >= until || mailbox.has_pending() {
-            return false;
-        }
-        std::thread::yield_now();
     }
 }
 
@@ -126,8 +112,8 @@ struct Host {
     objects: Vec<Option<Box<dyn IoObject>>>,
     free: Vec<usize>,
     by_id: HashMap<u64, usize>,
-    timers: BinaryHeap<Reverse<(Instant, usize, u64, u32)>>,
-    /// An object woke an application thread in this round (see [`Watch`]).
+    timers: TimerHeap,
+    /// An object woke an application thread in this round (see `crate::watch`: the reply watch).
     woke_reader: bool,
 }
 
@@ -198,14 +184,10 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
         objects: Vec::new(),
         free: Vec::new(),
         by_id: HashMap::new(),
-        timers: BinaryHeap::new(),
+        timers: TimerHeap::default(),
         woke_reader: false,
     };
-    let mut watch = Watch::new();
-    let mut net_watch = Watch::new();
-    // Watching the sockets pays only when another CPU can run the other side meanwhile
-    // (this thread's affinity allows more than one).
-    let may_watch = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let mut watches = IoWatches::new();
     // Commands are taken only when the mailbox's fd fired (and at start): the owner drains
     // the queue to empty each time, so a command that comes later raises the signal again.
     // The signal is cleared before draining, never after (that could eat the signal of a
@@ -214,8 +196,6 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
     // A watch ended with commands: whether one was an answer (messages to send) is known
     // once they are taken.
     let mut watched = false;
-    // The last reply watch caught an answer: the network watch may follow.
-    let mut answered_recently = false;
     loop {
         // After a watch that caught commands there is normally no signal to clear: the owner
         // was marked active, so senders did not raise one (one raised just before the watch
@@ -243,37 +223,23 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
             }
         }
         if std::mem::take(&mut watched) {
-            watch.record(answered);
-            answered_recently = answered;
+            watches.reply_taken(answered);
         }
         let now = Instant::now();
-        while let Some(Reverse((at, slot, id, tid))) = host.timers.peek().copied() {
-            if at > now {
-                break;
-            }
-            host.timers.pop();
-            if host.by_id.get(&id) == Some(&slot) {
-                host.with(poll.registry(), &mailbox, slot, |o, io| o.timer(io, tid));
+        while let Some(due) = host.timers.pop_due(now) {
+            if host.by_id.get(&due.object) == Some(&due.slot) {
+                host.with(poll.registry(), &mailbox, due.slot, |o, io| {
+                    o.timer(io, due.timer)
+                });
             }
         }
-        if std::mem::take(&mut host.woke_reader) && watch.allowed() {
-            if mailbox.spin_for(Instant::now() + REPLY_WATCH) {
-                mail = true;
-                watched = true;
-                continue;
-            }
-            watch.record(false);
+        if std::mem::take(&mut host.woke_reader) && watches.reply_watch(&mailbox) {
+            mail = true;
+            watched = true;
+            continue;
         }
-        let mut got = false;
-        if std::mem::take(&mut answered_recently) && may_watch && net_watch.allowed() {
-            got = watch_sockets(&mut poll, &mut events, &mailbox);
-            net_watch.record(got || mailbox.has_pending());
-        }
-        if !got {
-            let timeout = host
-                .timers
-                .peek()
-                .map(|Reverse((at, ..))| at.saturating_duration_since(Instant::now()));
+        if !watches.net_watch(&mut poll, &mut events, &mailbox) {
+            let timeout = host.timers.next_timeout();
             if let Err(e) = poll.poll(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     return;
@@ -317,35 +283,6 @@ pub(crate) mod panic_hook {
             drop(armed);
             panic!("injected panic (test) in a session of {endpoint}");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_socket_watch_sees_an_event_or_a_command_or_gives_up() {
-        let mut poll = Poll::new().unwrap();
-        let mut events = Events::with_capacity(4);
-        let mailbox = Mailbox::new().unwrap();
-        // Nothing happens: it gives up after NET_WATCH.
-        let t = Instant::now();
-        assert!(!watch_sockets(&mut poll, &mut events, &mailbox));
-        assert!(t.elapsed() >= NET_WATCH);
-        // A readable socket is an event.
-        let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-        b.set_nonblocking(true).unwrap();
-        let mut b = mio::net::UnixStream::from_std(b);
-        poll.registry()
-            .register(&mut b, Token(1), mio::Interest::READABLE)
-            .unwrap();
-        std::io::Write::write_all(&mut a, b"x").unwrap();
-        assert!(watch_sockets(&mut poll, &mut events, &mailbox));
-        assert_eq!(events.iter().next().map(|e| e.token()), Some(Token(1)));
-        // A command ends the watch too (the loop takes it), without an event.
-        mailbox.send(Command::Stop);
-        assert!(!watch_sockets(&mut poll, &mut events, &mailbox));
     }
 }
 
@@ -406,3 +343,7 @@ mod panic_tests {
         panic_hook::disarm(&ep);
     }
 }
+
+#[cfg(test)]
+#[path = "io_thread_testing.rs"]
+pub mod testing;

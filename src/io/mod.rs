@@ -3,6 +3,7 @@
 
 pub mod io_thread;
 pub mod reaper;
+pub mod timer_heap;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;

@@ -75,3 +75,119 @@ impl Fq {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::PipeEvent;
+    use crate::socket::pipes::harness::Harness;
+
+    fn bench(n: usize) -> (Harness, Fq) {
+        let mut h = Harness::new();
+        let mut fq = Fq::default();
+        for _ in 0..n {
+            let p = h.add_pipe([0, 0]);
+            fq.attach(h.slot(p));
+        }
+        (h, fq)
+    }
+
+    fn settle(h: &mut Harness, fq: &mut Fq) {
+        h.settle_with(|_, idx, ev| match ev {
+            PipeEvent::ReadActivated => fq.activated(idx),
+            PipeEvent::Terminated => fq.terminated(idx),
+            _ => {}
+        });
+    }
+
+    /// The next part: its bytes and the slot it came from.
+    fn recv(h: &mut Harness, fq: &mut Fq) -> Result<(Vec<u8>, usize)> {
+        settle(h, fq);
+        let mut m = Msg::new();
+        let idx = fq.recv_pipe(&mut h.pipes, &mut m)?;
+        Ok((m.data().to_vec(), idx))
+    }
+
+    #[test]
+    fn messages_are_taken_from_each_pipe_in_turn() {
+        let (mut h, mut fq) = bench(3);
+        for n in 0..3 {
+            for i in 0..2 {
+                let b = format!("{n}.{i}");
+                assert!(h.peer_send(n, &[b.as_bytes()]));
+            }
+        }
+        let got: Vec<String> = (0..6)
+            .map(|_| String::from_utf8(recv(&mut h, &mut fq).unwrap().0).unwrap())
+            .collect();
+        assert_eq!(got, ["0.0", "1.0", "2.0", "0.1", "1.1", "2.1"]);
+        assert_eq!(recv(&mut h, &mut fq), Err(Error::Again));
+    }
+
+    #[test]
+    fn all_parts_of_a_message_come_from_the_same_pipe() {
+        let (mut h, mut fq) = bench(2);
+        assert!(h.peer_send(0, &[b"a1", b"a2", b"a3"]));
+        assert!(h.peer_send(1, &[b"b1", b"b2"]));
+        assert!(h.peer_send(0, &[b"c"]));
+        let (s0, s1) = (h.slot(0), h.slot(1));
+        let got: Vec<(Vec<u8>, usize)> = (0..6).map(|_| recv(&mut h, &mut fq).unwrap()).collect();
+        let want = [
+            (&b"a1"[..], s0),
+            (b"a2", s0),
+            (b"a3", s0),
+            (b"b1", s1),
+            (b"b2", s1),
+            (b"c", s0),
+        ];
+        let want: Vec<(Vec<u8>, usize)> = want.iter().map(|(b, s)| (b.to_vec(), *s)).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn an_empty_pipe_is_skipped_until_its_peer_writes() {
+        let (mut h, mut fq) = bench(2);
+        assert!(h.peer_send(1, &[b"b"]));
+        assert_eq!(recv(&mut h, &mut fq).unwrap().0, b"b");
+        assert_eq!(recv(&mut h, &mut fq), Err(Error::Again));
+        assert!(!fq.has_in(&mut h.pipes));
+        // The sleeping pipe is woken by its peer's write (ActivateRead).
+        assert!(h.peer_send(0, &[b"a"]));
+        settle(&mut h, &mut fq);
+        assert!(fq.has_in(&mut h.pipes));
+        assert_eq!(recv(&mut h, &mut fq).unwrap().0, b"a");
+    }
+
+    #[test]
+    fn has_in_stays_true_until_the_last_part_is_taken() {
+        let (mut h, mut fq) = bench(1);
+        assert!(!fq.has_in(&mut h.pipes));
+        assert!(h.peer_send(0, &[b"1", b"2"]));
+        settle(&mut h, &mut fq);
+        assert!(fq.has_in(&mut h.pipes));
+        recv(&mut h, &mut fq).unwrap();
+        assert!(fq.has_in(&mut h.pipes), "the second part is due");
+        recv(&mut h, &mut fq).unwrap();
+        assert!(!fq.has_in(&mut h.pipes));
+    }
+
+    #[test]
+    fn messages_sent_before_a_peer_closed_are_still_received() {
+        let (mut h, mut fq) = bench(2);
+        assert!(h.peer_send(0, &[b"x"]));
+        assert!(h.peer_send(0, &[b"y1", b"y2"]));
+        h.peer(0).terminate(true);
+        settle(&mut h, &mut fq);
+        assert!(!h.is_gone(0), "the pipe waits until its messages are read");
+        let got: Vec<Vec<u8>> = (0..3).map(|_| recv(&mut h, &mut fq).unwrap().0).collect();
+        assert_eq!(got, [b"x".to_vec(), b"y1".to_vec(), b"y2".to_vec()]);
+        // Reading on finds the end of the pipe, which then terminates.
+        assert_eq!(recv(&mut h, &mut fq), Err(Error::Again));
+        settle(&mut h, &mut fq);
+        assert!(h.is_gone(0));
+        assert!(h.peer_is_closed(0));
+        // The other pipe still works.
+        assert!(h.peer_send(1, &[b"z"]));
+        assert_eq!(recv(&mut h, &mut fq).unwrap().0, b"z");
+    }
+}

@@ -33,7 +33,7 @@ use crate::constants::*;
 use crate::ctx::{BoundEndpoint, CtxInner};
 use crate::error::{Error, Result};
 use crate::io::io_thread::IoObject;
-use crate::mailbox::{Mailbox, Watch};
+use crate::mailbox::Mailbox;
 use crate::monitor::Monitor;
 use crate::msg::{self, Msg};
 use crate::options::{OptVal, Options};
@@ -43,6 +43,7 @@ use crate::session::{Session, SocketRef};
 use crate::transport::connecter::Connecter;
 use crate::transport::listener::Listener;
 use crate::transport::{inproc, Endpoint};
+use crate::watch::SocketWatch;
 use pipes::Pipes;
 
 /// The per-type routing behaviour of a socket.
@@ -110,16 +111,6 @@ fn create_type(ty: i32, options: &mut Options) -> Result<Box<dyn SocketType>> {
 /// in the handshake; inproc, like libzmq's, does not check).
 pub use crate::engine::codec::socket_type::compatible;
 
-/// How long a blocking call watches for commands before it sleeps, on a socket whose peers
-/// are all in this process. A socket with tcp/ipc endpoints does not spin so, always: its
-/// messages come through an I/O thread, and on a machine with few cores the spinning thread
-/// would take the CPU that I/O thread needs (measured: throughput suffers on 2 cores).
-const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(20);
-
-/// How long a receive on a socket with tcp/ipc endpoints watches for the answer to what the
-/// socket sent last, before it sleeps (the answer watch, see `mailbox::Watch`).
-const ANSWER_WATCH: Duration = Duration::from_micros(50);
-
 /// How long to wait between checks for commands while the socket is busy.
 const COMMAND_THROTTLE: Duration = Duration::from_millis(1);
 
@@ -135,12 +126,12 @@ pub struct SocketBase {
     rcvmore: bool,
     last_command_check: Instant,
     /// A tcp/ipc endpoint was bound or connected (no spinning before sleeps, see
-    /// [`SPIN_BEFORE_SLEEP`]).
+    /// `crate::watch`: the inproc spin).
     networked: bool,
     /// The last call that moved a message was a send: a receive now likely waits for the
-    /// answer (request/reply), which is worth watching for (see [`ANSWER_WATCH`]).
+    /// answer (request/reply), which is worth watching for (see `crate::watch`: the answer watch).
     answer_due: bool,
-    answer_watch: Watch,
+    watch: SocketWatch,
     /// Inproc names bound by this socket.
     bound: Vec<String>,
     /// In the reaper: terminating.
@@ -196,7 +187,7 @@ impl SocketBase {
             last_command_check: Instant::now(),
             networked: false,
             answer_due: false,
-            answer_watch: Watch::new(),
+            watch: SocketWatch::default(),
             bound: Vec::new(),
             reaping: false,
             monitor: Monitor::new(),
@@ -258,14 +249,9 @@ impl SocketBase {
         }
         let spin_until = if timeout_ms == 0 {
             None
-        } else if !self.networked {
-            Some(Instant::now() + SPIN_BEFORE_SLEEP)
-        } else if answer && self.answer_watch.allowed() {
-            let caught = self.mailbox.spin_for(Instant::now() + ANSWER_WATCH);
-            self.answer_watch.record(caught);
-            None
         } else {
-            None
+            self.watch
+                .before_sleep(&self.mailbox, self.networked, answer)
         };
         let mut cmd = self.mailbox.recv_spin(timeout_ms, spin_until);
         loop {
@@ -376,6 +362,7 @@ impl SocketBase {
             binds_sent: self.binds_sent.clone(),
             options: self.options.clone(),
             monitor: self.monitor.clone(),
+            ctx: Arc::downgrade(&self.ctx),
         }
     }
 

@@ -70,3 +70,75 @@ impl SocketType for Pair {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socket::pipes::harness::{parts, Harness};
+
+    #[test]
+    fn without_a_peer_send_and_recv_are_eagain() {
+        let mut h = Harness::new();
+        let mut s = Pair::default();
+        assert_eq!(h.send(&mut s, &[b"x"]), Err(Error::Again));
+        assert_eq!(h.recv(&mut s), Err(Error::Again));
+        assert!(!s.has_in(&mut h.pipes));
+        assert!(!s.has_out(&mut h.pipes));
+    }
+
+    #[test]
+    fn messages_go_both_ways_with_the_one_peer() {
+        let mut h = Harness::new();
+        let mut s = Pair::default();
+        let p = h.connect(&mut s, [0, 0]);
+        h.send(&mut s, &[b"ping", b"more"]).unwrap();
+        assert_eq!(h.peer_recv(p), vec![parts(&[b"ping", b"more"])]);
+        assert!(h.peer_send(p, &[b"pong"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"pong"]));
+        assert_eq!(h.recv(&mut s), Err(Error::Again));
+    }
+
+    #[test]
+    fn a_second_peer_is_refused_and_the_first_keeps_the_socket() {
+        let mut h = Harness::new();
+        let mut s = Pair::default();
+        let first = h.connect(&mut s, [0, 0]);
+        let second = h.connect(&mut s, [0, 0]);
+        // The second pipe is ended: its peer sees the end and both sides finish.
+        assert!(h.peer_recv(second).is_empty());
+        h.settle(&mut s);
+        assert!(h.is_gone(second) && h.peer_is_closed(second));
+        h.send(&mut s, &[b"to the first"]).unwrap();
+        assert_eq!(h.peer_recv(first), vec![parts(&[b"to the first"])]);
+    }
+
+    #[test]
+    fn a_full_pipe_makes_send_eagain_until_the_peer_reads() {
+        let mut h = Harness::new();
+        let mut s = Pair::default();
+        let p = h.connect(&mut s, [1, 0]);
+        h.send(&mut s, &[b"1"]).unwrap();
+        assert!(!s.has_out(&mut h.pipes));
+        assert_eq!(h.send(&mut s, &[b"2"]), Err(Error::Again));
+        assert_eq!(h.peer_recv(p), vec![parts(&[b"1"])]);
+        h.settle(&mut s);
+        assert!(s.has_out(&mut h.pipes));
+        h.send(&mut s, &[b"2"]).unwrap();
+        assert_eq!(h.peer_recv(p), vec![parts(&[b"2"])]);
+    }
+
+    #[test]
+    fn after_the_peer_left_a_new_peer_is_accepted() {
+        let mut h = Harness::new();
+        let mut s = Pair::default();
+        let old = h.connect(&mut s, [0, 0]);
+        h.peer_close(&mut s, old);
+        // The socket reads up to the end of the old pipe, which then finishes.
+        assert_eq!(h.recv(&mut s), Err(Error::Again));
+        h.settle(&mut s);
+        assert!(h.is_gone(old));
+        let new = h.connect(&mut s, [0, 0]);
+        h.send(&mut s, &[b"hello"]).unwrap();
+        assert_eq!(h.peer_recv(new), vec![parts(&[b"hello"])]);
+    }
+}

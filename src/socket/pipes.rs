@@ -71,3 +71,7 @@ impl Pipes {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+#[path = "pipes_harness.rs"]
+pub mod harness;

@@ -119,3 +119,96 @@ impl SocketType for Rep {
         self.router.getsockopt(id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socket::pipes::harness::{parts, Harness};
+
+    /// A REP with `n` requesters, each announced by its routing id `r<i>`.
+    fn rep_with(n: usize) -> (Harness, Rep, Vec<usize>) {
+        let mut h = Harness::new();
+        let mut s = Rep::default();
+        let peers = (0..n)
+            .map(|i| {
+                let p = h.add_pipe([0, 0]);
+                h.peer_announce(p, format!("r{i}").as_bytes());
+                let slot = h.slot(p);
+                s.attach(&mut h.pipes, slot, false);
+                p
+            })
+            .collect();
+        (h, s, peers)
+    }
+
+    #[test]
+    fn the_request_is_received_without_its_envelope() {
+        let (mut h, mut s, p) = rep_with(1);
+        assert!(h.peer_send(p[0], &[b"hop", b"", b"q1", b"q2"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"q1", b"q2"]));
+    }
+
+    #[test]
+    fn the_reply_goes_to_the_requester_with_the_envelope_in_front() {
+        let (mut h, mut s, p) = rep_with(2);
+        assert!(h.peer_send(p[1], &[b"hop", b"", b"question"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"question"]));
+        h.send(&mut s, &[b"answer"]).unwrap();
+        assert_eq!(h.peer_recv(p[1]), vec![parts(&[b"hop", b"", b"answer"])]);
+        assert!(h.peer_recv(p[0]).is_empty());
+    }
+
+    #[test]
+    fn sending_before_a_request_is_efsm() {
+        let (mut h, mut s, _) = rep_with(1);
+        assert_eq!(h.send(&mut s, &[b"x"]), Err(Error::Fsm));
+    }
+
+    #[test]
+    fn receiving_while_a_reply_is_due_is_efsm() {
+        let (mut h, mut s, p) = rep_with(1);
+        assert!(h.peer_send(p[0], &[b"", b"q"]));
+        assert!(h.peer_send(p[0], &[b"", b"q again"]));
+        h.recv(&mut s).unwrap();
+        assert_eq!(h.recv(&mut s), Err(Error::Fsm));
+        assert!(!s.has_in(&mut h.pipes));
+        h.send(&mut s, &[b"r"]).unwrap();
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"q again"]));
+    }
+
+    #[test]
+    fn requests_from_several_peers_are_served_one_at_a_time_each_answered_to_its_sender() {
+        let (mut h, mut s, p) = rep_with(2);
+        assert!(h.peer_send(p[0], &[b"", b"from 0"]));
+        assert!(h.peer_send(p[1], &[b"", b"from 1"]));
+        for _ in 0..2 {
+            let q = h.recv(&mut s).unwrap();
+            let mut r = q[0].clone();
+            r.extend_from_slice(b" answered");
+            h.send(&mut s, &[&r]).unwrap();
+        }
+        assert_eq!(h.peer_recv(p[0]), vec![parts(&[b"", b"from 0 answered"])]);
+        assert_eq!(h.peer_recv(p[1]), vec![parts(&[b"", b"from 1 answered"])]);
+    }
+
+    #[test]
+    fn a_request_without_a_delimiter_is_dropped() {
+        let (mut h, mut s, p) = rep_with(1);
+        assert!(h.peer_send(p[0], &[b"no", b"delimiter"]));
+        assert!(h.peer_send(p[0], &[b"", b"good"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"good"]));
+        h.send(&mut s, &[b"r"]).unwrap();
+        assert_eq!(h.peer_recv(p[0]), vec![parts(&[b"", b"r"])]);
+    }
+
+    #[test]
+    fn a_reply_to_a_requester_that_left_is_dropped_and_the_next_request_served() {
+        let (mut h, mut s, p) = rep_with(2);
+        assert!(h.peer_send(p[0], &[b"", b"q"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"q"]));
+        h.peer_close(&mut s, p[0]);
+        h.send(&mut s, &[b"lost"]).unwrap();
+        assert!(h.peer_send(p[1], &[b"", b"next"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"next"]));
+    }
+}

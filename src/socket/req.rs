@@ -164,3 +164,147 @@ impl SocketType for Req {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socket::pipes::harness::{parts, Harness};
+
+    fn on(s: &mut Req, h: &mut Harness, id: i32) {
+        assert_eq!(
+            s.setsockopt(&mut h.pipes, id, &1i32.to_ne_bytes()),
+            Some(Ok(()))
+        );
+    }
+
+    #[test]
+    fn a_request_goes_out_behind_an_empty_delimiter() {
+        let mut h = Harness::new();
+        let mut s = Req::default();
+        let p = h.connect(&mut s, [0, 0]);
+        h.send(&mut s, &[b"hello", b"world"]).unwrap();
+        assert_eq!(h.peer_recv(p), vec![parts(&[b"", b"hello", b"world"])]);
+    }
+
+    #[test]
+    fn receiving_before_sending_a_request_is_efsm() {
+        let mut h = Harness::new();
+        let mut s = Req::default();
+        h.connect(&mut s, [0, 0]);
+        assert_eq!(h.recv(&mut s), Err(Error::Fsm));
+    }
+
+    #[test]
+    fn a_second_request_before_the_reply_is_efsm() {
+        let mut h = Harness::new();
+        let mut s = Req::default();
+        h.connect(&mut s, [0, 0]);
+        h.send(&mut s, &[b"1"]).unwrap();
+        assert_eq!(h.send(&mut s, &[b"2"]), Err(Error::Fsm));
+        assert!(!s.has_out(&mut h.pipes));
+    }
+
+    #[test]
+    fn the_reply_is_delivered_without_its_delimiter_and_the_next_request_may_go() {
+        let mut h = Harness::new();
+        let mut s = Req::default();
+        let p = h.connect(&mut s, [0, 0]);
+        h.send(&mut s, &[b"q"]).unwrap();
+        assert!(h.peer_send(p, &[b"", b"r1", b"r2"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"r1", b"r2"]));
+        assert_eq!(h.recv(&mut s), Err(Error::Fsm), "one reply per request");
+        h.send(&mut s, &[b"q2"]).unwrap();
+        assert_eq!(h.peer_recv(p).len(), 2);
+    }
+
+    #[test]
+    fn requests_go_to_peers_in_turn() {
+        let mut h = Harness::new();
+        let mut s = Req::default();
+        let a = h.connect(&mut s, [0, 0]);
+        let b = h.connect(&mut s, [0, 0]);
+        h.send(&mut s, &[b"to a"]).unwrap();
+        assert!(h.peer_send(a, &[b"", b"ra"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"ra"]));
+        h.send(&mut s, &[b"to b"]).unwrap();
+        assert_eq!(h.peer_recv(a), vec![parts(&[b"", b"to a"])]);
+        assert_eq!(h.peer_recv(b), vec![parts(&[b"", b"to b"])]);
+    }
+
+    #[test]
+    fn a_reply_from_a_peer_not_asked_is_dropped() {
+        let mut h = Harness::new();
+        let mut s = Req::default();
+        let asked = h.connect(&mut s, [0, 0]);
+        let other = h.connect(&mut s, [0, 0]);
+        h.send(&mut s, &[b"q"]).unwrap();
+        assert_eq!(h.peer_recv(asked).len(), 1);
+        assert!(h.peer_send(other, &[b"", b"bogus"]));
+        assert!(h.peer_send(asked, &[b"", b"genuine"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"genuine"]));
+    }
+
+    #[test]
+    fn a_reply_without_the_delimiter_is_dropped() {
+        let mut h = Harness::new();
+        let mut s = Req::default();
+        let p = h.connect(&mut s, [0, 0]);
+        h.send(&mut s, &[b"q"]).unwrap();
+        assert!(h.peer_send(p, &[b"no delimiter", b"x"]));
+        assert_eq!(h.recv(&mut s), Err(Error::Again));
+        assert!(h.peer_send(p, &[b"", b"ok"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"ok"]));
+    }
+
+    #[test]
+    fn with_req_relaxed_a_new_request_abandons_the_old_reply() {
+        let mut h = Harness::new();
+        let mut s = Req::default();
+        on(&mut s, &mut h, ZMQ_REQ_RELAXED);
+        let p = h.connect(&mut s, [0, 0]);
+        h.send(&mut s, &[b"first"]).unwrap();
+        assert!(h.peer_send(p, &[b"", b"late reply"]));
+        h.send(&mut s, &[b"second"]).unwrap();
+        assert!(h.peer_send(p, &[b"", b"reply to second"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"reply to second"]));
+    }
+
+    #[test]
+    fn with_req_correlate_requests_carry_an_id_and_only_the_matching_reply_is_delivered() {
+        let mut h = Harness::new();
+        let mut s = Req::default();
+        on(&mut s, &mut h, ZMQ_REQ_CORRELATE);
+        on(&mut s, &mut h, ZMQ_REQ_RELAXED);
+        let p = h.connect(&mut s, [0, 0]);
+        h.send(&mut s, &[b"one"]).unwrap();
+        h.send(&mut s, &[b"two"]).unwrap();
+        let got = h.peer_recv(p);
+        assert_eq!(got.len(), 2);
+        for m in &got {
+            assert_eq!(m.len(), 3, "id, delimiter, body: {m:?}");
+            assert_eq!((m[0].len(), m[1].as_slice()), (4, &b""[..]));
+        }
+        assert_ne!(got[0][0], got[1][0], "each request has its own id");
+        // The reply to the first request comes late: only the second's is delivered.
+        let (id1, id2) = (got[0][0].clone(), got[1][0].clone());
+        assert!(h.peer_send(p, &[&id1, b"", b"reply one"]));
+        assert!(h.peer_send(p, &[&id2, b"", b"reply two"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"reply two"]));
+    }
+
+    #[test]
+    fn once_the_asked_peer_is_gone_a_reply_from_any_peer_is_accepted() {
+        // As libzmq's REQ: the reply pipe is forgotten when it terminates.
+        let mut h = Harness::new();
+        let mut s = Req::default();
+        let asked = h.connect(&mut s, [0, 0]);
+        let other = h.connect(&mut s, [0, 0]);
+        h.send(&mut s, &[b"q"]).unwrap();
+        h.peer_close(&mut s, asked);
+        assert_eq!(h.recv(&mut s), Err(Error::Again));
+        h.settle(&mut s);
+        assert!(h.is_gone(asked));
+        assert!(h.peer_send(other, &[b"", b"from other"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"from other"]));
+    }
+}

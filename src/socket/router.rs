@@ -459,3 +459,178 @@ mod tests {
         assert!(flag_of(&[1u8]).is_err());
     }
 }
+
+#[cfg(test)]
+mod behaviour_tests {
+    use super::*;
+    use crate::socket::pipes::harness::{parts, Harness};
+
+    fn on(s: &mut Router, h: &mut Harness, id: i32) {
+        assert_eq!(
+            s.setsockopt(&mut h.pipes, id, &1i32.to_ne_bytes()),
+            Some(Ok(()))
+        );
+    }
+
+    /// A peer that announces `id` (as a DEALER's session does), with `hwm` towards it.
+    fn peer(h: &mut Harness, s: &mut Router, id: &[u8], hwm: u64) -> usize {
+        let p = h.add_pipe([hwm, 0]);
+        h.peer_announce(p, id);
+        let slot = h.slot(p);
+        s.attach(&mut h.pipes, slot, false);
+        p
+    }
+
+    #[test]
+    fn a_received_message_is_prefixed_with_its_senders_routing_id() {
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        let a = peer(&mut h, &mut s, b"alice", 0);
+        let b = peer(&mut h, &mut s, b"bob", 0);
+        assert!(h.peer_send(b, &[b"hi", b"there"]));
+        assert!(h.peer_send(a, &[b"hello"]));
+        let mut got = vec![h.recv(&mut s).unwrap(), h.recv(&mut s).unwrap()];
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                parts(&[b"alice", b"hello"]),
+                parts(&[b"bob", b"hi", b"there"])
+            ]
+        );
+    }
+
+    #[test]
+    fn a_message_goes_to_the_peer_its_first_part_names() {
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        let a = peer(&mut h, &mut s, b"alice", 0);
+        let b = peer(&mut h, &mut s, b"bob", 0);
+        h.send(&mut s, &[b"bob", b"for", b"bob"]).unwrap();
+        h.send(&mut s, &[b"alice", b"for alice"]).unwrap();
+        assert_eq!(h.peer_recv(a), vec![parts(&[b"for alice"])]);
+        assert_eq!(h.peer_recv(b), vec![parts(&[b"for", b"bob"])]);
+    }
+
+    #[test]
+    fn a_message_for_an_unknown_peer_is_dropped_silently() {
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        let a = peer(&mut h, &mut s, b"alice", 0);
+        h.send(&mut s, &[b"nobody", b"lost"]).unwrap();
+        h.send(&mut s, &[b"alice", b"kept"]).unwrap();
+        assert_eq!(h.peer_recv(a), vec![parts(&[b"kept"])]);
+    }
+
+    #[test]
+    fn with_router_mandatory_an_unknown_peer_is_ehostunreach() {
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        on(&mut s, &mut h, ZMQ_ROUTER_MANDATORY);
+        peer(&mut h, &mut s, b"alice", 0);
+        assert_eq!(h.send(&mut s, &[b"nobody", b"x"]), Err(Error::HostUnreach));
+        h.send(&mut s, &[b"alice", b"x"]).unwrap();
+    }
+
+    #[test]
+    fn a_peer_at_its_hwm_loses_the_message_or_with_router_mandatory_it_is_eagain() {
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        let a = peer(&mut h, &mut s, b"alice", 1);
+        h.send(&mut s, &[b"alice", b"1"]).unwrap();
+        h.send(&mut s, &[b"alice", b"2 (dropped)"]).unwrap();
+        on(&mut s, &mut h, ZMQ_ROUTER_MANDATORY);
+        assert!(!s.has_out(&mut h.pipes));
+        assert_eq!(h.send(&mut s, &[b"alice", b"3"]), Err(Error::Again));
+        assert_eq!(h.peer_recv(a), vec![parts(&[b"1"])]);
+        h.settle(&mut s);
+        assert!(s.has_out(&mut h.pipes));
+        h.send(&mut s, &[b"alice", b"4"]).unwrap();
+        assert_eq!(h.peer_recv(a), vec![parts(&[b"4"])]);
+    }
+
+    #[test]
+    fn a_peer_announcing_no_id_gets_a_generated_one() {
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        let p = peer(&mut h, &mut s, b"", 0);
+        assert!(h.peer_send(p, &[b"x"]));
+        let m = h.recv(&mut s).unwrap();
+        assert_eq!((m[0].len(), m[0][0]), (5, 0), "a zero byte and a counter");
+        // The generated id routes replies back.
+        h.send(&mut s, &[&m[0], b"reply"]).unwrap();
+        assert_eq!(h.peer_recv(p), vec![parts(&[b"reply"])]);
+    }
+
+    #[test]
+    fn a_peer_connecting_before_its_announcement_is_routable_once_it_arrives() {
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        let p = h.connect(&mut s, [0, 0]);
+        h.peer_announce(p, b"late");
+        assert!(h.peer_send(p, &[b"x"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"late", b"x"]));
+    }
+
+    #[test]
+    fn a_second_peer_with_a_taken_id_is_ignored() {
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        let first = peer(&mut h, &mut s, b"same", 0);
+        let second = peer(&mut h, &mut s, b"same", 0);
+        assert!(h.peer_send(second, &[b"unheard"]));
+        assert!(h.peer_send(first, &[b"heard"]));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"same", b"heard"]));
+        assert_eq!(h.recv(&mut s), Err(Error::Again));
+        h.send(&mut s, &[b"same", b"to first"]).unwrap();
+        assert_eq!(h.peer_recv(first), vec![parts(&[b"to first"])]);
+        assert!(h.peer_recv(second).is_empty());
+    }
+
+    #[test]
+    fn with_router_handover_a_new_peer_takes_over_a_taken_id() {
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        on(&mut s, &mut h, ZMQ_ROUTER_HANDOVER);
+        let old = peer(&mut h, &mut s, b"same", 0);
+        let new = peer(&mut h, &mut s, b"same", 0);
+        h.send(&mut s, &[b"same", b"to the new one"]).unwrap();
+        assert_eq!(h.peer_recv(new), vec![parts(&[b"to the new one"])]);
+        // The old connection is ended.
+        assert!(h.peer_recv(old).is_empty());
+        h.settle(&mut s);
+        assert!(h.is_gone(old));
+    }
+
+    #[test]
+    fn a_routing_id_sent_alone_is_dropped_and_the_next_message_routed_normally() {
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        let a = peer(&mut h, &mut s, b"alice", 0);
+        h.send(&mut s, &[b"alice"]).unwrap();
+        h.send(&mut s, &[b"alice", b"real"]).unwrap();
+        assert_eq!(h.peer_recv(a), vec![parts(&[b"real"])]);
+    }
+
+    #[test]
+    fn with_probe_router_each_new_peer_first_gets_an_empty_message() {
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        on(&mut s, &mut h, ZMQ_PROBE_ROUTER);
+        let a = peer(&mut h, &mut s, b"alice", 0);
+        assert_eq!(h.peer_recv(a), vec![parts(&[b""])]);
+    }
+
+    #[test]
+    fn a_peer_that_leaves_is_no_longer_routable() {
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        on(&mut s, &mut h, ZMQ_ROUTER_MANDATORY);
+        let a = peer(&mut h, &mut s, b"alice", 0);
+        h.peer_close(&mut s, a);
+        assert_eq!(h.recv(&mut s), Err(Error::Again));
+        h.settle(&mut s);
+        assert!(h.is_gone(a));
+        assert_eq!(h.send(&mut s, &[b"alice", b"x"]), Err(Error::HostUnreach));
+    }
+}

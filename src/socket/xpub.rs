@@ -310,3 +310,153 @@ impl SocketType for XPub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socket::pipes::harness::{parts, Harness};
+
+    fn on(s: &mut XPub, h: &mut Harness, id: i32) {
+        assert_eq!(
+            s.setsockopt(&mut h.pipes, id, &1i32.to_ne_bytes()),
+            Some(Ok(()))
+        );
+    }
+
+    /// Peer `p` sends a subscription (`sub`) or cancel for `topic`.
+    fn subscribe(h: &mut Harness, s: &mut XPub, p: usize, sub: bool, topic: &[u8]) {
+        let mut m = vec![sub as u8];
+        m.extend_from_slice(topic);
+        assert!(h.peer_send(p, &[&m]));
+        h.settle(s);
+    }
+
+    /// Everything the application can receive now, one entry per message.
+    fn upstream(h: &mut Harness, s: &mut XPub) -> Vec<Vec<Vec<u8>>> {
+        std::iter::from_fn(|| h.recv(s).ok()).collect()
+    }
+
+    #[test]
+    fn a_new_subscription_is_passed_up_once() {
+        let mut h = Harness::new();
+        let mut s = XPub::new(false);
+        let a = h.connect(&mut s, [0, 0]);
+        let b = h.connect(&mut s, [0, 0]);
+        subscribe(&mut h, &mut s, a, true, b"t");
+        subscribe(&mut h, &mut s, b, true, b"t");
+        assert_eq!(upstream(&mut h, &mut s), vec![parts(&[b"\x01t"])]);
+    }
+
+    #[test]
+    fn with_xpub_verbose_every_subscription_is_passed_up() {
+        let mut h = Harness::new();
+        let mut s = XPub::new(false);
+        on(&mut s, &mut h, ZMQ_XPUB_VERBOSE);
+        let a = h.connect(&mut s, [0, 0]);
+        let b = h.connect(&mut s, [0, 0]);
+        subscribe(&mut h, &mut s, a, true, b"t");
+        subscribe(&mut h, &mut s, b, true, b"t");
+        assert_eq!(
+            upstream(&mut h, &mut s),
+            vec![parts(&[b"\x01t"]), parts(&[b"\x01t"])]
+        );
+    }
+
+    #[test]
+    fn an_unsubscription_is_passed_up_when_the_last_subscriber_cancels() {
+        let mut h = Harness::new();
+        let mut s = XPub::new(false);
+        let a = h.connect(&mut s, [0, 0]);
+        let b = h.connect(&mut s, [0, 0]);
+        subscribe(&mut h, &mut s, a, true, b"t");
+        subscribe(&mut h, &mut s, b, true, b"t");
+        subscribe(&mut h, &mut s, a, false, b"t");
+        assert_eq!(upstream(&mut h, &mut s), vec![parts(&[b"\x01t"])]);
+        subscribe(&mut h, &mut s, b, false, b"t");
+        assert_eq!(upstream(&mut h, &mut s), vec![parts(&[b"\x00t"])]);
+    }
+
+    #[test]
+    fn a_subscriber_that_leaves_has_its_topics_unsubscribed() {
+        let mut h = Harness::new();
+        let mut s = XPub::new(false);
+        let p = h.connect(&mut s, [0, 0]);
+        subscribe(&mut h, &mut s, p, true, b"t");
+        assert_eq!(upstream(&mut h, &mut s).len(), 1);
+        h.peer_close(&mut s, p);
+        assert!(h.is_gone(p));
+        assert_eq!(upstream(&mut h, &mut s), vec![parts(&[b"\x00t"])]);
+    }
+
+    #[test]
+    fn other_messages_from_subscribers_are_passed_up_as_they_are() {
+        let mut h = Harness::new();
+        let mut s = XPub::new(false);
+        let p = h.connect(&mut s, [0, 0]);
+        assert!(h.peer_send(p, &[b"hello", b"\x01not a subscription"]));
+        h.settle(&mut s);
+        assert_eq!(
+            upstream(&mut h, &mut s),
+            vec![parts(&[b"hello", b"\x01not a subscription"])]
+        );
+    }
+
+    #[test]
+    fn messages_go_to_matching_subscribers_only() {
+        let mut h = Harness::new();
+        let mut s = XPub::new(false);
+        let a = h.connect(&mut s, [0, 0]);
+        let b = h.connect(&mut s, [0, 0]);
+        subscribe(&mut h, &mut s, a, true, b"a");
+        subscribe(&mut h, &mut s, b, true, b"b");
+        h.send(&mut s, &[b"apple", b"+"]).unwrap();
+        h.send(&mut s, &[b"banana"]).unwrap();
+        assert_eq!(h.peer_recv(a), vec![parts(&[b"apple", b"+"])]);
+        assert_eq!(h.peer_recv(b), vec![parts(&[b"banana"])]);
+    }
+
+    #[test]
+    fn the_welcome_message_greets_each_new_subscriber() {
+        let mut h = Harness::new();
+        let mut s = XPub::new(false);
+        assert_eq!(
+            s.setsockopt(&mut h.pipes, ZMQ_XPUB_WELCOME_MSG, b"welcome"),
+            Some(Ok(()))
+        );
+        let a = h.connect(&mut s, [0, 0]);
+        let b = h.connect(&mut s, [0, 0]);
+        assert_eq!(h.peer_recv(a), vec![parts(&[b"welcome"])]);
+        assert_eq!(h.peer_recv(b), vec![parts(&[b"welcome"])]);
+    }
+
+    #[test]
+    fn in_manual_mode_the_application_decides_what_a_subscriber_gets() {
+        let mut h = Harness::new();
+        let mut s = XPub::new(false);
+        on(&mut s, &mut h, ZMQ_XPUB_MANUAL);
+        let p = h.connect(&mut s, [0, 0]);
+        subscribe(&mut h, &mut s, p, true, b"asked");
+        assert_eq!(upstream(&mut h, &mut s), vec![parts(&[b"\x01asked"])]);
+        // The subscription applies to the pipe the last one came from.
+        assert_eq!(
+            s.setsockopt(&mut h.pipes, ZMQ_SUBSCRIBE, b"granted"),
+            Some(Ok(()))
+        );
+        h.send(&mut s, &[b"asked for"]).unwrap();
+        h.send(&mut s, &[b"granted topic"]).unwrap();
+        assert_eq!(h.peer_recv(p), vec![parts(&[b"granted topic"])]);
+    }
+
+    #[test]
+    fn with_xpub_nodrop_a_subscriber_at_its_hwm_makes_send_eagain() {
+        let mut h = Harness::new();
+        let mut s = XPub::new(false);
+        on(&mut s, &mut h, ZMQ_XPUB_NODROP);
+        let p = h.connect(&mut s, [1, 0]);
+        subscribe(&mut h, &mut s, p, true, b"");
+        h.send(&mut s, &[b"1"]).unwrap();
+        assert_eq!(h.send(&mut s, &[b"2"]), Err(Error::Again));
+        assert_eq!(h.peer_recv(p), vec![parts(&[b"1"])]);
+        h.send(&mut s, &[b"2"]).unwrap();
+    }
+}

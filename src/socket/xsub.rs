@@ -157,3 +157,66 @@ impl SocketType for XSub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socket::pipes::harness::{parts, Harness};
+
+    #[test]
+    fn every_message_from_every_publisher_is_received_unfiltered() {
+        let mut h = Harness::new();
+        let mut s = XSub::default();
+        let a = h.connect(&mut s, [0, 0]);
+        let b = h.connect(&mut s, [0, 0]);
+        assert!(h.peer_send(a, &[b"from a", b"+"]));
+        assert!(h.peer_send(b, &[b"from b"]));
+        let mut got = vec![h.recv(&mut s).unwrap(), h.recv(&mut s).unwrap()];
+        got.sort();
+        assert_eq!(got, vec![parts(&[b"from a", b"+"]), parts(&[b"from b"])]);
+    }
+
+    #[test]
+    fn what_the_application_sends_goes_to_every_publisher() {
+        let mut h = Harness::new();
+        let mut s = XSub::default();
+        let a = h.connect(&mut s, [0, 0]);
+        let b = h.connect(&mut s, [0, 0]);
+        h.send(&mut s, &[b"\x01topic"]).unwrap();
+        h.send(&mut s, &[b"not a subscription", b"+"]).unwrap();
+        for p in [a, b] {
+            assert_eq!(
+                h.peer_recv(p),
+                vec![
+                    parts(&[b"\x01topic"]),
+                    parts(&[b"not a subscription", b"+"])
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn a_publisher_connecting_later_gets_the_subscriptions_sent_before() {
+        let mut h = Harness::new();
+        let mut s = XSub::default();
+        h.send(&mut s, &[b"\x01a"]).unwrap();
+        h.send(&mut s, &[b"\x01b"]).unwrap();
+        let p = h.connect(&mut s, [0, 0]);
+        let mut got = h.peer_recv(p);
+        got.sort();
+        assert_eq!(got, vec![parts(&[b"\x01a"]), parts(&[b"\x01b"])]);
+    }
+
+    #[test]
+    fn a_duplicate_unsubscription_is_not_sent_upstream_until_the_last() {
+        let mut h = Harness::new();
+        let mut s = XSub::default();
+        let p = h.connect(&mut s, [0, 0]);
+        h.send(&mut s, &[b"\x01t"]).unwrap();
+        h.send(&mut s, &[b"\x01t"]).unwrap();
+        h.send(&mut s, &[b"\x00t"]).unwrap();
+        assert_eq!(h.peer_recv(p).len(), 2, "the first cancel stays local");
+        h.send(&mut s, &[b"\x00t"]).unwrap();
+        assert_eq!(h.peer_recv(p), vec![parts(&[b"\x00t"])]);
+    }
+}

@@ -18,7 +18,7 @@
 use std::ffi::CString;
 
 use super::error::{CodecError, CommandKind};
-use super::greeting::Mechanism;
+use super::greeting::MechanismName;
 use crate::msg::{self, Msg};
 
 pub const READY: &[u8] = b"READY";
@@ -183,7 +183,7 @@ impl<'a> RawCommand<'a> {
 
 /// A parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command<'a> {
+pub enum ZmtpCommand<'a> {
     /// READY of NULL and PLAIN: the peer's metadata.
     Ready(Properties),
     /// ERROR: the reason (0..255 bytes).
@@ -209,37 +209,37 @@ pub enum Command<'a> {
     Other(RawCommand<'a>),
 }
 
-impl<'a> Command<'a> {
+impl<'a> ZmtpCommand<'a> {
     /// Parses a command frame's body. `mechanism` says how READY, HELLO, WELCOME and
     /// INITIATE read: NULL knows READY, PLAIN all four, CURVE none of them (they come back
-    /// as [`Command::Other`] for the CURVE mechanism to decrypt).
-    pub fn parse(body: &'a [u8], mechanism: Mechanism) -> Result<Command<'a>, CodecError> {
+    /// as [`ZmtpCommand::Other`] for the CURVE mechanism to decrypt).
+    pub fn parse(body: &'a [u8], mechanism: MechanismName) -> Result<ZmtpCommand<'a>, CodecError> {
         let raw = RawCommand::parse(body)?;
         let d = raw.data;
-        let plainish = mechanism != Mechanism::Curve;
-        let plain = mechanism == Mechanism::Plain;
+        let plainish = mechanism != MechanismName::Curve;
+        let plain = mechanism == MechanismName::Plain;
         Ok(match raw.name {
-            READY if plainish => Command::Ready(Properties::parse(d)?),
-            ERROR => Command::Error(parse_error(d)?),
+            READY if plainish => ZmtpCommand::Ready(Properties::parse(d)?),
+            ERROR => ZmtpCommand::Error(parse_error(d)?),
             PING => {
                 let (ttl, context) = parse_ping(d)?;
-                Command::Ping { ttl, context }
+                ZmtpCommand::Ping { ttl, context }
             }
-            PONG => Command::Pong(&d[..d.len().min(MAX_PING_CONTEXT)]),
-            SUBSCRIBE => Command::Subscribe(d),
-            CANCEL => Command::Cancel(d),
+            PONG => ZmtpCommand::Pong(&d[..d.len().min(MAX_PING_CONTEXT)]),
+            SUBSCRIBE => ZmtpCommand::Subscribe(d),
+            CANCEL => ZmtpCommand::Cancel(d),
             HELLO if plain => {
                 let (username, password) = parse_plain_hello(d)?;
-                Command::Hello { username, password }
+                ZmtpCommand::Hello { username, password }
             }
             WELCOME if plain => {
                 if !d.is_empty() {
                     return Err(CodecError::MalformedCommand(CommandKind::Welcome));
                 }
-                Command::Welcome
+                ZmtpCommand::Welcome
             }
-            INITIATE if plain => Command::Initiate(Properties::parse(d)?),
-            _ => Command::Other(raw),
+            INITIATE if plain => ZmtpCommand::Initiate(Properties::parse(d)?),
+            _ => ZmtpCommand::Other(raw),
         })
     }
 }
@@ -498,23 +498,26 @@ mod tests {
         let p = props(&[(SOCKET_TYPE, b"ROUTER"), (IDENTITY, b"id1")]);
         let b = body(&ready(&p).unwrap());
         assert_eq!(&b[..6], b"\x05READY");
-        for mech in [Mechanism::Null, Mechanism::Plain] {
-            assert_eq!(Command::parse(&b, mech).unwrap(), Command::Ready(p.clone()));
+        for mech in [MechanismName::Null, MechanismName::Plain] {
+            assert_eq!(
+                ZmtpCommand::parse(&b, mech).unwrap(),
+                ZmtpCommand::Ready(p.clone())
+            );
         }
         // CURVE's READY is encrypted: left to the mechanism.
         assert!(matches!(
-            Command::parse(&b, Mechanism::Curve).unwrap(),
-            Command::Other(r) if r.is(READY)
+            ZmtpCommand::parse(&b, MechanismName::Curve).unwrap(),
+            ZmtpCommand::Other(r) if r.is(READY)
         ));
         let mut bad = b.clone();
         bad.push(9);
         assert_eq!(
-            Command::parse(&bad, Mechanism::Null),
+            ZmtpCommand::parse(&bad, MechanismName::Null),
             Err(CodecError::InvalidMetadata)
         );
         assert_eq!(
-            Command::parse(b"\x05READY", Mechanism::Null).unwrap(),
-            Command::Ready(Properties::new())
+            ZmtpCommand::parse(b"\x05READY", MechanismName::Null).unwrap(),
+            ZmtpCommand::Ready(Properties::new())
         );
     }
 
@@ -522,21 +525,21 @@ mod tests {
     fn error_command() {
         let b = body(&error(b"Access denied").unwrap());
         assert_eq!(
-            Command::parse(&b, Mechanism::Curve).unwrap(),
-            Command::Error(b"Access denied")
+            ZmtpCommand::parse(&b, MechanismName::Curve).unwrap(),
+            ZmtpCommand::Error(b"Access denied")
         );
         let long = body(&error(&[b'x'; 300]).unwrap());
         assert!(matches!(
-            Command::parse(&long, Mechanism::Null).unwrap(),
-            Command::Error(r) if r.len() == 255
+            ZmtpCommand::parse(&long, MechanismName::Null).unwrap(),
+            ZmtpCommand::Error(r) if r.len() == 255
         ));
         let bad = Err(CodecError::MalformedCommand(CommandKind::Error));
         for d in [&b"\x05ERROR"[..], b"\x05ERROR\x03ab", b"\x05ERROR\x01ab"] {
-            assert_eq!(Command::parse(d, Mechanism::Null), bad, "{d:?}");
+            assert_eq!(ZmtpCommand::parse(d, MechanismName::Null), bad, "{d:?}");
         }
         assert_eq!(
-            Command::parse(b"\x05ERROR\x00", Mechanism::Null).unwrap(),
-            Command::Error(b"")
+            ZmtpCommand::parse(b"\x05ERROR\x00", MechanismName::Null).unwrap(),
+            ZmtpCommand::Error(b"")
         );
     }
 
@@ -545,8 +548,8 @@ mod tests {
         let b = body(&ping(300, b"ctx").unwrap());
         assert_eq!(b, b"\x04PING\x01\x2cctx");
         assert_eq!(
-            Command::parse(&b, Mechanism::Null).unwrap(),
-            Command::Ping {
+            ZmtpCommand::parse(&b, MechanismName::Null).unwrap(),
+            ZmtpCommand::Ping {
                 ttl: 300,
                 context: b"ctx"
             }
@@ -556,23 +559,23 @@ mod tests {
         let mut long = b"\x04PING\x00\x01".to_vec();
         long.extend_from_slice(&[2u8; 30]);
         assert!(matches!(
-            Command::parse(&long, Mechanism::Null).unwrap(),
-            Command::Ping { ttl: 1, context } if context.len() == 16
+            ZmtpCommand::parse(&long, MechanismName::Null).unwrap(),
+            ZmtpCommand::Ping { ttl: 1, context } if context.len() == 16
         ));
         for d in [&b"\x04PING"[..], b"\x04PING\x00"] {
             assert_eq!(
-                Command::parse(d, Mechanism::Null),
+                ZmtpCommand::parse(d, MechanismName::Null),
                 Err(CodecError::MalformedCommand(CommandKind::Ping))
             );
         }
         let b = body(&pong(b"ctx").unwrap());
         assert_eq!(
-            Command::parse(&b, Mechanism::Plain).unwrap(),
-            Command::Pong(b"ctx")
+            ZmtpCommand::parse(&b, MechanismName::Plain).unwrap(),
+            ZmtpCommand::Pong(b"ctx")
         );
         assert_eq!(
-            Command::parse(b"\x04PONG", Mechanism::Plain).unwrap(),
-            Command::Pong(b"")
+            ZmtpCommand::parse(b"\x04PONG", MechanismName::Plain).unwrap(),
+            ZmtpCommand::Pong(b"")
         );
     }
 
@@ -580,13 +583,13 @@ mod tests {
     fn subscribe_cancel() {
         let b = body(&subscribe(b"topic").unwrap());
         assert_eq!(
-            Command::parse(&b, Mechanism::Null).unwrap(),
-            Command::Subscribe(b"topic")
+            ZmtpCommand::parse(&b, MechanismName::Null).unwrap(),
+            ZmtpCommand::Subscribe(b"topic")
         );
         let b = body(&cancel(b"").unwrap());
         assert_eq!(
-            Command::parse(&b, Mechanism::Curve).unwrap(),
-            Command::Cancel(b"")
+            ZmtpCommand::parse(&b, MechanismName::Curve).unwrap(),
+            ZmtpCommand::Cancel(b"")
         );
         let m = sub_message(true, b"abc").unwrap();
         assert_eq!(m.data(), b"\x01abc");
@@ -605,20 +608,20 @@ mod tests {
         let b = body(&plain_hello(b"admin", b"secret").unwrap());
         assert_eq!(b, b"\x05HELLO\x05admin\x06secret");
         assert_eq!(
-            Command::parse(&b, Mechanism::Plain).unwrap(),
-            Command::Hello {
+            ZmtpCommand::parse(&b, MechanismName::Plain).unwrap(),
+            ZmtpCommand::Hello {
                 username: b"admin",
                 password: b"secret"
             }
         );
         // Under NULL or CURVE, HELLO is not PLAIN's.
         assert!(matches!(
-            Command::parse(&b, Mechanism::Curve).unwrap(),
-            Command::Other(_)
+            ZmtpCommand::parse(&b, MechanismName::Curve).unwrap(),
+            ZmtpCommand::Other(_)
         ));
         assert_eq!(
-            Command::parse(b"\x05HELLO\x00\x00", Mechanism::Plain).unwrap(),
-            Command::Hello {
+            ZmtpCommand::parse(b"\x05HELLO\x00\x00", MechanismName::Plain).unwrap(),
+            ZmtpCommand::Hello {
                 username: b"",
                 password: b""
             }
@@ -631,24 +634,24 @@ mod tests {
             b"\x05HELLO\x05admin\x06secre",
             b"\x05HELLO\x05admin\x06secretX",
         ] {
-            assert_eq!(Command::parse(d, Mechanism::Plain), bad, "{d:?}");
+            assert_eq!(ZmtpCommand::parse(d, MechanismName::Plain), bad, "{d:?}");
         }
         assert!(plain_hello(&[0; 256], b"").is_err());
 
         let b = body(&plain_welcome().unwrap());
         assert_eq!(
-            Command::parse(&b, Mechanism::Plain).unwrap(),
-            Command::Welcome
+            ZmtpCommand::parse(&b, MechanismName::Plain).unwrap(),
+            ZmtpCommand::Welcome
         );
         assert_eq!(
-            Command::parse(b"\x07WELCOMEx", Mechanism::Plain),
+            ZmtpCommand::parse(b"\x07WELCOMEx", MechanismName::Plain),
             Err(CodecError::MalformedCommand(CommandKind::Welcome))
         );
         let p = props(&[(SOCKET_TYPE, b"REQ")]);
         let b = body(&plain_initiate(&p).unwrap());
         assert_eq!(
-            Command::parse(&b, Mechanism::Plain).unwrap(),
-            Command::Initiate(p)
+            ZmtpCommand::parse(&b, MechanismName::Plain).unwrap(),
+            ZmtpCommand::Initiate(p)
         );
     }
 
@@ -656,16 +659,16 @@ mod tests {
     fn unknown_commands_pass_through() {
         let b = command_body(b"JOIN", &[b"group"]);
         assert_eq!(
-            Command::parse(&b, Mechanism::Null).unwrap(),
-            Command::Other(RawCommand {
+            ZmtpCommand::parse(&b, MechanismName::Null).unwrap(),
+            ZmtpCommand::Other(RawCommand {
                 name: b"JOIN",
                 data: b"group"
             })
         );
         // Names are case-sensitive.
         assert!(matches!(
-            Command::parse(b"\x05ready", Mechanism::Null).unwrap(),
-            Command::Other(_)
+            ZmtpCommand::parse(b"\x05ready", MechanismName::Null).unwrap(),
+            ZmtpCommand::Other(_)
         ));
         let m = command_msg(b"MESSAGE", &[b"a", b"bc"]).unwrap();
         assert_eq!(m.data(), b"\x07MESSAGEabc");
@@ -685,8 +688,12 @@ mod tests {
             } else {
                 tail
             };
-            for mech in [Mechanism::Null, Mechanism::Plain, Mechanism::Curve] {
-                let _ = Command::parse(&b, mech);
+            for mech in [
+                MechanismName::Null,
+                MechanismName::Plain,
+                MechanismName::Curve,
+            ] {
+                let _ = ZmtpCommand::parse(&b, mech);
             }
             let _ = Properties::parse(&b);
         }

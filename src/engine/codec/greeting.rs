@@ -16,7 +16,7 @@
 //!    rest of our 64 bytes and read the rest of the peer's ([`PeerGreeting::V3`]).
 //!
 //! ```text
-//! let mut g = GreetingParser::new(&OurGreeting::new(Mechanism::Null, false, ZMQ_DEALER as u8));
+//! let mut g = GreetingParser::new(&OurGreeting::new(MechanismName::Null, false, ZMQ_DEALER as u8));
 //! loop {
 //!     write(g.output()); g.advance_output(n_written);
 //!     let n = read(&mut buf[..g.wanted()]);
@@ -43,19 +43,19 @@ const AS_SERVER_POS: usize = 32;
 
 /// A security mechanism, as named in the greeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mechanism {
+pub enum MechanismName {
     Null,
     Plain,
     Curve,
 }
 
-impl Mechanism {
+impl MechanismName {
     /// The name in the greeting.
     pub fn name(self) -> &'static str {
         match self {
-            Mechanism::Null => "NULL",
-            Mechanism::Plain => "PLAIN",
-            Mechanism::Curve => "CURVE",
+            MechanismName::Null => "NULL",
+            MechanismName::Plain => "PLAIN",
+            MechanismName::Curve => "CURVE",
         }
     }
 
@@ -68,17 +68,21 @@ impl Mechanism {
     }
 
     /// The mechanism a greeting field names: exactly one of ours, NUL-padded.
-    pub fn from_field(field: &[u8; MECHANISM_LEN]) -> Option<Mechanism> {
-        [Mechanism::Null, Mechanism::Plain, Mechanism::Curve]
-            .into_iter()
-            .find(|m| m.field() == *field)
+    pub fn from_field(field: &[u8; MECHANISM_LEN]) -> Option<MechanismName> {
+        [
+            MechanismName::Null,
+            MechanismName::Plain,
+            MechanismName::Curve,
+        ]
+        .into_iter()
+        .find(|m| m.field() == *field)
     }
 }
 
 /// What we announce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OurGreeting {
-    pub mechanism: Mechanism,
+    pub mechanism: MechanismName,
     /// The as-server byte (PLAIN and CURVE servers).
     pub as_server: bool,
     /// Our socket type (`ZMQ_*`), sent to ZMTP 2.0 peers in place of the 3.x remainder.
@@ -91,7 +95,7 @@ pub struct OurGreeting {
 
 impl OurGreeting {
     /// ZMTP 3.1 with the given mechanism and role, no routing id.
-    pub fn new(mechanism: Mechanism, as_server: bool, socket_type: u8) -> OurGreeting {
+    pub fn new(mechanism: MechanismName, as_server: bool, socket_type: u8) -> OurGreeting {
         OurGreeting {
             mechanism,
             as_server,
@@ -143,7 +147,7 @@ pub enum PeerGreeting {
     V3 {
         major: u8,
         minor: u8,
-        mechanism: Mechanism,
+        mechanism: MechanismName,
         as_server: bool,
     },
 }
@@ -301,7 +305,7 @@ impl GreetingParser {
             let mut field = [0u8; MECHANISM_LEN];
             field.copy_from_slice(&self.peer[MECHANISM_POS..MECHANISM_POS + MECHANISM_LEN]);
             let mechanism =
-                Mechanism::from_field(&field).ok_or(CodecError::UnknownMechanism(field))?;
+                MechanismName::from_field(&field).ok_or(CodecError::UnknownMechanism(field))?;
             self.done = Some(PeerGreeting::V3 {
                 major: self.peer[REVISION_POS],
                 minor: self.peer[MINOR_POS],
@@ -320,12 +324,12 @@ mod tests {
     use crate::engine::codec::testutil::Rng;
 
     fn ours() -> OurGreeting {
-        OurGreeting::new(Mechanism::Null, false, 5)
+        OurGreeting::new(MechanismName::Null, false, 5)
     }
 
     #[test]
     fn our_greeting_bytes() {
-        let g = OurGreeting::new(Mechanism::Plain, true, 5).to_bytes();
+        let g = OurGreeting::new(MechanismName::Plain, true, 5).to_bytes();
         assert_eq!(g[0], 0xFF);
         assert_eq!(&g[1..9], &[0, 0, 0, 0, 0, 0, 0, 1]);
         assert_eq!(g[9], 0x7F);
@@ -345,16 +349,20 @@ mod tests {
 
     #[test]
     fn mechanism_fields() {
-        for m in [Mechanism::Null, Mechanism::Plain, Mechanism::Curve] {
-            assert_eq!(Mechanism::from_field(&m.field()), Some(m));
+        for m in [
+            MechanismName::Null,
+            MechanismName::Plain,
+            MechanismName::Curve,
+        ] {
+            assert_eq!(MechanismName::from_field(&m.field()), Some(m));
         }
-        let mut f = Mechanism::Null.field();
+        let mut f = MechanismName::Null.field();
         f[19] = b'X';
-        assert_eq!(Mechanism::from_field(&f), None);
+        assert_eq!(MechanismName::from_field(&f), None);
         let mut f = [0u8; 20];
         f[..4].copy_from_slice(b"null");
-        assert_eq!(Mechanism::from_field(&f), None);
-        assert_eq!(Mechanism::from_field(&[0; 20]), None);
+        assert_eq!(MechanismName::from_field(&f), None);
+        assert_eq!(MechanismName::from_field(&[0; 20]), None);
     }
 
     fn run(peer: &[u8], chunk: usize) -> (Result<Progress, CodecError>, usize, Vec<u8>) {
@@ -384,7 +392,7 @@ mod tests {
 
     #[test]
     fn v3_peer_any_chunking() {
-        let mut peer = OurGreeting::new(Mechanism::Curve, true, 6)
+        let mut peer = OurGreeting::new(MechanismName::Curve, true, 6)
             .to_bytes()
             .to_vec();
         peer.extend_from_slice(b"\x04\x05trailing frame");
@@ -396,7 +404,7 @@ mod tests {
                 Ok(Progress::Done(PeerGreeting::V3 {
                     major: 3,
                     minor: 1,
-                    mechanism: Mechanism::Curve,
+                    mechanism: MechanismName::Curve,
                     as_server: true
                 }))
             );
@@ -430,7 +438,7 @@ mod tests {
         assert!(!g.output_flushed());
         g.advance_output(100);
         assert!(g.output_flushed());
-        let peer = OurGreeting::new(Mechanism::Null, false, 6).to_bytes();
+        let peer = OurGreeting::new(MechanismName::Null, false, 6).to_bytes();
         assert_eq!(g.feed(&peer[..9]).unwrap(), (9, Progress::NeedMore));
         assert_eq!(g.output(), b"");
         assert_eq!(g.wanted(), 1);

@@ -2,10 +2,10 @@
 //! engine uses it (greeting, mechanism check, READY with a compatible Socket-Type, then
 //! frames and commands): each is refused with an error, whole or byte by byte, never a panic.
 
-use super::command::{self, Command, Properties, SOCKET_TYPE};
+use super::command::{self, Properties, ZmtpCommand, SOCKET_TYPE};
 use super::error::CodecError;
 use super::frame::{Decoder, Framing};
-use super::greeting::{GreetingParser, Mechanism, OurGreeting, PeerGreeting, Progress};
+use super::greeting::{GreetingParser, MechanismName, OurGreeting, PeerGreeting, Progress};
 use super::socket_type;
 use super::testutil::Rng;
 use crate::constants::*;
@@ -17,7 +17,7 @@ enum Verdict {
     /// A codec error.
     Codec(CodecError),
     /// The 3.x mechanism is not ours (NULL).
-    Mechanism,
+    MechanismName,
     /// The first frame is not a command, or not READY.
     NotReady,
     /// READY without a Socket-Type a PULL may talk to.
@@ -30,7 +30,11 @@ enum Verdict {
 
 /// Runs a PULL-side connection over `wire`, delivered in chunks of `chunk` bytes.
 fn run(wire: &[u8], max_msg_size: i64, chunk: usize) -> Verdict {
-    let mut g = GreetingParser::new(&OurGreeting::new(Mechanism::Null, false, ZMQ_PULL as u8));
+    let mut g = GreetingParser::new(&OurGreeting::new(
+        MechanismName::Null,
+        false,
+        ZMQ_PULL as u8,
+    ));
     let mut pos = 0;
     let peer = loop {
         if pos == wire.len() {
@@ -49,8 +53,8 @@ fn run(wire: &[u8], max_msg_size: i64, chunk: usize) -> Verdict {
     };
     let mut dec = Decoder::with_buffer(peer.framing(), max_msg_size, 64).unwrap();
     match peer {
-        PeerGreeting::V3 { mechanism, .. } if mechanism != Mechanism::Null => {
-            return Verdict::Mechanism
+        PeerGreeting::V3 { mechanism, .. } if mechanism != MechanismName::Null => {
+            return Verdict::MechanismName
         }
         PeerGreeting::V1 { replay } => {
             dec.feed(&g.received()[..replay]);
@@ -70,9 +74,9 @@ fn run(wire: &[u8], max_msg_size: i64, chunk: usize) -> Verdict {
                 if !is_cmd {
                     return Verdict::NotReady;
                 }
-                match Command::parse(m.data(), Mechanism::Null) {
+                match ZmtpCommand::parse(m.data(), MechanismName::Null) {
                     Err(e) => return Verdict::Codec(e),
-                    Ok(Command::Ready(p)) => {
+                    Ok(ZmtpCommand::Ready(p)) => {
                         let ok = p
                             .get(SOCKET_TYPE)
                             .is_some_and(|t| socket_type::compatible_name(ZMQ_PULL, t));
@@ -84,9 +88,9 @@ fn run(wire: &[u8], max_msg_size: i64, chunk: usize) -> Verdict {
                     Ok(_) => return Verdict::NotReady,
                 }
             } else if is_cmd {
-                match Command::parse(m.data(), Mechanism::Null) {
+                match ZmtpCommand::parse(m.data(), MechanismName::Null) {
                     Err(e) => return Verdict::Codec(e),
-                    Ok(Command::Ping { .. } | Command::Pong(_)) => {}
+                    Ok(ZmtpCommand::Ping { .. } | ZmtpCommand::Pong(_)) => {}
                     Ok(_) => return Verdict::UnexpectedCommand,
                 }
             }
@@ -192,8 +196,8 @@ fn bad_greetings() {
         verdict(&greeting(b"BOGUS"), -1),
         Verdict::Codec(CodecError::UnknownMechanism(_))
     ));
-    assert_eq!(verdict(&greeting(b"PLAIN"), -1), Verdict::Mechanism);
-    assert_eq!(verdict(&greeting(b"CURVE"), -1), Verdict::Mechanism);
+    assert_eq!(verdict(&greeting(b"PLAIN"), -1), Verdict::MechanismName);
+    assert_eq!(verdict(&greeting(b"CURVE"), -1), Verdict::MechanismName);
 }
 
 #[test]

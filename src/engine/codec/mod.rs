@@ -21,10 +21,10 @@ mod hostile_tests;
 #[cfg(test)]
 pub(crate) mod testutil;
 
-pub use command::{Command, Properties, RawCommand};
+pub use command::{Properties, RawCommand, ZmtpCommand};
 pub use error::CodecError;
 pub use frame::{Decoder, Encoder, Framing};
-pub use greeting::{GreetingParser, Mechanism, OurGreeting, PeerGreeting, Progress, Revision};
+pub use greeting::{GreetingParser, MechanismName, OurGreeting, PeerGreeting, Progress, Revision};
 
 #[cfg(test)]
 mod tests {
@@ -35,8 +35,8 @@ mod tests {
     /// Two of our greeting parsers exchange bytes until both are done, one byte at a time.
     #[test]
     fn two_peers_negotiate_zmtp31() {
-        let mut a = GreetingParser::new(&OurGreeting::new(Mechanism::Plain, false, 5));
-        let mut b = GreetingParser::new(&OurGreeting::new(Mechanism::Plain, true, 6));
+        let mut a = GreetingParser::new(&OurGreeting::new(MechanismName::Plain, false, 5));
+        let mut b = GreetingParser::new(&OurGreeting::new(MechanismName::Plain, true, 6));
         for _ in 0..200 {
             if let Some(&x) = a.output().first() {
                 a.advance_output(1);
@@ -74,19 +74,20 @@ mod tests {
         props.insert(SOCKET_TYPE, b"DEALER").unwrap();
         let mut enc = Encoder::new(Framing::V3);
         enc.push(command::ready(&props).unwrap());
-        let mut wire = OurGreeting::new(Mechanism::Null, false, 5)
+        let mut wire = OurGreeting::new(MechanismName::Null, false, 5)
             .to_bytes()
             .to_vec();
         wire.extend_from_slice(enc.first_slice());
 
-        let mut g = GreetingParser::new(&OurGreeting::new(Mechanism::Null, false, 6));
+        let mut g = GreetingParser::new(&OurGreeting::new(MechanismName::Null, false, 6));
         let (used, p) = g.feed(&wire).unwrap();
         let Progress::Done(peer) = p else { panic!() };
         let mut dec = Decoder::new(peer.framing(), -1).unwrap();
         assert_eq!(dec.feed(&wire[used..]), wire.len() - used);
         let m = dec.decode().unwrap().unwrap();
         assert_eq!(m.flags() & crate::msg::COMMAND, crate::msg::COMMAND);
-        let Command::Ready(p) = Command::parse(m.data(), Mechanism::Null).unwrap() else {
+        let ZmtpCommand::Ready(p) = ZmtpCommand::parse(m.data(), MechanismName::Null).unwrap()
+        else {
             panic!()
         };
         let ty = p.get(SOCKET_TYPE).unwrap();
@@ -98,7 +99,7 @@ mod tests {
     #[test]
     fn v1_peer_identity_is_replayed() {
         let wire = [6u8, 0, b'h', b'e', b'l', b'l', b'o', 2, 1, b'x'];
-        let mut g = GreetingParser::new(&OurGreeting::new(Mechanism::Null, false, 5));
+        let mut g = GreetingParser::new(&OurGreeting::new(MechanismName::Null, false, 5));
         let (used, p) = g.feed(&wire).unwrap();
         let Progress::Done(peer @ PeerGreeting::V1 { replay }) = p else {
             panic!()

@@ -1,0 +1,418 @@
+//! The ZMTP engine over an in-memory connected pair of Unix sockets, driven as an I/O thread
+//! would drive it (through `new`, `plug`, `drive`, `ready`, `close` only): the greeting and
+//! NULL handshake between two engines, messages both ways, and what makes a connection end.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mio::Events;
+
+use super::Engine;
+use crate::command::Command;
+use crate::constants::*;
+use crate::engine::base::Closed;
+use crate::engine::EngineStatus;
+use crate::io::io_thread::testing::TestIo;
+use crate::mailbox::Mailbox;
+use crate::mechanism::HandshakeFailure;
+use crate::msg::{self, Msg};
+use crate::options::Options;
+use crate::pipe::{pipepair, Pipe};
+use crate::stream::Stream;
+
+/// Turns of the bench before a test gives up waiting (each turn polls for at most 5 ms,
+/// and returns at once when the sockets have something).
+const MAX_TURNS: usize = 2000;
+
+/// Two sides of one connection, each an engine (or, for side 1, a raw socket the test
+/// writes itself), with the session's pipe end the engine pumps and the socket's end the
+/// test uses.
+struct Bench {
+    io: TestIo,
+    events: Events,
+    engines: [Option<Engine>; 2],
+    ready: [Option<Vec<u8>>; 2],
+    closed: [bool; 2],
+    /// Why each side's engine closed.
+    why: [Option<Closed>; 2],
+    session: [Option<Pipe>; 2],
+    socket: [Option<Pipe>; 2],
+    socket_mb: Arc<Mailbox>,
+}
+
+fn options(socket_type: i32, routing_id: &[u8]) -> Options {
+    let mut o = Options::new(socket_type);
+    o.routing_id = routing_id.to_vec();
+    o
+}
+
+fn mio_pair() -> (Stream, Stream) {
+    let (a, b) = mio::net::UnixStream::pair().expect("socketpair");
+    (Stream::Unix(a), Stream::Unix(b))
+}
+
+impl Bench {
+    fn new(a: Stream, b: Option<Stream>, opts: [Options; 2]) -> Bench {
+        let mut io = TestIo::new();
+        let mut e0 = Engine::new(a, &opts[0], false, "peer-of-0".into(), false);
+        e0.plug(&mut io.ctx(0), 7);
+        let e1 = b.map(|b| {
+            let mut e = Engine::new(b, &opts[1], true, "peer-of-1".into(), false);
+            e.plug(&mut io.ctx(1), 7);
+            e
+        });
+        Bench {
+            io,
+            events: Events::with_capacity(16),
+            engines: [Some(e0), e1],
+            ready: [None, None],
+            closed: [false, false],
+            why: [None, None],
+            session: [None, None],
+            socket: [None, None],
+            socket_mb: Arc::new(Mailbox::new().expect("mailbox")),
+        }
+    }
+
+    /// Two engines of the given socket types over one socketpair.
+    fn pair(a: Options, b: Options) -> Bench {
+        let (sa, sb) = mio_pair();
+        Bench::new(sa, Some(sb), [a, b])
+    }
+
+    /// Drives both engines once, delivers pipe commands, then waits (briefly) for
+    /// readiness and reports it.
+    fn turn(&mut self) {
+        for i in 0..2 {
+            let Some(e) = self.engines[i].as_mut() else {
+                continue;
+            };
+            match e.drive(&mut self.io.ctx(i), self.session[i].as_mut()) {
+                EngineStatus::Running => {}
+                EngineStatus::Ready(id) => {
+                    assert!(self.ready[i].is_none(), "engine {i} was ready twice");
+                    self.ready[i] = Some(id);
+                }
+                EngineStatus::Closed(why) => {
+                    self.why[i] = Some(why);
+                    // As the session does: close, then drop (which closes the fd).
+                    e.close(&mut self.io.ctx(i));
+                    self.engines[i] = None;
+                    self.closed[i] = true;
+                }
+            }
+        }
+        while let Ok(Command::Pipe(addr, pc)) = self.io.mailbox.recv(0) {
+            if let Some(p) = self.session[addr.index].as_mut() {
+                p.process(pc);
+            }
+        }
+        while let Ok(Command::Pipe(addr, pc)) = self.socket_mb.recv(0) {
+            if let Some(p) = self.socket[addr.index].as_mut() {
+                p.process(pc);
+            }
+        }
+        let _ = self
+            .io
+            .poll
+            .poll(&mut self.events, Some(Duration::from_millis(5)));
+        for ev in self.events.iter() {
+            if let Some(e) = self.engines[ev.token().0 - 1].as_mut() {
+                e.ready(ev);
+            }
+        }
+    }
+
+    fn run_until(&mut self, what: &str, done: impl Fn(&mut Bench) -> bool) {
+        for _ in 0..MAX_TURNS {
+            if done(self) {
+                return;
+            }
+            self.turn();
+        }
+        panic!("gave up waiting: {what}");
+    }
+
+    fn handshake(&mut self) {
+        self.run_until("both engines ready", |b| {
+            b.ready.iter().all(Option::is_some) || b.closed.iter().any(|&c| c)
+        });
+        assert_eq!(
+            self.closed,
+            [false, false],
+            "a side closed in the handshake"
+        );
+    }
+
+    /// Gives each engine a pipe to its socket, as the session does once it is ready.
+    fn attach_pipes(&mut self) {
+        for i in 0..2 {
+            let (mut sess, mut sock) = pipepair([0, 0]);
+            sess.attach(self.io.mailbox.clone(), i);
+            sock.attach(self.socket_mb.clone(), i);
+            self.session[i] = Some(sess);
+            self.socket[i] = Some(sock);
+        }
+    }
+
+    /// Socket `i` sends a message (through its pipe to engine `i`).
+    fn send(&mut self, i: usize, parts: &[&[u8]]) {
+        let p = self.socket[i].as_mut().expect("pipes attached");
+        for (n, b) in parts.iter().enumerate() {
+            let mut m = Msg::from_slice(b).unwrap();
+            if n + 1 < parts.len() {
+                m.set_flags(msg::MORE);
+            }
+            p.write(m).expect("no HWM");
+        }
+        p.flush();
+    }
+
+    /// Runs until socket `i` has received `n` whole messages; returns them.
+    fn recv(&mut self, i: usize, n: usize) -> Vec<Vec<Msg>> {
+        let mut msgs: Vec<Vec<Msg>> = Vec::new();
+        let mut cur = Vec::new();
+        for _ in 0..MAX_TURNS {
+            let p = self.socket[i].as_mut().expect("pipes attached");
+            while let Some(m) = p.read() {
+                let more = m.more();
+                cur.push(m);
+                if !more {
+                    msgs.push(std::mem::take(&mut cur));
+                }
+            }
+            if msgs.len() >= n {
+                return msgs;
+            }
+            self.turn();
+        }
+        panic!("socket {i} got {} of {n} messages", msgs.len());
+    }
+}
+
+fn data(msgs: &[Vec<Msg>]) -> Vec<Vec<Vec<u8>>> {
+    msgs.iter()
+        .map(|m| m.iter().map(|p| p.data().to_vec()).collect())
+        .collect()
+}
+
+/// A ZMTP 3.0 greeting naming `mechanism` (NUL-padded), as a peer would send it.
+fn greeting(mechanism: &[u8]) -> Vec<u8> {
+    let mut g = vec![0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 0];
+    let mut mech = [0u8; 20];
+    mech[..mechanism.len()].copy_from_slice(mechanism);
+    g.extend_from_slice(&mech);
+    g.push(0);
+    g.extend_from_slice(&[0u8; 31]);
+    assert_eq!(g.len(), 64);
+    g
+}
+
+/// An engine facing a raw socket the test controls.
+fn against_raw(socket_type: i32) -> (Bench, std::os::unix::net::UnixStream) {
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    ours.set_nonblocking(true).unwrap();
+    theirs
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let ours = Stream::Unix(mio::net::UnixStream::from_std(ours));
+    let b = Bench::new(
+        ours,
+        None,
+        [options(socket_type, b""), options(socket_type, b"")],
+    );
+    (b, theirs)
+}
+
+/// Reads what the engine sent until it closed the connection (EOF).
+fn read_to_eof(s: &mut std::os::unix::net::UnixStream) -> Vec<u8> {
+    let mut all = Vec::new();
+    s.read_to_end(&mut all)
+        .expect("the engine closes the connection");
+    all
+}
+
+#[test]
+fn the_greeting_and_null_handshake_make_both_engines_ready_with_the_peers_routing_id() {
+    let mut b = Bench::pair(options(ZMQ_DEALER, b"dealer-1"), options(ZMQ_ROUTER, b""));
+    b.handshake();
+    // The ROUTER side learns the DEALER's routing id from its READY; the DEALER side gets
+    // the ROUTER's (none set: empty).
+    assert_eq!(b.ready[1].as_deref(), Some(&b"dealer-1"[..]));
+    assert_eq!(b.ready[0].as_deref(), Some(&b""[..]));
+}
+
+#[test]
+fn messages_cross_both_ways_after_the_handshake_with_their_parts_together() {
+    let mut b = Bench::pair(options(ZMQ_PAIR, b""), options(ZMQ_PAIR, b""));
+    b.handshake();
+    b.attach_pipes();
+    let long = vec![b'x'; 300]; // a long frame (size > 255)
+    b.send(0, &[b"first", b"", &long]);
+    b.send(0, &[b"second"]);
+    b.send(1, &[b"back"]);
+    assert_eq!(
+        data(&b.recv(1, 2)),
+        vec![
+            vec![b"first".to_vec(), Vec::new(), long.clone()],
+            vec![b"second".to_vec()]
+        ]
+    );
+    assert_eq!(data(&b.recv(0, 1)), vec![vec![b"back".to_vec()]]);
+}
+
+#[test]
+fn a_large_message_arrives_whole() {
+    let mut b = Bench::pair(options(ZMQ_PUSH, b""), options(ZMQ_PULL, b""));
+    b.handshake();
+    b.attach_pipes();
+    let big: Vec<u8> = (0..(1u32 << 20)).map(|i| (i % 251) as u8).collect();
+    b.send(0, &[&big]);
+    let got = b.recv(1, 1);
+    assert_eq!(got[0].len(), 1);
+    assert!(
+        got[0][0].data() == big.as_slice(),
+        "the bytes arrive intact"
+    );
+}
+
+#[test]
+fn received_messages_carry_the_peers_socket_type_routing_id_and_address() {
+    let mut b = Bench::pair(options(ZMQ_DEALER, b"me"), options(ZMQ_DEALER, b"you"));
+    b.handshake();
+    b.attach_pipes();
+    b.send(0, &[b"hi"]);
+    let got = b.recv(1, 1);
+    let md = got[0][0].metadata().expect("metadata");
+    assert_eq!(md.get("Socket-Type").unwrap().to_bytes(), b"DEALER");
+    assert_eq!(md.get("Routing-Id").unwrap().to_bytes(), b"me");
+    assert_eq!(md.get("Peer-Address").unwrap().to_bytes(), b"peer-of-1");
+}
+
+#[test]
+fn a_subscription_crosses_as_a_command_and_reaches_the_publisher_as_a_message() {
+    let mut b = Bench::pair(options(ZMQ_SUB, b""), options(ZMQ_PUB, b""));
+    b.handshake();
+    b.attach_pipes();
+    b.send(0, &[b"\x01news"]);
+    b.send(0, &[b"\x00news"]);
+    assert_eq!(
+        data(&b.recv(1, 2)),
+        vec![vec![b"\x01news".to_vec()], vec![b"\x00news".to_vec()]]
+    );
+    b.send(1, &[b"news today"]);
+    assert_eq!(data(&b.recv(0, 1)), vec![vec![b"news today".to_vec()]]);
+}
+
+#[test]
+fn a_peer_of_an_incompatible_socket_type_is_refused() {
+    let mut b = Bench::pair(options(ZMQ_PUB, b""), options(ZMQ_PUSH, b""));
+    b.run_until("both sides closed", |b| b.closed == [true, true]);
+    assert_eq!(
+        b.ready,
+        [None, None],
+        "neither side got to the message phase"
+    );
+    // Each side read the other's READY first: no handshake event, as in libzmq.
+    assert_eq!(b.why, [Some(Closed::PROTOCOL), Some(Closed::PROTOCOL)]);
+}
+
+#[test]
+fn a_refused_peer_is_told_why_before_the_connection_closes() {
+    let (mut b, mut raw) = against_raw(ZMQ_PULL);
+    raw.write_all(&greeting(b"NULL")).unwrap();
+    // READY with Socket-Type PULL: PULL does not talk to PULL.
+    let mut body = vec![5u8];
+    body.extend_from_slice(b"READY");
+    body.push(11);
+    body.extend_from_slice(b"Socket-Type");
+    body.extend_from_slice(&4u32.to_be_bytes());
+    body.extend_from_slice(b"PULL");
+    let mut frame = vec![0x04, body.len() as u8];
+    frame.extend_from_slice(&body);
+    raw.write_all(&frame).unwrap();
+    b.run_until("the engine closed", |b| b.closed[0]);
+    assert_eq!(b.ready[0], None);
+    let sent = read_to_eof(&mut raw);
+    let tail = &sent[64..];
+    assert!(
+        tail.windows(5).any(|w| w == b"ERROR"),
+        "an ERROR command follows our READY: {tail:?}"
+    );
+}
+
+#[test]
+fn a_greeting_naming_an_unknown_mechanism_closes_the_connection() {
+    let (mut b, mut raw) = against_raw(ZMQ_DEALER);
+    raw.write_all(&greeting(b"XYZZY")).unwrap();
+    b.run_until("the engine closed", |b| b.closed[0]);
+    assert_eq!(b.ready[0], None);
+    assert_eq!(b.why[0], Some(mechanism_mismatch()));
+    read_to_eof(&mut raw);
+}
+
+#[test]
+fn a_greeting_for_a_mechanism_we_were_not_set_up_for_closes_the_connection() {
+    let (mut b, mut raw) = against_raw(ZMQ_DEALER);
+    raw.write_all(&greeting(b"PLAIN")).unwrap();
+    b.run_until("the engine closed", |b| b.closed[0]);
+    assert_eq!(b.ready[0], None);
+    assert_eq!(b.why[0], Some(mechanism_mismatch()));
+}
+
+#[test]
+fn a_message_in_place_of_the_ready_command_closes_the_connection() {
+    let (mut b, mut raw) = against_raw(ZMQ_DEALER);
+    raw.write_all(&greeting(b"NULL")).unwrap();
+    // A short message frame (flags 0), not a command.
+    raw.write_all(&[0x00, 3, b'a', b'b', b'c']).unwrap();
+    b.run_until("the engine closed", |b| b.closed[0]);
+    assert_eq!(b.ready[0], None);
+    assert_eq!(
+        b.why[0],
+        Some(Closed::Protocol(HandshakeFailure::Protocol(
+            ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND
+        )))
+    );
+}
+
+#[test]
+fn a_peer_that_hangs_up_in_the_greeting_closes_the_connection() {
+    let (mut b, mut raw) = against_raw(ZMQ_DEALER);
+    raw.write_all(&greeting(b"NULL")[..20]).unwrap();
+    drop(raw);
+    b.run_until("the engine closed", |b| b.closed[0]);
+    assert_eq!(b.ready[0], None);
+    assert_eq!(b.why[0], Some(Closed::Connection));
+}
+
+#[test]
+fn a_peer_that_hangs_up_after_the_handshake_closes_the_connection() {
+    let mut b = Bench::pair(options(ZMQ_PAIR, b""), options(ZMQ_PAIR, b""));
+    b.handshake();
+    b.attach_pipes();
+    // Side 1 goes away.
+    if let Some(mut e) = b.engines[1].take() {
+        e.close(&mut b.io.ctx(1));
+    }
+    b.run_until("side 0 closed", |b| b.closed[0]);
+    assert_eq!(b.why[0], Some(Closed::Connection));
+}
+
+#[test]
+fn the_engine_sends_its_greeting_first_unasked() {
+    let (mut b, mut raw) = against_raw(ZMQ_DEALER);
+    b.turn();
+    let mut sig = [0u8; 10];
+    raw.read_exact(&mut sig).unwrap();
+    assert_eq!((sig[0], sig[9]), (0xff, 0x7f), "the ZMTP signature");
+    drop(raw);
+    b.run_until("the engine closed", |b| b.closed[0]);
+}
+
+fn mechanism_mismatch() -> Closed {
+    Closed::Protocol(HandshakeFailure::Protocol(
+        ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
+    ))
+}

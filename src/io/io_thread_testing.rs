@@ -1,0 +1,68 @@
+//! A stand-in for an I/O thread, for tests of the objects that run on one (engines,
+//! sessions, listeners): a poll and a mailbox, and what an [`IoCtx`] borrows. Timers set
+//! through the context are kept (not fired); objects spawned are collected.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::Poll;
+
+use super::{IoCtx, IoObject};
+use crate::io::timer_heap::{Due, TimerHeap};
+use crate::mailbox::Mailbox;
+
+/// See the module documentation.
+pub struct TestIo {
+    pub poll: Poll,
+    pub mailbox: Arc<Mailbox>,
+    timers: TimerHeap,
+    /// Objects hosted through `IoCtx::spawn`, in order.
+    pub spawned: Vec<Box<dyn IoObject>>,
+    woke_reader: bool,
+}
+
+impl Default for TestIo {
+    fn default() -> Self {
+        TestIo::new()
+    }
+}
+
+impl TestIo {
+    pub fn new() -> TestIo {
+        TestIo {
+            poll: Poll::new().expect("poll"),
+            mailbox: Arc::new(Mailbox::new().expect("mailbox")),
+            timers: TimerHeap::default(),
+            spawned: Vec::new(),
+            woke_reader: false,
+        }
+    }
+
+    /// The context for the object in `slot` (its mio token is `slot + 1`).
+    pub fn ctx(&mut self, slot: usize) -> IoCtx<'_> {
+        IoCtx {
+            registry: self.poll.registry(),
+            mailbox: &self.mailbox,
+            slot,
+            timers: &mut self.timers,
+            id: slot as u64,
+            spawned: &mut self.spawned,
+            woke_reader: &mut self.woke_reader,
+        }
+    }
+
+    /// How many timers are pending (set, neither fired nor cancelled).
+    pub fn timers_set(&self) -> usize {
+        self.timers.pending()
+    }
+
+    /// Takes the timers due by `now` (they do not fire by themselves here).
+    pub fn due_timers(&mut self, now: Instant) -> Vec<Due> {
+        std::iter::from_fn(|| self.timers.pop_due(now)).collect()
+    }
+
+    /// Whether an object reported waking an application thread since the last call.
+    pub fn take_woke_reader(&mut self) -> bool {
+        std::mem::take(&mut self.woke_reader)
+    }
+}
