@@ -23,16 +23,8 @@ pub mod routing;
 pub mod session;
 pub mod signaler;
 pub mod socket;
-pub mod stream;
 pub mod timers;
 pub mod transport;
 pub mod watch;
 pub mod ypipe;
 pub mod z85;
-
-// Tests of the listener and the session through the sockets that own them (their own
-// files, so that they stay where they are when those modules move).
-#[cfg(test)]
-mod listener_tests;
-#[cfg(test)]
-mod session_tests;

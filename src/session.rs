@@ -46,8 +46,8 @@ use crate::msg::{self, Msg};
 use crate::options::Options;
 use crate::own::{Own, OwnerRef};
 use crate::pipe::{pipepair_parts, Pipe, PipeEvent};
-use crate::stream::Stream;
 use crate::transport::connecter::{Connecter, Progress};
+use crate::transport::connection::Connection;
 
 const TIMER_RECONNECT: u32 = 1;
 const TIMER_LINGER: u32 = 2;
@@ -140,7 +140,7 @@ impl Session {
         socket: SocketRef,
         listener: OwnerRef,
         endpoint: String,
-        stream: Stream,
+        stream: Connection,
         peer: String,
     ) -> Session {
         let engine = Engine::new(
@@ -218,7 +218,7 @@ impl Session {
     }
 
     /// Connected to the peer (directly or through the proxy): start the engine.
-    fn connected(&mut self, io: &mut IoCtx, s: Stream) {
+    fn connected(&mut self, io: &mut IoCtx, s: Connection) {
         self.socket
             .monitor
             .event(ZMQ_EVENT_CONNECTED, s.raw_fd() as u32, &self.endpoint);
@@ -566,3 +566,7 @@ impl IoObject for Session {
         self.done
     }
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+pub(crate) mod tests;

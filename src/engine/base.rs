@@ -10,7 +10,7 @@ use std::io::ErrorKind;
 
 use super::codec::frame::Encoder;
 use crate::mechanism::HandshakeFailure;
-use crate::stream::Stream;
+use crate::transport::connection::Connection;
 
 /// Why an engine stopped (libzmq's `error_reason_t`). The session reports it: a connection
 /// or timeout error while the handshake runs raises `HANDSHAKE_FAILED_NO_DETAIL`; a protocol
@@ -64,7 +64,7 @@ pub fn note_readiness(ev: &mio::event::Event, readable: &mut bool, writable: &mu
 /// Writes what `enc` holds until it is empty or the stream would block; true when
 /// something was written.
 #[inline]
-pub fn write_out(stream: &mut Stream, enc: &mut Encoder, writable: &mut bool) -> Step<bool> {
+pub fn write_out(stream: &mut Connection, enc: &mut Encoder, writable: &mut bool) -> Step<bool> {
     let mut progress = false;
     while !enc.is_empty() && *writable {
         match stream.write_vectored(&enc.io_slices()) {
@@ -80,7 +80,7 @@ pub fn write_out(stream: &mut Stream, enc: &mut Encoder, writable: &mut bool) ->
 
 /// One last attempt to write what `enc` holds (the connection is being dropped), then
 /// removes the stream from the poll.
-pub fn close(stream: &mut Stream, enc: Option<&mut Encoder>, registry: &mio::Registry) {
+pub fn close(stream: &mut Connection, enc: Option<&mut Encoder>, registry: &mio::Registry) {
     if let Some(enc) = enc {
         if !enc.is_empty() {
             if let Ok(n) = stream.write_vectored(&enc.io_slices()) {

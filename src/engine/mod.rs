@@ -18,7 +18,7 @@ pub mod zmtp;
 use crate::io::io_thread::IoCtx;
 use crate::options::Options;
 use crate::pipe::Pipe;
-use crate::stream::Stream;
+use crate::transport::connection::Connection;
 
 /// What the session must do after `drive`.
 #[derive(Debug, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl Engine {
     /// listening side; `peer_address` goes into received messages' metadata (ZMTP).
     /// `zap_handler`: a ZAP handler is bound in the socket's context.
     pub fn new(
-        stream: Stream,
+        stream: Connection,
         options: &Options,
         as_server: bool,
         peer_address: String,

@@ -22,14 +22,14 @@ use crate::io::io_thread::IoCtx;
 use crate::msg::{Metadata, MetadataRef, Msg};
 use crate::options::Options;
 use crate::pipe::Pipe;
-use crate::stream::Stream;
+use crate::transport::connection::Connection;
 
 /// Largest chunk read at once, so largest message delivered (libzmq's in_batch_size).
 pub const IN_BATCH: usize = 8192;
 
 /// A raw connection. See the module documentation.
 pub struct Engine {
-    stream: Stream,
+    stream: Connection,
     readable: bool,
     writable: bool,
     /// `Ready` was reported.
@@ -44,9 +44,9 @@ pub struct Engine {
 
 impl Engine {
     /// An engine over a connected stream.
-    pub fn new(stream: Stream, options: &Options) -> Engine {
+    pub fn new(stream: Connection, options: &Options) -> Engine {
         let mut props = Vec::new();
-        if let Stream::Tcp(t) = &stream {
+        if let Connection::Tcp(t) = &stream {
             if let Some(ip) = t
                 .peer_addr()
                 .ok()

@@ -29,7 +29,7 @@ use crate::mechanism::{self, HandshakeFailure, Mechanism, Status};
 use crate::msg::{self, MetadataRef, Msg};
 use crate::options::Options;
 use crate::pipe::Pipe;
-use crate::stream::Stream;
+use crate::transport::connection::Connection;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum State {
@@ -40,7 +40,7 @@ enum State {
 
 /// A ZMTP connection. See the module documentation.
 pub struct Engine {
-    stream: Stream,
+    stream: Connection,
     socket_type: i32,
     routing_id: Vec<u8>,
     max_msg_size: i64,
@@ -98,7 +98,7 @@ impl Engine {
     /// An engine over a connected stream. `as_server` is the listening side;
     /// `zap_handler`: a ZAP handler is bound in the socket's context.
     pub fn new(
-        stream: Stream,
+        stream: Connection,
         options: &Options,
         as_server: bool,
         peer_address: String,

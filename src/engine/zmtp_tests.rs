@@ -19,7 +19,7 @@ use crate::mechanism::HandshakeFailure;
 use crate::msg::{self, Msg};
 use crate::options::Options;
 use crate::pipe::{pipepair, Pipe};
-use crate::stream::Stream;
+use crate::transport::connection::Connection;
 
 /// Turns of the bench before a test gives up waiting (each turn polls for at most 5 ms,
 /// and returns at once when the sockets have something).
@@ -47,13 +47,13 @@ fn options(socket_type: i32, routing_id: &[u8]) -> Options {
     o
 }
 
-fn mio_pair() -> (Stream, Stream) {
+fn mio_pair() -> (Connection, Connection) {
     let (a, b) = mio::net::UnixStream::pair().expect("socketpair");
-    (Stream::Unix(a), Stream::Unix(b))
+    (Connection::Unix(a), Connection::Unix(b))
 }
 
 impl Bench {
-    fn new(a: Stream, b: Option<Stream>, opts: [Options; 2]) -> Bench {
+    fn new(a: Connection, b: Option<Connection>, opts: [Options; 2]) -> Bench {
         let mut io = TestIo::new();
         let mut e0 = Engine::new(a, &opts[0], false, "peer-of-0".into(), false);
         e0.plug(&mut io.ctx(0), 7);
@@ -216,7 +216,7 @@ fn against_raw(socket_type: i32) -> (Bench, std::os::unix::net::UnixStream) {
     theirs
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let ours = Stream::Unix(mio::net::UnixStream::from_std(ours));
+    let ours = Connection::Unix(mio::net::UnixStream::from_std(ours));
     let b = Bench::new(
         ours,
         None,

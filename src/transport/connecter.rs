@@ -14,7 +14,7 @@ use std::os::unix::net::SocketAddr;
 
 use crate::io::io_thread::IoCtx;
 use crate::options::Options;
-use crate::stream::Stream;
+use crate::transport::connection::Connection;
 
 use super::{ipc, net, socks, tcp};
 
@@ -34,7 +34,7 @@ pub enum Progress {
     /// Still under way: wait for the next event.
     Pending,
     /// Connected to the target (through the proxy, if any): the stream is the session's.
-    Connected(Stream),
+    Connected(Connection),
     /// This attempt failed (nothing is left registered).
     Failed,
 }
@@ -46,7 +46,7 @@ pub struct Connecter {
     ivl: i32,
     /// The stream whose connect is in progress (to the SOCKS proxy, with ZMQ_SOCKS_PROXY,
     /// and then through its handshake).
-    connecting: Option<Stream>,
+    connecting: Option<Connection>,
     /// The SOCKS handshake on `connecting`, once connected to the proxy.
     socks: Option<socks::Handshake>,
 }
@@ -130,8 +130,8 @@ impl Connecter {
             return Progress::Pending;
         };
         let ok = match &s {
-            Stream::Tcp(t) => t.take_error().ok().flatten().is_none() && t.peer_addr().is_ok(),
-            Stream::Unix(u) => u.take_error().ok().flatten().is_none() && u.peer_addr().is_ok(),
+            Connection::Tcp(t) => t.take_error().ok().flatten().is_none() && t.peer_addr().is_ok(),
+            Connection::Unix(u) => u.take_error().ok().flatten().is_none() && u.peer_addr().is_ok(),
         };
         if !ok {
             s.deregister(io.registry);
@@ -182,7 +182,7 @@ impl Connecter {
 
     /// Connected to the peer (directly or through the proxy): the backoff starts over, and
     /// the stream, tuned, goes to the session's engine (which registers it anew).
-    fn connected(&mut self, io: &mut IoCtx, mut s: Stream, opts: &Options) -> Progress {
+    fn connected(&mut self, io: &mut IoCtx, mut s: Connection, opts: &Options) -> Progress {
         self.ivl = opts.reconnect_ivl;
         s.deregister(io.registry);
         if !net::tune(&s, opts) {

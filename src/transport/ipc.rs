@@ -8,7 +8,7 @@ use std::os::unix::net::SocketAddr;
 
 use crate::error::Result;
 use crate::options::Options;
-use crate::stream::Stream;
+use crate::transport::connection::Connection;
 
 use super::connecter::Target;
 use super::ipc_address::{self, IpcAddress};
@@ -56,9 +56,9 @@ pub fn connect_target(address: &str) -> Result<Target> {
 }
 
 /// Starts a non-blocking connect to `addr`.
-pub fn start_connect(addr: &SocketAddr) -> std::io::Result<Stream> {
+pub fn start_connect(addr: &SocketAddr) -> std::io::Result<Connection> {
     std::os::unix::net::UnixStream::connect_addr(addr).and_then(|s| {
         s.set_nonblocking(true)?;
-        Ok(Stream::Unix(mio::net::UnixStream::from_std(s)))
+        Ok(Connection::Unix(mio::net::UnixStream::from_std(s)))
     })
 }

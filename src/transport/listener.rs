@@ -24,7 +24,7 @@ use crate::constants::*;
 use crate::io::io_thread::{IoCtx, IoObject};
 use crate::own::{Own, OwnerRef};
 use crate::session::{Session, SocketRef};
-use crate::stream::Stream;
+use crate::transport::connection::Connection;
 use crate::transport::net;
 
 /// A bound listening socket, as its transport made it, before it goes to an I/O thread.
@@ -114,8 +114,10 @@ impl Listener {
     fn accept_all(&mut self, io: &mut IoCtx) {
         loop {
             let accepted = match self.sock.as_ref() {
-                Some(ListenSock::Tcp(l)) => l.accept().map(|(s, a)| (Stream::Tcp(s), Some(a))),
-                Some(ListenSock::Unix(l, _)) => l.accept().map(|(s, _)| (Stream::Unix(s), None)),
+                Some(ListenSock::Tcp(l)) => l.accept().map(|(s, a)| (Connection::Tcp(s), Some(a))),
+                Some(ListenSock::Unix(l, _)) => {
+                    l.accept().map(|(s, _)| (Connection::Unix(s), None))
+                }
                 None => return,
             };
             match accepted {
@@ -205,3 +207,7 @@ fn same_file(path: &std::path::Path, id: (u64, u64)) -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == id)
 }
+
+#[cfg(test)]
+#[path = "listener_tests.rs"]
+mod tests;

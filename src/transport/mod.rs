@@ -42,6 +42,7 @@
 #![deny(unsafe_code)]
 
 pub mod connecter;
+pub mod connection;
 pub mod inproc;
 pub mod ipc;
 pub mod ipc_address;

@@ -13,7 +13,7 @@ use super::sockopt;
 use super::tcp_address::TcpAddressMask;
 use crate::error::{Error, Result};
 use crate::options::Options;
-use crate::stream::Stream;
+use crate::transport::connection::Connection;
 
 fn sockaddr_of(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     // SAFETY: sockaddr_storage is plain old data; all-zero is a valid value.
@@ -98,7 +98,7 @@ pub fn tcp_connect(
     dest: SocketAddr,
     source: Option<SocketAddr>,
     opts: &Options,
-) -> std::io::Result<Stream> {
+) -> std::io::Result<Connection> {
     let io = |e: Error| std::io::Error::from_raw_os_error(e.errno());
     let fd = new_socket(&dest).map_err(io)?;
     sockopt::prepare_tcp_connecter(fd.as_raw_fd(), opts, dest.is_ipv6(), source.is_some())
@@ -122,22 +122,22 @@ pub fn tcp_connect(
         }
     }
     let std_stream = std::net::TcpStream::from(fd);
-    Ok(Stream::Tcp(mio::net::TcpStream::from_std(std_stream)))
+    Ok(Connection::Tcp(mio::net::TcpStream::from_std(std_stream)))
 }
 
 /// Options for an established connection (accepted, or connect completed). False when the
 /// connection must be dropped.
-pub fn tune(stream: &Stream, opts: &Options) -> bool {
+pub fn tune(stream: &Connection, opts: &Options) -> bool {
     match stream {
-        Stream::Tcp(_) => sockopt::tune_tcp_connection(stream.raw_fd(), opts).is_ok(),
-        Stream::Unix(_) => true,
+        Connection::Tcp(_) => sockopt::tune_tcp_connection(stream.raw_fd(), opts).is_ok(),
+        Connection::Unix(_) => true,
     }
 }
 
 /// Whether an accepted connection passes ZMQ_TCP_ACCEPT_FILTER / ZMQ_IPC_FILTER_*.
-pub fn accept_allowed(stream: &Stream, peer: Option<&SocketAddr>, opts: &Options) -> bool {
+pub fn accept_allowed(stream: &Connection, peer: Option<&SocketAddr>, opts: &Options) -> bool {
     match stream {
-        Stream::Tcp(_) => {
+        Connection::Tcp(_) => {
             if opts.tcp_accept_filters.is_empty() {
                 return true;
             }
@@ -146,7 +146,7 @@ pub fn accept_allowed(stream: &Stream, peer: Option<&SocketAddr>, opts: &Options
                 TcpAddressMask::parse_bytes(f, opts.ipv6).is_ok_and(|m| m.matches(&peer.ip()))
             })
         }
-        Stream::Unix(_) => match sockopt::peer_cred(stream.raw_fd()) {
+        Connection::Unix(_) => match sockopt::peer_cred(stream.raw_fd()) {
             Ok(cred) => sockopt::ipc_peer_allowed(opts, &cred),
             Err(_) => {
                 opts.ipc_filter_uid.is_empty()

@@ -22,7 +22,7 @@ use std::io::ErrorKind;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::error::{Error, Result};
-use crate::stream::Stream;
+use crate::transport::connection::Connection;
 
 const VERSION: u8 = 5;
 /// Method: no authentication required.
@@ -283,7 +283,7 @@ impl Handshake {
 /// Runs `hs` on the non-blocking `stream` as far as it goes now (until the socket would
 /// block: the stream is edge-triggered). `Ok(true)` when the handshake is done; errors end
 /// the attempt (EOF included).
-pub fn pump(hs: &mut Handshake, stream: &mut Stream) -> Result<bool> {
+pub fn pump(hs: &mut Handshake, stream: &mut Connection) -> Result<bool> {
     let mut buf = [0u8; 512];
     loop {
         let mut progressed = false;

@@ -6,7 +6,7 @@
 
 use crate::error::Result;
 use crate::options::Options;
-use crate::stream::Stream;
+use crate::transport::connection::Connection;
 
 use super::connecter::Target;
 use super::listener::{ListenSock, Listening};
@@ -42,7 +42,7 @@ pub fn connect_target(address: &str, opts: &Options) -> Result<Target> {
 }
 
 /// Resolves `address` (`[source;]host:port`) and starts a non-blocking connect to it.
-pub fn start_connect(address: &str, ipv6: bool, opts: &Options) -> std::io::Result<Stream> {
+pub fn start_connect(address: &str, ipv6: bool, opts: &Options) -> std::io::Result<Connection> {
     match TcpAddress::resolve_connect(address, ipv6) {
         Ok(a) => net::tcp_connect(a.dest, a.source, opts),
         Err(e) => Err(std::io::Error::from_raw_os_error(e.errno())),

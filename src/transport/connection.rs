@@ -1,4 +1,5 @@
-//! A connected byte stream of a network transport (tcp or ipc), as the engine sees it.
+//! A connection: the connected byte stream of a network transport (tcp or ipc), as the
+//! engine sees it.
 //!
 //! Writes go through `sendmsg` with MSG_NOSIGNAL: a peer that went away must close that one
 //! connection (EPIPE), never raise SIGPIPE in the application. This is the only `unsafe`.
@@ -12,25 +13,25 @@ use mio::net::{TcpStream, UnixStream};
 use mio::{Interest, Registry, Token};
 
 /// A non-blocking connected stream.
-pub enum Stream {
+pub enum Connection {
     Tcp(TcpStream),
     Unix(UnixStream),
 }
 
-impl Stream {
+impl Connection {
     /// Reads into `buf` (WouldBlock when nothing is there).
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
+            Connection::Tcp(s) => s.read(buf),
+            Connection::Unix(s) => s.read(buf),
         }
     }
 
     /// Reads into several buffers at once (in order).
     pub fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.read_vectored(bufs),
-            Stream::Unix(s) => s.read_vectored(bufs),
+            Connection::Tcp(s) => s.read_vectored(bufs),
+            Connection::Unix(s) => s.read_vectored(bufs),
         }
     }
 
@@ -63,8 +64,8 @@ impl Stream {
     pub fn raw_fd(&self) -> std::os::fd::RawFd {
         use std::os::fd::AsRawFd;
         match self {
-            Stream::Tcp(s) => s.as_raw_fd(),
-            Stream::Unix(s) => s.as_raw_fd(),
+            Connection::Tcp(s) => s.as_raw_fd(),
+            Connection::Unix(s) => s.as_raw_fd(),
         }
     }
 
@@ -72,16 +73,16 @@ impl Stream {
     pub fn register(&mut self, reg: &Registry, token: Token) -> io::Result<()> {
         let interest = Interest::READABLE | Interest::WRITABLE;
         match self {
-            Stream::Tcp(s) => s.register(reg, token, interest),
-            Stream::Unix(s) => s.register(reg, token, interest),
+            Connection::Tcp(s) => s.register(reg, token, interest),
+            Connection::Unix(s) => s.register(reg, token, interest),
         }
     }
 
     /// Removes the stream from the poll.
     pub fn deregister(&mut self, reg: &Registry) {
         let _ = match self {
-            Stream::Tcp(s) => s.deregister(reg),
-            Stream::Unix(s) => s.deregister(reg),
+            Connection::Tcp(s) => s.deregister(reg),
+            Connection::Unix(s) => s.deregister(reg),
         };
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::constants::*;
 use crate::ctx::CtxInner;
-use crate::session_tests::bench::*;
+use crate::session::tests::bench::*;
 
 fn tcp_addr(endpoint: &str) -> &str {
     endpoint.strip_prefix("tcp://").expect("a tcp endpoint")
