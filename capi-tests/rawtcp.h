@@ -1,6 +1,6 @@
 /* Plain TCP sockets for the tests that play a peer by hand (hostile clients, old ZMTP peers,
- * raw STREAM peers): loopback connect and listen on an ephemeral port, a monotonic clock, and
- * waiting for the library to close a connection. */
+ * raw STREAM peers): loopback connect and listen on an ephemeral port, a monotonic clock,
+ * a ZMTP 3.1 greeting, and waiting for the library to close a connection. */
 #ifndef ZMQ_RS_RAWTCP_H
 #define ZMQ_RS_RAWTCP_H
 
@@ -50,6 +50,20 @@ static inline int raw_listen(int *port)
     CHECK(getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
     *port = ntohs(sa.sin_port);
     return fd;
+}
+
+/* Writes a ZMTP 3.1 greeting into out (64 bytes) whose 20-byte mechanism field names
+ * `mechanism` (NUL-padded), as-server 0; returns its length. */
+static inline size_t zmtp3_greeting(unsigned char *out, const char *mechanism)
+{
+    memset(out, 0, 64);
+    out[0] = 0xFF;
+    out[8] = 0x01;
+    out[9] = 0x7F;
+    out[10] = 3;
+    out[11] = 1;
+    memcpy(out + 12, mechanism, strlen(mechanism));
+    return 64;
 }
 
 /* Reads and drops until the library closes the connection: 1 when read() returned 0 or

@@ -95,20 +95,6 @@ static void raw_send(int fd, const void *data, size_t len)
 }
 
 
-/* ZMTP 3.1 greeting with the given 20-byte mechanism field (NUL-padded). */
-static size_t greeting(unsigned char *out, const char *mechanism)
-{
-    memset(out, 0, 64);
-    out[0] = 0xFF;
-    out[8] = 0x01;
-    out[9] = 0x7F;
-    out[10] = 3;
-    out[11] = 1;
-    memcpy(out + 12, mechanism, strlen(mechanism));
-    out[32] = 0; /* as-server */
-    return 64;
-}
-
 /* A short command frame: flags 0x04, size, name length, name, then `data`. */
 static size_t command(unsigned char *out, const char *name, const unsigned char *data,
                       size_t data_len)
@@ -141,7 +127,7 @@ static size_t property(unsigned char *out, const char *name, const char *value)
 /* A valid greeting (NULL) and READY with Socket-Type `type`. */
 static size_t handshake(unsigned char *out, const char *type)
 {
-    size_t n = greeting(out, "NULL");
+    size_t n = zmtp3_greeting(out, "NULL");
     unsigned char props[64];
     size_t pl = property(props, "Socket-Type", type);
     n += command(out + n, "READY", props, pl);
@@ -210,7 +196,7 @@ static void test_zero_first_byte(void)
 static void test_bad_revision(void)
 {
     unsigned char buf[64];
-    greeting(buf, "NULL");
+    zmtp3_greeting(buf, "NULL");
     buf[10] = 0xFE;
     buf[11] = 0xFE;
     memset(buf + 12, 0xEE, 20);
@@ -222,7 +208,7 @@ static void test_bad_revision(void)
 static void test_revision_2_junk(void)
 {
     unsigned char buf[64];
-    greeting(buf, "NULL");
+    zmtp3_greeting(buf, "NULL");
     buf[10] = 2;
     memset(buf + 11, 0xEE, 53);
     hostile(buf, sizeof buf, -1, 0, 0, CLOSE_WITHIN_MS);
@@ -231,21 +217,21 @@ static void test_revision_2_junk(void)
 static void test_mechanism_bogus(void)
 {
     unsigned char buf[64];
-    greeting(buf, "BOGUS");
+    zmtp3_greeting(buf, "BOGUS");
     hostile(buf, sizeof buf, -1, 0, 0, CLOSE_WITHIN_MS);
 }
 
 static void test_mechanism_plain_vs_null(void)
 {
     unsigned char buf[64];
-    greeting(buf, "PLAIN");
+    zmtp3_greeting(buf, "PLAIN");
     hostile(buf, sizeof buf, -1, 0, 0, CLOSE_WITHIN_MS);
 }
 
 static void test_mechanism_curve_vs_null(void)
 {
     unsigned char buf[64];
-    greeting(buf, "CURVE");
+    zmtp3_greeting(buf, "CURVE");
     buf[32] = 1;
     hostile(buf, sizeof buf, -1, 0, 0, CLOSE_WITHIN_MS);
 }
@@ -254,7 +240,7 @@ static void test_mechanism_curve_vs_null(void)
 static void test_ready_metadata_past_end(void)
 {
     unsigned char buf[256];
-    size_t n = greeting(buf, "NULL");
+    size_t n = zmtp3_greeting(buf, "NULL");
     unsigned char props[64];
     size_t pl = property(props, "Socket-Type", "PUSH");
     props[1 + 11 + 3] = 200; /* value length 200, 4 bytes present */
@@ -266,7 +252,7 @@ static void test_ready_metadata_past_end(void)
 static void test_ready_name_past_end(void)
 {
     unsigned char buf[256];
-    size_t n = greeting(buf, "NULL");
+    size_t n = zmtp3_greeting(buf, "NULL");
     unsigned char props[4] = {50, 'S', 'o', 'c'};
     n += command(buf + n, "READY", props, sizeof props);
     hostile(buf, n, -1, 0, 0, CLOSE_WITHIN_MS);
@@ -276,7 +262,7 @@ static void test_ready_name_past_end(void)
 static void test_ready_without_socket_type(void)
 {
     unsigned char buf[256];
-    size_t n = greeting(buf, "NULL");
+    size_t n = zmtp3_greeting(buf, "NULL");
     unsigned char props[64];
     size_t pl = property(props, "Identity", "x");
     n += command(buf + n, "READY", props, pl);
@@ -303,7 +289,7 @@ static void test_ready_unknown_type(void)
 static void test_other_command_in_handshake(void)
 {
     unsigned char buf[256];
-    size_t n = greeting(buf, "NULL");
+    size_t n = zmtp3_greeting(buf, "NULL");
     n += command(buf + n, "BOGUS", (const unsigned char *)"xyz", 3);
     hostile(buf, n, -1, 0, 0, CLOSE_WITHIN_MS);
 }
@@ -312,7 +298,7 @@ static void test_other_command_in_handshake(void)
 static void test_message_in_handshake(void)
 {
     unsigned char buf[256];
-    size_t n = greeting(buf, "NULL");
+    size_t n = zmtp3_greeting(buf, "NULL");
     const unsigned char msg[] = {0x00, 3, 'a', 'b', 'c'};
     memcpy(buf + n, msg, sizeof msg);
     n += sizeof msg;
@@ -323,7 +309,7 @@ static void test_message_in_handshake(void)
 static void test_command_name_past_end(void)
 {
     unsigned char buf[256];
-    size_t n = greeting(buf, "NULL");
+    size_t n = zmtp3_greeting(buf, "NULL");
     const unsigned char cmd[] = {0x04, 3, 20, 'R', 'E'};
     memcpy(buf + n, cmd, sizeof cmd);
     n += sizeof cmd;
@@ -446,7 +432,7 @@ static void test_truncated_frame_then_close(void)
 static void test_truncated_greeting_then_close(void)
 {
     unsigned char buf[64];
-    greeting(buf, "NULL");
+    zmtp3_greeting(buf, "NULL");
     hostile(buf, 30, -1, 0, 1, CLOSE_WITHIN_MS);
 }
 
@@ -478,7 +464,7 @@ static void test_silent_client(void)
 static void test_stall_mid_greeting(void)
 {
     unsigned char buf[64];
-    greeting(buf, "NULL");
+    zmtp3_greeting(buf, "NULL");
     hostile(buf, 11, -1, 200, 0, CLOSE_WITHIN_MS);
 }
 
@@ -486,7 +472,7 @@ static void test_stall_mid_greeting(void)
 static void test_stall_before_ready(void)
 {
     unsigned char buf[64];
-    greeting(buf, "NULL");
+    zmtp3_greeting(buf, "NULL");
     hostile(buf, sizeof buf, -1, 200, 0, CLOSE_WITHIN_MS);
 }
 
@@ -503,7 +489,7 @@ static void test_many_at_once(void)
         size_t n;
         switch (i % 4) {
         case 0:
-            n = greeting(buf, "BOGUS");
+            n = zmtp3_greeting(buf, "BOGUS");
             break;
         case 1:
             n = handshake(buf, "PUB");

@@ -178,18 +178,6 @@ static void test_without_a_handler_or_a_domain_null_goes_on(void)
     }
 }
 
-/* Writes a ZMTP 3.1 greeting naming `mechanism` into out (64 bytes). */
-static void greeting(unsigned char *out, const char *mechanism)
-{
-    memset(out, 0, 64);
-    out[0] = 0xFF;
-    out[8] = 0x01;
-    out[9] = 0x7F;
-    out[10] = 3;
-    out[11] = 1;
-    memcpy(out + 12, mechanism, strlen(mechanism));
-}
-
 /* A raw client sends `bytes` to a monitored server; returns the first handshake event the
  * server reports (and its value), then expects DISCONNECTED. */
 static int handshake_event_for(const unsigned char *bytes, size_t len, unsigned *value)
@@ -217,7 +205,7 @@ static int handshake_event_for(const unsigned char *bytes, size_t len, unsigned 
 static void test_a_mechanism_mismatch_is_a_protocol_failure(void)
 {
     unsigned char g[64];
-    greeting(g, "PLAIN");
+    zmtp3_greeting(g, "PLAIN");
     unsigned value = 0;
     CHECK(handshake_event_for(g, sizeof g, &value) == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
     CHECK(value == (unsigned)ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH);
@@ -226,7 +214,7 @@ static void test_a_mechanism_mismatch_is_a_protocol_failure(void)
 static void test_an_unexpected_handshake_command_is_a_protocol_failure(void)
 {
     unsigned char b[64 + 9];
-    greeting(b, "NULL");
+    zmtp3_greeting(b, "NULL");
     /* PING (TTL 0) where READY belongs. */
     const unsigned char ping[] = {0x04, 0x07, 0x04, 'P', 'I', 'N', 'G', 0x00, 0x00};
     memcpy(b + 64, ping, sizeof ping);
@@ -238,7 +226,7 @@ static void test_an_unexpected_handshake_command_is_a_protocol_failure(void)
 static void test_a_malformed_error_command_is_a_protocol_failure(void)
 {
     unsigned char b[64 + 9];
-    greeting(b, "NULL");
+    zmtp3_greeting(b, "NULL");
     /* ERROR whose reason length (5) runs past the command. */
     const unsigned char error[] = {0x04, 0x07, 0x05, 'E', 'R', 'R', 'O', 'R', 0x05};
     memcpy(b + 64, error, sizeof error);
@@ -252,7 +240,7 @@ static void test_a_malformed_error_command_is_a_protocol_failure(void)
 static void test_an_error_with_a_zap_status_is_an_authentication_failure(void)
 {
     unsigned char b[64 + 12];
-    greeting(b, "NULL");
+    zmtp3_greeting(b, "NULL");
     const unsigned char error[] = {0x04, 0x0a, 0x05, 'E', 'R', 'R', 'O', 'R', 0x03, '4', '0', '0'};
     memcpy(b + 64, error, sizeof error);
     unsigned value = 0;
@@ -271,7 +259,7 @@ static void test_a_peer_that_hangs_up_in_the_handshake_gives_no_detail(void)
     bind_any(server, "tcp", ep, sizeof ep);
     int fd = raw_connect(atoi(strrchr(ep, ':') + 1));
     unsigned char g[64];
-    greeting(g, "NULL");
+    zmtp3_greeting(g, "NULL");
     CHECK(write(fd, g, 10) == 10);
     close(fd);
     CHECK(next_event(mon, 5000, NULL) == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
@@ -285,7 +273,7 @@ static void test_a_peer_that_hangs_up_in_the_handshake_gives_no_detail(void)
 static void test_a_framing_error_after_the_handshake_is_only_a_disconnect(void)
 {
     unsigned char b[64];
-    greeting(b, "NULL");
+    zmtp3_greeting(b, "NULL");
     /* READY with Socket-Type DEALER. */
     unsigned char frame[64];
     size_t n = 0;

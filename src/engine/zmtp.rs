@@ -626,40 +626,12 @@ impl Engine {
             } else {
                 m
             };
-            if self.transforms {
-                return self.pull_transformed(m, pipe, sleep);
+            if !self.transforms {
+                enc.push(m);
+            } else if let Some(mech) = self.mechanism.as_mut() {
+                // A mechanism that encodes (CURVE) sees every message on its way out.
+                enc.push(mech.encode(m).map_err(Closed::Protocol)?);
             }
-            enc.push(m);
-        }
-        Ok(())
-    }
-
-    /// [`Engine::pull`] for a mechanism that encodes messages: `first` and the rest.
-    #[cold]
-    fn pull_transformed(&mut self, first: Msg, pipe: &mut Pipe, sleep: bool) -> Step<()> {
-        self.send_command(first)?;
-        let (Some(enc), Some(mech)) = (self.enc.as_mut(), self.mechanism.as_mut()) else {
-            return Ok(());
-        };
-        while enc.has_room() {
-            let m = if sleep {
-                pipe.read()
-            } else {
-                pipe.read_awake()
-            };
-            let Some(m) = m else { break };
-            let first = !self.out_more;
-            self.out_more = m.more();
-            let m = if first
-                && self.zmtp31
-                && matches!(self.socket_type, ZMQ_SUB | ZMQ_XSUB)
-                && !m.more()
-            {
-                subscription_to_command(m)
-            } else {
-                m
-            };
-            enc.push(mech.encode(m).map_err(Closed::Protocol)?);
         }
         Ok(())
     }
