@@ -54,8 +54,18 @@ fn mio_pair() -> (Connection, Connection) {
 
 impl Bench {
     fn new(a: Connection, b: Option<Connection>, opts: [Options; 2]) -> Bench {
+        Bench::with_zap_handler(a, b, opts, false)
+    }
+
+    /// As `new`; `zap_handler`: side 0's context has a ZAP handler bound.
+    fn with_zap_handler(
+        a: Connection,
+        b: Option<Connection>,
+        opts: [Options; 2],
+        zap_handler: bool,
+    ) -> Bench {
         let mut io = TestIo::new();
-        let mut e0 = Engine::new(a, &opts[0], false, "peer-of-0".into(), false);
+        let mut e0 = Engine::new(a, &opts[0], false, "peer-of-0".into(), zap_handler);
         e0.plug(&mut io.ctx(0), 7);
         let e1 = b.map(|b| {
             let mut e = Engine::new(b, &opts[1], true, "peer-of-1".into(), false);
@@ -415,4 +425,36 @@ fn mechanism_mismatch() -> Closed {
     Closed::Protocol(HandshakeFailure::Protocol(
         ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
     ))
+}
+
+#[test]
+fn a_zap_domain_with_a_handler_bound_refuses_null_until_zap_exists() {
+    let mut server = options(ZMQ_DEALER, b"");
+    server.zap_domain = b"global".to_vec();
+    let (a, b) = mio_pair();
+    let mut bench = Bench::with_zap_handler(a, Some(b), [server, options(ZMQ_DEALER, b"")], true);
+    bench.run_until("side 0 closed", |b| b.closed[0]);
+    assert_eq!(bench.ready[0], None, "never let in unasked");
+    assert_eq!(
+        bench.why[0],
+        Some(Closed::Protocol(HandshakeFailure::NoDetail(libc::EFAULT)))
+    );
+}
+
+#[test]
+fn a_zap_domain_refuses_peers_older_than_zmtp_3() {
+    // libzmq refuses ZMTP 1.0 / 2.0 peers on a socket that would ask ZAP: they have no
+    // security handshake. A ZMTP 2.0 greeting (revision 1, socket type DEALER).
+    let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    ours.set_nonblocking(true).unwrap();
+    let mut server = options(ZMQ_DEALER, b"");
+    server.zap_domain = b"global".to_vec();
+    let ours = Connection::Unix(mio::net::UnixStream::from_std(ours));
+    let mut b = Bench::new(ours, None, [server, options(ZMQ_DEALER, b"")]);
+    theirs
+        .write_all(&[0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 1, ZMQ_DEALER as u8])
+        .unwrap();
+    b.run_until("the engine closed", |b| b.closed[0]);
+    assert_eq!(b.ready[0], None);
+    assert_eq!(b.why[0], Some(Closed::PROTOCOL));
 }
