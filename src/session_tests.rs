@@ -353,3 +353,52 @@ fn a_closed_peer_is_seen_as_disconnected_by_the_connecting_side() {
     wait_event(&mut mon, ZMQ_EVENT_CONNECT_RETRIED);
     finish(ctx, vec![push, mon]);
 }
+
+#[test]
+fn reconnect_intervals_double_up_to_reconnect_ivl_max() {
+    let ctx = CtxInner::new();
+    let mut push = socket(&ctx, ZMQ_PUSH);
+    set_int(&mut push, ZMQ_RECONNECT_IVL, 1);
+    set_int(&mut push, ZMQ_RECONNECT_IVL_MAX, 8);
+    let mut mon = monitor(&ctx, &mut push);
+    // Nothing is bound there: every attempt fails at once.
+    push.connect(&ipc_endpoint()).unwrap();
+    let waits: Vec<u32> = (0..6)
+        .map(|_| wait_event(&mut mon, ZMQ_EVENT_CONNECT_RETRIED).0 .1)
+        .collect();
+    assert_eq!(waits, [1, 2, 4, 8, 8, 8]);
+    finish(ctx, vec![push, mon]);
+}
+
+#[test]
+fn without_reconnect_ivl_max_the_interval_stays_reconnect_ivl() {
+    let ctx = CtxInner::new();
+    let mut push = socket(&ctx, ZMQ_PUSH);
+    set_int(&mut push, ZMQ_RECONNECT_IVL, 3);
+    let mut mon = monitor(&ctx, &mut push);
+    push.connect(&ipc_endpoint()).unwrap();
+    for _ in 0..4 {
+        let wait = wait_event(&mut mon, ZMQ_EVENT_CONNECT_RETRIED).0 .1;
+        // libzmq may add a random jitter below the interval.
+        assert!((3..6).contains(&wait), "{wait}");
+    }
+    finish(ctx, vec![push, mon]);
+}
+
+#[test]
+fn with_immediate_nothing_is_queued_until_the_connection_is_up() {
+    let ctx = CtxInner::new();
+    let endpoint = ipc_endpoint();
+    let mut push = socket(&ctx, ZMQ_PUSH);
+    set_int(&mut push, ZMQ_IMMEDIATE, 1);
+    set_int(&mut push, ZMQ_RECONNECT_IVL, 5);
+    push.connect(&endpoint).unwrap();
+    let mut m = crate::msg::Msg::from_slice(b"no pipe yet").unwrap();
+    assert_eq!(push.send(&mut m, ZMQ_DONTWAIT), Err(Error::Again));
+    let mut pull = socket(&ctx, ZMQ_PULL);
+    pull.bind(&endpoint).unwrap();
+    // A blocking send waits for the pipe the connection brings.
+    send(&mut push, &[b"now"]).unwrap();
+    assert_eq!(recv(&mut pull).unwrap(), vec![b"now".to_vec()]);
+    finish(ctx, vec![push, pull]);
+}
