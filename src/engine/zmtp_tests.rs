@@ -458,3 +458,137 @@ fn a_zap_domain_refuses_peers_older_than_zmtp_3() {
     assert_eq!(b.ready[0], None);
     assert_eq!(b.why[0], Some(Closed::PROTOCOL));
 }
+
+/// The test's end of a connection to an engine: reads as far as the engine has written,
+/// driving the bench between looks (one thread does both).
+struct RawSide {
+    s: std::os::unix::net::UnixStream,
+    buf: Vec<u8>,
+}
+
+impl RawSide {
+    fn new(s: std::os::unix::net::UnixStream) -> RawSide {
+        s.set_nonblocking(true).unwrap();
+        RawSide { s, buf: Vec::new() }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.s.set_nonblocking(false).unwrap();
+        self.s.write_all(bytes).unwrap();
+        self.s.set_nonblocking(true).unwrap();
+    }
+
+    /// The next `n` bytes the engine sent.
+    fn take(&mut self, b: &mut Bench, n: usize) -> Vec<u8> {
+        for _ in 0..MAX_TURNS {
+            let mut chunk = [0u8; 4096];
+            match self.s.read(&mut chunk) {
+                Ok(k) => self.buf.extend_from_slice(&chunk[..k]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("read: {e}"),
+            }
+            if self.buf.len() >= n {
+                return self.buf.drain(..n).collect();
+            }
+            b.turn();
+        }
+        panic!("the engine sent {} of {n} bytes", self.buf.len());
+    }
+
+    /// The next frame (short or long): its flags and body.
+    fn frame(&mut self, b: &mut Bench) -> (u8, Vec<u8>) {
+        let flags = self.take(b, 1)[0];
+        let len = if flags & 0x02 != 0 {
+            u64::from_be_bytes(self.take(b, 8).try_into().unwrap()) as usize
+        } else {
+            self.take(b, 1)[0] as usize
+        };
+        (flags, self.take(b, len))
+    }
+}
+
+/// A short command frame: the name (length-prefixed) and the rest of the body.
+fn command_frame(name: &[u8], rest: &[u8]) -> Vec<u8> {
+    let mut body = vec![name.len() as u8];
+    body.extend_from_slice(name);
+    body.extend_from_slice(rest);
+    let mut f = vec![0x04, body.len() as u8];
+    f.extend_from_slice(&body);
+    f
+}
+
+/// A READY command announcing `socket_type`.
+fn ready_frame(socket_type: &[u8]) -> Vec<u8> {
+    let mut props = vec![11u8];
+    props.extend_from_slice(b"Socket-Type");
+    props.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
+    props.extend_from_slice(socket_type);
+    command_frame(b"READY", &props)
+}
+
+#[test]
+fn a_ping_is_answered_with_a_pong_carrying_its_context() {
+    let (mut b, raw) = against_raw(ZMQ_DEALER);
+    let mut raw = RawSide::new(raw);
+    raw.write(&greeting(b"NULL"));
+    raw.write(&ready_frame(b"DEALER"));
+    let theirs = raw.take(&mut b, 64);
+    assert_eq!(&theirs[12..16], b"NULL");
+    let (flags, ready) = raw.frame(&mut b);
+    assert!(flags & 0x04 != 0 && ready.starts_with(b"\x05READY"));
+    b.handshake_one();
+    b.attach_pipes();
+    // PING with a TTL of 0 and a context of "ctx".
+    raw.write(&command_frame(b"PING", b"\x00\x00ctx"));
+    let (flags, pong) = raw.frame(&mut b);
+    assert_eq!((flags, pong.as_slice()), (0x04, &b"\x04PONGctx"[..]));
+    // The connection goes on.
+    b.send(0, &[b"still here"]);
+    assert_eq!(raw.frame(&mut b), (0, b"still here".to_vec()));
+}
+
+#[test]
+fn a_zmtp_2_peer_is_served_in_zmtp_2() {
+    let (mut b, raw) = against_raw(ZMQ_DEALER);
+    let mut raw = RawSide::new(raw);
+    // Signature, revision 1 (ZMTP 2.0), socket type DEALER, then its identity frame.
+    raw.write(&[0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 1, ZMQ_DEALER as u8]);
+    raw.write(&[0x00, 2, b'm', b'e']);
+    // Ours: signature, major version, then (for a 2.0 peer) our socket type only.
+    let ours = raw.take(&mut b, 12);
+    assert_eq!(
+        (ours[0], ours[9], ours[10], ours[11]),
+        (0xff, 0x7f, 3, ZMQ_DEALER as u8)
+    );
+    // Our identity frame (empty), no READY.
+    assert_eq!(raw.frame(&mut b), (0, Vec::new()));
+    b.handshake_one();
+    assert_eq!(b.ready[0].as_deref(), Some(&b"me"[..]));
+    b.attach_pipes();
+    // 2.0 frames: flags (MORE = 1), one-byte size.
+    raw.write(&[0x01, 1, b'a', 0x00, 1, b'b']);
+    assert_eq!(
+        data(&b.recv(0, 1)),
+        vec![vec![b"a".to_vec(), b"b".to_vec()]]
+    );
+    b.send(0, &[b"x", b"yz"]);
+    assert_eq!(raw.frame(&mut b), (1, b"x".to_vec()));
+    assert_eq!(raw.frame(&mut b), (0, b"yz".to_vec()));
+}
+
+#[test]
+fn a_zmtp_2_peer_of_an_incompatible_type_is_refused_at_the_greeting() {
+    let (mut b, raw) = against_raw(ZMQ_DEALER);
+    let mut raw = RawSide::new(raw);
+    raw.write(&[0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 1, ZMQ_PUB as u8]);
+    b.run_until("the engine closed", |b| b.closed[0]);
+    assert_eq!(b.ready[0], None);
+}
+
+impl Bench {
+    /// Runs until engine 0 (facing a raw peer) has finished its handshake.
+    fn handshake_one(&mut self) {
+        self.run_until("engine 0 ready", |b| b.ready[0].is_some() || b.closed[0]);
+        assert!(!self.closed[0], "engine 0 closed: {:?}", self.why[0]);
+    }
+}
