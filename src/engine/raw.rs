@@ -191,3 +191,7 @@ impl Engine {
         pipe.flush();
     }
 }
+
+#[cfg(test)]
+#[path = "raw_tests.rs"]
+mod tests;
