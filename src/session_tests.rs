@@ -402,3 +402,57 @@ fn with_immediate_nothing_is_queued_until_the_connection_is_up() {
     assert_eq!(recv(&mut pull).unwrap(), vec![b"now".to_vec()]);
     finish(ctx, vec![push, pull]);
 }
+
+#[test]
+fn a_lingering_session_with_no_peer_gives_up_after_linger() {
+    let ctx = CtxInner::new();
+    let mut push = socket(&ctx, ZMQ_PUSH);
+    set_int(&mut push, ZMQ_LINGER, 20);
+    set_int(&mut push, ZMQ_RECONNECT_IVL, 5);
+    push.connect(&ipc_endpoint()).unwrap();
+    send(&mut push, &[b"undeliverable"]).unwrap();
+    push.close();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(ctx.terminate()).unwrap());
+    let r = finished.recv_timeout(Duration::from_millis(GUARD_MS as u64));
+    assert!(
+        matches!(r, Ok(Ok(()))),
+        "the context terminates once LINGER is over"
+    );
+}
+
+#[test]
+fn a_router_learns_that_a_peer_left_its_connection() {
+    let ctx = CtxInner::new();
+    let mut router = socket(&ctx, ZMQ_ROUTER);
+    set_int(&mut router, ZMQ_ROUTER_MANDATORY, 1);
+    let mut mon = monitor(&ctx, &mut router);
+    let endpoint = bind_tcp(&mut router);
+    let mut dealer = socket(&ctx, ZMQ_DEALER);
+    dealer.setsockopt(ZMQ_ROUTING_ID, b"d").unwrap();
+    dealer.connect(&endpoint).unwrap();
+    send(&mut dealer, &[b"hi"]).unwrap();
+    assert_eq!(
+        recv(&mut router).unwrap(),
+        vec![b"d".to_vec(), b"hi".to_vec()]
+    );
+    send(&mut router, &[b"d", b"reply"]).unwrap();
+    assert_eq!(recv(&mut dealer).unwrap(), vec![b"reply".to_vec()]);
+    dealer.close();
+    wait_event(&mut mon, ZMQ_EVENT_DISCONNECTED);
+    // The pipe's end reaches the socket right after the event: until then sends still go.
+    let until = Instant::now() + Duration::from_millis(GUARD_MS as u64);
+    loop {
+        match send(&mut router, &[b"d", b"anyone?"]) {
+            Err(e) => {
+                assert_eq!(e, Error::HostUnreach);
+                break;
+            }
+            Ok(()) => {
+                assert!(Instant::now() < until, "the peer never went");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+    finish(ctx, vec![router, mon]);
+}
