@@ -633,4 +633,53 @@ mod behaviour_tests {
         assert!(h.is_gone(a));
         assert_eq!(h.send(&mut s, &[b"alice", b"x"]), Err(Error::HostUnreach));
     }
+
+    #[test]
+    fn has_in_reads_ahead_without_losing_the_routing_id() {
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        let a = peer(&mut h, &mut s, b"alice", 0);
+        assert!(!s.has_in(&mut h.pipes));
+        assert!(h.peer_send(a, &[b"1", b"2"]));
+        h.settle(&mut s);
+        assert!(s.has_in(&mut h.pipes));
+        assert!(s.has_in(&mut h.pipes), "asking twice reads nothing more");
+        assert_eq!(
+            h.recv(&mut s).unwrap(),
+            vec![b"alice".to_vec(), b"1".to_vec(), b"2".to_vec()]
+        );
+        assert!(!s.has_in(&mut h.pipes));
+    }
+
+    #[test]
+    fn a_handover_in_the_middle_of_an_incoming_message_lets_that_message_finish() {
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        on(&mut s, &mut h, ZMQ_ROUTER_HANDOVER);
+        let old = peer(&mut h, &mut s, b"same", 0);
+        assert!(h.peer_send(old, &[b"a1", b"a2"]));
+        assert_eq!(h.recv_part(&mut s).unwrap(), (b"same".to_vec(), true));
+        assert_eq!(h.recv_part(&mut s).unwrap(), (b"a1".to_vec(), true));
+        let new = peer(&mut h, &mut s, b"same", 0);
+        assert_eq!(h.recv_part(&mut s).unwrap(), (b"a2".to_vec(), false));
+        h.send(&mut s, &[b"same", b"to the new one"]).unwrap();
+        assert_eq!(h.peer_recv(new), vec![parts(&[b"to the new one"])]);
+        assert!(h.peer_recv(old).is_empty());
+        h.settle(&mut s);
+        assert!(
+            h.is_gone(old),
+            "the old connection ends once its message is out"
+        );
+    }
+
+    #[test]
+    fn a_message_for_a_peer_at_its_hwm_is_dropped_whole() {
+        // Without ROUTER_MANDATORY: no part of it reaches the peer, and no error.
+        let mut h = Harness::new();
+        let mut s = Router::default();
+        let a = peer(&mut h, &mut s, b"alice", 1);
+        h.send(&mut s, &[b"alice", b"m1", b"m1+"]).unwrap();
+        h.send(&mut s, &[b"alice", b"m2", b"m2+"]).unwrap();
+        assert_eq!(h.peer_recv(a), vec![parts(&[b"m1", b"m1+"])]);
+    }
 }

@@ -181,4 +181,19 @@ mod tests {
         assert_eq!(h.send(&mut s, &[b"\x01x"]), Err(Error::NotSup));
         assert!(!s.has_out(&mut h.pipes));
     }
+
+    #[test]
+    fn has_in_skips_unwanted_messages_and_keeps_the_wanted_one_whole() {
+        let mut h = Harness::new();
+        let mut s = Sub::default();
+        let p = h.connect(&mut s, [0, 0]);
+        set(&mut h, &mut s, ZMQ_SUBSCRIBE, b"yes");
+        assert!(h.peer_send(p, &[b"no", b"no+"]));
+        assert!(h.peer_send(p, &[b"yes", b"yes+"]));
+        h.settle(&mut s);
+        assert!(s.has_in(&mut h.pipes));
+        assert!(s.has_in(&mut h.pipes));
+        assert_eq!(h.recv(&mut s).unwrap(), parts(&[b"yes", b"yes+"]));
+        assert!(!s.has_in(&mut h.pipes));
+    }
 }

@@ -459,4 +459,60 @@ mod tests {
         assert_eq!(h.peer_recv(p), vec![parts(&[b"1"])]);
         h.send(&mut s, &[b"2"]).unwrap();
     }
+
+    #[test]
+    fn a_topic_is_unsubscribed_only_when_its_last_subscriber_leaves() {
+        let mut h = Harness::new();
+        let mut s = XPub::new(false);
+        let a = h.connect(&mut s, [0, 0]);
+        let b = h.connect(&mut s, [0, 0]);
+        subscribe(&mut h, &mut s, a, true, b"t");
+        subscribe(&mut h, &mut s, b, true, b"t");
+        subscribe(&mut h, &mut s, a, true, b"only a");
+        assert_eq!(upstream(&mut h, &mut s).len(), 2);
+        h.peer_close(&mut s, a);
+        assert!(h.is_gone(a));
+        assert_eq!(upstream(&mut h, &mut s), vec![parts(&[b"\x00only a"])]);
+        h.send(&mut s, &[b"t"]).unwrap();
+        assert_eq!(h.peer_recv(b), vec![parts(&[b"t"])]);
+    }
+
+    #[test]
+    fn with_xpub_verboser_every_unsubscription_is_passed_up_too() {
+        let mut h = Harness::new();
+        let mut s = XPub::new(false);
+        on(&mut s, &mut h, ZMQ_XPUB_VERBOSER);
+        let a = h.connect(&mut s, [0, 0]);
+        let b = h.connect(&mut s, [0, 0]);
+        subscribe(&mut h, &mut s, a, true, b"t");
+        subscribe(&mut h, &mut s, b, true, b"t");
+        subscribe(&mut h, &mut s, a, false, b"t");
+        subscribe(&mut h, &mut s, b, false, b"t");
+        assert_eq!(
+            upstream(&mut h, &mut s),
+            vec![
+                parts(&[b"\x01t"]),
+                parts(&[b"\x01t"]),
+                parts(&[b"\x00t"]),
+                parts(&[b"\x00t"])
+            ]
+        );
+    }
+
+    #[test]
+    fn a_multipart_message_goes_whole_to_the_subscribers_its_first_part_matches() {
+        let mut h = Harness::new();
+        let mut s = XPub::new(false);
+        let a = h.connect(&mut s, [0, 0]);
+        let b = h.connect(&mut s, [0, 0]);
+        subscribe(&mut h, &mut s, a, true, b"a");
+        subscribe(&mut h, &mut s, b, true, b"b");
+        // The second part would match b: only the first part counts.
+        h.send(&mut s, &[b"a-topic", b"b-looking body"]).unwrap();
+        assert_eq!(
+            h.peer_recv(a),
+            vec![parts(&[b"a-topic", b"b-looking body"])]
+        );
+        assert!(h.peer_recv(b).is_empty());
+    }
 }
