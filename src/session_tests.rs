@@ -456,3 +456,83 @@ fn a_router_learns_that_a_peer_left_its_connection() {
     }
     finish(ctx, vec![router, mon]);
 }
+
+#[test]
+fn with_heartbeats_a_silent_peer_is_pinged_then_dropped() {
+    let ctx = CtxInner::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+    let mut push = socket(&ctx, ZMQ_PUSH);
+    set_int(&mut push, ZMQ_HEARTBEAT_IVL, 5);
+    set_int(&mut push, ZMQ_HEARTBEAT_TIMEOUT, 30);
+    let mut mon = monitor(&ctx, &mut push);
+    push.connect(&endpoint).unwrap();
+    let mut peer = RawPeer::handshake(accept(&listener), "PULL");
+    let (flags, ping) = peer.frame();
+    assert_eq!(flags, 0x04, "a command");
+    assert!(ping.starts_with(b"\x04PING"), "{ping:?}");
+    // The peer never answers: the connection is dropped.
+    let (_, before) = wait_event(&mut mon, ZMQ_EVENT_DISCONNECTED);
+    assert!(
+        before.contains(&ZMQ_EVENT_HANDSHAKE_SUCCEEDED),
+        "{before:?}"
+    );
+    finish(ctx, vec![push, mon]);
+}
+
+#[test]
+fn a_peer_answering_pings_stays_connected() {
+    let ctx = CtxInner::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+    let mut push = socket(&ctx, ZMQ_PUSH);
+    set_int(&mut push, ZMQ_HEARTBEAT_IVL, 5);
+    set_int(&mut push, ZMQ_HEARTBEAT_TIMEOUT, GUARD_MS);
+    push.connect(&endpoint).unwrap();
+    let mut peer = RawPeer::handshake(accept(&listener), "PULL");
+    // Answer ten pings in a row; the connection carries a message after them.
+    for _ in 0..10 {
+        let (flags, ping) = peer.frame();
+        assert!(flags == 0x04 && ping.starts_with(b"\x04PING"), "{ping:?}");
+        let context = &ping[7..];
+        let mut body = b"\x04PONG".to_vec();
+        body.extend_from_slice(context);
+        let mut frame = vec![0x04, body.len() as u8];
+        frame.extend_from_slice(&body);
+        std::io::Write::write_all(&mut peer.0, &frame).unwrap();
+    }
+    send(&mut push, &[b"after the pings"]).unwrap();
+    loop {
+        let (flags, body) = peer.frame();
+        if flags & 0x04 == 0 {
+            assert_eq!(body, b"after the pings");
+            break;
+        }
+    }
+    finish(ctx, vec![push]);
+}
+
+#[test]
+fn a_connect_routing_id_names_the_peer_for_the_connecting_router() {
+    let ctx = CtxInner::new();
+    let mut server = socket(&ctx, ZMQ_ROUTER);
+    server.setsockopt(ZMQ_ROUTING_ID, b"server").unwrap();
+    let endpoint = bind_tcp(&mut server);
+    let mut client = socket(&ctx, ZMQ_ROUTER);
+    client.setsockopt(ZMQ_ROUTING_ID, b"client").unwrap();
+    client.setsockopt(ZMQ_CONNECT_ROUTING_ID, b"S").unwrap();
+    set_int(&mut client, ZMQ_ROUTER_MANDATORY, 1);
+    client.connect(&endpoint).unwrap();
+    // The pipe exists from the connect: the name works before the connection is up.
+    send(&mut client, &[b"S", b"hello"]).unwrap();
+    assert_eq!(
+        recv(&mut server).unwrap(),
+        vec![b"client".to_vec(), b"hello".to_vec()]
+    );
+    send(&mut server, &[b"client", b"hi"]).unwrap();
+    assert_eq!(
+        recv(&mut client).unwrap(),
+        vec![b"S".to_vec(), b"hi".to_vec()]
+    );
+    finish(ctx, vec![server, client]);
+}
