@@ -644,3 +644,77 @@ fn while_the_socket_queue_is_full_the_engine_waits_and_loses_nothing() {
     assert_eq!(got, sent);
     assert_eq!(b.closed, [false, false]);
 }
+
+impl Bench {
+    /// Fires every timer of side `i` that is due within `within` (the test I/O thread
+    /// keeps timers without firing them), then drives as usual.
+    fn fire_timers(&mut self, i: usize, within: Duration) -> usize {
+        let due = self.io.due_timers(std::time::Instant::now() + within);
+        let mut fired = 0;
+        for d in due.iter().filter(|d| d.slot == i) {
+            if let Some(e) = self.engines[i].as_mut() {
+                e.timer(&mut self.io.ctx(i), d.timer);
+                fired += 1;
+            }
+        }
+        self.turn();
+        fired
+    }
+}
+
+#[test]
+fn a_handshake_that_is_not_done_within_handshake_ivl_times_out() {
+    let (ours, _theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    ours.set_nonblocking(true).unwrap();
+    let mut o = options(ZMQ_DEALER, b"");
+    o.handshake_ivl = 100;
+    let ours = Connection::Unix(mio::net::UnixStream::from_std(ours));
+    let mut b = Bench::new(ours, None, [o, options(ZMQ_DEALER, b"")]);
+    b.turn();
+    assert!(
+        !b.closed[0],
+        "the peer is silent, but the deadline has not passed"
+    );
+    assert_eq!(
+        b.fire_timers(0, Duration::from_secs(1)),
+        1,
+        "the handshake timer"
+    );
+    b.run_until("the engine closed", |b| b.closed[0]);
+    assert_eq!(b.why[0], Some(Closed::Timeout));
+}
+
+#[test]
+fn heartbeats_ping_after_the_handshake_and_a_silent_peer_times_out() {
+    let mut o = options(ZMQ_DEALER, b"");
+    o.heartbeat_ivl = 100;
+    o.handshake_ivl = 100;
+    let mut b = Bench::pair(o, options(ZMQ_DEALER, b""));
+    b.handshake();
+    b.attach_pipes();
+    assert_eq!(
+        b.io.timers_set(),
+        1,
+        "the handshake timer went, the heartbeat came"
+    );
+    // The interval passes: a PING goes out and the heartbeat timeout starts.
+    assert_eq!(b.fire_timers(0, Duration::from_millis(150)), 1);
+    assert_eq!(b.io.timers_set(), 2, "the next interval and the timeout");
+    // The peer (side 1) answers with a PONG: the timeout is cancelled.
+    b.run_until("the PONG was read", |b| b.io.timers_set() == 1);
+    // Side 1 goes silent (its engine stays, connected, but is never driven again).
+    let _silent = b.engines[1].take();
+    // Interval, then the timeout after that PING: the connection is dead.
+    assert_eq!(
+        b.fire_timers(0, Duration::from_millis(150)),
+        1,
+        "the next PING"
+    );
+    assert_eq!(b.io.timers_set(), 2, "the next interval and the timeout");
+    assert!(
+        b.fire_timers(0, Duration::from_millis(150)) >= 1,
+        "the timeout"
+    );
+    b.run_until("the engine closed", |b| b.closed[0]);
+    assert_eq!(b.why[0], Some(Closed::Timeout));
+}
