@@ -17,6 +17,8 @@ pub mod msg;
 pub mod msg_pool;
 pub mod options;
 pub mod pipe;
+pub mod poll;
+pub mod proxy;
 pub mod routing;
 pub mod session;
 pub mod signaler;
