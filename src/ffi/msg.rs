@@ -8,21 +8,25 @@ use crate::constants::*;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
 
-/// The live message inside a C `zmq_msg_t`; EFAULT for NULL or uninitialised/closed ones.
+/// The live message inside a C `zmq_msg_t`; EFAULT for NULL, uninitialised or closed ones
+/// (checked through the raw pointer, see [`Msg::from_raw`]).
 ///
 /// # Safety
-/// `p` must be NULL or point to a `zmq_msg_t` that nothing else uses meanwhile.
+/// `p` must be NULL or point to a `zmq_msg_t` that nothing else uses meanwhile (see
+/// [`Msg::from_raw`]; the layouts agree, see `types.rs`).
 pub(crate) unsafe fn msg_mut<'a>(p: *mut zmq_msg_t) -> Result<&'a mut Msg> {
-    if p.is_null() {
-        return Err(Error::Fault);
-    }
-    // SAFETY: zmq_msg_t is 64 bytes, 8-aligned, like Msg; `is_valid` only reads the tag
-    // bytes, which are plain bytes whatever C stored there.
-    let m = unsafe { &mut *(p as *mut Msg) };
-    if !m.is_valid() {
-        return Err(Error::Fault);
-    }
-    Ok(m)
+    // SAFETY: the caller's contract is from_raw's.
+    unsafe { Msg::from_raw(p.cast::<Msg>()) }
+}
+
+/// As [`msg_mut`], for reading only (the exports that take a `const zmq_msg_t *`).
+///
+/// # Safety
+/// `p` must be NULL or point to a `zmq_msg_t` that nobody writes meanwhile (see
+/// [`Msg::from_raw_ref`]).
+pub(crate) unsafe fn msg_ref<'a>(p: *const zmq_msg_t) -> Result<&'a Msg> {
+    // SAFETY: the caller's contract is from_raw_ref's.
+    unsafe { Msg::from_raw_ref(p.cast::<Msg>()) }
 }
 
 /// Stores a new message into C memory without reading what was there.
@@ -149,8 +153,8 @@ pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
 /// `msg` must point to an initialised `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
-    // SAFETY: the contract above is msg_mut's (the message is only read).
-    boundary(|| Ok(unsafe { msg_mut(msg.cast_mut()) }?.size()))
+    // SAFETY: the contract above is msg_ref's.
+    boundary(|| Ok(unsafe { msg_ref(msg) }?.size()))
 }
 
 /// Whether more parts follow.
@@ -159,8 +163,8 @@ pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
 /// `msg` must point to an initialised `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
-    // SAFETY: the contract above is msg_mut's (the message is only read).
-    boundary(|| Ok(unsafe { msg_mut(msg.cast_mut()) }?.more() as c_int))
+    // SAFETY: the contract above is msg_ref's.
+    boundary(|| Ok(unsafe { msg_ref(msg) }?.more() as c_int))
 }
 
 /// Reads a message property (ZMQ_MORE, ZMQ_SRCFD, ZMQ_SHARED).
@@ -170,8 +174,8 @@ pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> c_int {
     boundary(|| {
-        // SAFETY: the contract above is msg_mut's (the message is only read).
-        let m = unsafe { msg_mut(msg.cast_mut()) }?;
+        // SAFETY: the contract above is msg_ref's.
+        let m = unsafe { msg_ref(msg) }?;
         match property {
             ZMQ_MORE => Ok(m.more() as c_int),
             ZMQ_SRCFD => Ok(m.metadata().map_or(-1, |md| md.fd())),
@@ -208,8 +212,8 @@ pub unsafe extern "C" fn zmq_msg_gets(
     property: *const c_char,
 ) -> *const c_char {
     boundary(|| {
-        // SAFETY: the contract above is msg_mut's (the message is only read).
-        let m = unsafe { msg_mut(msg.cast_mut()) }?;
+        // SAFETY: the contract above is msg_ref's.
+        let m = unsafe { msg_ref(msg) }?;
         // SAFETY: NULL or a C string by the contract above.
         let name = unsafe { c_str(property) }?;
         let md = m.metadata().ok_or(Error::Inval)?;

@@ -267,7 +267,9 @@ pub unsafe extern "C" fn zmq_send_const(
         if buf.is_null() && len != 0 {
             return Err(Error::Fault);
         }
-        let mut m = Msg::from_const(buf.cast(), len);
+        // SAFETY: the caller's contract: `len` bytes, unchanged while any copy of the
+        // message lives.
+        let mut m = unsafe { Msg::from_const(buf.cast(), len) };
         send_msg(sock, &mut m, flags)
     })
 }
