@@ -479,7 +479,7 @@ ZMQ_EXPORT int zmq_msg_copy(zmq_msg_t *dest, zmq_msg_t *src);
 // `msg` must point to an initialised `zmq_msg_t`.
 ZMQ_EXPORT void *zmq_msg_data(zmq_msg_t *msg);
 
-// The number of bytes.
+// The number of bytes (0, with errno EFAULT, for a bad message).
 //
 // # Safety
 // `msg` must point to an initialised `zmq_msg_t`.
@@ -512,7 +512,8 @@ ZMQ_EXPORT const char *zmq_msg_gets(const zmq_msg_t *msg, const char *property);
 // Waits until items are ready or `timeout` (ms; -1 for ever) passes; returns the count.
 //
 // # Safety
-// `items` must point to `nitems` writable poll items.
+// `items` must point to `nitems` writable poll items, whose sockets are NULL or socket
+// handles.
 ZMQ_EXPORT int zmq_poll(struct zmq_pollitem_t *items, int nitems, long timeout);
 
 // Forwards between `frontend` and `backend` until the context terminates.

@@ -19,6 +19,8 @@ pub mod msg_pool;
 pub mod options;
 pub mod own;
 pub mod pipe;
+pub mod poll;
+pub mod proxy;
 pub mod routing;
 pub mod session;
 pub mod signaler;

@@ -99,7 +99,12 @@ impl Ring {
         }
     }
 
-    fn push(&self, p: *mut u8) -> bool {
+    /// Stores `p` for a later [`Ring::pop`]; false when the ring is full.
+    ///
+    /// # Safety
+    /// `p` must be a buffer of this ring's class size (and alignment) from the global
+    /// allocator that nobody uses any more: `pop` hands it out as a fresh buffer.
+    unsafe fn push(&self, p: *mut u8) -> bool {
         let mut pos = self.enqueue.0.load(Ordering::Relaxed);
         loop {
             let slot = &self.slots[pos & self.mask];
@@ -222,7 +227,11 @@ fn take(
         None => size,
     };
     let layout = Layout::from_size_align(real, align_of_size(real)).ok()?;
-    // SAFETY: the layout has a non-zero size (callers allocate a header at least).
+    if layout.size() == 0 {
+        // (Callers allocate a header at least; a zero-size allocation would be undefined.)
+        return None;
+    }
+    // SAFETY: the layout has a non-zero size (checked above).
     let p = unsafe { allocate(layout) };
     (!p.is_null()).then_some((p, real))
 }
@@ -235,7 +244,8 @@ fn take(
 #[inline(always)]
 unsafe fn give(p: *mut u8, real: usize, rings: fn(usize, usize) -> &'static Ring) {
     if let Some((c, s)) = class_of(real) {
-        if s == real && rings(c, s).push(p) {
+        // SAFETY: the caller's contract: a buffer of the class's size, no longer used.
+        if s == real && unsafe { rings(c, s).push(p) } {
             return;
         }
     }
@@ -301,13 +311,23 @@ mod tests {
     #[test]
     fn ring_is_fifo_and_bounded() {
         let r = Ring::new(4);
-        for i in 1..=4usize {
-            assert!(r.push(i as *mut u8));
+        // SAFETY: the ring is dropped without handing the (bogus) pointers to anyone who
+        // would use them as buffers: they are only compared.
+        unsafe {
+            for i in 1..=4usize {
+                assert!(r.push(i as *mut u8));
+            }
+            assert!(!r.push(5 as *mut u8));
         }
-        assert!(!r.push(5 as *mut u8));
         for i in 1..=4usize {
             assert_eq!(r.pop(), Some(i as *mut u8));
         }
         assert_eq!(r.pop(), None);
+    }
+
+    #[test]
+    fn a_zero_size_request_allocates_nothing() {
+        assert_eq!(alloc_buf(0), None);
+        assert_eq!(alloc_init(0), None);
     }
 }

@@ -1,16 +1,17 @@
-//! The timer set behind `zmq_timers_*`: repeating timers with millisecond intervals, run by
-//! the caller through [`Timers::execute`].
+//! The timer set behind `zmq_timers_*`: repeating timers with millisecond intervals
+//! ([`Timers`]), run by the caller through [`TimerSet::execute`].
 //!
 //! Semantics follow `man zmq_timers`: ids start at 1 and count up; a timer repeats every
 //! `interval` ms until cancelled; cancelling an unknown or already-cancelled id fails with
 //! EINVAL. A cancelled timer stays known (and cancelled) until the timer set next passes it
-//! in [`Timers::timeout`] or [`Timers::execute`], as libzmq does; `set_interval` and `reset`
-//! accept it until then, and it never fires again.
+//! in [`Timers::timeout`] or [`TimerSet::execute`], as libzmq does; `set_interval` and
+//! `reset` accept it until then, and it never fires again.
 //!
-//! Handlers are opaque values of type `H`. Running them is the caller's business, one at a
-//! time through [`Timers::due`] and [`Timers::fire`], so a handler may call back into the
-//! same timer set (cancel, add, reset) without the set being borrowed meanwhile.
+//! Handlers are opaque values of type `H`, run by a closure given to [`TimerSet::execute`],
+//! one at a time with the set not borrowed, so a handler may call back into the same timer
+//! set (cancel, add, reset, execute, even close it).
 
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -189,7 +190,7 @@ impl<H: Clone> Timers<H> {
 
     /// The timers expired at `now`, in the order they are to run. Pass each to
     /// [`Timers::fire`] with the same `now`.
-    pub fn due(&self, now: u64) -> Vec<Slot> {
+    fn due(&self, now: u64) -> Vec<Slot> {
         self.order
             .iter()
             .take_while(|slot| slot.expiry <= now)
@@ -201,7 +202,7 @@ impl<H: Clone> Timers<H> {
     /// and not cancelled, it is rescheduled one interval after `now` and its id and handler
     /// are returned for the caller to run. A cancelled timer is forgotten instead; a timer
     /// that was rescheduled or removed since (by an earlier handler) is left alone.
-    pub fn fire(&mut self, slot: Slot, now: u64) -> Option<(i32, H)> {
+    fn fire(&mut self, slot: Slot, now: u64) -> Option<(i32, H)> {
         let timer = self.timers.get(&slot.id)?;
         if timer.slot != slot {
             return None;
@@ -214,20 +215,85 @@ impl<H: Clone> Timers<H> {
         self.reschedule(slot.id, now.saturating_add(interval));
         Some((slot.id, handler))
     }
+}
 
-    /// Runs every timer expired at `now` through `run`, in order. `run` cannot reach the
-    /// timer set; callers whose handlers can use [`Timers::due`] and [`Timers::fire`].
-    pub fn execute_at(&mut self, now: u64, mut run: impl FnMut(i32, H)) {
-        for slot in self.due(now) {
-            if let Some((id, handler)) = self.fire(slot, now) {
+/// What [`TimerSet::execute`] leaves behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Executed {
+    /// The set is still open.
+    Open,
+    /// A handler closed the set ([`TimerSet::close`]) during this run, the outermost one:
+    /// nothing uses the set any more, the caller may free it.
+    Closed,
+}
+
+/// A timer set whose handlers may use it while they run (the `zmq_timers_*` API, where a
+/// handler gets the set's handle): [`Timers`] borrowed only between handlers, plus the
+/// bookkeeping that lets a handler close the set under a run.
+#[derive(Debug)]
+pub struct TimerSet<H> {
+    timers: RefCell<Timers<H>>,
+    /// Runs of [`TimerSet::execute`] in progress (handlers may nest them).
+    running: Cell<u32>,
+    closed: Cell<bool>,
+}
+
+impl<H> Default for TimerSet<H> {
+    fn default() -> Self {
+        TimerSet {
+            timers: RefCell::new(Timers::default()),
+            running: Cell::new(0),
+            closed: Cell::new(false),
+        }
+    }
+}
+
+impl<H: Clone> TimerSet<H> {
+    /// An empty timer set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `f` on the timers. Not to be called from inside `f`.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Timers<H>) -> R) -> R {
+        f(&mut self.timers.borrow_mut())
+    }
+
+    /// Runs every timer expired at `now` through `run`, in expiry order, rescheduling each
+    /// one interval after `now`. The set is not borrowed while `run` runs; when `run` closes
+    /// the set, the run stops there.
+    pub fn execute_at(&self, now: u64, mut run: impl FnMut(i32, H)) -> Executed {
+        let due = self.timers.borrow().due(now);
+        self.running.set(self.running.get() + 1);
+        for slot in due {
+            if self.closed.get() {
+                break;
+            }
+            let fired = self.timers.borrow_mut().fire(slot, now);
+            if let Some((id, handler)) = fired {
                 run(id, handler);
             }
         }
+        let running = self.running.get() - 1;
+        self.running.set(running);
+        if running == 0 && self.closed.get() {
+            Executed::Closed
+        } else {
+            Executed::Open
+        }
     }
 
-    /// [`Timers::execute_at`] at the current time.
-    pub fn execute(&mut self, run: impl FnMut(i32, H)) {
+    /// [`TimerSet::execute_at`] at the current time.
+    pub fn execute(&self, run: impl FnMut(i32, H)) -> Executed {
         self.execute_at(now_ms(), run)
+    }
+
+    /// Closes the set: a run in progress stops after the current handler. True when no run
+    /// is in progress, so the caller may free the set now; otherwise the outermost run
+    /// reports [`Executed::Closed`] and its caller frees it.
+    pub fn close(&self) -> bool {
+        self.closed.set(true);
+        self.running.get() == 0
     }
 }
 
@@ -236,8 +302,17 @@ mod tests {
     use super::*;
 
     fn run(timers: &mut Timers<&'static str>, now: u64) -> Vec<(i32, &'static str)> {
+        let set = TimerSet {
+            timers: RefCell::new(std::mem::take(timers)),
+            running: Cell::new(0),
+            closed: Cell::new(false),
+        };
         let mut fired = Vec::new();
-        timers.execute_at(now, |id, h| fired.push((id, h)));
+        assert_eq!(
+            set.execute_at(now, |id, h| fired.push((id, h))),
+            Executed::Open
+        );
+        *timers = set.timers.into_inner();
         fired
     }
 
@@ -330,20 +405,38 @@ mod tests {
 
     #[test]
     fn handler_may_cancel_a_later_due_timer() {
-        let mut t = Timers::new();
-        let a = t.add_at(0, 10, "a");
-        let b = t.add_at(0, 10, "b");
+        let set = TimerSet::new();
+        let (a, b) = set.with(|t| (t.add_at(0, 10, "a"), t.add_at(0, 10, "b")));
         let mut fired = Vec::new();
-        for slot in t.due(10) {
-            if let Some((id, h)) = t.fire(slot, 10) {
-                fired.push(h);
-                if id == a {
-                    t.cancel(b).unwrap();
-                }
+        set.execute_at(10, |id, h| {
+            fired.push(h);
+            if id == a {
+                set.with(|t| t.cancel(b)).unwrap();
             }
-        }
+        });
         assert_eq!(fired, vec!["a"]);
-        assert_eq!(t.len(), 1);
+        assert_eq!(set.with(|t| t.len()), 1);
+    }
+
+    #[test]
+    fn handler_may_close_the_set_which_its_outermost_run_reports() {
+        let set = TimerSet::new();
+        set.with(|t| {
+            t.add_at(0, 0, "close");
+            t.add_at(0, 0, "later");
+        });
+        let mut fired = Vec::new();
+        let outcome = set.execute_at(0, |_, h| {
+            fired.push(h);
+            if h == "close" {
+                // A nested run sees the set open, and is not the one to free it.
+                assert_eq!(set.execute_at(0, |_, _| {}), Executed::Open);
+                assert!(!set.close());
+            }
+        });
+        assert_eq!(outcome, Executed::Closed);
+        assert_eq!(fired, vec!["close"]);
+        assert!(set.close());
     }
 
     #[test]

@@ -1,49 +1,53 @@
-//! Context exports: `zmq_ctx_*`, `zmq_init`, `zmq_term`, and the handle checks for contexts.
+//! Context exports: `zmq_ctx_*`, `zmq_init`, `zmq_term`, and the context handle.
 
 use std::ffi::{c_int, c_void};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use super::{guard, guard_ptr};
+use super::boundary;
+use super::handle::{Handle, Tagged};
 use crate::ctx::CtxInner;
 use crate::error::{Error, Result};
 
-const CTX_TAG: u32 = 0xabad_cafe;
-const CTX_DEAD: u32 = 0xdead_cafe;
-
-/// What a `void *context` points to.
-pub struct CtxHandle {
-    tag: AtomicU32,
+/// What a `void *context` holds. Terminated contexts are retired (see [`Handle::retire`]):
+/// a stale handle gives EFAULT.
+pub(crate) struct CtxHandle {
     pub(crate) inner: Arc<CtxInner>,
 }
 
-/// Terminated context handles stay allocated (and reachable) so a stale handle reads a dead
-/// tag (EFAULT) instead of freed memory.
-static DEAD: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+impl Tagged for CtxHandle {
+    const TAG: u32 = 0xabad_cafe;
+    const BAD: Error = Error::Fault;
+}
 
 /// The context behind a C handle; EFAULT for NULL, foreign or terminated handles.
-pub(crate) fn ctx_ref<'a>(p: *mut c_void) -> Result<&'a CtxHandle> {
-    if p.is_null() {
-        return Err(Error::Fault);
-    }
-    // SAFETY: non-NULL handles come from zmq_ctx_new (never freed); the tag is checked
-    // before anything else is used.
-    let h = unsafe { &*(p as *const CtxHandle) };
-    if h.tag.load(Ordering::Acquire) != CTX_TAG {
-        return Err(Error::Fault);
-    }
-    Ok(h)
+///
+/// # Safety
+/// `p` must be NULL or a handle of this crate that was not destroyed (see [`Handle::get`]).
+pub(crate) unsafe fn ctx_ref<'a>(p: *mut c_void) -> Result<&'a Arc<CtxInner>> {
+    // SAFETY: the caller's contract is Handle::get's.
+    Ok(&unsafe { Handle::<CtxHandle>::get(p) }?.inner)
 }
 
 /// Creates a context.
 #[no_mangle]
 pub extern "C" fn zmq_ctx_new() -> *mut c_void {
-    guard_ptr(|| {
-        Ok(Box::into_raw(Box::new(CtxHandle {
-            tag: AtomicU32::new(CTX_TAG),
+    boundary(|| {
+        Ok(Handle::into_raw(CtxHandle {
             inner: CtxInner::new(),
-        })) as *mut c_void)
+        }))
     })
+}
+
+/// `zmq_ctx_term` and its old names.
+///
+/// # Safety
+/// As [`ctx_ref`].
+unsafe fn ctx_term(context: *mut c_void) -> Result<c_int> {
+    // SAFETY: the caller's contract is ctx_ref's.
+    unsafe { ctx_ref(context) }?.terminate()?;
+    // SAFETY: as above; the handle stays allocated, so stale copies read a dead tag.
+    unsafe { Handle::<CtxHandle>::retire(context) }?;
+    Ok(0)
 }
 
 /// Terminates a context: waits for its sockets to close, then frees it.
@@ -52,20 +56,8 @@ pub extern "C" fn zmq_ctx_new() -> *mut c_void {
 /// `context` must be NULL or a handle from `zmq_ctx_new`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_ctx_term(context: *mut c_void) -> c_int {
-    guard(|| {
-        let h = ctx_ref(context)?;
-        h.inner.terminate()?;
-        // SAFETY: the handle is live (tag checked); only its tag changes.
-        unsafe {
-            (*(context as *const CtxHandle))
-                .tag
-                .store(CTX_DEAD, Ordering::Release)
-        };
-        DEAD.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(context as usize);
-        Ok(0)
-    })
+    // SAFETY: the contract above is ctx_term's.
+    boundary(|| unsafe { ctx_term(context) })
 }
 
 /// Makes blocking calls on the context's sockets return ETERM.
@@ -74,8 +66,9 @@ pub unsafe extern "C" fn zmq_ctx_term(context: *mut c_void) -> c_int {
 /// `context` must be NULL or a handle from `zmq_ctx_new`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_ctx_shutdown(context: *mut c_void) -> c_int {
-    guard(|| {
-        ctx_ref(context)?.inner.shutdown();
+    boundary(|| {
+        // SAFETY: the contract above is ctx_ref's.
+        unsafe { ctx_ref(context) }?.shutdown();
         Ok(0)
     })
 }
@@ -86,8 +79,9 @@ pub unsafe extern "C" fn zmq_ctx_shutdown(context: *mut c_void) -> c_int {
 /// `context` must be NULL or a handle from `zmq_ctx_new`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_ctx_set(context: *mut c_void, option: c_int, optval: c_int) -> c_int {
-    guard(|| {
-        ctx_ref(context)?.inner.set(option, optval)?;
+    boundary(|| {
+        // SAFETY: the contract above is ctx_ref's.
+        unsafe { ctx_ref(context) }?.set(option, optval)?;
         Ok(0)
     })
 }
@@ -98,22 +92,20 @@ pub unsafe extern "C" fn zmq_ctx_set(context: *mut c_void, option: c_int, optval
 /// `context` must be NULL or a handle from `zmq_ctx_new`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_ctx_get(context: *mut c_void, option: c_int) -> c_int {
-    guard(|| ctx_ref(context)?.inner.get(option))
+    // SAFETY: the contract above is ctx_ref's.
+    boundary(|| unsafe { ctx_ref(context) }?.get(option))
 }
 
 /// Old API: a context with `io_threads` I/O threads.
 #[no_mangle]
 pub extern "C" fn zmq_init(io_threads: c_int) -> *mut c_void {
-    guard_ptr(|| {
+    boundary(|| {
         if io_threads < 0 {
             return Err(Error::Inval);
         }
         let inner = CtxInner::new();
         inner.set(crate::constants::ZMQ_IO_THREADS, io_threads)?;
-        Ok(Box::into_raw(Box::new(CtxHandle {
-            tag: AtomicU32::new(CTX_TAG),
-            inner,
-        })) as *mut c_void)
+        Ok(Handle::into_raw(CtxHandle { inner }))
     })
 }
 
@@ -123,7 +115,8 @@ pub extern "C" fn zmq_init(io_threads: c_int) -> *mut c_void {
 /// As `zmq_ctx_term`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_term(context: *mut c_void) -> c_int {
-    zmq_ctx_term(context)
+    // SAFETY: the contract above is ctx_term's.
+    boundary(|| unsafe { ctx_term(context) })
 }
 
 /// Old name of `zmq_ctx_term`.
@@ -132,5 +125,6 @@ pub unsafe extern "C" fn zmq_term(context: *mut c_void) -> c_int {
 /// As `zmq_ctx_term`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_ctx_destroy(context: *mut c_void) -> c_int {
-    zmq_ctx_term(context)
+    // SAFETY: the contract above is ctx_term's.
+    boundary(|| unsafe { ctx_term(context) })
 }

@@ -1,35 +1,45 @@
 //! Message exports: `zmq_msg_*`. A `zmq_msg_t` holds a `crate::msg::Msg` in place.
 
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::{c_char, c_int, c_void};
 
 use super::types::{zmq_free_fn, zmq_msg_t};
-use super::{guard, guard_ptr, set_errno};
+use super::{boundary, c_str};
 use crate::constants::*;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
 
-/// The live message inside a C `zmq_msg_t`; EFAULT for NULL or uninitialised/closed ones.
-pub(crate) fn msg_mut<'a>(p: *mut zmq_msg_t) -> Result<&'a mut Msg> {
-    if p.is_null() {
-        return Err(Error::Fault);
-    }
-    // SAFETY: zmq_msg_t is 64 bytes, 8-aligned, like Msg; `is_valid` only reads the tag
-    // bytes, which are plain bytes whatever C stored there.
-    let m = unsafe { &mut *(p as *mut Msg) };
-    if !m.is_valid() {
-        return Err(Error::Fault);
-    }
-    Ok(m)
+/// The live message inside a C `zmq_msg_t`; EFAULT for NULL, uninitialised or closed ones
+/// (checked through the raw pointer, see [`Msg::from_raw`]).
+///
+/// # Safety
+/// `p` must be NULL or point to a `zmq_msg_t` that nothing else uses meanwhile (see
+/// [`Msg::from_raw`]; the layouts agree, see `types.rs`).
+pub(crate) unsafe fn msg_mut<'a>(p: *mut zmq_msg_t) -> Result<&'a mut Msg> {
+    // SAFETY: the caller's contract is from_raw's.
+    unsafe { Msg::from_raw(p.cast::<Msg>()) }
+}
+
+/// As [`msg_mut`], for reading only (the exports that take a `const zmq_msg_t *`).
+///
+/// # Safety
+/// `p` must be NULL or point to a `zmq_msg_t` that nobody writes meanwhile (see
+/// [`Msg::from_raw_ref`]).
+pub(crate) unsafe fn msg_ref<'a>(p: *const zmq_msg_t) -> Result<&'a Msg> {
+    // SAFETY: the caller's contract is from_raw_ref's.
+    unsafe { Msg::from_raw_ref(p.cast::<Msg>()) }
 }
 
 /// Stores a new message into C memory without reading what was there.
-pub(crate) fn msg_init(p: *mut zmq_msg_t, m: Msg) -> Result<c_int> {
+///
+/// # Safety
+/// `p` must be NULL or point to a writable `zmq_msg_t`; what it held is not dropped (the
+/// init functions' contract: it is not a live message, or its owner gives it up).
+pub(crate) unsafe fn msg_init(p: *mut zmq_msg_t, m: Msg) -> Result<c_int> {
     if p.is_null() {
         return Err(Error::Fault);
     }
-    // SAFETY: p points to a zmq_msg_t (64 bytes, aligned) that C owns; its previous content
-    // is not a live message by contract (init functions), so it is overwritten, not dropped.
-    unsafe { std::ptr::write(p as *mut Msg, m) };
+    // SAFETY: p points to a writable zmq_msg_t (64 bytes, aligned like Msg, see types.rs).
+    unsafe { std::ptr::write(p.cast::<Msg>(), m) };
     Ok(0)
 }
 
@@ -39,7 +49,8 @@ pub(crate) fn msg_init(p: *mut zmq_msg_t, m: Msg) -> Result<c_int> {
 /// `msg` must point to a writable `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
-    guard(|| msg_init(msg, Msg::new()))
+    // SAFETY: the contract above is msg_init's.
+    boundary(|| unsafe { msg_init(msg, Msg::new()) })
 }
 
 /// Initialises a message of `size` bytes.
@@ -48,7 +59,8 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
 /// `msg` must point to a writable `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
-    guard(|| msg_init(msg, Msg::with_size(size)?))
+    // SAFETY: the contract above is msg_init's.
+    boundary(|| unsafe { msg_init(msg, Msg::with_size(size)?) })
 }
 
 /// Initialises a message over the caller's buffer, released with `ffn(data, hint)`.
@@ -64,13 +76,14 @@ pub unsafe extern "C" fn zmq_msg_init_data(
     ffn: Option<zmq_free_fn>,
     hint: *mut c_void,
 ) -> c_int {
-    guard(|| {
+    boundary(|| {
         if data.is_null() && size != 0 {
             return Err(Error::Fault);
         }
         // SAFETY: the caller's contract above.
         let m = unsafe { Msg::from_user_data(data.cast(), size, ffn.map(|f| (f, hint)))? };
-        msg_init(msg, m)
+        // SAFETY: the caller's contract above.
+        unsafe { msg_init(msg, m) }
     })
 }
 
@@ -80,10 +93,28 @@ pub unsafe extern "C" fn zmq_msg_init_data(
 /// `msg` must point to a `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
-    guard(|| {
-        msg_mut(msg)?.close();
+    boundary(|| {
+        // SAFETY: the contract above is msg_mut's.
+        unsafe { msg_mut(msg) }?.close();
         Ok(0)
     })
+}
+
+/// Moves (`share == false`) or copies `src` into `dest`, which is checked first; moving
+/// leaves `src` empty.
+///
+/// # Safety
+/// As [`msg_mut`] for both; they may be the same message.
+unsafe fn msg_transfer(dest: *mut zmq_msg_t, src: *mut zmq_msg_t, share: bool) -> Result<c_int> {
+    // SAFETY: the caller's contract; the reference is dropped before `src` is looked at
+    // (they may be the same).
+    unsafe { msg_mut(dest) }?;
+    // SAFETY: as above.
+    let s = unsafe { msg_mut(src) }?;
+    let m = if share { s.share() } else { s.take() };
+    // SAFETY: as above; the reference to `src` is no longer used.
+    *unsafe { msg_mut(dest) }? = m;
+    Ok(0)
 }
 
 /// Moves `src` into `dest`; `src` becomes empty.
@@ -92,12 +123,8 @@ pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
 /// Both must point to initialised `zmq_msg_t`s.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_move(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int {
-    guard(|| {
-        msg_mut(dest)?;
-        let s = msg_mut(src)?.take();
-        *msg_mut(dest)? = s;
-        Ok(0)
-    })
+    // SAFETY: the contract above is msg_transfer's.
+    boundary(|| unsafe { msg_transfer(dest, src, false) })
 }
 
 /// Makes `dest` share `src`'s content.
@@ -106,12 +133,8 @@ pub unsafe extern "C" fn zmq_msg_move(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
 /// Both must point to initialised `zmq_msg_t`s.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int {
-    guard(|| {
-        msg_mut(dest)?;
-        let s = msg_mut(src)?.share();
-        *msg_mut(dest)? = s;
-        Ok(0)
-    })
+    // SAFETY: the contract above is msg_transfer's.
+    boundary(|| unsafe { msg_transfer(dest, src, true) })
 }
 
 /// The address of the message bytes.
@@ -120,22 +143,18 @@ pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
 /// `msg` must point to an initialised `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
-    guard_ptr(|| Ok(msg_mut(msg)?.data_ptr().cast()))
+    // SAFETY: the contract above is msg_mut's.
+    boundary(|| Ok(unsafe { msg_mut(msg) }?.data_ptr().cast()))
 }
 
-/// The number of bytes.
+/// The number of bytes (0, with errno EFAULT, for a bad message).
 ///
 /// # Safety
 /// `msg` must point to an initialised `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
-    match msg_mut(msg as *mut zmq_msg_t) {
-        Ok(m) => m.size(),
-        Err(e) => {
-            set_errno(e.errno());
-            0
-        }
-    }
+    // SAFETY: the contract above is msg_ref's.
+    boundary(|| Ok(unsafe { msg_ref(msg) }?.size()))
 }
 
 /// Whether more parts follow.
@@ -144,7 +163,8 @@ pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
 /// `msg` must point to an initialised `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
-    guard(|| Ok(msg_mut(msg as *mut zmq_msg_t)?.more() as c_int))
+    // SAFETY: the contract above is msg_ref's.
+    boundary(|| Ok(unsafe { msg_ref(msg) }?.more() as c_int))
 }
 
 /// Reads a message property (ZMQ_MORE, ZMQ_SRCFD, ZMQ_SHARED).
@@ -153,8 +173,9 @@ pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
 /// `msg` must point to an initialised `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> c_int {
-    guard(|| {
-        let m = msg_mut(msg as *mut zmq_msg_t)?;
+    boundary(|| {
+        // SAFETY: the contract above is msg_ref's.
+        let m = unsafe { msg_ref(msg) }?;
         match property {
             ZMQ_MORE => Ok(m.more() as c_int),
             ZMQ_SRCFD => Ok(m.metadata().map_or(-1, |md| md.fd())),
@@ -174,8 +195,9 @@ pub unsafe extern "C" fn zmq_msg_set(
     _property: c_int,
     _optval: c_int,
 ) -> c_int {
-    guard(|| {
-        msg_mut(msg)?;
+    boundary(|| {
+        // SAFETY: the contract above is msg_mut's.
+        unsafe { msg_mut(msg) }?;
         Err(Error::Inval)
     })
 }
@@ -189,16 +211,12 @@ pub unsafe extern "C" fn zmq_msg_gets(
     msg: *const zmq_msg_t,
     property: *const c_char,
 ) -> *const c_char {
-    guard_ptr(|| {
-        let m = msg_mut(msg as *mut zmq_msg_t)?;
-        if property.is_null() {
-            return Err(Error::Inval);
-        }
-        // SAFETY: non-NULL C string by contract.
-        let name = unsafe { CStr::from_ptr(property) }
-            .to_str()
-            .map_err(|_| Error::Inval)?;
+    boundary(|| {
+        // SAFETY: the contract above is msg_ref's.
+        let m = unsafe { msg_ref(msg) }?;
+        // SAFETY: NULL or a C string by the contract above.
+        let name = unsafe { c_str(property) }?;
         let md = m.metadata().ok_or(Error::Inval)?;
-        Ok(md.get(name).ok_or(Error::Inval)?.as_ptr() as *mut c_char)
-    }) as *const c_char
+        Ok(md.get(name).ok_or(Error::Inval)?.as_ptr())
+    })
 }

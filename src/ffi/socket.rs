@@ -1,52 +1,65 @@
-//! Socket exports: `zmq_socket`, `zmq_close`, options, endpoints, send and receive.
+//! Socket exports: `zmq_socket`, `zmq_close`, options, endpoints, send and receive, and the
+//! socket handle.
 
-use std::ffi::{c_char, c_int, c_void, CStr};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::ffi::{c_char, c_int, c_void};
 
 use super::ctx::ctx_ref;
+use super::handle::{Handle, Tagged};
 use super::msg::msg_mut;
 use super::types::zmq_msg_t;
-use super::{guard, guard_ptr};
+use super::{boundary, c_str};
 use crate::constants::*;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
 use crate::socket::SocketBase;
 
-const SOCKET_TAG: u32 = 0xbaddecaf;
-const SOCKET_DEAD: u32 = 0xdeadecaf;
-
-/// What a `void *socket` points to.
-pub struct SocketHandle {
-    tag: AtomicU32,
+/// What a `void *socket` holds: the socket until it is closed. Closed sockets are retired
+/// (see [`Handle::retire`]): a stale handle gives ENOTSOCK.
+pub(crate) struct SocketHandle {
     sock: Option<Box<SocketBase>>,
 }
 
-/// Closed handles stay allocated and reachable, so a stale handle gives ENOTSOCK.
-static CLOSED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+impl Tagged for SocketHandle {
+    const TAG: u32 = 0xbadd_ecaf;
+    const BAD: Error = Error::NotSock;
+}
 
 /// The socket behind a C handle; ENOTSOCK for NULL, foreign or closed handles.
-pub(crate) fn sock_mut<'a>(p: *mut c_void) -> Result<&'a mut SocketBase> {
-    if p.is_null() {
-        return Err(Error::NotSock);
-    }
-    // SAFETY: non-NULL socket handles come from zmq_socket and are never freed; the tag
-    // is checked before the rest is used.
-    let h = unsafe { &mut *(p as *mut SocketHandle) };
-    if h.tag.load(Ordering::Acquire) != SOCKET_TAG {
-        return Err(Error::NotSock);
-    }
+///
+/// # Safety
+/// `p` must be NULL or a handle of this crate that was not destroyed (see
+/// [`Handle::get_mut`]), and no other reference to the same socket may be in use while the
+/// result is (a socket is used by one thread at a time, and once per call).
+pub(crate) unsafe fn sock_mut<'a>(p: *mut c_void) -> Result<&'a mut SocketBase> {
+    // SAFETY: the caller's contract is Handle::get_mut's.
+    let h = unsafe { Handle::<SocketHandle>::get_mut(p) }?;
     h.sock.as_deref_mut().ok_or(Error::NotSock)
 }
 
-fn c_str<'a>(p: *const c_char) -> Result<&'a str> {
-    if p.is_null() {
-        return Err(Error::Inval);
+/// Sockets named by C handles for one call (`zmq_poll`, `zmq_proxy`), each looked up once:
+/// handles that repeat name the same entry, so no socket is borrowed twice.
+#[derive(Default)]
+pub(crate) struct SocketTable<'a> {
+    handles: Vec<*mut c_void>,
+    pub(crate) sockets: Vec<&'a mut SocketBase>,
+}
+
+impl<'a> SocketTable<'a> {
+    /// The index of the socket behind `p`, looked up on its first appearance.
+    ///
+    /// # Safety
+    /// As [`sock_mut`] for `p`, for all of `'a`.
+    pub(crate) unsafe fn index(&mut self, p: *mut c_void) -> Result<usize> {
+        if let Some(i) = self.handles.iter().position(|&h| h == p) {
+            return Ok(i);
+        }
+        // SAFETY: the caller's contract; a handle seen before is not looked up again, so
+        // this is the only reference to the socket in the table.
+        let sock = unsafe { sock_mut(p) }?;
+        self.handles.push(p);
+        self.sockets.push(sock);
+        Ok(self.sockets.len() - 1)
     }
-    // SAFETY: a non-NULL C string by the API's contract.
-    unsafe { CStr::from_ptr(p) }
-        .to_str()
-        .map_err(|_| Error::Inval)
 }
 
 fn size_result(n: usize) -> c_int {
@@ -54,14 +67,19 @@ fn size_result(n: usize) -> c_int {
 }
 
 /// Runs an endpoint operation (bind, connect, unbind, disconnect) for the C API.
-fn endpoint_op(
+///
+/// # Safety
+/// As [`sock_mut`] for `s`; `addr` must be NULL or a C string.
+unsafe fn endpoint_op(
     s: *mut c_void,
     addr: *const c_char,
     op: fn(&mut SocketBase, &str) -> Result<()>,
 ) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
-        op(sock, c_str(addr)?)?;
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let sock = unsafe { sock_mut(s) }?;
+        // SAFETY: the caller's contract.
+        op(sock, unsafe { c_str(addr) }?)?;
         Ok(0)
     })
 }
@@ -72,13 +90,11 @@ fn endpoint_op(
 /// `context` must be NULL or a context handle.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut c_void {
-    guard_ptr(|| {
-        let ctx = ctx_ref(context)?;
-        let sock = SocketBase::new(&ctx.inner, type_)?;
-        Ok(Box::into_raw(Box::new(SocketHandle {
-            tag: AtomicU32::new(SOCKET_TAG),
-            sock: Some(sock),
-        })) as *mut c_void)
+    boundary(|| {
+        // SAFETY: the contract above.
+        let ctx = unsafe { ctx_ref(context) }?;
+        let sock = SocketBase::new(ctx, type_)?;
+        Ok(Handle::into_raw(SocketHandle { sock: Some(sock) }))
     })
 }
 
@@ -88,18 +104,14 @@ pub unsafe extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut 
 /// `s` must be NULL or a socket handle.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
-    guard(|| {
-        sock_mut(s)?;
-        // SAFETY: checked above: a live socket handle.
-        let h = unsafe { &mut *(s as *mut SocketHandle) };
-        h.tag.store(SOCKET_DEAD, Ordering::Release);
-        if let Some(sock) = h.sock.take() {
+    boundary(|| {
+        // SAFETY: the contract above; the socket is not in use elsewhere (libzmq's rule).
+        let sock = unsafe { Handle::<SocketHandle>::get_mut(s) }?.sock.take();
+        // SAFETY: as above; the handle stays allocated, so stale copies read a dead tag.
+        unsafe { Handle::<SocketHandle>::retire(s) }?;
+        if let Some(sock) = sock {
             sock.close();
         }
-        CLOSED
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(s as usize);
         Ok(0)
     })
 }
@@ -118,8 +130,9 @@ pub unsafe extern "C" fn zmq_setsockopt(
     optval: *const c_void,
     optvallen: usize,
 ) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
+    boundary(|| {
+        // SAFETY: the contract above.
+        let sock = unsafe { sock_mut(s) }?;
         let v: &[u8] = if optval.is_null() {
             if optvallen != 0 {
                 return Err(Error::Inval);
@@ -148,8 +161,9 @@ pub unsafe extern "C" fn zmq_getsockopt(
     optval: *mut c_void,
     optvallen: *mut usize,
 ) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
+    boundary(|| {
+        // SAFETY: the contract above.
+        let sock = unsafe { sock_mut(s) }?;
         if optvallen.is_null() || optval.is_null() {
             return Err(Error::Fault);
         }
@@ -168,7 +182,8 @@ pub unsafe extern "C" fn zmq_getsockopt(
 /// `addr` must be a C string.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_bind(s: *mut c_void, addr: *const c_char) -> c_int {
-    endpoint_op(s, addr, SocketBase::bind)
+    // SAFETY: the contract above is endpoint_op's.
+    unsafe { endpoint_op(s, addr, SocketBase::bind) }
 }
 
 /// Connects the socket to an endpoint.
@@ -177,7 +192,8 @@ pub unsafe extern "C" fn zmq_bind(s: *mut c_void, addr: *const c_char) -> c_int 
 /// `addr` must be a C string.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_connect(s: *mut c_void, addr: *const c_char) -> c_int {
-    endpoint_op(s, addr, SocketBase::connect)
+    // SAFETY: the contract above is endpoint_op's.
+    unsafe { endpoint_op(s, addr, SocketBase::connect) }
 }
 
 /// Stops listening on an endpoint.
@@ -186,7 +202,8 @@ pub unsafe extern "C" fn zmq_connect(s: *mut c_void, addr: *const c_char) -> c_i
 /// `addr` must be a C string.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_unbind(s: *mut c_void, addr: *const c_char) -> c_int {
-    endpoint_op(s, addr, SocketBase::unbind)
+    // SAFETY: the contract above is endpoint_op's.
+    unsafe { endpoint_op(s, addr, SocketBase::unbind) }
 }
 
 /// Disconnects from an endpoint.
@@ -195,7 +212,8 @@ pub unsafe extern "C" fn zmq_unbind(s: *mut c_void, addr: *const c_char) -> c_in
 /// `addr` must be a C string.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_disconnect(s: *mut c_void, addr: *const c_char) -> c_int {
-    endpoint_op(s, addr, SocketBase::disconnect)
+    // SAFETY: the contract above is endpoint_op's.
+    unsafe { endpoint_op(s, addr, SocketBase::disconnect) }
 }
 
 fn send_msg(sock: &mut SocketBase, m: &mut Msg, flags: c_int) -> Result<c_int> {
@@ -215,8 +233,9 @@ pub unsafe extern "C" fn zmq_send(
     len: usize,
     flags: c_int,
 ) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
+    boundary(|| {
+        // SAFETY: the contract above.
+        let sock = unsafe { sock_mut(s) }?;
         if buf.is_null() && len != 0 {
             return Err(Error::Fault);
         }
@@ -242,12 +261,15 @@ pub unsafe extern "C" fn zmq_send_const(
     len: usize,
     flags: c_int,
 ) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
+    boundary(|| {
+        // SAFETY: the contract above.
+        let sock = unsafe { sock_mut(s) }?;
         if buf.is_null() && len != 0 {
             return Err(Error::Fault);
         }
-        let mut m = Msg::from_const(buf.cast(), len);
+        // SAFETY: the caller's contract: `len` bytes, unchanged while any copy of the
+        // message lives.
+        let mut m = unsafe { Msg::from_const(buf.cast(), len) };
         send_msg(sock, &mut m, flags)
     })
 }
@@ -263,8 +285,9 @@ pub unsafe extern "C" fn zmq_recv(
     len: usize,
     flags: c_int,
 ) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
+    boundary(|| {
+        // SAFETY: the contract above.
+        let sock = unsafe { sock_mut(s) }?;
         if buf.is_null() && len != 0 {
             return Err(Error::Fault);
         }
@@ -280,16 +303,40 @@ pub unsafe extern "C" fn zmq_recv(
     })
 }
 
+/// `zmq_msg_send` and its old name.
+///
+/// # Safety
+/// As [`sock_mut`] for `s` and [`msg_mut`] for `msg`.
+unsafe fn msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> Result<c_int> {
+    // SAFETY: the caller's contract.
+    let sock = unsafe { sock_mut(s) }?;
+    // SAFETY: the caller's contract.
+    send_msg(sock, unsafe { msg_mut(msg) }?, flags)
+}
+
+/// `zmq_msg_recv` and its old name.
+///
+/// # Safety
+/// As [`sock_mut`] for `s` and [`msg_mut`] for `msg`.
+unsafe fn msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> Result<c_int> {
+    // SAFETY: the caller's contract.
+    let sock = unsafe { sock_mut(s) }?;
+    // SAFETY: the caller's contract.
+    let m = unsafe { msg_mut(msg) }?;
+    let mut got = Msg::new();
+    sock.recv(&mut got, flags)?;
+    *m = got;
+    Ok(size_result(m.size()))
+}
+
 /// Sends a message; on success it is emptied.
 ///
 /// # Safety
 /// `msg` must point to an initialised `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
-        send_msg(sock, msg_mut(msg)?, flags)
-    })
+    // SAFETY: the contract above is msg_send's.
+    boundary(|| unsafe { msg_send(msg, s, flags) })
 }
 
 /// Receives a message part into `msg`.
@@ -298,14 +345,8 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
 /// `msg` must point to an initialised `zmq_msg_t`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
-        let m = msg_mut(msg)?;
-        let mut got = Msg::new();
-        sock.recv(&mut got, flags)?;
-        *m = got;
-        Ok(size_result(m.size()))
-    })
+    // SAFETY: the contract above is msg_recv's.
+    boundary(|| unsafe { msg_recv(msg, s, flags) })
 }
 
 /// Old name of `zmq_msg_send` (socket first).
@@ -314,7 +355,8 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
 /// As `zmq_msg_send`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_sendmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
-    zmq_msg_send(msg, s, flags)
+    // SAFETY: the contract above is msg_send's.
+    boundary(|| unsafe { msg_send(msg, s, flags) })
 }
 
 /// Old name of `zmq_msg_recv` (socket first).
@@ -323,7 +365,8 @@ pub unsafe extern "C" fn zmq_sendmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags:
 /// As `zmq_msg_recv`.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_recvmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
-    zmq_msg_recv(msg, s, flags)
+    // SAFETY: the contract above is msg_recv's.
+    boundary(|| unsafe { msg_recv(msg, s, flags) })
 }
 
 /// Sends `count` buffers as the parts of one message.
@@ -337,8 +380,9 @@ pub unsafe extern "C" fn zmq_sendiov(
     count: usize,
     flags: c_int,
 ) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
+    boundary(|| {
+        // SAFETY: the contract above.
+        let sock = unsafe { sock_mut(s) }?;
         if count == 0 || a.is_null() {
             return Err(Error::Inval);
         }
@@ -376,8 +420,9 @@ pub unsafe extern "C" fn zmq_recviov(
     count: *mut usize,
     flags: c_int,
 ) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
+    boundary(|| {
+        // SAFETY: the contract above.
+        let sock = unsafe { sock_mut(s) }?;
         // SAFETY: count is checked for NULL before it is read.
         if count.is_null() || unsafe { *count } == 0 || a.is_null() {
             return Err(Error::Inval);
@@ -424,12 +469,14 @@ pub unsafe extern "C" fn zmq_socket_monitor(
     addr: *const c_char,
     events: c_int,
 ) -> c_int {
-    guard(|| {
-        let sock = sock_mut(s)?;
+    boundary(|| {
+        // SAFETY: the contract above.
+        let sock = unsafe { sock_mut(s) }?;
         let addr = if addr.is_null() {
             None
         } else {
-            Some(c_str(addr)?)
+            // SAFETY: non-NULL, a C string by the contract above.
+            Some(unsafe { c_str(addr) }?)
         };
         sock.monitor(addr, events)?;
         Ok(0)

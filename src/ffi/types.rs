@@ -66,3 +66,10 @@ const _: () = {
     assert!(offset_of!(zmq_pollitem_t, events) == size_of::<*mut c_void>() + 4);
     assert!(offset_of!(zmq_pollitem_t, revents) == size_of::<*mut c_void>() + 6);
 };
+
+// A `crate::msg::Msg` lives inside every `zmq_msg_t`: it must fit, and the alignment C gives
+// a `zmq_msg_t` must be the one the `Msg` needs.
+const _: () = {
+    assert!(size_of::<crate::msg::Msg>() <= size_of::<zmq_msg_t>());
+    assert!(align_of::<crate::msg::Msg>() == align_of::<zmq_msg_t>());
+};

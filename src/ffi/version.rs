@@ -2,6 +2,7 @@
 
 use std::ffi::{c_char, c_int, CStr};
 
+use super::boundary;
 use crate::constants::{ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH};
 
 /// Writes the library version (4.3.5) into the three pointers (each may be NULL).
@@ -10,28 +11,31 @@ use crate::constants::{ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH};
 /// Non-NULL pointers must be writable.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_version(major: *mut c_int, minor: *mut c_int, patch: *mut c_int) {
-    for (p, v) in [
-        (major, ZMQ_VERSION_MAJOR),
-        (minor, ZMQ_VERSION_MINOR),
-        (patch, ZMQ_VERSION_PATCH),
-    ] {
-        if !p.is_null() {
-            // SAFETY: non-NULL and writable by contract.
-            unsafe { *p = v };
+    boundary(|| {
+        for (p, v) in [
+            (major, ZMQ_VERSION_MAJOR),
+            (minor, ZMQ_VERSION_MINOR),
+            (patch, ZMQ_VERSION_PATCH),
+        ] {
+            if !p.is_null() {
+                // SAFETY: non-NULL and writable by contract.
+                unsafe { *p = v };
+            }
         }
-    }
+        Ok(())
+    })
 }
 
 /// The calling thread's errno.
 #[no_mangle]
 pub extern "C" fn zmq_errno() -> c_int {
-    super::errno()
+    boundary(|| Ok(super::errno()))
 }
 
 /// The text of an error number; the string lives for the whole program.
 #[no_mangle]
 pub extern "C" fn zmq_strerror(errnum: c_int) -> *const c_char {
-    crate::error::strerror(errnum).as_ptr()
+    boundary(|| Ok(crate::error::strerror(errnum).as_ptr()))
 }
 
 /// Whether this build has a capability: transports and security mechanisms by name.
@@ -40,13 +44,15 @@ pub extern "C" fn zmq_strerror(errnum: c_int) -> *const c_char {
 /// `capability` must be NULL or a C string.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_has(capability: *const c_char) -> c_int {
-    if capability.is_null() {
-        return 0;
-    }
-    // SAFETY: a C string by contract.
-    let c = unsafe { CStr::from_ptr(capability) }.to_bytes();
-    // Only what works end to end is reported: pgm, tipc, norm, curve, gssapi and draft are
-    // not in this build yet.
-    let have: &[&[u8]] = &[b"ipc"];
-    have.contains(&c) as c_int
+    boundary(|| {
+        if capability.is_null() {
+            return Ok(0);
+        }
+        // SAFETY: a C string by contract.
+        let c = unsafe { CStr::from_ptr(capability) }.to_bytes();
+        // Only what works end to end is reported: pgm, tipc, norm, curve, gssapi and draft
+        // are not in this build yet.
+        let have: &[&[u8]] = &[b"ipc"];
+        Ok(have.contains(&c) as c_int)
+    })
 }

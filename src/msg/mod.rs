@@ -14,6 +14,8 @@
 //! A closed message has kind `Closed`; using it gives EFAULT, as in libzmq. Every message
 //! also carries flags (MORE, COMMAND, ROUTING_ID), a routing id and optional metadata.
 
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
 use std::ffi::{c_void, CStr, CString};
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
@@ -44,6 +46,15 @@ enum Kind {
     Heap = 2,
     Const = 3,
     Delimiter = 4,
+}
+
+impl Kind {
+    /// Whether `byte` is the discriminant of a live kind (not `Closed`).
+    fn is_live(byte: u8) -> bool {
+        [Kind::Vsm, Kind::Heap, Kind::Const, Kind::Delimiter]
+            .iter()
+            .any(|&k| k as u8 == byte)
+    }
 }
 
 /// A C free function with its hint, as given to `zmq_msg_init_data`.
@@ -326,9 +337,9 @@ impl Msg {
             })
         };
         let mut m = Msg::with_kind(Kind::Heap);
-        // SAFETY: offset lies within the allocation; the bytes after it are ours.
         m.payload.heap = HeapRef {
             block,
+            // SAFETY: offset lies within the allocation; the bytes after it are ours.
             data: unsafe { p.add(offset) },
             len: size,
         };
@@ -392,7 +403,8 @@ impl Msg {
         free: Option<(FreeFn, *mut c_void)>,
     ) -> Result<Msg> {
         match free {
-            None => Ok(Msg::from_const(data, len)),
+            // SAFETY: the caller's contract covers from_const's.
+            None => Ok(unsafe { Msg::from_const(data, len) }),
             Some(f) => {
                 let b = Box::new(Block {
                     refs: AtomicUsize::new(1),
@@ -411,18 +423,72 @@ impl Msg {
     }
 
     /// A message over constant memory that outlives it (`zmq_send_const`).
-    pub fn from_const(data: *const u8, len: usize) -> Msg {
+    ///
+    /// # Safety
+    /// `data` must be valid for reads of `len` bytes (or `len` be 0), and those bytes must
+    /// stay valid and unchanged while the message or any copy of it lives (on any thread).
+    pub unsafe fn from_const(data: *const u8, len: usize) -> Msg {
         let mut m = Msg::with_kind(Kind::Const);
         m.payload.cnst = ConstRef { data, len };
         m
     }
 
-    /// Whether this is a live (initialised, not closed) message, judged from its tag bytes.
+    /// Checks the tag bytes of the 64 bytes at `p` through the raw pointer, before any
+    /// reference to them is formed: memory that C never initialised (or a closed message)
+    /// gives EFAULT instead of an invalid [`Kind`], as libzmq's check of its own tag does.
+    ///
+    /// # Safety
+    /// `p` must be NULL or point to 64 readable bytes aligned like `Msg`.
+    unsafe fn check_raw(p: *const Msg) -> Result<()> {
+        if p.is_null() {
+            return Err(Error::Fault);
+        }
+        // SAFETY: `p` points to 64 readable bytes (the contract); the tag bytes are read as
+        // plain bytes, which any content is.
+        let (kind, magic) = unsafe {
+            (
+                std::ptr::addr_of!((*p).kind).cast::<u8>().read(),
+                std::ptr::addr_of!((*p).magic).read(),
+            )
+        };
+        if magic != MAGIC || !Kind::is_live(kind) {
+            return Err(Error::Fault);
+        }
+        Ok(())
+    }
+
+    /// The live message at `p` (C's `zmq_msg_t`), for reading; EFAULT for NULL, memory
+    /// that is not a live message ([`Msg::check_raw`]), or a closed one.
+    ///
+    /// # Safety
+    /// `p` must be NULL or point to 64 readable bytes, aligned like `Msg`, that nobody writes
+    /// while the result is used. When the two tag bytes say "live message", the rest must be
+    /// what a [`Msg`] wrote there (the C API's rule that a `zmq_msg_t` is used only after one
+    /// of the `zmq_msg_init*` functions).
+    pub unsafe fn from_raw_ref<'a>(p: *const Msg) -> Result<&'a Msg> {
+        // SAFETY: the caller's contract covers check_raw's.
+        unsafe { Msg::check_raw(p) }?;
+        // SAFETY: the kind byte holds a valid `Kind`, and by the contract the rest is a
+        // message's, not written meanwhile.
+        Ok(unsafe { &*p })
+    }
+
+    /// As [`Msg::from_raw_ref`], for writing.
+    ///
+    /// # Safety
+    /// As [`Msg::from_raw_ref`], and the bytes must also be writable, and used by nothing
+    /// else while the result is.
+    pub unsafe fn from_raw<'a>(p: *mut Msg) -> Result<&'a mut Msg> {
+        // SAFETY: the caller's contract covers check_raw's.
+        unsafe { Msg::check_raw(p) }?;
+        // SAFETY: the kind byte holds a valid `Kind`, and by the contract the rest is a
+        // message's, used by nothing else meanwhile.
+        Ok(unsafe { &mut *p })
+    }
+
+    /// Whether this is a live (initialised, not closed) message.
     pub fn is_valid(&self) -> bool {
-        // Read the tag as a raw byte: C may hand us memory we never initialised.
-        // SAFETY: `kind` is at a fixed offset inside the 64 bytes that C gave us.
-        let kind: u8 = unsafe { *(&self.kind as *const Kind as *const u8) };
-        self.magic == MAGIC && (1..=4).contains(&kind)
+        self.magic == MAGIC && self.kind != Kind::Closed
     }
 
     /// Whether this is the pipe delimiter.
@@ -447,10 +513,16 @@ impl Msg {
         }
     }
 
-    /// The message bytes, writable (C may write through `zmq_msg_data` as well).
+    /// The message bytes, writable. Bytes shared with another message (a copy, or other
+    /// messages of a receive buffer) or owned by the caller (`zmq_send_const`) are first
+    /// copied into a buffer of this message's own (copy on write), so the slice is never
+    /// seen by anyone else. Aborts, as `Vec` does, when that copy finds no memory.
     pub fn data_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `data`; const data is writable only by C's own choice (libzmq
-        // hands out the same pointer), so we expose it only through `data_ptr`.
+        if self.kind == Kind::Const || (self.kind == Kind::Heap && self.is_shared()) {
+            self.unshare();
+        }
+        // SAFETY: each arm reads the union field that `kind` says is live; heap bytes are
+        // this message's alone (just checked), so nobody else reads or writes them.
         unsafe {
             match self.kind {
                 Kind::Vsm => &mut self.payload.inline[..self.inline_len as usize],
@@ -460,6 +532,23 @@ impl Msg {
                 _ => &mut [],
             }
         }
+    }
+
+    /// Replaces shared or constant bytes by a private copy, keeping flags, routing id and
+    /// metadata (see [`data_mut`](Self::data_mut)).
+    #[cold]
+    fn unshare(&mut self) {
+        let size = self.size();
+        let Ok(mut own) = Msg::with_size(size) else {
+            let layout = std::alloc::Layout::array::<u8>(size);
+            std::alloc::handle_alloc_error(layout.unwrap_or(std::alloc::Layout::new::<u8>()))
+        };
+        // `own` is heap or inline and unshared: its data_mut does not come back here.
+        own.data_mut().copy_from_slice(self.data());
+        own.metadata = self.metadata.take();
+        own.routing_id = self.routing_id;
+        own.flags = self.flags;
+        *self = own;
     }
 
     /// The address of the bytes, as `zmq_msg_data` returns it.
@@ -684,7 +773,8 @@ mod tests {
     static FREED: AtomicU32 = AtomicU32::new(0);
     unsafe extern "C" fn count_free(data: *mut c_void, _hint: *mut c_void) {
         FREED.fetch_add(1, Ordering::SeqCst);
-        drop(Box::from_raw(data.cast::<[u8; 4]>()));
+        // SAFETY: data is the box the test leaked for this message.
+        drop(unsafe { Box::from_raw(data.cast::<[u8; 4]>()) });
     }
 
     #[test]
@@ -700,6 +790,74 @@ mod tests {
         assert_eq!(c.data(), b"abcd");
         drop(c);
         assert_eq!(FREED.load(Ordering::SeqCst), 1);
+    }
+
+    /// 64 bytes aligned like a `Msg`, as C's `zmq_msg_t`.
+    #[repr(C, align(8))]
+    struct Raw([u8; 64]);
+
+    fn from_raw(raw: &mut Raw) -> Result<&mut Msg> {
+        // SAFETY: 64 writable bytes aligned like Msg, used by nothing else meanwhile.
+        unsafe { Msg::from_raw((raw as *mut Raw).cast()) }
+    }
+
+    #[test]
+    fn raw_memory_is_a_message_only_with_a_live_tag() {
+        let kind_at = std::mem::offset_of!(Msg, kind);
+        let magic_at = std::mem::offset_of!(Msg, magic);
+        // SAFETY: NULL is allowed.
+        let null = unsafe { Msg::from_raw(std::ptr::null_mut()) };
+        assert_eq!(null.err(), Some(Error::Fault));
+        for fill in [0x00, 0xff, 0x5a, 0x01] {
+            let mut raw = Raw([fill; 64]);
+            assert_eq!(
+                from_raw(&mut raw).err(),
+                Some(Error::Fault),
+                "fill {fill:#x}"
+            );
+        }
+        // The magic byte alone is not enough: the kind byte must be a live kind.
+        for kind in [0u8, 5, 6, 0x80, 0xff] {
+            let mut raw = Raw([0; 64]);
+            raw.0[magic_at] = MAGIC;
+            raw.0[kind_at] = kind;
+            assert_eq!(from_raw(&mut raw).err(), Some(Error::Fault), "kind {kind}");
+        }
+        let mut raw = Raw([0xee; 64]);
+        // SAFETY: writes a message into the 64 aligned bytes (nothing to drop there).
+        unsafe { std::ptr::write((&mut raw as *mut Raw).cast::<Msg>(), Msg::part(b"hi", true)) };
+        // SAFETY: the 64 aligned bytes hold a live message, not written meanwhile.
+        let r = unsafe { Msg::from_raw_ref((&raw as *const Raw).cast()) }.unwrap();
+        assert_eq!((r.data(), r.more()), (&b"hi"[..], true));
+        from_raw(&mut raw).unwrap().close();
+        // SAFETY: as above (closed: refused).
+        let closed = unsafe { Msg::from_raw_ref((&raw as *const Raw).cast()) };
+        assert_eq!(closed.err(), Some(Error::Fault));
+        assert_eq!(from_raw(&mut raw).err(), Some(Error::Fault));
+    }
+
+    #[test]
+    fn data_mut_never_writes_bytes_another_message_sees() {
+        let mut a = Msg::from_slice(&[1u8; 100]).unwrap();
+        a.set_flags(MORE);
+        let b = a.share();
+        let at = b.data().as_ptr();
+        a.data_mut()[0] = 2;
+        assert_eq!(b.data(), &[1u8; 100][..]);
+        assert_eq!(a.data()[..2], [2, 1]);
+        assert_ne!(a.data().as_ptr(), at, "a private copy");
+        assert!(a.more() && !a.is_shared() && !b.is_shared());
+        // Unshared heap bytes are written in place.
+        let mut c = Msg::from_slice(&[3u8; 100]).unwrap();
+        let at = c.data().as_ptr();
+        c.data_mut()[0] = 4;
+        assert_eq!(c.data().as_ptr(), at);
+        // Constant bytes are the caller's: copied first.
+        static CONST: [u8; 3] = *b"abc";
+        // SAFETY: a static outlives the message and is never written.
+        let mut k = unsafe { Msg::from_const(CONST.as_ptr(), 3) };
+        k.data_mut()[0] = b'x';
+        assert_eq!((k.data(), &CONST), (&b"xbc"[..], b"abc"));
     }
 
     #[test]

@@ -101,16 +101,22 @@ impl RecvBuffer {
 
     /// The bytes in `r`, for reading: `r` must lie within the buffer, at or above everything
     /// handed out (messages may write their own bytes, through `zmq_msg_data`).
+    ///
+    /// Sound whatever `r` is: the slice starts at `floor` at the lowest, so it never covers
+    /// bytes that a message handed out may be writing; a caller asking for bytes below
+    /// `floor` gets a shorter slice (its own logic error, caught by the debug assertion in
+    /// tests; the decoder reads only at or after its position, which is at or after
+    /// `floor`). The clamp is a conditional move, not a second branch, on the path of every
+    /// message received.
     #[inline]
     pub(crate) fn bytes(&self, r: Range<usize>) -> &[u8] {
-        // (Checked in tests only: this is on the path of every message received, and the
-        // decoder reads only at or after its position, which is at or after `floor`.)
         debug_assert!(self.floor <= r.start);
-        assert!(r.start <= r.end && r.end <= self.cap);
+        let start = r.start.max(self.floor);
+        assert!(start <= r.end && r.end <= self.cap);
         // SAFETY: in bounds and initialised (module invariants); nobody writes there while
         // `self` is borrowed: the owner writes only through `&mut self`, and no message
-        // refers to bytes at or above `floor`.
-        unsafe { std::slice::from_raw_parts(self.data().add(r.start), r.end - r.start) }
+        // refers to bytes at or above `floor`, where the slice starts.
+        unsafe { std::slice::from_raw_parts(self.data().add(start), r.end - start) }
     }
 
     /// The bytes in `r`, for writing: `r` must lie at or above everything handed out.
@@ -292,6 +298,15 @@ mod tests {
         assert_eq!(b.len(), 32);
         assert_eq!(b.bytes(0..6), b"abcdef");
         assert_eq!(m.data(), b"0123456789");
+    }
+
+    #[test]
+    #[cfg(not(debug_assertions))]
+    fn bytes_under_a_live_message_are_never_read() {
+        let mut b = filled(16, b"0123456789");
+        let _m = b.share(0..4);
+        // A caller breaking the contract gets the bytes from the floor on, not the message's.
+        assert_eq!(b.bytes(2..8), b"4567");
     }
 
     #[test]

@@ -1,0 +1,169 @@
+//! `zmq_poll`'s core: level-triggered readiness over sockets and plain file descriptors.
+//!
+//! A socket is watched through its `ZMQ_FD` (readable when commands arrive) and judged by
+//! `ZMQ_EVENTS` after each wake-up; the first pass never blocks, so messages already queued
+//! are seen at once.
+
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use crate::constants::*;
+use crate::error::Result;
+use crate::signaler::poll_fds;
+use crate::socket::SocketBase;
+
+/// What one poll item watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The socket at this index of the sockets given to [`poll`] (several items may name
+    /// the same socket).
+    Socket(usize),
+    /// A file descriptor.
+    Fd(RawFd),
+}
+
+/// One thing to poll: what, for which events (ZMQ_POLL* bits), and what was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollItem {
+    pub target: Target,
+    pub events: i16,
+    pub revents: i16,
+}
+
+impl PollItem {
+    /// An item waiting for `events` on `target`.
+    pub fn new(target: Target, events: i16) -> PollItem {
+        PollItem {
+            target,
+            events,
+            revents: 0,
+        }
+    }
+}
+
+/// Polls `items` (whose sockets are `sockets[i]`) and fills their `revents`; returns how
+/// many are ready. Waits `timeout_ms` at most (< 0: for ever; 0: not at all). With no item
+/// it only sleeps that long.
+pub fn poll(
+    sockets: &mut [&mut SocketBase],
+    items: &mut [PollItem],
+    timeout_ms: i64,
+) -> Result<usize> {
+    if items.is_empty() {
+        if timeout_ms != 0 {
+            let d = if timeout_ms < 0 {
+                Duration::from_secs(u64::MAX / 4)
+            } else {
+                Duration::from_millis(timeout_ms as u64)
+            };
+            std::thread::sleep(d);
+        }
+        return Ok(0);
+    }
+    let mut pfds = Vec::with_capacity(items.len());
+    for it in items.iter() {
+        let (fd, events) = match it.target {
+            Target::Socket(s) => (sockets[s].mailbox_fd(), libc::POLLIN),
+            Target::Fd(fd) => {
+                let mut e = 0;
+                if it.events & ZMQ_POLLIN as i16 != 0 {
+                    e |= libc::POLLIN;
+                }
+                if it.events & ZMQ_POLLOUT as i16 != 0 {
+                    e |= libc::POLLOUT;
+                }
+                if it.events & ZMQ_POLLPRI as i16 != 0 {
+                    e |= libc::POLLPRI;
+                }
+                (fd, e)
+            }
+        };
+        pfds.push(libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        });
+    }
+    let deadline =
+        (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
+    let mut first = true;
+    loop {
+        let wait = if first {
+            0
+        } else {
+            match deadline {
+                None => -1,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    left.as_millis().clamp(1, i32::MAX as u128) as i32
+                }
+            }
+        };
+        poll_fds(&mut pfds, wait)?;
+        let mut n = 0;
+        for (it, pfd) in items.iter_mut().zip(&pfds) {
+            let mut r: i16 = 0;
+            match it.target {
+                Target::Socket(s) => {
+                    let events = sockets[s].events()? as i16;
+                    r = events & it.events & (ZMQ_POLLIN | ZMQ_POLLOUT) as i16;
+                }
+                Target::Fd(_) => {
+                    let got = pfd.revents;
+                    if got & libc::POLLIN != 0 && it.events & ZMQ_POLLIN as i16 != 0 {
+                        r |= ZMQ_POLLIN as i16;
+                    }
+                    if got & libc::POLLOUT != 0 && it.events & ZMQ_POLLOUT as i16 != 0 {
+                        r |= ZMQ_POLLOUT as i16;
+                    }
+                    if got & libc::POLLPRI != 0 && it.events & ZMQ_POLLPRI as i16 != 0 {
+                        r |= ZMQ_POLLPRI as i16;
+                    }
+                    if got & !(libc::POLLIN | libc::POLLOUT | libc::POLLPRI) != 0 {
+                        r |= ZMQ_POLLERR as i16;
+                    }
+                }
+            }
+            it.revents = r;
+            if r != 0 {
+                n += 1;
+            }
+        }
+        if n > 0 || timeout_ms == 0 {
+            return Ok(n);
+        }
+        if !first {
+            if let Some(d) = deadline {
+                if Instant::now() >= d {
+                    return Ok(0);
+                }
+            }
+        }
+        first = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_readable_fd_is_ready_and_an_idle_one_times_out() {
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut items = [PollItem::new(Target::Fd(b.as_raw_fd()), ZMQ_POLLIN as i16)];
+        assert_eq!(poll(&mut [], &mut items, 10).unwrap(), 0);
+        assert_eq!(items[0].revents, 0);
+        a.write_all(b"x").unwrap();
+        assert_eq!(poll(&mut [], &mut items, -1).unwrap(), 1);
+        assert_eq!(items[0].revents, ZMQ_POLLIN as i16);
+    }
+
+    #[test]
+    fn no_item_sleeps_for_the_timeout() {
+        let t = Instant::now();
+        assert_eq!(poll(&mut [], &mut [], 5).unwrap(), 0);
+        assert!(t.elapsed() >= Duration::from_millis(5));
+    }
+}
