@@ -2,7 +2,7 @@
 //!
 //! See `DESIGN.md` at the root of the repository for the architecture. The C ABI is in
 //! [`ffi`]; the rest of the crate is safe Rust except the few modules DESIGN.md names (the
-//! message buffer, the lock-free queue, the signaler, the system-call layer).
+//! message buffer, the lock-free queue, the system-call layer [`sys`]).
 
 pub mod command;
 pub mod constants;
@@ -25,6 +25,7 @@ pub mod routing;
 pub mod session;
 pub mod signaler;
 pub mod socket;
+pub mod sys;
 pub mod timers;
 pub mod transport;
 pub mod watch;

@@ -5,9 +5,13 @@
 //! application can poll it. The mailbox protocol (see `mailbox.rs`) sends at most one signal
 //! per sleep of the reader; spurious readiness is allowed and callers loop.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+#![deny(unsafe_code)]
+
+use std::io::ErrorKind;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 use crate::error::{Error, Result};
+use crate::sys;
 
 /// An eventfd used as a level-triggered wake-up flag.
 #[derive(Debug)]
@@ -18,18 +22,13 @@ pub struct Signaler {
 impl Signaler {
     /// A new, unsignalled signaler.
     pub fn new() -> Result<Signaler> {
-        // SAFETY: eventfd has no memory arguments; the result is checked before use.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(match Error::last_os_error() {
+        match sys::eventfd() {
+            Ok(fd) => Ok(Signaler { fd }),
+            Err(e) => Err(match Error::from(e) {
                 Error::Os(libc::ENFILE) => Error::MFile,
                 e => e,
-            });
+            }),
         }
-        // SAFETY: fd is a freshly created descriptor that nothing else owns.
-        Ok(Signaler {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
     }
 
     /// The descriptor: readable while a signal is pending.
@@ -39,29 +38,21 @@ impl Signaler {
 
     /// Raises the signal.
     pub fn send(&self) {
-        let one: u64 = 1;
         loop {
-            // SAFETY: writes 8 bytes from a live u64 to our own eventfd.
-            let rc = unsafe { libc::write(self.fd(), (&one as *const u64).cast(), 8) };
-            if rc == 8 {
-                return;
-            }
-            let e = std::io::Error::last_os_error().raw_os_error();
-            if e != Some(libc::EINTR) {
+            match sys::eventfd_write(self.fd.as_fd(), 1) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 // EAGAIN means the counter is saturated: the fd is readable already.
-                return;
+                _ => return,
             }
         }
     }
 
     /// Clears the signal (whatever number of sends it holds).
     pub fn recv(&self) {
-        let mut v: u64 = 0;
         loop {
-            // SAFETY: reads 8 bytes into a live u64 from our own eventfd.
-            let rc = unsafe { libc::read(self.fd(), (&mut v as *mut u64).cast(), 8) };
-            if rc == 8 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-                return;
+            match sys::eventfd_read(self.fd.as_fd()) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                _ => return,
             }
         }
     }
@@ -69,22 +60,12 @@ impl Signaler {
     /// Waits until the signal is raised: `timeout_ms` < 0 waits forever, 0 only checks.
     /// Returns `Ok(true)` when signalled, `Ok(false)` on timeout, `Err(Intr)` on a signal.
     pub fn wait(&self, timeout_ms: i64) -> Result<bool> {
-        let mut pfd = libc::pollfd {
-            fd: self.fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
         let t = if timeout_ms < 0 {
             -1
         } else {
             timeout_ms.min(i32::MAX as i64) as i32
         };
-        // SAFETY: one valid pollfd on the stack.
-        let rc = unsafe { libc::poll(&mut pfd, 1, t) };
-        if rc < 0 {
-            return Err(Error::last_os_error());
-        }
-        Ok(rc > 0)
+        Ok(sys::poll_readable(self.fd.as_fd(), t)?)
     }
 }
 

@@ -2,15 +2,16 @@
 //! engine sees it.
 //!
 //! Writes go through `sendmsg` with MSG_NOSIGNAL: a peer that went away must close that one
-//! connection (EPIPE), never raise SIGPIPE in the application. This is the only `unsafe`.
-
-#![allow(unsafe_code)]
+//! connection (EPIPE), never raise SIGPIPE in the application ([`sys::send_nosignal`]).
 
 use std::io::{self, IoSlice, Read};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use mio::event::Source;
 use mio::net::{TcpStream, UnixStream};
 use mio::{Interest, Registry, Token};
+
+use crate::sys;
 
 /// A non-blocking connected stream.
 pub enum Connection {
@@ -37,20 +38,10 @@ impl Connection {
 
     /// Writes from several buffers at once.
     pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        // SAFETY: zero is a valid msghdr (no name, no control data).
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        // IoSlice is guaranteed to have the layout of `struct iovec` on Unix.
-        msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
-        msg.msg_iovlen = bufs.len() as _;
         loop {
-            // SAFETY: msg points to `bufs`, live for the call; the fd is ours.
-            let rc = unsafe { libc::sendmsg(self.raw_fd(), &msg, libc::MSG_NOSIGNAL) };
-            if rc >= 0 {
-                return Ok(rc as usize);
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
+            match sys::send_nosignal(self.as_fd(), bufs) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                result => return result,
             }
         }
     }
@@ -61,12 +52,8 @@ impl Connection {
     }
 
     /// The fd, for socket options and ZMQ_SRCFD.
-    pub fn raw_fd(&self) -> std::os::fd::RawFd {
-        use std::os::fd::AsRawFd;
-        match self {
-            Connection::Tcp(s) => s.as_raw_fd(),
-            Connection::Unix(s) => s.as_raw_fd(),
-        }
+    pub fn raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
     }
 
     /// Registers for both directions, edge-triggered.
@@ -84,5 +71,14 @@ impl Connection {
             Connection::Tcp(s) => s.deregister(reg),
             Connection::Unix(s) => s.deregister(reg),
         };
+    }
+}
+
+impl AsFd for Connection {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Connection::Tcp(s) => s.as_fd(),
+            Connection::Unix(s) => s.as_fd(),
+        }
     }
 }

@@ -309,7 +309,7 @@ mod tests {
         let c = UnixStream::connect_addr(&sa).unwrap();
         let (s, _) = l.accept().unwrap();
         assert!(IpcAddress::from_socket_addr(&c.local_addr().unwrap()).is_none());
-        let cred = crate::transport::sockopt::peer_cred(std::os::fd::AsRawFd::as_raw_fd(&s));
+        let cred = crate::transport::sockopt::peer_cred(std::os::fd::AsFd::as_fd(&s));
         assert_eq!(cred.unwrap().pid, std::process::id() as i32);
     }
 

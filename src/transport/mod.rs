@@ -26,9 +26,10 @@
 //! - [`ipc_address`]: the address part of `ipc://` endpoints (paths, Linux abstract names,
 //!   the `ipc://*` wildcard and its temporary directory).
 //! - [`net`]: opening tcp sockets with libzmq's options, accept filters, ZMQ_USE_FD.
-//! - [`sockopt`]: the only module here with `unsafe` (besides `net`): socket options applied
-//!   to a raw fd as libzmq applies them, peer credentials for the IPC filters, and the few
-//!   libc look-ups the resolvers need (getaddrinfo, getifaddrs, if_nametoindex).
+//! - [`sockopt`]: socket options applied to a socket as libzmq applies them, peer credentials
+//!   for the IPC filters, and the look-ups the resolvers need (getaddrinfo with libzmq's
+//!   hints, getifaddrs, if_nametoindex). The system calls themselves are [`crate::sys`]'s:
+//!   nothing here is `unsafe`.
 //! - [`socks`]: the SOCKS5 client handshake the connecter runs through ZMQ_SOCKS_PROXY
 //!   before the ZMTP engine starts.
 //!

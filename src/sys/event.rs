@@ -1,0 +1,67 @@
+//! The eventfd behind a signaler, and waiting for one descriptor to become readable.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+/// A new eventfd with counter 0, close-on-exec and non-blocking.
+pub fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: no memory arguments; the result is checked.
+    let fd = syscall!(eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK))?;
+    // SAFETY: a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Adds `value` to the counter of eventfd `fd` (one 8-byte write). EAGAIN when the counter
+/// would overflow; EINTR is the caller's to retry.
+#[inline]
+pub fn eventfd_write(fd: BorrowedFd<'_>, value: u64) -> io::Result<()> {
+    // SAFETY: writes the 8 bytes of a live u64.
+    syscall!(write(fd.as_raw_fd(), (&value as *const u64).cast(), 8))?;
+    Ok(())
+}
+
+/// Reads and resets the counter of eventfd `fd` (one 8-byte read). EAGAIN when it is 0;
+/// EINTR is the caller's to retry.
+#[inline]
+pub fn eventfd_read(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    let mut value: u64 = 0;
+    // SAFETY: reads at most 8 bytes into a live u64.
+    syscall!(read(fd.as_raw_fd(), (&mut value as *mut u64).cast(), 8))?;
+    Ok(value)
+}
+
+/// `poll` of `fd` for POLLIN: true when it is ready, false when `timeout_ms` passed (-1
+/// waits forever, 0 only checks). EINTR is returned, not retried.
+#[inline]
+pub fn poll_readable(fd: BorrowedFd<'_>, timeout_ms: libc::c_int) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd on the stack, live for the call.
+    let n = syscall!(poll(&mut pfd, 1, timeout_ms))?;
+    Ok(n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn counter_adds_and_resets() {
+        let fd = eventfd().unwrap();
+        let e = eventfd_read(fd.as_fd()).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        assert!(!poll_readable(fd.as_fd(), 0).unwrap());
+        eventfd_write(fd.as_fd(), 2).unwrap();
+        eventfd_write(fd.as_fd(), 3).unwrap();
+        assert!(poll_readable(fd.as_fd(), 0).unwrap());
+        assert_eq!(eventfd_read(fd.as_fd()).unwrap(), 5);
+        assert!(!poll_readable(fd.as_fd(), 0).unwrap());
+        eventfd_write(fd.as_fd(), u64::MAX - 1).unwrap();
+        let e = eventfd_write(fd.as_fd(), 1).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EAGAIN));
+    }
+}
