@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use crate::constants::*;
 use crate::error::Result;
-use crate::signaler::poll_fds;
 use crate::socket::SocketBase;
+use crate::sys;
 
 /// What one poll item watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +99,7 @@ pub fn poll(
                 }
             }
         };
-        poll_fds(&mut pfds, wait)?;
+        sys::poll(&mut pfds, wait)?;
         let mut n = 0;
         for (it, pfd) in items.iter_mut().zip(&pfds) {
             let mut r: i16 = 0;

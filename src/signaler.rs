@@ -69,17 +69,6 @@ impl Signaler {
     }
 }
 
-/// `poll(2)` over `fds` for at most `timeout_ms` (< 0: no limit); returns how many have
-/// events (in their `revents`). An error (EINTR included) is the system's.
-pub fn poll_fds(fds: &mut [libc::pollfd], timeout_ms: i32) -> Result<usize> {
-    // SAFETY: `fds` is a live, writable array of pollfd of the given length.
-    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
-    if rc < 0 {
-        return Err(Error::last_os_error());
-    }
-    Ok(rc as usize)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,5 @@
-//! The eventfd behind a signaler, and waiting for one descriptor to become readable.
+//! The eventfd behind a signaler, and `poll(2)`: for one descriptor to become readable, or
+//! over many (`zmq_poll`).
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -42,6 +43,18 @@ pub fn poll_readable(fd: BorrowedFd<'_>, timeout_ms: libc::c_int) -> io::Result<
     // SAFETY: one valid pollfd on the stack, live for the call.
     let n = syscall!(poll(&mut pfd, 1, timeout_ms))?;
     Ok(n > 0)
+}
+
+/// `poll(2)` over `fds` for at most `timeout_ms` (< 0: no limit); returns how many have
+/// events (in their `revents`). EINTR is returned, not retried.
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> io::Result<usize> {
+    // SAFETY: `fds` is a live, writable array of pollfd of the given length.
+    let n = syscall!(poll(
+        fds.as_mut_ptr(),
+        fds.len() as libc::nfds_t,
+        timeout_ms
+    ))?;
+    Ok(n as usize)
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ pub mod event;
 pub mod lookup;
 pub mod socket;
 
-pub use event::{eventfd, eventfd_read, eventfd_write, poll_readable};
+pub use event::{eventfd, eventfd_read, eventfd_write, poll, poll_readable};
 pub use lookup::{
     find_interface_address, getaddrinfo_first_ip, group_members, if_indextoname, if_nametoindex,
     user_ids, user_name,
