@@ -13,6 +13,10 @@
 //! - `check_read` that finds nothing switches `c` to `ASLEEP` atomically, so a concurrent
 //!   `flush` either publishes before (reader sees the data) or sees `ASLEEP` (writer wakes it).
 
+// The lock-free queue under every pipe: items in raw chunk memory, published by atomics.
+// One of the places DESIGN.md allows `unsafe`; each block says why it is sound.
+#![allow(unsafe_code)]
+
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::ptr;
@@ -95,6 +99,7 @@ impl<T> Drop for Shared<T> {
         while !chunk.is_null() {
             // SAFETY: remaining chunks in the list are owned by the queue alone.
             let next = unsafe { (*chunk).next.load(Ordering::Acquire) };
+            // SAFETY: each chunk came from `Box::into_raw` and is freed once, here.
             drop(unsafe { Box::from_raw(chunk) });
             chunk = next;
         }

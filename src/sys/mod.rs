@@ -26,9 +26,11 @@ use std::io;
 /// Calls `libc::$name($args)` (unsafe: the call site has the `// SAFETY:` comment) and turns
 /// a -1 return into `Err(io::Error::last_os_error())`; any other value is `Ok`.
 macro_rules! syscall {
-    ($name:ident ( $($arg:expr),* $(,)? )) => {
-        $crate::sys::cvt(unsafe { libc::$name($($arg),*) })
-    };
+    ($name:ident ( $($arg:expr),* $(,)? )) => {{
+        // SAFETY: stated by the `// SAFETY:` comment at each `syscall!` call site.
+        let rc = unsafe { libc::$name($($arg),*) };
+        $crate::sys::cvt(rc)
+    }};
 }
 
 pub mod event;
