@@ -30,7 +30,6 @@ use crate::pipe::Pipe;
 pub struct BoundEndpoint {
     pub socket_id: u64,
     pub mailbox: Arc<Mailbox>,
-    pub socket_type: i32,
     pub sndhwm: i32,
     pub rcvhwm: i32,
     pub recv_routing_id: bool,
@@ -42,11 +41,7 @@ pub struct BoundEndpoint {
 /// An inproc connect made before the bind: the binder-side pipe end waits here.
 pub struct PendingConnection {
     pub pipe: Pipe,
-    pub connector_type: i32,
-    pub sndhwm: i32,
-    pub rcvhwm: i32,
     pub recv_routing_id: bool,
-    pub routing_id: Vec<u8>,
 }
 
 struct State {
@@ -217,11 +212,6 @@ impl CtxInner {
             candidates[s.next_io % candidates.len()]
         };
         Ok(s.io_threads[pick].mailbox().clone())
-    }
-
-    /// Whether the context is terminating.
-    pub fn is_terminating(&self) -> bool {
-        self.lock().terminating
     }
 
     /// A socket was closed by the application: hand it to the reaper.

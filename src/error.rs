@@ -115,15 +115,6 @@ impl Error {
             other => Error::Os(other),
         }
     }
-
-    /// The error of the last failed system call on this thread.
-    pub fn last_os_error() -> Error {
-        Error::from_errno(
-            std::io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::EIO),
-        )
-    }
 }
 
 impl From<std::io::Error> for Error {

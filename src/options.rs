@@ -57,15 +57,14 @@ pub struct Options {
     /// ZMQ_CONNECT_ROUTING_ID: the routing id the pipe of the next zmq_connect gets (ROUTER,
     /// REP, STREAM); empty when unset. The connect takes it (see `Pipe::routing_id`).
     pub connect_routing_id: Vec<u8>,
-    pub tcp_accept_filters: Vec<Vec<u8>>,
+    /// ZMQ_TCP_ACCEPT_FILTER, parsed when set (with ZMQ_IPV6 as it is then), as libzmq does.
+    pub tcp_accept_filters: Vec<crate::transport::tcp_address::TcpAddressMask>,
     pub ipc_filter_uid: Vec<i32>,
     pub ipc_filter_gid: Vec<i32>,
     pub ipc_filter_pid: Vec<i32>,
     pub last_endpoint: String,
     /// Whether this socket type receives routing ids from peers (ROUTER, STREAM).
     pub recv_routing_id: bool,
-    /// Whether pipes of this socket keep pending messages on disconnect/close.
-    pub delay_on_close: bool,
     /// ZMQ_STREAM_NOTIFY (STREAM sockets only): empty messages announce connections and
     /// disconnections.
     pub raw_notify: bool,
@@ -124,7 +123,6 @@ impl Options {
             ipc_filter_pid: Vec::new(),
             last_endpoint: String::new(),
             recv_routing_id: false,
-            delay_on_close: true,
             raw_notify: true,
         }
     }
@@ -400,9 +398,9 @@ static TABLE: &[Entry] = &[
             } else if v.len() > 255 {
                 return Err(Error::Inval);
             } else {
-                // Checked now, as libzmq does: a bad filter is EINVAL.
-                crate::transport::tcp_address::TcpAddressMask::parse_bytes(v, o.ipv6)?;
-                o.tcp_accept_filters.push(v.to_vec());
+                // Parsed now, as libzmq does: a bad filter is EINVAL.
+                let mask = crate::transport::tcp_address::TcpAddressMask::parse_bytes(v, o.ipv6)?;
+                o.tcp_accept_filters.push(mask);
             }
             Ok(())
         }),

@@ -59,11 +59,6 @@ impl OwnerRef {
         OwnerRef { mailbox, id }
     }
 
-    /// The object's id.
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
     /// Sends `cmd` to the object.
     pub fn send(&self, cmd: ObjCmd) {
         self.mailbox.send(Command::Object(self.id, cmd));
@@ -151,11 +146,6 @@ impl<T> Own<T> {
         }
         self.term_children(|_| true, linger);
         true
-    }
-
-    /// Whether the object is ending.
-    pub fn is_terminating(&self) -> bool {
-        self.terminating
     }
 
     /// A child has ended (a `TermAck`): forget it.

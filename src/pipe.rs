@@ -103,6 +103,7 @@ pub struct Pipe {
 }
 
 /// Creates a pipe: `hwms[0]` limits messages from end 0 to end 1, `hwms[1]` the reverse.
+#[cfg(test)]
 pub fn pipepair(hwms: [u64; 2]) -> (Pipe, Pipe) {
     pipepair_parts([hwms[0] as i64, hwms[1] as i64], [-1, -1])
 }
@@ -464,6 +465,7 @@ impl Pipe {
     }
 
     /// Marks the reader asleep state as unknown so the next read checks the queue again.
+    #[cfg(test)]
     pub fn set_in_active(&mut self) {
         if matches!(self.state, State::Active | State::WaitingForDelimiter) {
             self.in_active = true;

@@ -5,7 +5,6 @@
 //! application can poll it. The mailbox protocol (see `mailbox.rs`) sends at most one signal
 //! per sleep of the reader; spurious readiness is allowed and callers loop.
 
-
 use std::io::ErrorKind;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 

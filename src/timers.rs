@@ -64,16 +64,19 @@ impl<H> Default for Timers<H> {
 
 impl<H: Clone> Timers<H> {
     /// An empty timer set.
+    #[cfg(test)]
     pub fn new() -> Self {
         Self::default()
     }
 
     /// The number of timers known (including cancelled ones not yet passed over).
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.timers.len()
     }
 
     /// Whether no timer is known.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.timers.is_empty()
     }

@@ -107,7 +107,6 @@ impl Engine {
         let _ = as_server;
         let mechanism = mechanism::create(&mechanism::Setup {
             options,
-            peer_address: &peer_address,
             zap_handler,
         });
         let (mechanism_name, mechanism_server) = mechanism

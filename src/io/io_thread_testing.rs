@@ -60,9 +60,4 @@ impl TestIo {
     pub fn due_timers(&mut self, now: Instant) -> Vec<Due> {
         std::iter::from_fn(|| self.timers.pop_due(now)).collect()
     }
-
-    /// Whether an object reported waking an application thread since the last call.
-    pub fn take_woke_reader(&mut self) -> bool {
-        std::mem::take(&mut self.woke_reader)
-    }
 }

@@ -71,6 +71,7 @@ impl TimerHeap {
     }
 
     /// How many timers are pending (set, neither fired nor cancelled).
+    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.live.len()
     }

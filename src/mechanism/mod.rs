@@ -128,8 +128,6 @@ pub trait Mechanism: Send {
 /// What a mechanism is told about its connection when it is made.
 pub struct Setup<'a> {
     pub options: &'a Options,
-    /// The peer's address, as ZAP requests name it.
-    pub peer_address: &'a str,
     /// A ZAP handler is bound at `inproc://zeromq.zap.01` in the socket's context.
     pub zap_handler: bool,
 }

@@ -145,7 +145,6 @@ mod tests {
         o.zap_domain = zap_domain.to_vec();
         Null::new(&Setup {
             options: &o,
-            peer_address: "127.0.0.1",
             zap_handler,
         })
     }

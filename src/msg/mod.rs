@@ -255,11 +255,6 @@ impl MetadataStock {
             inner: self.md.inner,
         }
     }
-
-    /// The metadata itself.
-    pub fn get(&self) -> &MetadataRef {
-        &self.md
-    }
 }
 
 impl Drop for MetadataStock {
@@ -615,16 +610,6 @@ impl Msg {
             Kind::Const => true,
             _ => false,
         }
-    }
-
-    /// The routing id stamped on the message (SERVER/CLIENT draft sockets), 0 when none.
-    pub fn routing_id(&self) -> u32 {
-        self.routing_id
-    }
-
-    /// Sets the routing id.
-    pub fn set_routing_id(&mut self, id: u32) {
-        self.routing_id = id;
     }
 
     /// The metadata the message arrived with.

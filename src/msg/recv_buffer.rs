@@ -73,11 +73,6 @@ impl RecvBuffer {
         self.cap
     }
 
-    /// Never empty (kept for the `len` convention).
-    pub fn is_empty(&self) -> bool {
-        self.cap == 0
-    }
-
     /// Frees a block whose count has come to zero (the last message, or the owner).
     ///
     /// # Safety

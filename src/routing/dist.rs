@@ -132,13 +132,9 @@ impl Dist {
     }
 
     /// Number of pipes.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.pipes.len()
-    }
-
-    /// Whether there is no pipe.
-    pub fn is_empty(&self) -> bool {
-        self.pipes.is_empty()
     }
 
     /// Whether every matching pipe has room for a message now.

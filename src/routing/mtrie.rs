@@ -132,6 +132,7 @@ impl Mtrie {
     }
 
     /// Whether nothing is subscribed.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.root.is_empty()
     }

@@ -109,6 +109,7 @@ impl Trie {
     }
 
     /// Whether nothing is subscribed.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.root.is_empty()
     }

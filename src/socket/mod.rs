@@ -107,10 +107,6 @@ fn create_type(ty: i32, options: &mut Options) -> Result<Box<dyn SocketType>> {
     })
 }
 
-/// Which socket types may be connected to each other (ZMTP's compatibility table, checked
-/// in the handshake; inproc, like libzmq's, does not check).
-pub use crate::engine::codec::socket_type::compatible;
-
 /// How long to wait between checks for commands while the socket is busy.
 const COMMAND_THROTTLE: Duration = Duration::from_millis(1);
 
@@ -320,7 +316,6 @@ impl SocketBase {
         BoundEndpoint {
             socket_id: self.id,
             mailbox: self.mailbox.clone(),
-            socket_type: self.options.socket_type,
             sndhwm: self.options.sndhwm,
             rcvhwm: self.options.rcvhwm,
             recv_routing_id: self.options.recv_routing_id,

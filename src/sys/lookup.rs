@@ -93,6 +93,7 @@ pub fn if_indextoname(index: u32) -> Option<String> {
 }
 
 /// The real user and group ids of this process (getuid, getgid, which cannot fail).
+#[cfg(test)]
 pub fn user_ids() -> (u32, u32) {
     // SAFETY: getuid and getgid have no arguments and always succeed.
     unsafe { (libc::getuid(), libc::getgid()) }

@@ -38,13 +38,17 @@ pub mod lookup;
 pub mod socket;
 
 pub use event::{eventfd, eventfd_read, eventfd_write, poll, poll_readable};
+#[cfg(test)]
+pub use lookup::user_ids;
 pub use lookup::{
     find_interface_address, getaddrinfo_first_ip, group_members, if_indextoname, if_nametoindex,
-    user_ids, user_name,
+    user_name,
 };
+#[cfg(test)]
+pub use socket::getsockopt_int;
 pub use socket::{
-    bind, connect, dup_nonblocking, getsockopt_int, listen, peer_cred, send_nosignal,
-    setsockopt_bytes, setsockopt_int, tcp_socket,
+    bind, connect, dup_nonblocking, listen, peer_cred, send_nosignal, setsockopt_bytes,
+    setsockopt_int, tcp_socket,
 };
 
 /// A C return type whose value -1 means "failed, see errno".

@@ -79,6 +79,7 @@ pub(super) unsafe fn socket_addr_from_raw(sa: *const libc::sockaddr) -> Option<S
 
 /// The address held in `ss` (the inverse of [`sockaddr_of`]); None for a family other than
 /// AF_INET / AF_INET6.
+#[cfg(test)]
 pub fn socket_addr_of(ss: &libc::sockaddr_storage) -> Option<SocketAddr> {
     // SAFETY: a sockaddr_storage is large enough and aligned for every address family.
     unsafe { socket_addr_from_raw((ss as *const libc::sockaddr_storage).cast()) }
@@ -167,6 +168,7 @@ pub fn setsockopt_bytes(
 }
 
 /// `getsockopt` of a C `int` value.
+#[cfg(test)]
 pub fn getsockopt_int(
     fd: BorrowedFd<'_>,
     level: libc::c_int,

@@ -62,11 +62,7 @@ pub fn connect(ctx: &Arc<CtxInner>, name: &str, addr: &str, o: &Options) -> Resu
         theirs.endpoint = Some(addr.to_string());
         let pc = PendingConnection {
             pipe: theirs,
-            connector_type: o.socket_type,
-            sndhwm: o.sndhwm,
-            rcvhwm: o.rcvhwm,
             recv_routing_id: o.recv_routing_id,
-            routing_id: o.routing_id.clone(),
         };
         made = Some(mine);
         pc

@@ -17,7 +17,7 @@
 //! ZMQ_LAST_ENDPOINT and the `zmq_unbind` / `zmq_disconnect` key are the endpoint as given
 //! (for `*`, the generated path): `ipc://*` itself never matches an unbind.
 //!
-//! ```
+//! ```text
 //! use zmq::transport::ipc_address::{IpcAddress, WildcardDir};
 //! let dir = WildcardDir::create(|v| std::env::var_os(v)).unwrap();
 //! let addr = IpcAddress::parse(dir.socket_path_str()).unwrap();
@@ -75,6 +75,7 @@ impl IpcAddress {
 
     /// The address of a bound or connected unix socket (`local_addr` / `peer_addr`), if it
     /// has one (an unnamed socket has none).
+    #[cfg(test)]
     pub fn from_socket_addr(addr: &SocketAddr) -> Option<IpcAddress> {
         if let Some(p) = addr.as_pathname() {
             return Some(IpcAddress::Path(p.to_string_lossy().into_owned()));
@@ -145,11 +146,13 @@ impl WildcardDir {
     }
 
     /// The directory.
+    #[cfg(test)]
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The socket path inside it (`<dir>/socket`), the address to bind.
+    #[cfg(test)]
     pub fn socket_path_str(&self) -> &str {
         &self.socket
     }
@@ -200,6 +203,22 @@ fn random_suffix(seed: &mut u64) -> String {
 mod tests {
     use super::*;
     use std::os::unix::net::{UnixListener, UnixStream};
+
+    #[test]
+    fn the_module_example_binds_a_wildcard_path_and_names_it() {
+        use crate::transport::ipc_address::{IpcAddress, WildcardDir};
+        let dir = WildcardDir::create(|v| std::env::var_os(v)).unwrap();
+        let addr = IpcAddress::parse(dir.socket_path_str()).unwrap();
+        let listener =
+            std::os::unix::net::UnixListener::bind_addr(&addr.to_socket_addr().unwrap()).unwrap();
+        let last = IpcAddress::from_socket_addr(&listener.local_addr().unwrap()).unwrap();
+        assert_eq!(
+            last.endpoint_string(),
+            format!("ipc://{}", dir.socket_path_str())
+        );
+        drop(listener);
+        drop(dir); // removes the socket file and the directory
+    }
 
     const ENAMETOOLONG: Error = Error::Os(libc::ENAMETOOLONG);
 

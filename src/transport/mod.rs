@@ -40,7 +40,6 @@
 //! `zmq_bind` reports errors at once) and inproc connects run on the socket's thread;
 //! listeners and connecters run on an I/O thread, inside the objects that own them.
 
-
 pub mod connecter;
 pub mod connection;
 pub mod inproc;
@@ -105,6 +104,7 @@ impl Endpoint {
 
     /// Whether the transport runs on an I/O thread (a listener or a connecter with a
     /// session), rather than between two sockets' pipes directly.
+    #[cfg(test)]
     pub fn is_network(&self) -> bool {
         !matches!(self, Endpoint::Inproc(_))
     }

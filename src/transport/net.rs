@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd, RawFd};
 
 use super::sockopt;
-use super::tcp_address::TcpAddressMask;
+use super::tcp_address;
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::sys;
@@ -56,15 +56,10 @@ pub fn tune(stream: &Connection, opts: &Options) -> bool {
 /// Whether an accepted connection passes ZMQ_TCP_ACCEPT_FILTER / ZMQ_IPC_FILTER_*.
 pub fn accept_allowed(stream: &Connection, peer: Option<&SocketAddr>, opts: &Options) -> bool {
     match stream {
-        Connection::Tcp(_) => {
-            if opts.tcp_accept_filters.is_empty() {
-                return true;
-            }
-            let Some(peer) = peer else { return false };
-            opts.tcp_accept_filters.iter().any(|f| {
-                TcpAddressMask::parse_bytes(f, opts.ipv6).is_ok_and(|m| m.matches(&peer.ip()))
-            })
-        }
+        Connection::Tcp(_) => match peer {
+            Some(peer) => tcp_address::accept_allowed(&opts.tcp_accept_filters, peer),
+            None => opts.tcp_accept_filters.is_empty(),
+        },
         Connection::Unix(_) => match sockopt::peer_cred(stream.as_fd()) {
             Ok(cred) => sockopt::ipc_peer_allowed(opts, &cred),
             Err(_) => {

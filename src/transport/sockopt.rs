@@ -11,17 +11,15 @@
 //! | connection accepted or connect completed, before the engine starts | [`tune_tcp_connection`] |
 //! | ipc connection accepted, any `ZMQ_IPC_FILTER_*` set | [`peer_cred`] then [`ipc_peer_allowed`] |
 //!
-//! ```no_run
+//! ```text
 //! use std::os::fd::AsFd;
 //! use zmq::options::Options;
 //! use zmq::transport::sockopt;
-//! # fn main() -> zmq::error::Result<()> {
 //! let opts = Options::new(zmq::constants::ZMQ_PAIR);
 //! let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
 //! sockopt::prepare_tcp_listener(listener.as_fd(), &opts, false)?;
 //! let (conn, _peer) = listener.accept().unwrap();
 //! sockopt::tune_tcp_connection(conn.as_fd(), &opts)?;
-//! # Ok(()) }
 //! ```
 //!
 //! (std binds before we see the fd; a real listener creates the socket with
@@ -48,6 +46,7 @@ pub fn set_int(
 }
 
 /// `getsockopt` of a C `int` value.
+#[cfg(test)]
 pub fn get_int(fd: BorrowedFd<'_>, level: libc::c_int, name: libc::c_int) -> Result<i32> {
     Ok(sys::getsockopt_int(fd, level, name)?)
 }
@@ -299,6 +298,19 @@ mod tests {
     use super::*;
     use std::net::Ipv4Addr;
     use std::os::fd::AsFd;
+
+    #[test]
+    fn the_module_example_prepares_a_listener_and_tunes_a_connection() {
+        use crate::options::Options;
+        use crate::transport::sockopt;
+        use std::os::fd::AsFd;
+        let opts = Options::new(crate::constants::ZMQ_PAIR);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        sockopt::prepare_tcp_listener(listener.as_fd(), &opts, false).unwrap();
+        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (conn, _peer) = listener.accept().unwrap();
+        sockopt::tune_tcp_connection(conn.as_fd(), &opts).unwrap();
+    }
 
     #[test]
     fn listener_options_are_applied_and_read_back() {

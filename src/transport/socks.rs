@@ -29,8 +29,6 @@ const VERSION: u8 = 5;
 pub const NO_AUTH: u8 = 0x00;
 /// Method: username / password (RFC 1929).
 pub const BASIC_AUTH: u8 = 0x02;
-/// The proxy's answer when it accepts none of the offered methods.
-pub const NO_ACCEPTABLE: u8 = 0xff;
 const AUTH_VERSION: u8 = 1;
 const CMD_CONNECT: u8 = 1;
 const ATYP_IPV4: u8 = 1;

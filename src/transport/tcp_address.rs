@@ -14,7 +14,7 @@
 //!    [`term_endpoint_keys`] (so `zmq_unbind(s, "tcp://127.0.0.1:5555")` finds the bind that
 //!    ZMQ_IPV6 recorded as `tcp://[::ffff:127.0.0.1]:5555`); `tcp://*:*` itself never matches.
 //!
-//! ```
+//! ```text
 //! use zmq::transport::tcp_address::{self, TcpAddress};
 //! // bind
 //! let addr = tcp_address::resolve_bind("127.0.0.1:*", false).unwrap();
@@ -345,11 +345,13 @@ impl TcpAddressMask {
     }
 
     /// The network address (v4-mapped when parsed under ZMQ_IPV6 from an IPv4 literal).
+    #[cfg(test)]
     pub fn network(&self) -> IpAddr {
         self.network
     }
 
     /// The prefix length.
+    #[cfg(test)]
     pub fn prefix_len(&self) -> u8 {
         self.bits
     }
@@ -384,6 +386,21 @@ pub fn accept_allowed(filters: &[TcpAddressMask], peer: &SocketAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_module_example_resolves_binds_and_connects() {
+        use crate::transport::tcp_address::{self, TcpAddress};
+        // bind
+        let addr = tcp_address::resolve_bind("127.0.0.1:*", false).unwrap();
+        let listener = std::net::TcpListener::bind(addr).unwrap();
+        let last = tcp_address::endpoint_string(&listener.local_addr().unwrap());
+        assert!(last.starts_with("tcp://127.0.0.1:"));
+        // connect
+        tcp_address::check_connect_syntax("127.0.0.1:0;localhost:5555").unwrap();
+        let to = TcpAddress::resolve_connect("127.0.0.1:0;127.0.0.1:5555", false).unwrap();
+        assert_eq!(to.dest.port(), 5555);
+        assert_eq!(to.source.unwrap().port(), 0);
+    }
 
     const ENODEV: Error = Error::Os(libc::ENODEV);
 

@@ -1,6 +1,8 @@
-//! Protocol errors of the codec. Each one closes the connection that caused it; the engine
-//! raises `ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL` with [`CodecError::event_code`] when the error
-//! has a ZMTP protocol-error code.
+//! Protocol errors of the codec: what is wrong with the bytes themselves. Each one closes
+//! the connection that caused it. [`CodecError::event_code`] is the ZMTP protocol-error code
+//! of an error the greeting finds (libzmq raises `HANDSHAKE_FAILED_PROTOCOL` for those);
+//! errors of sequence (an unexpected command) belong to the mechanism
+//! (`crate::mechanism::HandshakeFailure`).
 
 use std::fmt;
 
@@ -9,17 +11,10 @@ use crate::constants::*;
 /// Which command a malformed-command error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommandKind {
-    Ready,
     Error,
     Hello,
     Welcome,
-    Initiate,
-    /// CURVE's MESSAGE command.
-    Message,
     Ping,
-    Pong,
-    Subscribe,
-    Cancel,
     /// The command frame itself (name length, name characters), or an unknown command.
     Other,
 }
@@ -29,8 +24,6 @@ pub enum CommandKind {
 pub enum CodecError {
     /// The mechanism field of a ZMTP 3.x greeting names no mechanism we know.
     UnknownMechanism([u8; 20]),
-    /// The peer's mechanism differs from ours (found by the caller).
-    MechanismMismatch,
     /// A frame's flags byte has bits set that the framing reserves.
     ReservedFlags(u8),
     /// A ZMTP 1.0 frame's length is zero (it must count the flags byte).
@@ -42,10 +35,6 @@ pub enum CodecError {
     MalformedCommand(CommandKind),
     /// A metadata property has a bad name, a value past the end, or a duplicate name.
     InvalidMetadata,
-    /// A command that is not valid in the current state (found by the caller).
-    UnexpectedCommand,
-    /// Commands or messages in the wrong order (found by the caller).
-    InvalidSequence,
     /// A ZMTP 2.0 or 1.0 frame announces a command (no such thing before 3.0).
     CommandInOldFraming,
     /// No memory for a frame's body.
@@ -57,25 +46,18 @@ impl CodecError {
     /// has one (an oversized frame is a plain disconnect in libzmq, not a protocol error).
     pub fn event_code(&self) -> Option<i32> {
         Some(match self {
-            CodecError::UnknownMechanism(_) | CodecError::MechanismMismatch => {
-                ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
-            }
+            CodecError::UnknownMechanism(_) => ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
             CodecError::ReservedFlags(_)
             | CodecError::ZeroLength
             | CodecError::CommandInOldFraming => ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED,
             CodecError::TooLarge { .. } | CodecError::OutOfMemory => return None,
             CodecError::MalformedCommand(k) => match k {
-                CommandKind::Ready => ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY,
                 CommandKind::Error => ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR,
                 CommandKind::Hello => ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO,
                 CommandKind::Welcome => ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME,
-                CommandKind::Initiate => ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE,
-                CommandKind::Message => ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE,
                 _ => ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED,
             },
             CodecError::InvalidMetadata => ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_METADATA,
-            CodecError::UnexpectedCommand => ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND,
-            CodecError::InvalidSequence => ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE,
         })
     }
 }
@@ -91,7 +73,6 @@ impl fmt::Display for CodecError {
                     String::from_utf8_lossy(&m[..end])
                 )
             }
-            CodecError::MechanismMismatch => f.write_str("mechanism mismatch"),
             CodecError::ReservedFlags(b) => write!(f, "reserved frame flags set: {b:#04x}"),
             CodecError::ZeroLength => f.write_str("zero frame length"),
             CodecError::TooLarge { size, max } => {
@@ -99,8 +80,6 @@ impl fmt::Display for CodecError {
             }
             CodecError::MalformedCommand(k) => write!(f, "malformed {k:?} command"),
             CodecError::InvalidMetadata => f.write_str("invalid metadata"),
-            CodecError::UnexpectedCommand => f.write_str("unexpected command"),
-            CodecError::InvalidSequence => f.write_str("invalid sequence"),
             CodecError::CommandInOldFraming => f.write_str("command flag before ZMTP 3.0"),
             CodecError::OutOfMemory => f.write_str("out of memory for a frame"),
         }
@@ -118,16 +97,11 @@ mod tests {
         let all = [
             CodecError::UnknownMechanism([0; 20]),
             CodecError::ReservedFlags(8),
-            CodecError::MalformedCommand(CommandKind::Ready),
             CodecError::MalformedCommand(CommandKind::Error),
             CodecError::MalformedCommand(CommandKind::Hello),
             CodecError::MalformedCommand(CommandKind::Welcome),
-            CodecError::MalformedCommand(CommandKind::Initiate),
-            CodecError::MalformedCommand(CommandKind::Message),
             CodecError::MalformedCommand(CommandKind::Other),
             CodecError::InvalidMetadata,
-            CodecError::UnexpectedCommand,
-            CodecError::InvalidSequence,
         ];
         let mut codes: Vec<i32> = all.iter().map(|e| e.event_code().unwrap()).collect();
         codes.sort();

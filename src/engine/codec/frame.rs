@@ -152,17 +152,8 @@ impl Decoder {
         })
     }
 
-    /// The framing in use.
-    pub fn framing(&self) -> Framing {
-        self.framing
-    }
-
-    /// Changes the size limit (takes effect from the next header).
-    pub fn set_max_msg_size(&mut self, max: i64) {
-        self.max_msg_size = max;
-    }
-
     /// Whether no input is buffered and no frame is half-read.
+    #[cfg(test)]
     pub fn is_idle(&self) -> bool {
         self.pos == self.end && self.hlen == 0 && matches!(self.state, State::Header)
     }
@@ -656,11 +647,6 @@ impl Encoder {
         }
     }
 
-    /// The framing in use.
-    pub fn framing(&self) -> Framing {
-        self.framing
-    }
-
     /// Whether another message should be pushed before writing (less than a batch waits).
     pub fn has_room(&self) -> bool {
         self.pending < self.batch_size
@@ -680,6 +666,7 @@ impl Encoder {
     }
 
     /// Bytes waiting to be written.
+    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.pending
     }
@@ -811,6 +798,7 @@ impl Encoder {
     }
 
     /// The first run of waiting bytes, for a plain write.
+    #[cfg(test)]
     pub fn first_slice(&self) -> &[u8] {
         match self.segs.front() {
             Some(Seg::Batch { start, end }) => &self.batch[start + self.head_off..*end],

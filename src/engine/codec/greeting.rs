@@ -106,7 +106,7 @@ impl OurGreeting {
     }
 
     /// The 64 bytes of our ZMTP 3.x greeting.
-    pub fn to_bytes(&self) -> [u8; V3_GREETING_LEN] {
+    pub fn to_bytes(self) -> [u8; V3_GREETING_LEN] {
         let mut g = [0u8; V3_GREETING_LEN];
         g[0] = 0xFF;
         g[1..9].copy_from_slice(&(u64::from(self.routing_id_len) + 1).to_be_bytes());
@@ -228,6 +228,7 @@ impl GreetingParser {
     }
 
     /// Whether all our greeting bytes released so far were sent.
+    #[cfg(test)]
     pub fn output_flushed(&self) -> bool {
         self.out_sent == self.out_limit
     }
@@ -253,6 +254,7 @@ impl GreetingParser {
     }
 
     /// The result, once decided.
+    #[cfg(test)]
     pub fn peer(&self) -> Option<PeerGreeting> {
         self.done
     }

@@ -21,14 +21,12 @@ mod hostile_tests;
 #[cfg(test)]
 pub(crate) mod testutil;
 
-pub use command::{Properties, RawCommand, ZmtpCommand};
-pub use error::CodecError;
-pub use frame::{Decoder, Encoder, Framing};
-pub use greeting::{GreetingParser, MechanismName, OurGreeting, PeerGreeting, Progress, Revision};
-
 #[cfg(test)]
 mod tests {
     use super::command::{self, SOCKET_TYPE};
+    use super::command::{Properties, ZmtpCommand};
+    use super::frame::{Decoder, Encoder, Framing};
+    use super::greeting::{GreetingParser, MechanismName, OurGreeting, PeerGreeting, Progress};
     use super::*;
     use crate::constants::*;
 
