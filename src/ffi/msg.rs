@@ -60,7 +60,19 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
     // SAFETY: the contract above is msg_init's.
-    boundary(|| unsafe { msg_init(msg, Msg::with_size(size)?) })
+    // A short message is built in place, in one piece: a Msg built aside and then copied in
+    // makes the next call's wide loads of the zmq_msg_t wait for narrow stores (no store
+    // forwarding), on every message.
+    boundary(|| unsafe {
+        if size <= crate::msg::INLINE_CAP && !msg.is_null() {
+            std::ptr::write(
+                msg.cast::<Msg>(),
+                Msg::small_from(&[0; crate::msg::INLINE_CAP], size, 0, None),
+            );
+            return Ok(0);
+        }
+        msg_init(msg, Msg::with_size(size)?)
+    })
 }
 
 /// Initialises a message over the caller's buffer, released with `ffn(data, hint)`.

@@ -333,14 +333,23 @@ impl Msg {
                 alloc_size: real,
             })
         };
-        let mut m = Msg::with_kind(Kind::Heap);
-        m.payload.heap = HeapRef {
-            block,
-            // SAFETY: offset lies within the allocation; the bytes after it are ours.
-            data: unsafe { p.add(offset) },
-            len: size,
-        };
-        Ok(m)
+        // Built in one piece (see `small_from`: no narrow store before the move out).
+        Ok(Msg {
+            payload: Payload {
+                heap: HeapRef {
+                    block,
+                    // SAFETY: offset lies within the allocation; the bytes after it are ours.
+                    data: unsafe { p.add(offset) },
+                    len: size,
+                },
+            },
+            metadata: None,
+            routing_id: 0,
+            flags: 0,
+            inline_len: 0,
+            kind: Kind::Heap,
+            magic: MAGIC,
+        })
     }
 
     /// A message holding a copy of `data` inline, with `flags`: for data of at most
