@@ -60,18 +60,14 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
     // SAFETY: the contract above is msg_init's.
-    // A short message is built in place, in one piece: a Msg built aside and then copied in
-    // makes the next call's wide loads of the zmq_msg_t wait for narrow stores (no store
-    // forwarding), on every message.
-    boundary(|| unsafe {
-        if size <= crate::msg::INLINE_CAP && !msg.is_null() {
-            std::ptr::write(
-                msg.cast::<Msg>(),
-                Msg::small_from(&[0; crate::msg::INLINE_CAP], size, 0, None),
-            );
-            return Ok(0);
+    boundary(|| {
+        if msg.is_null() {
+            return Err(Error::Fault);
         }
-        msg_init(msg, Msg::with_size(size)?)
+        // SAFETY: msg points to a writable zmq_msg_t (64 bytes, aligned like Msg, see
+        // types.rs), as the contract above says; a message is built in place, in one piece.
+        unsafe { Msg::write_with_size(msg.cast::<Msg>(), size) }?;
+        Ok(0)
     })
 }
 

@@ -319,6 +319,30 @@ impl Msg {
         if size <= INLINE_CAP {
             return Ok(Msg::small_from(&[0; INLINE_CAP], size, 0, None));
         }
+        Msg::heap_with_size(size)
+    }
+
+    /// As [`Msg::with_size`], written straight into `dst` (`zmq_msg_init_size`): no `Msg`
+    /// travels through a `Result` on the way, whose copies around its niche byte would stall
+    /// the stores (no store forwarding), on every message.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing a `Msg`; what it held is overwritten, not dropped.
+    #[inline]
+    pub unsafe fn write_with_size(dst: *mut Msg, size: usize) -> Result<()> {
+        let m = if size <= INLINE_CAP {
+            Msg::small_from(&[0; INLINE_CAP], size, 0, None)
+        } else {
+            Msg::heap_with_size(size)?
+        };
+        // SAFETY: the caller's contract.
+        unsafe { dst.write(m) };
+        Ok(())
+    }
+
+    /// A heap message of `size` bytes (more than [`INLINE_CAP`]).
+    #[inline]
+    fn heap_with_size(size: usize) -> Result<Msg> {
         let offset = std::mem::size_of::<Block>();
         let total = offset.checked_add(size).ok_or(Error::NoMem)?;
         let (p, real) = msg_pool::alloc_buf(total).ok_or(Error::NoMem)?;
