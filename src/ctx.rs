@@ -322,6 +322,20 @@ impl CtxInner {
         }
     }
 
+    /// Looks up a bound inproc endpoint, counting the `Bind` the caller then sends it;
+    /// `None` when nothing is bound there or the context is terminating.
+    pub fn find_endpoint(&self, name: &str) -> Option<BoundEndpoint> {
+        let s = self.lock();
+        if s.terminating {
+            return None;
+        }
+        let e = s.endpoints.get(name)?;
+        // Counted under the lock: the binder unregisters under it before reaping.
+        e.binds_sent
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Some(e.clone())
+    }
+
     /// Looks up an inproc endpoint, or queues `pending` for a later bind. Both happen under
     /// one lock so a concurrent bind cannot slip between them.
     pub fn find_endpoint_or_pend(

@@ -33,11 +33,15 @@ pub struct Options {
     pub tcp_keepalive_cnt: i32,
     pub tcp_keepalive_idle: i32,
     pub tcp_keepalive_intvl: i32,
+    /// ZMQ_NULL, ZMQ_PLAIN or ZMQ_CURVE: set by the last PLAIN or CURVE option, as in libzmq.
     pub mechanism: i32,
-    pub plain_server: bool,
+    /// The server side of PLAIN or CURVE (libzmq's one `as_server` for both).
+    pub as_server: bool,
     pub plain_username: Vec<u8>,
     pub plain_password: Vec<u8>,
     pub zap_domain: Vec<u8>,
+    /// ZMQ_ZAP_ENFORCE_DOMAIN: a NULL connection with a ZAP domain and no handler is refused.
+    pub zap_enforce_domain: bool,
     pub conflate: bool,
     pub tos: i32,
     pub handshake_ivl: i32,
@@ -98,10 +102,11 @@ impl Options {
             tcp_keepalive_idle: -1,
             tcp_keepalive_intvl: -1,
             mechanism: ZMQ_NULL,
-            plain_server: false,
+            as_server: false,
             plain_username: Vec::new(),
             plain_password: Vec::new(),
             zap_domain: Vec::new(),
+            zap_enforce_domain: false,
             conflate: false,
             tos: 0,
             handshake_ivl: 30000,
@@ -328,22 +333,33 @@ static TABLE: &[Entry] = &[
         set: None,
         get: Some(|o| OptVal::Int(o.mechanism)),
     },
-    // PLAIN is not built yet: its options fail closed (EINVAL), so no socket believes it
-    // authenticates while it speaks NULL. They read as a socket that never set them.
     Entry {
         id: ZMQ_PLAIN_SERVER,
-        set: None,
-        get: Some(|o| OptVal::Int(o.plain_server as i32)),
+        set: Some(|o, v| {
+            o.as_server = bool_of(v)?;
+            o.mechanism = if o.as_server { ZMQ_PLAIN } else { ZMQ_NULL };
+            Ok(())
+        }),
+        get: Some(|o| OptVal::Int((o.as_server && o.mechanism == ZMQ_PLAIN) as i32)),
     },
     Entry {
         id: ZMQ_PLAIN_USERNAME,
-        set: None,
+        set: Some(|o, v| set_plain_credential(o, v, |o| &mut o.plain_username)),
         get: Some(|o| OptVal::Str(o.plain_username.clone())),
     },
     Entry {
         id: ZMQ_PLAIN_PASSWORD,
-        set: None,
+        set: Some(|o, v| set_plain_credential(o, v, |o| &mut o.plain_password)),
         get: Some(|o| OptVal::Str(o.plain_password.clone())),
+    },
+    Entry {
+        id: ZMQ_ZAP_ENFORCE_DOMAIN,
+        set: Some(|o, v| {
+            // Any int: non-zero is on (libzmq's "relaxed" boolean).
+            o.zap_enforce_domain = int_of(v)? != 0;
+            Ok(())
+        }),
+        get: Some(|o| OptVal::Int(o.zap_enforce_domain as i32)),
     },
     str_opt!(ZMQ_ZAP_DOMAIN, zap_domain, 255),
     bool_opt!(ZMQ_CONFLATE, conflate),
@@ -472,6 +488,24 @@ static TABLE: &[Entry] = &[
         get: None,
     },
 ];
+
+/// ZMQ_PLAIN_USERNAME / ZMQ_PLAIN_PASSWORD: 1..255 bytes make the socket a PLAIN client;
+/// NULL (an empty value here: the C boundary refuses an empty non-NULL one) only sets the
+/// mechanism back to NULL and keeps the credential, as libzmq does.
+fn set_plain_credential(
+    o: &mut Options,
+    v: &[u8],
+    field: fn(&mut Options) -> &mut Vec<u8>,
+) -> Result<()> {
+    if v.is_empty() {
+        o.mechanism = ZMQ_NULL;
+        return Ok(());
+    }
+    *field(o) = bytes_max(v, 255)?;
+    o.as_server = false;
+    o.mechanism = ZMQ_PLAIN;
+    Ok(())
+}
 
 fn entry(id: i32) -> Option<&'static Entry> {
     TABLE.iter().find(|e| e.id == id)

@@ -11,7 +11,8 @@
 //!
 //! The connect attempts (the SOCKS5 proxy included) and the backoff are the connecter's
 //! ([`crate::transport::connecter`]); the session owns the reconnect policy: whether to try
-//! again (not while ending, not with RECONNECT_IVL -1), and the timer. A failed attempt, a
+//! again (not while ending, not with RECONNECT_IVL -1, not after a protocol error such as a
+//! failed handshake: libzmq ends such a connection for good), and the timer. A failed attempt, a
 //! proxy's refusal included, means reconnecting after the backoff's interval.
 //!
 //! Raw sockets (STREAM) run the raw engine: its pipe exists from the start of the connection
@@ -25,6 +26,12 @@
 //! can within LINGER, then end; it then sends `TermAck` to its owner. A connect-role session
 //! that may not reconnect (RECONNECT_IVL -1) asks its socket to end it (`TermReq`).
 //! Monitor events go to the socket's [`Monitor`] directly.
+//!
+//! ZAP: when the engine's mechanism asks the ZAP handler (`EngineStatus::ZapRequest`), the
+//! session connects to it over inproc (its own pipe, made once, kept until the session
+//! ends), writes the request and hands the reply back to the engine. The handler socket
+//! owns the other end; the session ends its end when it finishes, and waits for it as for
+//! its other old pipes.
 //!
 //! Threads: a session lives on one I/O thread, which runs all of it (engine included).
 //! After a panic in its code the I/O thread calls [`IoObject::abort`]: the session drops its
@@ -73,13 +80,12 @@ pub struct SocketRef {
     pub ctx: std::sync::Weak<crate::ctx::CtxInner>,
 }
 
-/// Where a ZAP handler binds (RFC 27/ZAP).
-const ZAP_ENDPOINT: &str = "zeromq.zap.01";
-
 impl SocketRef {
     /// Whether a ZAP handler is bound in the socket's context now.
     pub fn zap_handler_bound(&self) -> bool {
-        self.ctx.upgrade().is_some_and(|c| c.is_bound(ZAP_ENDPOINT))
+        self.ctx
+            .upgrade()
+            .is_some_and(|c| c.is_bound(crate::mechanism::zap::ENDPOINT))
     }
 }
 
@@ -98,7 +104,10 @@ pub struct Session {
     aborted: bool,
     /// The current engine completed its handshake.
     handshaken: bool,
-    /// Pipes being terminated (ZMQ_IMMEDIATE after a disconnect), until their peers ack.
+    /// The pipe to the ZAP handler, once a mechanism asked it.
+    zap_pipe: Option<Pipe>,
+    /// Pipes being terminated (ZMQ_IMMEDIATE after a disconnect, the ZAP pipe at the end),
+    /// until their peers ack.
     old_pipes: Vec<Pipe>,
     /// Connect role with ZMQ_IMMEDIATE: the ZMQ_CONNECT_ROUTING_ID taken by the zmq_connect,
     /// given to each pipe made for the socket (see `Pipe::routing_id`); empty: none.
@@ -128,6 +137,7 @@ impl Session {
             term_requested: false,
             aborted: false,
             handshaken: false,
+            zap_pipe: None,
             old_pipes: Vec::new(),
             connect_routing_id,
             finish_when_clean: false,
@@ -160,6 +170,7 @@ impl Session {
             term_requested: false,
             aborted: false,
             handshaken: false,
+            zap_pipe: None,
             old_pipes: Vec::new(),
             connect_routing_id: Vec::new(),
             finish_when_clean: false,
@@ -232,24 +243,85 @@ impl Session {
 
     /// Runs the engine as far as it can go, and reacts to what it reports.
     fn drive(&mut self, io: &mut IoCtx) {
-        let Some(engine) = self.engine.as_mut() else {
-            return;
-        };
-        #[cfg(test)]
-        crate::io::io_thread::panic_hook::check(&self.endpoint);
-        match engine.drive(io, self.pipe.as_mut()) {
-            EngineStatus::Running => {
-                // Ending: the pipe is done, only the engine's last bytes were left to write.
-                if self.pipe.is_none() && self.term_requested && !engine.has_pending_output() {
-                    self.finish(io);
+        loop {
+            let Some(engine) = self.engine.as_mut() else {
+                return;
+            };
+            #[cfg(test)]
+            crate::io::io_thread::panic_hook::check(&self.endpoint);
+            match engine.drive(io, self.pipe.as_mut()) {
+                EngineStatus::Running => {
+                    // Ending: the pipe is done, only the engine's last bytes were left to
+                    // write.
+                    if self.pipe.is_none() && self.term_requested && !engine.has_pending_output() {
+                        self.finish(io);
+                    }
+                    return;
+                }
+                EngineStatus::Ready(peer_id) => self.engine_ready(io, peer_id),
+                EngineStatus::Closed(why) => return self.engine_closed(io, why),
+                EngineStatus::ZapRequest(request) => self.ask_zap(io, request),
+                EngineStatus::HandshakeFailed(f) => {
+                    if let Some((event, value)) = f.event() {
+                        self.socket.monitor.event(event, value, &self.endpoint);
+                    }
                 }
             }
-            EngineStatus::Ready(peer_id) => {
-                self.engine_ready(io, peer_id);
-                self.drive(io);
-            }
-            EngineStatus::Closed(why) => self.engine_closed(io, why),
         }
+    }
+
+    /// Sends the engine's request to the ZAP handler, connecting to it the first time;
+    /// with no handler to reach, the engine is told so at once.
+    fn ask_zap(&mut self, io: &mut IoCtx, request: Vec<Msg>) {
+        if self.zap_pipe.is_none() {
+            self.zap_pipe = self
+                .socket
+                .ctx
+                .upgrade()
+                .and_then(|ctx| crate::transport::inproc::connect_zap(&ctx))
+                .map(|mut p| {
+                    p.attach(io.mailbox.clone(), io.slot);
+                    p
+                });
+        }
+        let Some(p) = self.zap_pipe.as_mut() else {
+            if let Some(e) = self.engine.as_mut() {
+                e.zap_reply(None);
+            }
+            return;
+        };
+        for m in request {
+            p.write_unchecked(m);
+        }
+        p.flush();
+        // Looking now also sets the pipe to wake us when the reply comes.
+        self.take_zap_reply();
+    }
+
+    /// Reads the ZAP handler's reply, if it is there, and hands it to the engine; true
+    /// when there was one.
+    fn take_zap_reply(&mut self) -> bool {
+        let Some(p) = self.zap_pipe.as_mut() else {
+            return false;
+        };
+        let Some(first) = p.read() else {
+            return false;
+        };
+        // The whole message: its parts are all there once the first is. More parts than a
+        // reply has are read and dropped (the reply is malformed anyway).
+        let mut more = first.more();
+        let mut frames = vec![first];
+        while more {
+            let Some(m) = p.read() else { break };
+            more = m.more();
+            if frames.len() <= crate::mechanism::zap::REPLY_FRAMES {
+                frames.push(m);
+            }
+        }
+        if let Some(e) = self.engine.as_mut() {
+            e.zap_reply(Some(&frames));
+        }
+        true
     }
 
     /// The handshake is done: make sure there is a pipe to the socket.
@@ -309,9 +381,11 @@ impl Session {
             if let Some(why) = failed {
                 let event = match why {
                     _ if handshaken => None,
-                    Closed::Connection | Closed::Timeout => {
-                        Some((ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0))
+                    // libzmq reports the peer's hang-up as EPIPE.
+                    Closed::Connection => {
+                        Some((ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, libc::EPIPE as u32))
                     }
+                    Closed::Timeout => Some((ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0)),
                     Closed::Protocol(f) => f.event(),
                 };
                 if let Some((event, value)) = event {
@@ -331,8 +405,14 @@ impl Session {
 
     fn engine_closed(&mut self, io: &mut IoCtx, why: Closed) {
         self.close_engine(io, Some(why));
-        let reconnect = matches!(self.role, Role::Connect(_)) && !self.term_requested;
-        if reconnect {
+        let connect = matches!(self.role, Role::Connect(_)) && !self.term_requested;
+        if connect && matches!(why, Closed::Protocol(_)) {
+            // As libzmq: a peer that broke the protocol (a failed handshake included) is
+            // not tried again; the socket ends this connection as for a disconnect.
+            self.own.request_term();
+            return;
+        }
+        if connect {
             if self.socket.options.immediate {
                 // ZMQ_IMMEDIATE: no pipe while disconnected, so sends block; a new pipe comes
                 // with the next connection.
@@ -427,6 +507,7 @@ impl Session {
             e.close(io);
         }
         self.abort_connecting(io);
+        self.end_zap_pipe();
         if !self.old_pipes.is_empty() {
             // Their peers still have to acknowledge; finish after that.
             self.finish_when_clean = true;
@@ -434,6 +515,17 @@ impl Session {
         }
         self.done = true;
         self.own.ack_owner();
+    }
+}
+
+impl Session {
+    /// Ends the pipe to the ZAP handler, if there is one; it is waited for with the old
+    /// pipes.
+    fn end_zap_pipe(&mut self) {
+        if let Some(mut p) = self.zap_pipe.take() {
+            p.terminate(false);
+            self.old_pipes.push(p);
+        }
     }
 }
 
@@ -495,6 +587,19 @@ impl IoObject for Session {
     }
 
     fn pipe_command(&mut self, io: &mut IoCtx, pipe_id: u64, cmd: PipeCmd) {
+        if let Some(zap) = self.zap_pipe.as_mut().filter(|p| p.id() == pipe_id) {
+            match zap.process(cmd) {
+                PipeEvent::ReadActivated => {
+                    if self.take_zap_reply() {
+                        self.drive(io);
+                    }
+                }
+                // The handler's socket closed.
+                PipeEvent::Terminated => self.zap_pipe = None,
+                PipeEvent::None | PipeEvent::WriteActivated => {}
+            }
+            return;
+        }
         if let Some(i) = self.old_pipes.iter().position(|p| p.id() == pipe_id) {
             if self.old_pipes[i].process(cmd) == PipeEvent::Terminated {
                 self.old_pipes.swap_remove(i);
@@ -548,6 +653,7 @@ impl IoObject for Session {
         self.aborted = true;
         self.term_requested = true;
         self.abort_connecting(io);
+        self.end_zap_pipe();
         if let Some(mut e) = self.engine.take() {
             e.close(io);
         }

@@ -21,7 +21,7 @@ use crate::pipe::Pipe;
 use crate::transport::connection::Connection;
 
 /// What the session must do after `drive`.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum EngineStatus {
     /// Nothing: waiting for readiness or pipe activity.
     Running,
@@ -30,6 +30,12 @@ pub enum EngineStatus {
     Ready(Vec<u8>),
     /// The connection is over (peer closed, protocol error, timeout), and why.
     Closed(base::Closed),
+    /// The security mechanism asks the ZAP handler (RFC 27): the request's frames, for the
+    /// session to send; the reply comes back through [`Engine::zap_reply`].
+    ZapRequest(Vec<crate::msg::Msg>),
+    /// The handshake failed (a ZAP refusal) and the connection stays open a while: raise
+    /// the event now; its closing later raises none.
+    HandshakeFailed(crate::mechanism::HandshakeFailure),
 }
 
 /// The engine of one connection. See the module documentation.
@@ -95,6 +101,14 @@ impl Engine {
         match self {
             Engine::Zmtp(e) => e.ready(ev),
             Engine::Raw(e) => e.ready(ev),
+        }
+    }
+
+    /// The ZAP handler's reply to this engine's request (`None`: no handler could be
+    /// reached); `drive` goes on with it.
+    pub fn zap_reply(&mut self, reply: Option<&[crate::msg::Msg]>) {
+        if let Engine::Zmtp(e) = self {
+            e.zap_reply(reply);
         }
     }
 

@@ -35,6 +35,9 @@ use crate::transport::connection::Connection;
 enum State {
     Greeting,
     Handshake,
+    /// The ZAP handler refused the peer: what the mechanism said is written, what the peer
+    /// sends is dropped, until it closes or HANDSHAKE_IVL passes (`Status::Refused`).
+    Refused,
     Active,
 }
 
@@ -92,6 +95,10 @@ pub struct Engine {
     /// A PUB / XPUB facing a ZMTP 1.0 peer without greeting (libzmq 2.x), whose SUB filters
     /// by itself and never sends subscriptions: it is subscribed to everything.
     subscribe_all: bool,
+    /// A handshake failure to report now, while the connection stays (a ZAP refusal).
+    to_report: Option<HandshakeFailure>,
+    /// The ZAP reply ended the handshake: the connection closes at the next `drive`.
+    zap_failed: Option<HandshakeFailure>,
 }
 
 impl Engine {
@@ -108,6 +115,7 @@ impl Engine {
         let mechanism = mechanism::create(&mechanism::Setup {
             options,
             zap_handler,
+            peer_address: &peer_address,
         });
         let (mechanism_name, mechanism_server) = mechanism
             .as_ref()
@@ -152,6 +160,8 @@ impl Engine {
             arm_ttl: None,
             timed_out: false,
             subscribe_all: false,
+            to_report: None,
+            zap_failed: None,
         }
     }
 
@@ -243,7 +253,15 @@ impl Engine {
     /// Does all the work possible now. `pipe` is the session's pipe end, if it has one.
     pub fn drive(&mut self, io: &mut IoCtx, pipe: Option<&mut Pipe>) -> EngineStatus {
         if self.timed_out {
-            return EngineStatus::Closed(Closed::Timeout);
+            // After a refusal its event was raised already.
+            return EngineStatus::Closed(if self.state == State::Refused {
+                Closed::PROTOCOL
+            } else {
+                Closed::Timeout
+            });
+        }
+        if let Some(f) = self.zap_failed.take() {
+            return EngineStatus::Closed(Closed::Protocol(f));
         }
         let r = self.step(pipe);
         if std::mem::take(&mut self.woke_reader) {
@@ -279,8 +297,35 @@ impl Engine {
         }
         match r {
             Ok(Some(id)) => EngineStatus::Ready(id),
-            Ok(None) => EngineStatus::Running,
+            Ok(None) if self.state == State::Active => EngineStatus::Running,
+            Ok(None) => self.handshake_status(),
             Err(e) => EngineStatus::Closed(e),
+        }
+    }
+
+    /// While the handshake runs: what the session must do for it (ask ZAP, report a
+    /// refusal), if anything.
+    #[cold]
+    fn handshake_status(&mut self) -> EngineStatus {
+        if let Some(f) = self.to_report.take() {
+            return EngineStatus::HandshakeFailed(f);
+        }
+        match self.mechanism.as_mut().and_then(|m| m.zap_request()) {
+            Some(request) => EngineStatus::ZapRequest(request),
+            None => EngineStatus::Running,
+        }
+    }
+
+    /// The ZAP handler's reply to the request this engine gave (`None`: no handler could
+    /// be reached). The session calls `drive` next.
+    pub fn zap_reply(&mut self, reply: Option<&[Msg]>) {
+        if self.state != State::Handshake {
+            return;
+        }
+        if let Some(mech) = self.mechanism.as_mut() {
+            if let Err(f) = mech.zap_reply(reply) {
+                self.zap_failed = Some(f);
+            }
         }
     }
 
@@ -293,14 +338,19 @@ impl Engine {
                     }
                 }
                 State::Handshake => {
+                    let ready = self.handshake()?;
                     let progress = self.flush_out()?;
-                    if let Some(id) = self.handshake()? {
+                    if let Some(id) = ready {
                         self.state = State::Active;
                         return Ok(Some(id));
                     }
-                    if !progress {
+                    if !progress || self.state != State::Handshake {
                         return Ok(None);
                     }
+                }
+                State::Refused => {
+                    self.drain()?;
+                    return Ok(None);
                 }
                 State::Active => {
                     let Some(p) = pipe.as_deref_mut() else {
@@ -381,17 +431,13 @@ impl Engine {
         }
         match peer {
             PeerGreeting::V3 { mechanism, .. } => {
-                let Some(mech) = self
-                    .mechanism
-                    .as_mut()
-                    .filter(|_| mechanism == self.mechanism_name)
-                else {
+                if self.mechanism.is_none() || mechanism != self.mechanism_name {
                     return Err(Closed::Protocol(HandshakeFailure::Protocol(
                         ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
                     )));
-                };
-                // Our first handshake commands (NULL: READY) go out at once.
-                push_handshake_commands(mech.as_mut(), &mut enc).map_err(Closed::Protocol)?;
+                }
+                // Our first handshake commands (NULL: READY) go out with the handshake's
+                // first step, right after this.
             }
             PeerGreeting::V2 { socket_type, .. } => {
                 // The greeting's socket type must be one ours talks to (15/ZMTP).
@@ -430,27 +476,22 @@ impl Engine {
             }
             return Ok(Some(m.data().to_vec()));
         }
-        while let Some(m) = self.next_frame()? {
+        loop {
             let (Some(mech), Some(enc)) = (self.mechanism.as_mut(), self.enc.as_mut()) else {
                 return Err(Closed::PROTOCOL);
             };
-            let processed = if m.flags() & msg::COMMAND == 0 {
-                Err(HandshakeFailure::Protocol(
-                    ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND,
-                ))
-            } else {
-                mech.process_handshake_command(m.data())
-            };
             // What the mechanism has to say goes out, after a failure too (its ERROR).
-            let answered = push_handshake_commands(mech.as_mut(), enc);
-            let status = match processed.and(answered) {
+            let status = match push_handshake_commands(mech.as_mut(), enc) {
                 Err(f) => Status::Failed(f),
                 Ok(()) => mech.status(),
             };
             match status {
                 Status::Handshaking => {}
                 Status::Ready => {
-                    let props = mech.peer_properties().clone();
+                    let mut props = mech.peer_properties().clone();
+                    if let Some(zap) = mech.zap_properties() {
+                        props = merge_properties(zap, &props);
+                    }
                     let user_id = mech.user_id().to_vec();
                     self.transforms = mech.transforms_messages();
                     let id = props.get(command::IDENTITY).unwrap_or_default().to_vec();
@@ -461,24 +502,69 @@ impl Engine {
                     let _ = self.flush_out();
                     return Err(Closed::Protocol(f));
                 }
+                Status::Refused(f) => {
+                    self.to_report = Some(f);
+                    self.state = State::Refused;
+                    self.drain()?;
+                    return Ok(None);
+                }
+            }
+            let Some(m) = self.next_frame()? else {
+                return Ok(None);
+            };
+            let Some(mech) = self.mechanism.as_mut() else {
+                return Err(Closed::PROTOCOL);
+            };
+            let processed = if m.flags() & msg::COMMAND == 0 {
+                Err(HandshakeFailure::Protocol(
+                    ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND,
+                ))
+            } else {
+                mech.process_handshake_command(m.data())
+            };
+            if let Err(f) = processed {
+                // Its ERROR, if it has one, goes out first.
+                if let Some(enc) = self.enc.as_mut() {
+                    let _ = push_handshake_commands(mech.as_mut(), enc);
+                }
+                let _ = self.flush_out();
+                return Err(Closed::Protocol(f));
             }
         }
-        Ok(None)
     }
 
-    /// The metadata received messages carry: the peer's properties (Socket-Type, Identity,
-    /// as Routing-Id too), the User-Id a ZAP handler gave, and Peer-Address.
-    fn set_metadata(&mut self, mut props: Properties, user_id: &[u8]) {
-        if let Some(id) = props.get(command::IDENTITY).map(<[u8]>::to_vec) {
-            let _ = props.insert("Routing-Id", &id);
+    /// After a refusal: writes what is left to say and drops what the peer sends; the
+    /// peer closing ends the connection, with no further event.
+    fn drain(&mut self) -> Step<()> {
+        self.flush_out()?;
+        let mut scratch = [0u8; 512];
+        while self.readable {
+            match self.stream.read(&mut scratch) {
+                Ok(0) => return Err(Closed::PROTOCOL),
+                Ok(_) => {}
+                Err(e) => base::io_err(e, &mut self.readable).map_err(|_| Closed::PROTOCOL)?,
+            }
         }
+        Ok(())
+    }
+
+    /// The metadata received messages carry: the User-Id a ZAP handler gave and
+    /// Peer-Address, then the properties of the handler and of the peer (Socket-Type,
+    /// Identity, also as Routing-Id); a name already present keeps its first value, as in
+    /// libzmq.
+    fn set_metadata(&mut self, props: Properties, user_id: &[u8]) {
+        let mut all = Properties::default();
         if !user_id.is_empty() {
-            let _ = props.insert(command::USER_ID, user_id);
+            let _ = all.insert(command::USER_ID, user_id);
         }
         if !self.peer_address.is_empty() {
-            let _ = props.insert(command::PEER_ADDRESS, self.peer_address.as_bytes());
+            let _ = all.insert(command::PEER_ADDRESS, self.peer_address.as_bytes());
         }
-        let md = MetadataRef::new(props.to_msg_metadata().with_fd(self.stream.raw_fd()));
+        let mut all = merge_properties(&all, &props);
+        if let Some(id) = props.get(command::IDENTITY) {
+            let _ = all.insert("Routing-Id", id);
+        }
+        let md = MetadataRef::new(all.to_msg_metadata().with_fd(self.stream.raw_fd()));
         if let Some(dec) = self.dec.as_mut() {
             dec.set_metadata(md.clone());
         }
@@ -691,6 +777,18 @@ fn subscription_to_command(m: Msg) -> Msg {
         Some((false, topic)) => command::cancel(topic).unwrap_or(m),
         None => m,
     }
+}
+
+/// The metadata of a connection whose ZAP handler gave properties: the handler's first,
+/// then the peer's, a name given by both keeping the handler's value (as libzmq's map).
+fn merge_properties(zap: &Properties, peer: &Properties) -> Properties {
+    let mut all = zap.clone();
+    for (name, value) in peer.iter() {
+        if all.get(name).is_none() {
+            let _ = all.insert(name, value);
+        }
+    }
+    all
 }
 
 /// Queues every handshake command the mechanism has to send now.

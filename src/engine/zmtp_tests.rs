@@ -39,6 +39,22 @@ struct Bench {
     session: [Option<Pipe>; 2],
     socket: [Option<Pipe>; 2],
     socket_mb: Arc<Mailbox>,
+    /// The ZAP requests each side's engine made.
+    zap_requests: [Vec<Vec<Msg>>; 2],
+    /// The handshake failures each side reported while staying open (ZAP refusals).
+    reported: [Vec<HandshakeFailure>; 2],
+    /// The test's ZAP handler: the reply to a request (`None`: no handler to reach).
+    zap_handler: fn(&[Msg]) -> Option<Vec<Msg>>,
+}
+
+/// A ZAP reply with a status code and a user id.
+fn zap_reply(status: &[u8], user_id: &[u8]) -> Vec<Msg> {
+    let parts: [&[u8]; 7] = [b"", b"1.0", b"1", status, b"", user_id, b""];
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Msg::part(p, i < 6))
+        .collect()
 }
 
 fn options(socket_type: i32, routing_id: &[u8]) -> Options {
@@ -82,6 +98,9 @@ impl Bench {
             session: [None, None],
             socket: [None, None],
             socket_mb: Arc::new(Mailbox::new().expect("mailbox")),
+            zap_requests: [Vec::new(), Vec::new()],
+            reported: [Vec::new(), Vec::new()],
+            zap_handler: |_| None,
         }
     }
 
@@ -104,6 +123,12 @@ impl Bench {
                     assert!(self.ready[i].is_none(), "engine {i} was ready twice");
                     self.ready[i] = Some(id);
                 }
+                EngineStatus::ZapRequest(req) => {
+                    let reply = (self.zap_handler)(&req);
+                    self.zap_requests[i].push(req);
+                    e.zap_reply(reply.as_deref());
+                }
+                EngineStatus::HandshakeFailed(f) => self.reported[i].push(f),
                 EngineStatus::Closed(why) => {
                     self.why[i] = Some(why);
                     // As the session does: close, then drop (which closes the fd).
@@ -428,16 +453,110 @@ fn mechanism_mismatch() -> Closed {
 }
 
 #[test]
-fn a_zap_domain_with_a_handler_bound_refuses_null_until_zap_exists() {
+fn a_zap_domain_asks_the_handler_and_its_yes_lets_null_in() {
     let mut server = options(ZMQ_DEALER, b"");
     server.zap_domain = b"global".to_vec();
     let (a, b) = mio_pair();
     let mut bench = Bench::with_zap_handler(a, Some(b), [server, options(ZMQ_DEALER, b"")], true);
-    bench.run_until("side 0 closed", |b| b.closed[0]);
-    assert_eq!(bench.ready[0], None, "never let in unasked");
+    bench.zap_handler = |_| Some(zap_reply(b"200", b"anonymous"));
+    bench.run_until("both ready", |b| {
+        b.ready[0].is_some() && b.ready[1].is_some()
+    });
+    assert_eq!(bench.zap_requests[0].len(), 1, "asked once");
+    let req: Vec<&[u8]> = bench.zap_requests[0][0].iter().map(Msg::data).collect();
+    assert_eq!(
+        req,
+        [
+            &b""[..],
+            b"1.0",
+            b"1",
+            b"global",
+            b"peer-of-0",
+            b"",
+            b"NULL"
+        ]
+    );
+    assert!(bench.zap_requests[1].is_empty(), "no domain, no request");
+}
+
+fn plain(server: bool) -> Options {
+    let mut o = options(ZMQ_DEALER, b"");
+    o.mechanism = ZMQ_PLAIN;
+    o.as_server = server;
+    o.plain_username = b"admin".to_vec();
+    o.plain_password = b"secret".to_vec();
+    o
+}
+
+/// A PLAIN server (side 0, whose context has a ZAP handler) and a PLAIN client.
+fn plain_bench(handler: fn(&[Msg]) -> Option<Vec<Msg>>) -> Bench {
+    let (a, b) = mio_pair();
+    let mut bench = Bench::with_zap_handler(a, Some(b), [plain(true), plain(false)], true);
+    bench.zap_handler = handler;
+    bench
+}
+
+#[test]
+fn plain_completes_when_zap_says_yes_and_messages_flow() {
+    let mut bench = plain_bench(|req| {
+        let creds: Vec<&[u8]> = req[7..].iter().map(Msg::data).collect();
+        Some(if creds == [&b"admin"[..], b"secret"] {
+            zap_reply(b"200", b"admin")
+        } else {
+            zap_reply(b"400", b"")
+        })
+    });
+    bench.run_until("both ready", |b| {
+        b.ready[0].is_some() && b.ready[1].is_some()
+    });
+    assert!(bench.reported[0].is_empty() && bench.reported[1].is_empty());
+}
+
+#[test]
+fn plain_refused_with_400_tells_the_client_and_waits_for_it_to_leave() {
+    let mut bench = plain_bench(|_| Some(zap_reply(b"400", b"")));
+    bench.run_until("the client closed", |b| b.closed[1]);
+    assert_eq!(bench.reported[0], [HandshakeFailure::Auth(400)]);
+    assert_eq!(
+        bench.why[1],
+        Some(Closed::Protocol(HandshakeFailure::Auth(400))),
+        "the client read ERROR 400"
+    );
+    bench.run_until("the server closed", |b| b.closed[0]);
+    assert_eq!(bench.why[0], Some(Closed::PROTOCOL), "no second event");
+    assert_eq!(bench.ready, [None, None]);
+}
+
+#[test]
+fn plain_refused_with_300_says_nothing_and_keeps_the_connection() {
+    let mut bench = plain_bench(|_| Some(zap_reply(b"300", b"")));
+    bench.run_until("the refusal", |b| !b.reported[0].is_empty());
+    assert_eq!(bench.reported[0], [HandshakeFailure::Auth(300)]);
+    for _ in 0..20 {
+        bench.turn();
+    }
+    assert!(!bench.closed[0] && !bench.closed[1], "both wait");
+    assert_eq!(bench.ready, [None, None]);
+}
+
+#[test]
+fn a_plain_server_with_no_handler_to_reach_fails_with_efault() {
+    let mut bench = plain_bench(|_| None);
+    bench.run_until("the server closed", |b| b.closed[0]);
     assert_eq!(
         bench.why[0],
         Some(Closed::Protocol(HandshakeFailure::NoDetail(libc::EFAULT)))
+    );
+}
+
+#[test]
+fn plain_against_null_is_a_mechanism_mismatch() {
+    let (a, b) = mio_pair();
+    let mut bench = Bench::new(a, Some(b), [plain(false), options(ZMQ_DEALER, b"")]);
+    bench.run_until("both closed", |b| b.closed[0] && b.closed[1]);
+    assert_eq!(
+        bench.why,
+        [Some(mechanism_mismatch()), Some(mechanism_mismatch())]
     );
 }
 

@@ -116,8 +116,15 @@ pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
     })
 }
 
-/// String options that NULL (length 0) clears and an empty non-NULL string does not.
-const STRICT_EMPTY: [c_int; 3] = [ZMQ_SOCKS_PROXY, ZMQ_TCP_ACCEPT_FILTER, ZMQ_BINDTODEVICE];
+/// String options that take NULL (length 0: clear, or for PLAIN's credentials, back to NULL)
+/// and refuse an empty non-NULL string.
+const STRICT_EMPTY: [c_int; 5] = [
+    ZMQ_SOCKS_PROXY,
+    ZMQ_TCP_ACCEPT_FILTER,
+    ZMQ_BINDTODEVICE,
+    ZMQ_PLAIN_USERNAME,
+    ZMQ_PLAIN_PASSWORD,
+];
 
 /// Sets a socket option.
 ///

@@ -12,10 +12,19 @@
 //! thread of its engine. A failure carries the monitor event libzmq raises for it
 //! ([`HandshakeFailure`]); the session emits that event, then `DISCONNECTED`.
 //!
-//! Implementations: [`null::Null`] (RFC 23's NULL). PLAIN, CURVE and the ZAP client come as
-//! further implementations of the same trait; the engine does not change for them.
+//! The server side of PLAIN and CURVE (and NULL with a ZAP domain) asks the ZAP handler
+//! about each peer ([`zap`]): the mechanism gives the request ([`Mechanism::zap_request`]),
+//! the engine hands it to its session, which carries it over the ZAP pipe and brings the
+//! reply back ([`Mechanism::zap_reply`]). A refusal ([`Status::Refused`]) is reported at
+//! once, and the connection then stays open and silent until the peer leaves or
+//! HANDSHAKE_IVL ends it, as in libzmq: closing at once could overtake the ERROR sent.
+//!
+//! Implementations: [`null::Null`] (RFC 23's NULL), [`plain::PlainClient`] and
+//! [`plain::PlainServer`] (RFC 24's PLAIN).
 
 pub mod null;
+pub mod plain;
+pub mod zap;
 
 use crate::constants::*;
 use crate::engine::codec::command::Properties;
@@ -73,6 +82,11 @@ pub enum Status {
     Ready,
     /// The handshake failed; the connection is to be closed.
     Failed(HandshakeFailure),
+    /// The ZAP handler refused the peer (the failure names its status): the event is
+    /// raised now; what the mechanism had to say (ERROR, except after 300) is sent, then
+    /// the connection stays open and silent until the peer closes it or HANDSHAKE_IVL
+    /// passes, as libzmq's does.
+    Refused(HandshakeFailure),
 }
 
 /// The result of a mechanism step.
@@ -108,6 +122,11 @@ pub trait Mechanism: Send {
         &[]
     }
 
+    /// The metadata the ZAP handler's reply gave the peer, if one was asked.
+    fn zap_properties(&self) -> Option<&Properties> {
+        None
+    }
+
     /// Whether messages change on the wire after the handshake (CURVE boxes them); when
     /// false, [`Mechanism::encode`] and [`Mechanism::decode`] are never called.
     fn transforms_messages(&self) -> bool {
@@ -123,6 +142,20 @@ pub trait Mechanism: Send {
     fn decode(&mut self, msg: Msg) -> Step<Msg> {
         Ok(msg)
     }
+
+    /// A request for the ZAP handler, to send now (taken once; see [`zap::request`]).
+    fn zap_request(&mut self) -> Option<Vec<Msg>> {
+        None
+    }
+
+    /// The ZAP handler's reply to the request (its frames), or `None` when no handler
+    /// could be reached to ask.
+    fn zap_reply(&mut self, reply: Option<&[Msg]>) -> Step<()> {
+        let _ = reply;
+        Err(HandshakeFailure::Protocol(
+            ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED,
+        ))
+    }
 }
 
 /// What a mechanism is told about its connection when it is made.
@@ -130,6 +163,19 @@ pub struct Setup<'a> {
     pub options: &'a Options,
     /// A ZAP handler is bound at `inproc://zeromq.zap.01` in the socket's context.
     pub zap_handler: bool,
+    /// The peer's address, as the ZAP request names it (the IP address for tcp).
+    pub peer_address: &'a str,
+}
+
+impl Setup<'_> {
+    /// What a ZAP request says about this connection.
+    pub fn zap_info(&self) -> zap::RequestInfo {
+        zap::RequestInfo {
+            domain: self.options.zap_domain.clone(),
+            address: self.peer_address.as_bytes().to_vec(),
+            routing_id: self.options.routing_id.clone(),
+        }
+    }
 }
 
 /// Makes the mechanism the socket's options call for, after a greeting that named the same
@@ -137,8 +183,31 @@ pub struct Setup<'a> {
 pub fn create(setup: &Setup<'_>) -> Option<Box<dyn Mechanism>> {
     match setup.options.mechanism {
         ZMQ_NULL => Some(Box::new(null::Null::new(setup))),
+        ZMQ_PLAIN if setup.options.as_server => Some(Box::new(plain::PlainServer::new(setup))),
+        ZMQ_PLAIN => Some(Box::new(plain::PlainClient::new(setup))),
         _ => None,
     }
+}
+
+/// The properties every READY and INITIATE of NULL, PLAIN and CURVE carries: Socket-Type,
+/// and Identity for the types that have one (REQ, DEALER, ROUTER).
+pub fn basic_properties(options: &Options) -> Properties {
+    use crate::engine::codec::{command, socket_type};
+    let mut props = Properties::default();
+    let name = socket_type::name(options.socket_type).unwrap_or("");
+    // Both names are valid and the routing id is at most 255 bytes: these cannot fail.
+    let _ = props.insert(command::SOCKET_TYPE, name.as_bytes());
+    if matches!(options.socket_type, ZMQ_REQ | ZMQ_DEALER | ZMQ_ROUTER) {
+        let _ = props.insert(command::IDENTITY, &options.routing_id);
+    }
+    props
+}
+
+/// Whether the peer's properties name a socket type ours talks to.
+pub fn peer_type_compatible(socket_type: i32, peer: &Properties) -> bool {
+    use crate::engine::codec::{command, socket_type as st};
+    peer.get(command::SOCKET_TYPE)
+        .is_some_and(|t| st::compatible_name(socket_type, t))
 }
 
 /// Whether a connection of a socket with these options must go through ZAP (libzmq's

@@ -1,18 +1,17 @@
 //! The NULL mechanism (RFC 23/ZMTP): each side sends READY with its properties
 //! (Socket-Type, and Identity for REQ, DEALER and ROUTER) and checks the peer's socket type.
 //!
-//! With `ZMQ_ZAP_DOMAIN` set, libzmq asks the ZAP handler about every NULL connection when
-//! one is bound. This build has no ZAP client yet, so it fails closed: while a handler is
-//! bound, a NULL connection to a socket with a ZAP domain is refused (as libzmq refuses one
-//! it cannot ask about under `ZMQ_ZAP_ENFORCE_DOMAIN`: `HANDSHAKE_FAILED_NO_DETAIL` with
-//! EFAULT), never let in unasked. With no handler bound it goes on, as libzmq does.
+//! With `ZMQ_ZAP_DOMAIN` set, the ZAP handler is asked about every connection before our
+//! READY goes out (mechanism "NULL", no credentials). With no handler bound the connection
+//! goes on unasked, as in libzmq, unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set: then it fails
+//! (`HANDSHAKE_FAILED_NO_DETAIL` with EFAULT). A refusal sends ERROR with the status code
+//! (none after 300) instead of READY.
 
-use super::{HandshakeFailure, Mechanism, Setup, Status, Step};
+use super::{peer_type_compatible, zap, HandshakeFailure, Mechanism, Setup, Status, Step};
 use crate::constants::*;
 use crate::engine::codec::command::{self, Properties, RawCommand, ZmtpCommand};
 use crate::engine::codec::error::{CodecError, CommandKind};
 use crate::engine::codec::greeting::MechanismName;
-use crate::engine::codec::socket_type;
 use crate::msg::Msg;
 
 /// The reason sent in ERROR to a peer of an incompatible socket type.
@@ -21,13 +20,19 @@ const INVALID_SOCKET_TYPE: &[u8] = b"Invalid socket type";
 /// One side of a NULL handshake. See the module documentation.
 pub struct Null {
     socket_type: i32,
-    routing_id: Vec<u8>,
-    /// ZAP would have to be asked and cannot be: refuse.
-    zap_refuses: bool,
+    /// Our READY, made up front (its properties are valid by construction).
+    ready: Option<Msg>,
+    /// ZAP is to be asked (a domain is set) and not yet: the request, if a handler is bound.
+    zap_pending: Option<Vec<Msg>>,
+    /// ZMQ_ZAP_ENFORCE_DOMAIN: with a domain set, no handler means refuse.
+    zap_enforce: bool,
+    /// A domain is set, no handler is bound, and ZMQ_ZAP_ENFORCE_DOMAIN says refuse.
+    zap_enforced_without_handler: bool,
+    zap: zap::Exchange,
     ready_sent: bool,
     ready_received: bool,
     /// The ERROR to send before closing, if any.
-    error_to_send: Option<&'static [u8]>,
+    error_to_send: Option<Msg>,
     failed: Option<HandshakeFailure>,
     peer: Properties,
 }
@@ -35,10 +40,17 @@ pub struct Null {
 impl Null {
     pub fn new(setup: &Setup<'_>) -> Null {
         let o = setup.options;
+        let zap_required = !o.zap_domain.is_empty();
         Null {
             socket_type: o.socket_type,
-            routing_id: o.routing_id.clone(),
-            zap_refuses: !o.zap_domain.is_empty() && setup.zap_handler,
+            ready: command::ready(&super::basic_properties(o)).ok(),
+            zap_pending: (zap_required && setup.zap_handler)
+                .then(|| zap::request(&setup.zap_info(), b"NULL", &[])),
+            zap_enforce: o.zap_enforce_domain,
+            zap_enforced_without_handler: zap_required
+                && !setup.zap_handler
+                && o.zap_enforce_domain,
+            zap: zap::Exchange::default(),
             ready_sent: false,
             ready_received: false,
             error_to_send: None,
@@ -51,17 +63,6 @@ impl Null {
         self.failed.get_or_insert(f);
         Err(f)
     }
-
-    /// Our READY: Socket-Type, and Identity for the types that have one.
-    fn ready(&self) -> Result<Msg, CodecError> {
-        let mut props = Properties::default();
-        let name = socket_type::name(self.socket_type).unwrap_or("");
-        props.insert(command::SOCKET_TYPE, name.as_bytes())?;
-        if matches!(self.socket_type, ZMQ_REQ | ZMQ_DEALER | ZMQ_ROUTER) {
-            props.insert(command::IDENTITY, &self.routing_id)?;
-        }
-        command::ready(&props)
-    }
 }
 
 impl Mechanism for Null {
@@ -70,20 +71,30 @@ impl Mechanism for Null {
     }
 
     fn next_handshake_command(&mut self) -> Step<Option<Msg>> {
-        if let Some(reason) = self.error_to_send.take() {
-            return Ok(command::error(reason).ok());
+        if let Some(m) = self.error_to_send.take() {
+            return Ok(Some(m));
         }
         if self.failed.is_some() || self.ready_sent {
             return Ok(None);
         }
-        if self.zap_refuses {
+        if self.zap_enforced_without_handler {
             return self.fail(HandshakeFailure::NoDetail(libc::EFAULT));
         }
+        if let Some(request) = self.zap_pending.take() {
+            self.zap.ask(request);
+        }
+        if self.zap.is_waiting() {
+            return Ok(None);
+        }
+        if let Some(f) = self.zap.refusal() {
+            // Refused: ERROR with the status code (nothing after 300), never READY.
+            self.failed = Some(f);
+            return Ok(self.zap.error_command());
+        }
         self.ready_sent = true;
-        match self.ready() {
-            Ok(m) => Ok(Some(m)),
-            // Our own properties are valid by construction; never send a broken READY.
-            Err(_) => self.fail(HandshakeFailure::Silent),
+        match self.ready.take() {
+            Some(m) => Ok(Some(m)),
+            None => self.fail(HandshakeFailure::NoDetail(libc::ENOMEM)),
         }
     }
 
@@ -101,11 +112,8 @@ impl Mechanism for Null {
         match ZmtpCommand::parse(body, MechanismName::Null) {
             Ok(ZmtpCommand::Ready(props)) => {
                 self.ready_received = true;
-                let ok = props
-                    .get(command::SOCKET_TYPE)
-                    .is_some_and(|t| socket_type::compatible_name(self.socket_type, t));
-                if !ok {
-                    self.error_to_send = Some(INVALID_SOCKET_TYPE);
+                if !peer_type_compatible(self.socket_type, &props) {
+                    self.error_to_send = command::error(INVALID_SOCKET_TYPE).ok();
                     return self.fail(HandshakeFailure::Silent);
                 }
                 self.peer = props;
@@ -124,6 +132,7 @@ impl Mechanism for Null {
 
     fn status(&self) -> Status {
         match self.failed {
+            Some(f) if self.zap.refusal() == Some(f) => Status::Refused(f),
             Some(f) => Status::Failed(f),
             None if self.ready_sent && self.ready_received => Status::Ready,
             None => Status::Handshaking,
@@ -132,6 +141,33 @@ impl Mechanism for Null {
 
     fn peer_properties(&self) -> &Properties {
         &self.peer
+    }
+
+    fn user_id(&self) -> &[u8] {
+        self.zap.user_id()
+    }
+
+    fn zap_properties(&self) -> Option<&Properties> {
+        self.zap.properties()
+    }
+
+    fn zap_request(&mut self) -> Option<Vec<Msg>> {
+        self.zap.take_request()
+    }
+
+    fn zap_reply(&mut self, reply: Option<&[Msg]>) -> Step<()> {
+        let Some(frames) = reply else {
+            // The handler went away after we looked: as if none had been bound.
+            if self.zap_enforce {
+                return self.fail(HandshakeFailure::NoDetail(libc::EFAULT));
+            }
+            self.zap = zap::Exchange::default();
+            return Ok(());
+        };
+        match self.zap.answer(frames) {
+            Ok(_) => Ok(()),
+            Err(f) => self.fail(f),
+        }
     }
 }
 
@@ -146,7 +182,17 @@ mod tests {
         Null::new(&Setup {
             options: &o,
             zap_handler,
+            peer_address: "127.0.0.1",
         })
+    }
+
+    fn zap_reply(status: &[u8], user_id: &[u8]) -> Vec<Msg> {
+        let parts: [&[u8]; 7] = [b"", b"1.0", b"1", status, b"", user_id, b""];
+        parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Msg::part(p, i < 6))
+            .collect()
     }
 
     fn body(m: &Msg) -> Vec<u8> {
@@ -279,16 +325,99 @@ mod tests {
     }
 
     #[test]
-    fn a_zap_domain_with_a_bound_handler_is_refused_until_zap_exists() {
+    fn with_a_zap_domain_and_a_handler_ready_waits_for_the_handlers_yes() {
         let mut a = null(ZMQ_DEALER, b"global", true);
+        assert!(matches!(a.next_handshake_command(), Ok(None)));
+        let req = a.zap_request().expect("a request for the handler");
+        let bodies: Vec<&[u8]> = req.iter().map(Msg::data).collect();
+        assert_eq!(
+            bodies,
+            [
+                &b""[..],
+                b"1.0",
+                b"1",
+                b"global",
+                b"127.0.0.1",
+                b"",
+                b"NULL"
+            ]
+        );
+        assert!(a.zap_request().is_none(), "asked once");
+        // The peer's READY may come while the handler thinks.
+        a.process_handshake_command(&ready_of("DEALER", Some(b"")))
+            .unwrap();
+        assert_eq!(a.status(), Status::Handshaking);
+        a.zap_reply(Some(&zap_reply(b"200", b"anonymous"))).unwrap();
+        assert!(a.next_handshake_command().unwrap().is_some(), "READY");
+        assert_eq!(a.status(), Status::Ready);
+        assert_eq!(a.user_id(), b"anonymous");
+    }
+
+    #[test]
+    fn a_zap_refusal_sends_error_with_the_status_except_after_300() {
+        for (status, error) in [(&b"400"[..], true), (b"500", true), (b"300", false)] {
+            let mut a = null(ZMQ_DEALER, b"global", true);
+            assert!(matches!(a.next_handshake_command(), Ok(None)));
+            a.zap_request().unwrap();
+            a.zap_reply(Some(&zap_reply(status, b""))).unwrap();
+            let sent = a.next_handshake_command().unwrap();
+            match sent {
+                Some(m) => {
+                    assert!(error, "{status:?}");
+                    assert_eq!(
+                        ZmtpCommand::parse(m.data(), MechanismName::Null).unwrap(),
+                        ZmtpCommand::Error(status)
+                    );
+                }
+                None => assert!(!error, "{status:?}"),
+            }
+            assert!(
+                matches!(a.next_handshake_command(), Ok(None)),
+                "never READY"
+            );
+            let code = u32::from(status[0] - b'0') * 100;
+            assert_eq!(a.status(), Status::Refused(HandshakeFailure::Auth(code)));
+        }
+    }
+
+    #[test]
+    fn a_malformed_zap_reply_fails_with_its_protocol_error() {
+        let mut a = null(ZMQ_DEALER, b"global", true);
+        let _ = a.next_handshake_command();
+        a.zap_request().unwrap();
+        let f = HandshakeFailure::Protocol(ZMQ_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE);
+        assert_eq!(a.zap_reply(Some(&zap_reply(b"201", b""))), Err(f));
+        assert_eq!(a.status(), Status::Failed(f));
+    }
+
+    #[test]
+    fn enforce_domain_without_a_handler_refuses_and_a_vanished_handler_is_no_handler() {
+        let mut o = Options::new(ZMQ_DEALER);
+        o.zap_domain = b"global".to_vec();
+        o.zap_enforce_domain = true;
+        let setup = |zap_handler| Setup {
+            options: &o,
+            zap_handler,
+            peer_address: "",
+        };
+        let mut a = Null::new(&setup(false));
         assert!(matches!(
             a.next_handshake_command(),
             Err(HandshakeFailure::NoDetail(libc::EFAULT))
         ));
+        let mut a = Null::new(&setup(true));
+        let _ = a.next_handshake_command();
+        a.zap_request().unwrap();
         assert_eq!(
-            a.status(),
-            Status::Failed(HandshakeFailure::NoDetail(libc::EFAULT))
+            a.zap_reply(None),
+            Err(HandshakeFailure::NoDetail(libc::EFAULT))
         );
+        // Without enforcement a handler that vanished is skipped, as an absent one is.
+        let mut a = null(ZMQ_DEALER, b"global", true);
+        let _ = a.next_handshake_command();
+        a.zap_request().unwrap();
+        a.zap_reply(None).unwrap();
+        assert!(a.next_handshake_command().unwrap().is_some(), "READY");
     }
 
     #[test]

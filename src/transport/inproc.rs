@@ -91,6 +91,22 @@ pub fn connect(ctx: &Arc<CtxInner>, name: &str, addr: &str, o: &Options) -> Resu
     Ok(mine)
 }
 
+/// Connects a session to the ZAP handler bound at `inproc://zeromq.zap.01` (RFC 27): a
+/// pipe with no HWM either way, the handler's end sent to its socket, an empty routing id
+/// first when the handler's socket wants one (a ROUTER or REP). Returns the session's end,
+/// to attach; `None` when no handler is bound.
+pub fn connect_zap(ctx: &CtxInner) -> Option<Pipe> {
+    let b = ctx.find_endpoint(crate::mechanism::zap::ENDPOINT)?;
+    let (mut mine, mut theirs) = pipepair_parts([0, 0], [-1, -1]);
+    if b.recv_routing_id {
+        mine.write_unchecked(routing_id_msg(b""));
+        mine.flush();
+    }
+    theirs.endpoint = Some(format!("inproc://{}", crate::mechanism::zap::ENDPOINT));
+    b.mailbox.send(Command::Bind(Box::new(theirs)));
+    Some(mine)
+}
+
 /// A routing-id message carrying `id`.
 fn routing_id_msg(id: &[u8]) -> Msg {
     let mut m = Msg::from_slice(id).unwrap_or_default();

@@ -81,7 +81,6 @@ impl Properties {
     }
 
     /// The properties in order.
-    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.props.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
     }
