@@ -2,7 +2,8 @@
 # Interop: our library (capi-tests/interop/peer.c, linked to target/release/libzmq.so) against real
 # libzmq (Debian's libzmq5 through python3-zmq, capi-tests/interop/peer.py), each peer in its own
 # process, every socket pair in both directions (each side binds, each side has each type), tcp and
-# ipc. One line per case, PASS name / FAIL name, then "interop: N passed, M failed".
+# ipc, and PLAIN (with a ZAP handler) in both roles. One line per case, PASS name / FAIL name,
+# then "interop: N passed, M failed".
 #
 # usage: capi-tests/interop.sh [FILTER]   (FILTER: a bash pattern on the case names, e.g. '*ipc*')
 #   env INTEROP_KEEP=1 keeps the work directory with each case's logs
@@ -22,7 +23,7 @@ STAGE=$HERE/bin/lib
 PEER=$HERE/bin/interop-peer
 zmqrs_stage_lib "$STAGE"
 mkdir -p "$HERE/bin"
-${CC:-gcc} -O1 -g -Wall -Wextra -Werror -std=c99 -I"$ZMQRS_ROOT/include" -o "$PEER" \
+${CC:-gcc} -O1 -g -Wall -Wextra -Werror -std=c99 -pthread -I"$ZMQRS_ROOT/include" -o "$PEER" \
     "$HERE/interop/peer.c" -L"$STAGE" -Wl,-rpath,"$STAGE" -Wl,--enable-new-dtags -lzmq ||
     { echo "interop: cannot build peer.c"; exit 1; }
 zmqrs_check_ours "$PEER" "$STAGE" || exit 1
@@ -106,6 +107,12 @@ for tr in tcp ipc; do
     done
     run_case "$tr-heartbeat-ours.PAIR.bind-theirs.PAIR.connect" ours PAIR theirs PAIR "$tr" heartbeat
     run_case "$tr-heartbeat-theirs.PAIR.bind-ours.PAIR.connect" theirs PAIR ours PAIR "$tr" heartbeat
+    # PLAIN with a ZAP handler on the bind side (the server), each library in each role.
+    for p in DEALER:ROUTER REQ:REP PUSH:PULL; do
+        a=${p%:*} b=${p#*:}
+        run_case "$tr-plain-ours.$b.bind-theirs.$a.connect" ours "$b" theirs "$a" "$tr" plain
+        run_case "$tr-plain-theirs.$b.bind-ours.$a.connect" theirs "$b" ours "$a" "$tr" plain
+    done
 done
 
 [ "${INTEROP_KEEP:-0}" = 1 ] && echo "logs in $WORK"

@@ -5,7 +5,7 @@
  *   peer ROLE TYPE ENDPOINT SCENARIO
  *     ROLE      bind | connect   (bind prints ZMQ_LAST_ENDPOINT on stdout, one line)
  *     TYPE      PAIR PUSH PULL REQ REP DEALER ROUTER PUB SUB XPUB XSUB
- *     SCENARIO  basic | heartbeat
+ *     SCENARIO  basic | heartbeat | plain
  *   env INTEROP_SYNC   PUB/SUB only: a file the SUB creates once it got its first message,
  *                      so the PUB knows the subscription arrived
  *
@@ -22,6 +22,9 @@
  *     must receive exactly P then "topic.end"
  *   heartbeat (PAIR, ZMQ_HEARTBEAT_IVL 100): connect side sends "hb1", bind side echoes,
  *     both stay idle ~500 ms, then "hb2" the same way
+ *   plain: as basic, over PLAIN: the bind side is the server, with a ZAP handler (its own
+ *     thread) that lets in "admin" / "password" with User-Id "admin"; the connect side is the
+ *     client with those credentials. peer.c checks User-Id on what its server receives.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <zmq.h>
@@ -29,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +64,46 @@ typedef struct {
 } parts_t;
 
 static char *big;
+/* PLAIN server: received messages must carry the ZAP handler's User-Id. */
+static int check_user_id;
+
+static void check_user(zmq_msg_t *m)
+{
+    const char *u = zmq_msg_gets(m, "User-Id");
+    if (check_user_id && (!u || strcmp(u, "admin") != 0))
+        fail("PLAIN: a received message does not carry User-Id \"admin\"");
+}
+
+static volatile int zap_stop;
+
+/* The ZAP handler of the plain scenario (RFC 27): admin/password gets 200, anyone else 400. */
+static void *zap_handler(void *h)
+{
+    while (!zap_stop) {
+        char f[10][64];
+        int n = 0, more = 1;
+        while (more && n < 10) {
+            int r = zmq_recv(h, f[n], sizeof f[n] - 1, 0);
+            if (r < 0)
+                break;
+            f[n][r < 63 ? r : 63] = 0;
+            n++;
+            size_t len = sizeof more;
+            zmq_getsockopt(h, ZMQ_RCVMORE, &more, &len);
+        }
+        if (n == 0)
+            continue;
+        int ok = n == 8 && !strcmp(f[5], "PLAIN") && !strcmp(f[6], "admin") && !strcmp(f[7], "password");
+        zmq_send(h, "1.0", 3, ZMQ_SNDMORE);
+        zmq_send(h, f[1], strlen(f[1]), ZMQ_SNDMORE);
+        zmq_send(h, ok ? "200" : "400", 3, ZMQ_SNDMORE);
+        zmq_send(h, "", 0, ZMQ_SNDMORE);
+        zmq_send(h, ok ? "admin" : "", ok ? 5 : 0, ZMQ_SNDMORE);
+        zmq_send(h, "", 0, 0);
+    }
+    zmq_close(h);
+    return NULL;
+}
 
 static parts_t mk(int n, ...);
 #include <stdarg.h>
@@ -125,6 +169,7 @@ static void expect(void *s, const parts_t *p, const char *what)
                 zmq_msg_size(&msgs[0]), what);
         exit(1);
     }
+    check_user(&msgs[0]);
     close_parts(msgs, n);
 }
 
@@ -150,12 +195,13 @@ static int type_of(const char *t)
 int main(int argc, char **argv)
 {
     if (argc != 5)
-        fail("usage: peer bind|connect TYPE ENDPOINT basic|heartbeat");
+        fail("usage: peer bind|connect TYPE ENDPOINT basic|heartbeat|plain");
     const char *role = argv[1], *ep = argv[3], *scenario = argv[4];
     int bind = !strcmp(role, "bind");
     int type = type_of(argv[2]);
     int hb = !strcmp(scenario, "heartbeat");
-    if (!hb && strcmp(scenario, "basic"))
+    int plain = !strcmp(scenario, "plain");
+    if (!hb && !plain && strcmp(scenario, "basic"))
         fail("unknown scenario");
 
     big = malloc(BIG);
@@ -178,6 +224,22 @@ int main(int argc, char **argv)
         die("ZMQ_ROUTING_ID");
     if (type == ZMQ_SUB && zmq_setsockopt(s, ZMQ_SUBSCRIBE, "topic", 5) < 0)
         die("ZMQ_SUBSCRIBE");
+    pthread_t zap_thread;
+    if (plain && bind) {
+        void *h = zmq_socket(ctx, ZMQ_REP);
+        if (!h || zmq_bind(h, "inproc://zeromq.zap.01") < 0)
+            die("ZAP handler");
+        setint(h, ZMQ_RCVTIMEO, 50);
+        setint(h, ZMQ_LINGER, 0);
+        if (pthread_create(&zap_thread, NULL, zap_handler, h) != 0)
+            fail("pthread_create");
+        setint(s, ZMQ_PLAIN_SERVER, 1);
+        check_user_id = 1;
+    } else if (plain) {
+        if (zmq_setsockopt(s, ZMQ_PLAIN_USERNAME, "admin", 5) < 0 ||
+            zmq_setsockopt(s, ZMQ_PLAIN_PASSWORD, "password", 8) < 0)
+            die("PLAIN credentials");
+    }
 
     if (bind) {
         char last[256];
@@ -234,6 +296,7 @@ int main(int argc, char **argv)
                 fail("ROUTER: first frame is not the dealer's routing id");
             if (!same(msgs + 1, n - 1, &echo[i]))
                 fail("ROUTER: unexpected body");
+            check_user(&msgs[1]);
             for (int j = 0; j < n; j++)
                 if (zmq_msg_send(&msgs[j], s, j + 1 < n ? ZMQ_SNDMORE : 0) < 0)
                     die("ROUTER zmq_msg_send");
@@ -294,6 +357,10 @@ int main(int argc, char **argv)
     }
 
     zmq_close(s);
+    if (plain && bind) {
+        zap_stop = 1;
+        pthread_join(zap_thread, NULL);
+    }
     zmq_ctx_term(ctx);
     free(big);
     return 0;

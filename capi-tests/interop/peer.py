@@ -5,6 +5,7 @@
 """
 import os
 import sys
+import threading
 import time
 
 import zmq
@@ -34,18 +35,45 @@ def expect(s, want, what):
         fail("unexpected message for %s: %d parts, sizes %s" % (what, len(got), [len(p) for p in got]))
 
 
+def zap_handler(h, stop):
+    """The plain scenario's ZAP handler (RFC 27): admin/password gets 200, anyone else 400."""
+    while not stop.is_set():
+        try:
+            f = h.recv_multipart()
+        except zmq.Again:
+            continue
+        ok = len(f) == 8 and f[5] == b"PLAIN" and f[6:] == [b"admin", b"password"]
+        h.send_multipart([b"1.0", f[1], b"200" if ok else b"400", b"", b"admin" if ok else b"", b""])
+    h.close()
+
+
 def main():
     if len(sys.argv) != 5:
-        fail("usage: peer.py bind|connect TYPE ENDPOINT basic|heartbeat")
+        fail("usage: peer.py bind|connect TYPE ENDPOINT basic|heartbeat|plain")
     role, tname, ep, scenario = sys.argv[1:]
     bind = role == "bind"
     stype = getattr(zmq, tname)
     hb = scenario == "heartbeat"
-    if not hb and scenario != "basic":
+    plain = scenario == "plain"
+    if not hb and not plain and scenario != "basic":
         fail("unknown scenario")
 
     ctx = zmq.Context()
+    zap = None
+    if plain and bind:
+        h = ctx.socket(zmq.REP)
+        h.setsockopt(zmq.RCVTIMEO, 50)
+        h.setsockopt(zmq.LINGER, 0)
+        h.bind("inproc://zeromq.zap.01")
+        stop = threading.Event()
+        zap = (threading.Thread(target=zap_handler, args=(h, stop)), stop)
+        zap[0].start()
     s = ctx.socket(stype)
+    if plain and bind:
+        s.setsockopt(zmq.PLAIN_SERVER, 1)
+    elif plain:
+        s.setsockopt(zmq.PLAIN_USERNAME, b"admin")
+        s.setsockopt(zmq.PLAIN_PASSWORD, b"password")
     s.setsockopt(zmq.RCVTIMEO, 5000)
     s.setsockopt(zmq.SNDTIMEO, 5000)
     s.setsockopt(zmq.LINGER, 5000)
@@ -73,6 +101,9 @@ def main():
         s.disable_monitor()
         mon.close()
     s.close()
+    if zap is not None:
+        zap[1].set()
+        zap[0].join()
     ctx.term()
 
 
