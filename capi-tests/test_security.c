@@ -1,4 +1,4 @@
-/* Security: NULL with and without ZAP, PLAIN with a ZAP handler, and the handshake events of
+/* Security: NULL with and without ZAP, PLAIN and CURVE with a ZAP handler, and the handshake events of
  * each failure, as libzmq raises them (events, ZMQ_PROTOCOL_ERROR_* values, ZAP status
  * codes). A ZAP handler thread answers by mechanism and credentials (see zap_handler). */
 #define _POSIX_C_SOURCE 200809L
@@ -143,8 +143,13 @@ static int recv_part(void *s, char *buf, size_t cap, int *more)
     return n;
 }
 
+/* The CURVE keys of the tests (Z85), made once: the server's, the client the ZAP handler
+ * lets in, and a stranger's. */
+static char server_public[41], server_secret[41], client_public[41], client_secret[41],
+    stranger_public[41], stranger_secret[41];
+
 /* Answers: PLAIN admin/password 200 (user id "admin", metadata Hello=World), other
- * credentials 400; NULL by domain: "ok" 200 (user id "anonymous"), "later" 300, "broken" a
+ * credentials 400; CURVE: client_public 200 (user id "admin"), another key 400; NULL by domain: "ok" 200 (user id "anonymous"), "later" 300, "broken" a
  * reply with version 2.0, anything else 400. */
 static void *zap_handler(void *arg)
 {
@@ -152,11 +157,12 @@ static void *zap_handler(void *arg)
     set_int(h, ZMQ_RCVTIMEO, 50);
     while (!zap_stop) {
         char parts[10][256];
+        int sizes[10];
         int n = 0, more = 1;
-        if (recv_part(h, parts[0], sizeof parts[0], &more) < 0)
+        if ((sizes[0] = recv_part(h, parts[0], sizeof parts[0], &more)) < 0)
             continue;
         for (n = 1; more && n < 10; n++)
-            CHECK(recv_part(h, parts[n], sizeof parts[n], &more) >= 0);
+            CHECK((sizes[n] = recv_part(h, parts[n], sizeof parts[n], &more)) >= 0);
         /* version, request id, domain, address, identity, mechanism, credentials */
         CHECK(n >= 6 && strcmp(parts[0], "1.0") == 0 && strcmp(parts[1], "1") == 0);
         CHECK(strcmp(parts[3], "127.0.0.1") == 0 || parts[3][0] == 0);
@@ -165,6 +171,14 @@ static void *zap_handler(void *arg)
         if (strcmp(mech, "PLAIN") == 0) {
             CHECK(n == 8);
             if (strcmp(parts[6], "admin") == 0 && strcmp(parts[7], "password") == 0) {
+                status = "200";
+                user = "admin";
+            }
+        } else if (strcmp(mech, "CURVE") == 0) {
+            uint8_t key[32];
+            CHECK(n == 7 && sizes[6] == 32);
+            CHECK(zmq_z85_decode(key, client_public) != NULL);
+            if (memcmp(parts[6], key, 32) == 0) {
                 status = "200";
                 user = "admin";
             }
@@ -282,6 +296,24 @@ static void plain_client_wrong_password(void *s)
     CHECK_OK(zmq_setsockopt(s, ZMQ_PLAIN_USERNAME, "admin", 5));
     CHECK_OK(zmq_setsockopt(s, ZMQ_PLAIN_PASSWORD, "guess", 5));
 }
+static void curve_server(void *s)
+{
+    set_int(s, ZMQ_CURVE_SERVER, 1);
+    CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, server_secret, 40));
+}
+static void curve_client_as(void *s, const char *public_key, const char *secret_key)
+{
+    CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server_public, 41));
+    CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, public_key, 40));
+    CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret_key, 40));
+}
+static void curve_client(void *s) { curve_client_as(s, client_public, client_secret); }
+static void curve_stranger(void *s) { curve_client_as(s, stranger_public, stranger_secret); }
+static void curve_client_wrong_server_key(void *s)
+{
+    curve_client(s);
+    CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, stranger_public, 40));
+}
 static void null_socket(void *s) { (void)s; }
 static void domain_ok(void *s) { CHECK_OK(zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "ok", 2)); }
 static void domain_later(void *s) { CHECK_OK(zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "later", 5)); }
@@ -358,6 +390,85 @@ static void test_without_a_handler_the_domain_is_enforced_only_on_request(void)
     CHECK_OK(zmq_close(client));
     CHECK_OK(zmq_close(server));
     stop_zap_handler();
+}
+
+/* The CURVE options take and give keys as libzmq's: 32 binary bytes or 40 Z85 characters
+ * (41 with the NUL) in, 32 or 41 bytes out by the buffer's size; any other size is EINVAL. */
+static void test_curve_options_and_key_helpers_as_libzmq(void)
+{
+    CHECK(zmq_has("curve"));
+    char pub[41], sec[41], derived[41];
+    CHECK_OK(zmq_curve_keypair(pub, sec));
+    CHECK(strlen(pub) == 40 && strlen(sec) == 40);
+    CHECK_OK(zmq_curve_public(derived, sec));
+    CHECK(strcmp(derived, pub) == 0);
+    CHECK_ERRNO(zmq_curve_public(derived, "tooshort"), EINVAL);
+    void *s = sock(ZMQ_DEALER);
+    set_int(s, ZMQ_CURVE_SERVER, 1);
+    CHECK(get_int(s, ZMQ_MECHANISM) == ZMQ_CURVE);
+    CHECK(get_int(s, ZMQ_CURVE_SERVER) == 1);
+    uint8_t bin[32];
+    CHECK(zmq_z85_decode(bin, pub) != NULL);
+    CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, bin, 32));
+    CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, 40));
+    CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, 41));
+    CHECK_ERRNO(zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, 39), EINVAL);
+    CHECK_ERRNO(zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, "~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~", 40),
+                EINVAL);
+    uint8_t out[64];
+    size_t len = 32;
+    CHECK_OK(zmq_getsockopt(s, ZMQ_CURVE_PUBLICKEY, out, &len));
+    CHECK(len == 32 && memcmp(out, bin, 32) == 0);
+    len = 41;
+    CHECK_OK(zmq_getsockopt(s, ZMQ_CURVE_PUBLICKEY, out, &len));
+    CHECK(len == 41 && strcmp((char *)out, pub) == 0);
+    len = 40;
+    CHECK_ERRNO(zmq_getsockopt(s, ZMQ_CURVE_PUBLICKEY, out, &len), EINVAL);
+    len = 64;
+    CHECK_ERRNO(zmq_getsockopt(s, ZMQ_CURVE_PUBLICKEY, out, &len), EINVAL);
+    CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, pub, 41));
+    CHECK(get_int(s, ZMQ_CURVE_SERVER) == 0); /* a server key makes a client */
+    CHECK(get_int(s, ZMQ_MECHANISM) == ZMQ_CURVE);
+    CHECK_OK(zmq_close(s));
+}
+
+static void curve_with_zap(const char *transport)
+{
+    start_zap_handler();
+    struct outcome o = attempt(transport, curve_server, curve_client);
+    CHECK(o.server_event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && o.delivered);
+    CHECK(o.client_event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    /* A key the handler does not know: ERROR 400, AUTH 400 on both sides. */
+    o = attempt(transport, curve_server, curve_stranger);
+    CHECK(o.server_event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && o.server_value == 400);
+    CHECK(o.client_event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && o.client_value == 400);
+    CHECK(zap_requests == 2);
+    /* The wrong server key: the server cannot open HELLO. */
+    o = attempt(transport, curve_server, curve_client_wrong_server_key);
+    CHECK(o.server_event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+    CHECK(o.server_value == (unsigned)ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC);
+    CHECK(!o.delivered);
+    stop_zap_handler();
+}
+
+static void test_curve_lets_in_the_keys_zap_lets_in_over_tcp(void) { curve_with_zap("tcp"); }
+static void test_curve_lets_in_the_keys_zap_lets_in_over_ipc(void) { curve_with_zap("ipc"); }
+
+/* Without a ZAP handler a CURVE server encrypts without authenticating ("Stonehouse"), as
+ * libzmq does; any client that knows the server key gets in. */
+static void test_curve_without_a_handler_encrypts_for_anyone(void)
+{
+    struct outcome o = attempt("tcp", curve_server, curve_stranger);
+    CHECK(o.server_event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && o.delivered);
+}
+
+/* CURVE against PLAIN: a mechanism mismatch on both sides. */
+static void test_curve_against_plain_is_a_mechanism_mismatch(void)
+{
+    struct outcome o = attempt("tcp", curve_server, plain_client);
+    CHECK(o.server_event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+    CHECK(o.server_value == (unsigned)ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH);
+    CHECK(o.client_event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
 }
 
 /* PLAIN against NULL: neither side sends ERROR; both report the mismatch. */
@@ -506,6 +617,9 @@ static void test_a_framing_error_after_the_handshake_is_only_a_disconnect(void)
 
 int main(void)
 {
+    CHECK_OK(zmq_curve_keypair(server_public, server_secret));
+    CHECK_OK(zmq_curve_keypair(client_public, client_secret));
+    CHECK_OK(zmq_curve_keypair(stranger_public, stranger_secret));
     RUN_IN_CONTEXT(test_plain_options_choose_the_mechanism_as_libzmq);
     RUN_IN_CONTEXT(test_plain_lets_in_whom_zap_lets_in_over_tcp);
     RUN_IN_CONTEXT(test_plain_lets_in_whom_zap_lets_in_over_ipc);
@@ -513,6 +627,11 @@ int main(void)
     RUN_IN_CONTEXT(test_null_with_a_zap_domain_asks_the_handler);
     RUN_IN_CONTEXT(test_without_a_handler_the_domain_is_enforced_only_on_request);
     RUN_IN_CONTEXT(test_plain_against_null_is_a_mechanism_mismatch);
+    RUN_IN_CONTEXT(test_curve_options_and_key_helpers_as_libzmq);
+    RUN_IN_CONTEXT(test_curve_lets_in_the_keys_zap_lets_in_over_tcp);
+    RUN_IN_CONTEXT(test_curve_lets_in_the_keys_zap_lets_in_over_ipc);
+    RUN_IN_CONTEXT(test_curve_without_a_handler_encrypts_for_anyone);
+    RUN_IN_CONTEXT(test_curve_against_plain_is_a_mechanism_mismatch);
     RUN_IN_CONTEXT(test_a_mechanism_mismatch_is_a_protocol_failure);
     RUN_IN_CONTEXT(test_an_unexpected_handshake_command_is_a_protocol_failure);
     RUN_IN_CONTEXT(test_a_malformed_error_command_is_a_protocol_failure);

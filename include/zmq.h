@@ -667,20 +667,20 @@ ZMQ_EXPORT char *zmq_z85_encode(char *dest, const uint8_t *data, size_t size);
 // `strlen(string) * 4 / 5` bytes.
 ZMQ_EXPORT uint8_t *zmq_z85_decode(uint8_t *dest, const char *string);
 
-// Generates a CURVE key pair. This build has no CURVE support: fails with ENOTSUP, as a
-// libzmq built without libsodium does.
+// Generates a CURVE key pair (X25519, as libsodium's `crypto_box_keypair`).
 //
 // # Safety
 //
-// Always safe to call; the buffers are not touched.
+// Each pointer must be NULL (EFAULT) or point to 41 writable bytes.
 ZMQ_EXPORT int zmq_curve_keypair(char *z85_public_key, char *z85_secret_key);
 
-// Derives a CURVE public key from a secret key. This build has no CURVE support: fails
-// with ENOTSUP, as a libzmq built without libsodium does.
+// Derives the CURVE public key of a secret key given as 40 Z85 characters; EINVAL when
+// that is not what it is.
 //
 // # Safety
 //
-// Always safe to call; the buffers are not touched.
+// `z85_secret_key` must be NULL (EFAULT) or a NUL-terminated string; `z85_public_key` NULL
+// or 41 writable bytes.
 ZMQ_EXPORT int zmq_curve_public(char *z85_public_key, const char *z85_secret_key);
 
 // Creates an atomic counter, initially 0.

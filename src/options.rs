@@ -39,6 +39,11 @@ pub struct Options {
     pub as_server: bool,
     pub plain_username: Vec<u8>,
     pub plain_password: Vec<u8>,
+    /// ZMQ_CURVE_PUBLICKEY, ZMQ_CURVE_SECRETKEY (zeroed when dropped), ZMQ_CURVE_SERVERKEY:
+    /// 32 binary bytes each, all zero until set.
+    pub curve_public_key: [u8; 32],
+    pub curve_secret_key: zeroize::Zeroizing<[u8; 32]>,
+    pub curve_server_key: [u8; 32],
     pub zap_domain: Vec<u8>,
     /// ZMQ_ZAP_ENFORCE_DOMAIN: a NULL connection with a ZAP domain and no handler is refused.
     pub zap_enforce_domain: bool,
@@ -105,6 +110,9 @@ impl Options {
             as_server: false,
             plain_username: Vec::new(),
             plain_password: Vec::new(),
+            curve_public_key: [0; 32],
+            curve_secret_key: zeroize::Zeroizing::new([0; 32]),
+            curve_server_key: [0; 32],
             zap_domain: Vec::new(),
             zap_enforce_domain: false,
             conflate: false,
@@ -164,12 +172,18 @@ pub enum OptVal {
     Bin(Vec<u8>),
     /// A string written with its terminating NUL.
     Str(Vec<u8>),
+    /// A CURVE key: 32 binary bytes into a 32-byte buffer, 40 Z85 characters and a NUL into
+    /// a 41-byte one; any other buffer size is EINVAL, as libzmq.
+    CurveKey([u8; 32]),
 }
 
 impl OptVal {
     /// Copies the value into a C buffer of `cap` bytes; returns the length written, or
     /// EINVAL when it does not fit, as libzmq.
     pub fn write_to(&self, out: &mut [u8]) -> Result<usize> {
+        if let OptVal::CurveKey(key) = self {
+            return write_curve_key(key, out);
+        }
         let bytes: Vec<u8> = match self {
             OptVal::Int(v) => v.to_ne_bytes().to_vec(),
             OptVal::I64(v) => v.to_ne_bytes().to_vec(),
@@ -180,6 +194,7 @@ impl OptVal {
                 v.push(0);
                 v
             }
+            OptVal::CurveKey(_) => return Err(Error::Inval),
         };
         if out.len() < bytes.len() {
             return Err(Error::Inval);
@@ -191,6 +206,33 @@ impl OptVal {
         out[..bytes.len()].copy_from_slice(&bytes);
         Ok(bytes.len())
     }
+}
+
+/// A CURVE key as getsockopt gives it, by the buffer's size.
+fn write_curve_key(key: &[u8; 32], out: &mut [u8]) -> Result<usize> {
+    match out.len() {
+        32 => out.copy_from_slice(key),
+        41 => {
+            crate::z85::encode_into(key, &mut out[..40])?;
+            out[40] = 0;
+        }
+        _ => return Err(Error::Inval),
+    }
+    Ok(out.len())
+}
+
+/// A CURVE key as setsockopt takes it: 32 binary bytes, or 40 Z85 characters (41 with the
+/// terminating NUL); EINVAL for any other size or bad Z85.
+fn curve_key_of(v: &[u8]) -> Result<[u8; 32]> {
+    let text = match v.len() {
+        32 => return v.try_into().map_err(|_| Error::Inval),
+        40 => v,
+        41 if v[40] == 0 => &v[..40],
+        _ => return Err(Error::Inval),
+    };
+    let mut key = [0u8; 32];
+    crate::z85::decode_into(text, &mut key)?;
+    Ok(key)
 }
 
 type Setter = fn(&mut Options, &[u8]) -> Result<()>;
@@ -475,13 +517,44 @@ static TABLE: &[Entry] = &[
         }),
         get: None,
     },
-    // Security mechanisms this build does not provide: not settable, as in a libzmq built
-    // without them.
     Entry {
         id: ZMQ_CURVE_SERVER,
-        set: None,
-        get: Some(|_| OptVal::Int(0)),
+        set: Some(|o, v| {
+            o.as_server = bool_of(v)?;
+            o.mechanism = if o.as_server { ZMQ_CURVE } else { ZMQ_NULL };
+            Ok(())
+        }),
+        get: Some(|o| OptVal::Int((o.as_server && o.mechanism == ZMQ_CURVE) as i32)),
     },
+    Entry {
+        id: ZMQ_CURVE_PUBLICKEY,
+        set: Some(|o, v| {
+            o.curve_public_key = curve_key_of(v)?;
+            o.mechanism = ZMQ_CURVE;
+            Ok(())
+        }),
+        get: Some(|o| OptVal::CurveKey(o.curve_public_key)),
+    },
+    Entry {
+        id: ZMQ_CURVE_SECRETKEY,
+        set: Some(|o, v| {
+            *o.curve_secret_key = curve_key_of(v)?;
+            o.mechanism = ZMQ_CURVE;
+            Ok(())
+        }),
+        get: Some(|o| OptVal::CurveKey(*o.curve_secret_key)),
+    },
+    Entry {
+        id: ZMQ_CURVE_SERVERKEY,
+        set: Some(|o, v| {
+            o.curve_server_key = curve_key_of(v)?;
+            o.mechanism = ZMQ_CURVE;
+            o.as_server = false;
+            Ok(())
+        }),
+        get: Some(|o| OptVal::CurveKey(o.curve_server_key)),
+    },
+    // GSSAPI is not in this build: not settable, as in a libzmq built without it.
     Entry {
         id: ZMQ_GSSAPI_SERVER,
         set: None,

@@ -380,6 +380,9 @@ impl Session {
             let handshaken = std::mem::replace(&mut self.handshaken, false);
             if let Some(why) = failed {
                 let event = match why {
+                    // A message the mechanism refused: reported even after the handshake,
+                    // as libzmq's CURVE does.
+                    Closed::Message(f) => f.event(),
                     _ if handshaken => None,
                     // libzmq reports the peer's hang-up as EPIPE.
                     Closed::Connection => {
@@ -406,7 +409,7 @@ impl Session {
     fn engine_closed(&mut self, io: &mut IoCtx, why: Closed) {
         self.close_engine(io, Some(why));
         let connect = matches!(self.role, Role::Connect(_)) && !self.term_requested;
-        if connect && matches!(why, Closed::Protocol(_)) {
+        if connect && matches!(why, Closed::Protocol(_) | Closed::Message(_)) {
             // As libzmq: a peer that broke the protocol (a failed handshake included) is
             // not tried again; the socket ends this connection as for a disconnect.
             self.own.request_term();

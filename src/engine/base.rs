@@ -24,6 +24,9 @@ pub enum Closed {
     Timeout,
     /// The peer broke the protocol (a bad frame, greeting or command).
     Protocol(HandshakeFailure),
+    /// The mechanism refused a message after the handshake (CURVE: a box that does not
+    /// open, a replayed nonce); libzmq raises its handshake event even then.
+    Message(HandshakeFailure),
 }
 
 impl Closed {

@@ -738,10 +738,12 @@ impl Engine {
     /// A frame received from a mechanism that encodes messages, as the socket sees it.
     #[cold]
     fn decode(&mut self, m: Msg) -> Step<Msg> {
-        match self.mechanism.as_mut() {
-            Some(mech) => mech.decode(m).map_err(Closed::Protocol),
-            None => Ok(m),
-        }
+        let Some(mech) = self.mechanism.as_mut() else {
+            return Ok(m);
+        };
+        let mut plain = mech.decode(m).map_err(Closed::Message)?;
+        plain.set_metadata(self.metadata.clone());
+        Ok(plain)
     }
 
     /// A command from the peer in the message phase; a subscription becomes a message for

@@ -837,3 +837,123 @@ fn heartbeats_ping_after_the_handshake_and_a_silent_peer_times_out() {
     b.run_until("the engine closed", |b| b.closed[0]);
     assert_eq!(b.why[0], Some(Closed::Timeout));
 }
+
+/// A frame as a peer writes it: flags (0x02 added for a long one) and the body.
+fn wire_frame(flags: u8, body: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(body.len() + 9);
+    if body.len() > 255 {
+        f.push(flags | 0x02);
+        f.extend_from_slice(&(body.len() as u64).to_be_bytes());
+    } else {
+        f.push(flags);
+        f.push(body.len() as u8);
+    }
+    f.extend_from_slice(body);
+    f
+}
+
+/// A CURVE server engine (side 0, DEALER) and, on the raw side, the test playing a CURVE
+/// client with the mechanism's own code; returns after READY, pipes attached.
+fn curve_against_raw() -> (Bench, RawSide, crate::mechanism::curve::CurveClient) {
+    use crate::mechanism::{curve, Mechanism, Setup};
+    let (sp, ss) = curve::keypair().unwrap();
+    let (cp, cs) = curve::keypair().unwrap();
+    let mut server = options(ZMQ_DEALER, b"");
+    server.mechanism = ZMQ_CURVE;
+    server.as_server = true;
+    *server.curve_secret_key = ss.to_bytes();
+    let mut client = options(ZMQ_DEALER, b"");
+    client.mechanism = ZMQ_CURVE;
+    client.curve_server_key = sp.to_bytes();
+    client.curve_public_key = cp.to_bytes();
+    *client.curve_secret_key = cs.to_bytes();
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    ours.set_nonblocking(true).unwrap();
+    let ours = Connection::Unix(mio::net::UnixStream::from_std(ours));
+    let mut b = Bench::new(ours, None, [server, client.clone()]);
+    let mut raw = RawSide::new(theirs);
+    let mut c = curve::CurveClient::new(&Setup {
+        options: &client,
+        zap_handler: false,
+        peer_address: "",
+    });
+    raw.write(&greeting(b"CURVE"));
+    let theirs = raw.take(&mut b, 64);
+    assert_eq!(
+        (&theirs[12..17], theirs[32]),
+        (&b"CURVE"[..], 1),
+        "a CURVE server"
+    );
+    let hello = c.next_handshake_command().unwrap().unwrap();
+    raw.write(&wire_frame(0x04, hello.data()));
+    let (_, welcome) = raw.frame(&mut b);
+    c.process_handshake_command(&welcome).unwrap();
+    let initiate = c.next_handshake_command().unwrap().unwrap();
+    raw.write(&wire_frame(0x04, initiate.data()));
+    let (_, ready) = raw.frame(&mut b);
+    c.process_handshake_command(&ready).unwrap();
+    b.handshake_one();
+    b.attach_pipes();
+    (b, raw, c)
+}
+
+#[test]
+fn curve_messages_cross_the_wire_boxed_both_ways() {
+    use crate::mechanism::Mechanism;
+    let (mut b, mut raw, mut c) = curve_against_raw();
+    let boxed = c
+        .encode(Msg::from_slice(b"to the server").unwrap())
+        .unwrap();
+    raw.write(&wire_frame(0x00, boxed.data()));
+    assert_eq!(data(&b.recv(0, 1)), vec![vec![b"to the server".to_vec()]]);
+    b.send(0, &[b"to", b"the client"]);
+    for (part, more) in [(&b"to"[..], true), (b"the client", false)] {
+        let (flags, wire) = raw.frame(&mut b);
+        assert_eq!(flags & 0x01, 0, "MESSAGE frames carry MORE inside the box");
+        let plain = c.decode(Msg::from_slice(&wire).unwrap()).unwrap();
+        assert_eq!((plain.data(), plain.more()), (part, more));
+    }
+}
+
+#[test]
+fn a_replayed_curve_message_ends_the_connection_after_the_first_is_delivered() {
+    use crate::mechanism::Mechanism;
+    let (mut b, mut raw, mut c) = curve_against_raw();
+    let boxed = c.encode(Msg::from_slice(b"once").unwrap()).unwrap();
+    let wire = wire_frame(0x00, boxed.data());
+    raw.write(&wire);
+    assert_eq!(data(&b.recv(0, 1)), vec![vec![b"once".to_vec()]]);
+    raw.write(&wire);
+    b.run_until("the engine closed", |b| b.closed[0]);
+    assert_eq!(
+        b.why[0],
+        Some(Closed::Message(HandshakeFailure::Protocol(
+            ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE
+        )))
+    );
+}
+
+#[test]
+fn garbage_or_a_forged_box_after_curve_ready_ends_the_connection() {
+    use crate::mechanism::Mechanism;
+    let (mut b, mut raw, _) = curve_against_raw();
+    raw.write(&wire_frame(0x00, b"plain text, not a MESSAGE"));
+    b.run_until("the engine closed", |b| b.closed[0]);
+    assert!(
+        matches!(b.why[0], Some(Closed::Message(_))),
+        "{:?}",
+        b.why[0]
+    );
+    let (mut b, mut raw, mut c) = curve_against_raw();
+    let boxed = c.encode(Msg::from_slice(b"forged").unwrap()).unwrap();
+    let mut bytes = boxed.data().to_vec();
+    bytes[35] ^= 0x80;
+    raw.write(&wire_frame(0x00, &bytes));
+    b.run_until("the engine closed", |b| b.closed[0]);
+    assert_eq!(
+        b.why[0],
+        Some(Closed::Message(HandshakeFailure::Protocol(
+            ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
+        )))
+    );
+}

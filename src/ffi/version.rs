@@ -50,9 +50,9 @@ pub unsafe extern "C" fn zmq_has(capability: *const c_char) -> c_int {
         }
         // SAFETY: a C string by contract.
         let c = unsafe { CStr::from_ptr(capability) }.to_bytes();
-        // Only what works end to end is reported: pgm, tipc, norm, curve, gssapi and draft
-        // are not in this build yet.
-        let have: &[&[u8]] = &[b"ipc"];
+        // Only what works end to end is reported: pgm, tipc, norm, gssapi and draft are not
+        // in this build yet.
+        let have: &[&[u8]] = &[b"ipc", b"curve"];
         Ok(have.contains(&c) as c_int)
     })
 }

@@ -20,8 +20,10 @@
 //! HANDSHAKE_IVL ends it, as in libzmq: closing at once could overtake the ERROR sent.
 //!
 //! Implementations: [`null::Null`] (RFC 23's NULL), [`plain::PlainClient`] and
-//! [`plain::PlainServer`] (RFC 24's PLAIN).
+//! [`plain::PlainServer`] (RFC 24's PLAIN), [`curve::CurveClient`] and [`curve::CurveServer`]
+//! (RFC 25/26's CURVE).
 
+pub mod curve;
 pub mod null;
 pub mod plain;
 pub mod zap;
@@ -185,6 +187,8 @@ pub fn create(setup: &Setup<'_>) -> Option<Box<dyn Mechanism>> {
         ZMQ_NULL => Some(Box::new(null::Null::new(setup))),
         ZMQ_PLAIN if setup.options.as_server => Some(Box::new(plain::PlainServer::new(setup))),
         ZMQ_PLAIN => Some(Box::new(plain::PlainClient::new(setup))),
+        ZMQ_CURVE if setup.options.as_server => Some(Box::new(curve::CurveServer::new(setup))),
+        ZMQ_CURVE => Some(Box::new(curve::CurveClient::new(setup))),
         _ => None,
     }
 }
