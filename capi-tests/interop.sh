@@ -2,7 +2,7 @@
 # Interop: our library (capi-tests/interop/peer.c, linked to target/release/libzmq.so) against real
 # libzmq (Debian's libzmq5 through python3-zmq, capi-tests/interop/peer.py), each peer in its own
 # process, every socket pair in both directions (each side binds, each side has each type), tcp and
-# ipc, and PLAIN (with a ZAP handler) in both roles. One line per case, PASS name / FAIL name,
+# ipc, and PLAIN and CURVE (with a ZAP handler) in both roles. One line per case, PASS name / FAIL name,
 # then "interop: N passed, M failed".
 #
 # usage: capi-tests/interop.sh [FILTER]   (FILTER: a bash pattern on the case names, e.g. '*ipc*')
@@ -107,12 +107,21 @@ for tr in tcp ipc; do
     done
     run_case "$tr-heartbeat-ours.PAIR.bind-theirs.PAIR.connect" ours PAIR theirs PAIR "$tr" heartbeat
     run_case "$tr-heartbeat-theirs.PAIR.bind-ours.PAIR.connect" theirs PAIR ours PAIR "$tr" heartbeat
-    # PLAIN with a ZAP handler on the bind side (the server), each library in each role.
-    for p in DEALER:ROUTER REQ:REP PUSH:PULL; do
-        a=${p%:*} b=${p#*:}
-        run_case "$tr-plain-ours.$b.bind-theirs.$a.connect" ours "$b" theirs "$a" "$tr" plain
-        run_case "$tr-plain-theirs.$b.bind-ours.$a.connect" theirs "$b" ours "$a" "$tr" plain
+    # PLAIN and CURVE with a ZAP handler on the bind side (the server), each library in each
+    # role; CURVE also under PUB/SUB (subscriptions inside the boxes).
+    for sc in plain curve; do
+        for p in DEALER:ROUTER REQ:REP PUSH:PULL; do
+            a=${p%:*} b=${p#*:}
+            run_case "$tr-$sc-ours.$b.bind-theirs.$a.connect" ours "$b" theirs "$a" "$tr" $sc
+            run_case "$tr-$sc-theirs.$b.bind-ours.$a.connect" theirs "$b" ours "$a" "$tr" $sc
+        done
     done
+    run_case "$tr-curve-ours.PUB.bind-theirs.SUB.connect" ours PUB theirs SUB "$tr" curve
+    run_case "$tr-curve-theirs.PUB.bind-ours.SUB.connect" theirs PUB ours SUB "$tr" curve
+    run_case "$tr-curve-ours.XPUB.bind-theirs.XSUB.connect" ours XPUB theirs XSUB "$tr" curve
+    run_case "$tr-curve-theirs.XPUB.bind-ours.XSUB.connect" theirs XPUB ours XSUB "$tr" curve
+    run_case "$tr-curve-heartbeat-ours.PAIR.bind-theirs.PAIR.connect" ours PAIR theirs PAIR "$tr" curve-heartbeat
+    run_case "$tr-curve-heartbeat-theirs.PAIR.bind-ours.PAIR.connect" theirs PAIR ours PAIR "$tr" curve-heartbeat
 done
 
 [ "${INTEROP_KEEP:-0}" = 1 ] && echo "logs in $WORK"

@@ -5,7 +5,7 @@
  *   peer ROLE TYPE ENDPOINT SCENARIO
  *     ROLE      bind | connect   (bind prints ZMQ_LAST_ENDPOINT on stdout, one line)
  *     TYPE      PAIR PUSH PULL REQ REP DEALER ROUTER PUB SUB XPUB XSUB
- *     SCENARIO  basic | heartbeat | plain
+ *     SCENARIO  basic | heartbeat | plain | curve | curve-heartbeat
  *   env INTEROP_SYNC   PUB/SUB only: a file the SUB creates once it got its first message,
  *                      so the PUB knows the subscription arrived
  *
@@ -25,6 +25,9 @@
  *   plain: as basic, over PLAIN: the bind side is the server, with a ZAP handler (its own
  *     thread) that lets in "admin" / "password" with User-Id "admin"; the connect side is the
  *     client with those credentials. peer.c checks User-Id on what its server receives.
+ *   curve: the same over CURVE: secret keys are bytes 1..32 (server) and 101..132 (client),
+ *     public keys derived from them; the ZAP handler lets in the client's public key.
+ *   curve-heartbeat: heartbeat over CURVE (PING and PONG inside the boxes).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <zmq.h>
@@ -75,25 +78,45 @@ static void check_user(zmq_msg_t *m)
 }
 
 static volatile int zap_stop;
+/* curve: the client's public key the ZAP handler lets in. */
+static unsigned char zap_curve_client[32];
+
+/* The curve scenario's keys, as Z85 (41 bytes each). */
+static void curve_keys(char *server_secret, char *server_public, char *client_secret,
+                       char *client_public)
+{
+    unsigned char ss[32], cs[32];
+    for (int i = 0; i < 32; i++) {
+        ss[i] = (unsigned char)(i + 1);
+        cs[i] = (unsigned char)(i + 101);
+    }
+    if (!zmq_z85_encode(server_secret, ss, 32) || !zmq_z85_encode(client_secret, cs, 32) ||
+        zmq_curve_public(server_public, server_secret) < 0 ||
+        zmq_curve_public(client_public, client_secret) < 0)
+        die("curve keys");
+}
 
 /* The ZAP handler of the plain scenario (RFC 27): admin/password gets 200, anyone else 400. */
 static void *zap_handler(void *h)
 {
     while (!zap_stop) {
         char f[10][64];
+        int sz[10];
         int n = 0, more = 1;
         while (more && n < 10) {
             int r = zmq_recv(h, f[n], sizeof f[n] - 1, 0);
             if (r < 0)
                 break;
             f[n][r < 63 ? r : 63] = 0;
+            sz[n] = r;
             n++;
             size_t len = sizeof more;
             zmq_getsockopt(h, ZMQ_RCVMORE, &more, &len);
         }
         if (n == 0)
             continue;
-        int ok = n == 8 && !strcmp(f[5], "PLAIN") && !strcmp(f[6], "admin") && !strcmp(f[7], "password");
+        int ok = (n == 8 && !strcmp(f[5], "PLAIN") && !strcmp(f[6], "admin") && !strcmp(f[7], "password")) ||
+                 (n == 7 && !strcmp(f[5], "CURVE") && sz[6] == 32 && !memcmp(f[6], zap_curve_client, 32));
         zmq_send(h, "1.0", 3, ZMQ_SNDMORE);
         zmq_send(h, f[1], strlen(f[1]), ZMQ_SNDMORE);
         zmq_send(h, ok ? "200" : "400", 3, ZMQ_SNDMORE);
@@ -195,12 +218,13 @@ static int type_of(const char *t)
 int main(int argc, char **argv)
 {
     if (argc != 5)
-        fail("usage: peer bind|connect TYPE ENDPOINT basic|heartbeat|plain");
+        fail("usage: peer bind|connect TYPE ENDPOINT basic|heartbeat|plain|curve|curve-heartbeat");
     const char *role = argv[1], *ep = argv[3], *scenario = argv[4];
     int bind = !strcmp(role, "bind");
     int type = type_of(argv[2]);
-    int hb = !strcmp(scenario, "heartbeat");
-    int plain = !strcmp(scenario, "plain");
+    int hb = !strcmp(scenario, "heartbeat") || !strcmp(scenario, "curve-heartbeat");
+    int curve = !strcmp(scenario, "curve") || !strcmp(scenario, "curve-heartbeat");
+    int plain = !strcmp(scenario, "plain") || curve;
     if (!hb && !plain && strcmp(scenario, "basic"))
         fail("unknown scenario");
 
@@ -233,8 +257,26 @@ int main(int argc, char **argv)
         setint(h, ZMQ_LINGER, 0);
         if (pthread_create(&zap_thread, NULL, zap_handler, h) != 0)
             fail("pthread_create");
-        setint(s, ZMQ_PLAIN_SERVER, 1);
-        check_user_id = 1;
+        /* An XPUB's subscriptions carry no metadata (in libzmq either): nothing to check. */
+        check_user_id = type != ZMQ_XPUB;
+        if (curve) {
+            char ss[41], sp[41], cs[41], cp[41];
+            curve_keys(ss, sp, cs, cp);
+            if (!zmq_z85_decode(zap_curve_client, cp))
+                die("zmq_z85_decode");
+            setint(s, ZMQ_CURVE_SERVER, 1);
+            if (zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, ss, 40) < 0)
+                die("ZMQ_CURVE_SECRETKEY");
+        } else {
+            setint(s, ZMQ_PLAIN_SERVER, 1);
+        }
+    } else if (curve) {
+        char ss[41], sp[41], cs[41], cp[41];
+        curve_keys(ss, sp, cs, cp);
+        if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, sp, 41) < 0 ||
+            zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, cp, 40) < 0 ||
+            zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, cs, 41) < 0)
+            die("CURVE keys");
     } else if (plain) {
         if (zmq_setsockopt(s, ZMQ_PLAIN_USERNAME, "admin", 5) < 0 ||
             zmq_setsockopt(s, ZMQ_PLAIN_PASSWORD, "password", 8) < 0)

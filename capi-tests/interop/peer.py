@@ -9,6 +9,7 @@ import threading
 import time
 
 import zmq
+import zmq.utils.z85
 
 BIG = bytearray(i % 251 for i in range(1024 * 1024))
 BIG[0:5] = b"topic"
@@ -35,26 +36,38 @@ def expect(s, want, what):
         fail("unexpected message for %s: %d parts, sizes %s" % (what, len(got), [len(p) for p in got]))
 
 
+def curve_keys():
+    """The curve scenario's keys (as peer.c makes them): Z85 secret and public keys."""
+    ss = zmq.utils.z85.encode(bytes(range(1, 33)))
+    cs = zmq.utils.z85.encode(bytes(range(101, 133)))
+    return ss, zmq.curve_public(ss), cs, zmq.curve_public(cs)
+
+
 def zap_handler(h, stop):
-    """The plain scenario's ZAP handler (RFC 27): admin/password gets 200, anyone else 400."""
+    """The plain and curve scenarios' ZAP handler (RFC 27): admin/password, or the curve
+    client's public key, gets 200; anyone else 400."""
+    client_key = zmq.utils.z85.decode(curve_keys()[3])
     while not stop.is_set():
         try:
             f = h.recv_multipart()
         except zmq.Again:
             continue
-        ok = len(f) == 8 and f[5] == b"PLAIN" and f[6:] == [b"admin", b"password"]
+        ok = (len(f) == 8 and f[5] == b"PLAIN" and f[6:] == [b"admin", b"password"]) or (
+            len(f) == 7 and f[5] == b"CURVE" and f[6] == client_key
+        )
         h.send_multipart([b"1.0", f[1], b"200" if ok else b"400", b"", b"admin" if ok else b"", b""])
     h.close()
 
 
 def main():
     if len(sys.argv) != 5:
-        fail("usage: peer.py bind|connect TYPE ENDPOINT basic|heartbeat|plain")
+        fail("usage: peer.py bind|connect TYPE ENDPOINT basic|heartbeat|plain|curve|curve-heartbeat")
     role, tname, ep, scenario = sys.argv[1:]
     bind = role == "bind"
     stype = getattr(zmq, tname)
-    hb = scenario == "heartbeat"
-    plain = scenario == "plain"
+    hb = scenario in ("heartbeat", "curve-heartbeat")
+    curve = scenario in ("curve", "curve-heartbeat")
+    plain = scenario == "plain" or curve
     if not hb and not plain and scenario != "basic":
         fail("unknown scenario")
 
@@ -69,7 +82,16 @@ def main():
         zap = (threading.Thread(target=zap_handler, args=(h, stop)), stop)
         zap[0].start()
     s = ctx.socket(stype)
-    if plain and bind:
+    if curve:
+        ss, sp, cs, cp = curve_keys()
+        if bind:
+            s.setsockopt(zmq.CURVE_SERVER, 1)
+            s.setsockopt(zmq.CURVE_SECRETKEY, ss)
+        else:
+            s.setsockopt(zmq.CURVE_SERVERKEY, sp)
+            s.setsockopt(zmq.CURVE_PUBLICKEY, cp)
+            s.setsockopt(zmq.CURVE_SECRETKEY, cs)
+    elif plain and bind:
         s.setsockopt(zmq.PLAIN_SERVER, 1)
     elif plain:
         s.setsockopt(zmq.PLAIN_USERNAME, b"admin")
