@@ -1,5 +1,6 @@
 /* A hostile or broken peer cannot hurt the process: raw TCP clients send garbage, wrong
- * greetings, unknown mechanisms, malformed handshakes and bad frames to a PULL socket of ours.
+ * greetings, unknown mechanisms, malformed handshakes (NULL, PLAIN and CURVE) and bad frames
+ * to a PULL socket of ours.
  * Each such connection must be closed by us within a bounded time, and the socket and its
  * other connection (a well-behaved PUSH of ours) must go on delivering messages. */
 #define _DEFAULT_SOURCE
@@ -26,7 +27,70 @@ typedef struct {
     void *pull;
     void *push;
     int port;
+    pthread_t zap_thread;
 } fixture_t;
+
+/* The mechanism of the next fixture's PULL (server) and PUSH (client): ZMQ_NULL, ZMQ_PLAIN
+ * (with a ZAP handler that lets in admin / password) or ZMQ_CURVE (no handler: encryption
+ * for anyone who knows the server key). */
+static int fixture_mechanism = ZMQ_NULL;
+static char curve_server_public[41], curve_server_secret[41];
+static char curve_client_public[41], curve_client_secret[41];
+static volatile int zap_stop;
+
+static void *plain_zap_handler(void *h)
+{
+    int timeo = 50;
+    CHECK_OK(zmq_setsockopt(h, ZMQ_RCVTIMEO, &timeo, sizeof timeo));
+    while (!zap_stop) {
+        char f[10][64];
+        int n = 0, more = 1;
+        while (more && n < 10) {
+            int r = zmq_recv(h, f[n], sizeof f[n] - 1, 0);
+            if (r < 0)
+                break;
+            f[n][r < 63 ? r : 63] = 0;
+            n++;
+            size_t len = sizeof more;
+            CHECK_OK(zmq_getsockopt(h, ZMQ_RCVMORE, &more, &len));
+        }
+        if (n == 0)
+            continue;
+        int ok = n == 8 && !strcmp(f[6], "admin") && !strcmp(f[7], "password");
+        CHECK(zmq_send(h, "1.0", 3, ZMQ_SNDMORE) == 3);
+        CHECK(zmq_send(h, "1", 1, ZMQ_SNDMORE) == 1);
+        CHECK(zmq_send(h, ok ? "200" : "400", 3, ZMQ_SNDMORE) == 3);
+        CHECK(zmq_send(h, "", 0, ZMQ_SNDMORE) == 0);
+        CHECK(zmq_send(h, "", 0, ZMQ_SNDMORE) == 0);
+        CHECK(zmq_send(h, "", 0, 0) == 0);
+    }
+    CHECK_OK(zmq_close(h));
+    return NULL;
+}
+
+/* Sets up `s` as the server (PULL) or client (PUSH) of the fixture's mechanism. */
+static void secure(fixture_t *f, void *s, int server)
+{
+    int one = 1;
+    if (fixture_mechanism == ZMQ_PLAIN && server) {
+        void *h = zmq_socket(f->ctx, ZMQ_REP);
+        CHECK_PTR(h);
+        CHECK_OK(zmq_bind(h, "inproc://zeromq.zap.01"));
+        zap_stop = 0;
+        CHECK(pthread_create(&f->zap_thread, NULL, plain_zap_handler, h) == 0);
+        CHECK_OK(zmq_setsockopt(s, ZMQ_PLAIN_SERVER, &one, sizeof one));
+    } else if (fixture_mechanism == ZMQ_PLAIN) {
+        CHECK_OK(zmq_setsockopt(s, ZMQ_PLAIN_USERNAME, "admin", 5));
+        CHECK_OK(zmq_setsockopt(s, ZMQ_PLAIN_PASSWORD, "password", 8));
+    } else if (fixture_mechanism == ZMQ_CURVE && server) {
+        CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one));
+        CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, curve_server_secret, 40));
+    } else if (fixture_mechanism == ZMQ_CURVE) {
+        CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, curve_server_public, 40));
+        CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, curve_client_public, 40));
+        CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, curve_client_secret, 40));
+    }
+}
 
 
 /* A PULL bound on an ephemeral port (with the given MAXMSGSIZE and HANDSHAKE_IVL, -1 / 0
@@ -45,6 +109,7 @@ static void setup(fixture_t *f, int64_t maxmsgsize, int handshake_ivl)
     if (handshake_ivl > 0)
         CHECK_OK(zmq_setsockopt(f->pull, ZMQ_HANDSHAKE_IVL, &handshake_ivl,
                                 sizeof handshake_ivl));
+    secure(f, f->pull, 1);
     CHECK_OK(zmq_bind(f->pull, "tcp://127.0.0.1:*"));
     char ep[256];
     size_t len = sizeof ep;
@@ -58,6 +123,7 @@ static void setup(fixture_t *f, int64_t maxmsgsize, int handshake_ivl)
     CHECK_PTR(f->push);
     CHECK_OK(zmq_setsockopt(f->push, ZMQ_LINGER, &linger, sizeof linger));
     CHECK_OK(zmq_setsockopt(f->push, ZMQ_SNDTIMEO, &timeo, sizeof timeo));
+    secure(f, f->push, 0);
     CHECK_OK(zmq_connect(f->push, ep));
     char buf[16];
     CHECK(zmq_send(f->push, "first", 5, 0) == 5);
@@ -76,6 +142,10 @@ static void still_works_and_teardown(fixture_t *f)
     }
     CHECK_OK(zmq_close(f->push));
     CHECK_OK(zmq_close(f->pull));
+    if (fixture_mechanism == ZMQ_PLAIN) {
+        zap_stop = 1;
+        CHECK(pthread_join(f->zap_thread, NULL) == 0);
+    }
     CHECK_OK(zmq_ctx_term(f->ctx));
 }
 
@@ -476,6 +546,143 @@ static void test_stall_before_ready(void)
     hostile(buf, sizeof buf, -1, 200, 0, CLOSE_WITHIN_MS);
 }
 
+/* ---- PLAIN and CURVE servers ---------------------------------------------------------- */
+
+/* Reads exactly `len` bytes within 2 s; 0 when the connection ends or time runs out. */
+static int read_exact(int fd, unsigned char *buf, size_t len)
+{
+    long deadline = now_ms() + 2000;
+    while (len > 0) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        long left = deadline - now_ms();
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            return 0;
+        ssize_t n = read(fd, buf, len);
+        if (n <= 0)
+            return 0;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 1;
+}
+
+/* Reads one short frame's body into buf (at least 256 bytes); returns its size, -1 when
+ * none came. */
+static int read_short_frame(int fd, unsigned char *buf)
+{
+    unsigned char head[2];
+    if (!read_exact(fd, head, 2) || (head[0] & 0x02))
+        return -1;
+    return read_exact(fd, buf, head[1]) ? head[1] : -1;
+}
+
+/* A hostile client of a PLAIN or CURVE server: `mechanism` for the fixture, then as
+ * `hostile`. */
+static void hostile_to(int mechanism, const unsigned char *bytes, size_t len, int handshake_ivl)
+{
+    fixture_mechanism = mechanism;
+    hostile(bytes, len, -1, handshake_ivl, 0, CLOSE_WITHIN_MS);
+    fixture_mechanism = ZMQ_NULL;
+}
+
+/* PLAIN HELLO frames: cut inside the username, a password longer than the frame, bytes
+ * after the password, and INITIATE where HELLO belongs. */
+static void test_plain_malformed_hello(void)
+{
+    static const struct {
+        const char *name;
+        const char *data;
+        size_t len;
+    } cases[] = {
+        {"HELLO", "\x05" "adm", 4},
+        {"HELLO", "\x05" "admin\x09pass", 11},
+        {"HELLO", "\x05" "admin\x08passwordXX", 16},
+        {"HELLO", "", 0},
+        {"INITIATE", "", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unsigned char buf[256];
+        size_t n = zmtp3_greeting(buf, "PLAIN");
+        n += command(buf + n, cases[i].name, (const unsigned char *)cases[i].data, cases[i].len);
+        hostile_to(ZMQ_PLAIN, buf, n, 0);
+    }
+}
+
+/* A wrong password gets ERROR; the client then stalls: HANDSHAKE_IVL ends it. A client that
+ * stops after HELLO the same. */
+static void test_plain_refused_or_stalled_client(void)
+{
+    unsigned char buf[256];
+    size_t n = zmtp3_greeting(buf, "PLAIN");
+    n += command(buf + n, "HELLO", (const unsigned char *)"\x05" "admin\x05guess", 12);
+    hostile_to(ZMQ_PLAIN, buf, n, 200);
+    n = zmtp3_greeting(buf, "PLAIN");
+    n += command(buf + n, "HELLO", (const unsigned char *)"\x05" "admin\x08password", 15);
+    hostile_to(ZMQ_PLAIN, buf, n, 200);
+}
+
+/* A client that completes PLAIN (ZAP lets it in), then sends garbage: a frame with reserved
+ * flags. */
+static void test_plain_garbage_after_ready(void)
+{
+    fixture_mechanism = ZMQ_PLAIN;
+    fixture_t f;
+    setup(&f, -1, 0);
+    int fd = raw_connect(f.port);
+    unsigned char buf[512];
+    size_t n = zmtp3_greeting(buf, "PLAIN");
+    n += command(buf + n, "HELLO", (const unsigned char *)"\x05" "admin\x08password", 15);
+    raw_send(fd, buf, n);
+    CHECK(read_exact(fd, buf, 64));
+    CHECK(read_short_frame(fd, buf) == 8 && memcmp(buf, "\x07WELCOME", 8) == 0);
+    unsigned char props[64];
+    size_t pl = property(props, "Socket-Type", "PUSH");
+    n = command(buf, "INITIATE", props, pl);
+    raw_send(fd, buf, n);
+    int ready = read_short_frame(fd, buf);
+    CHECK(ready > 6 && memcmp(buf, "\x05READY", 6) == 0);
+    const unsigned char garbage[] = {0xF0, 0x03, 'x', 'y', 'z'};
+    raw_send(fd, garbage, sizeof garbage);
+    CHECK(closed_by_peer_within(fd, CLOSE_WITHIN_MS));
+    close(fd);
+    still_works_and_teardown(&f);
+    fixture_mechanism = ZMQ_NULL;
+}
+
+/* CURVE HELLO commands the server must refuse: one byte short, one byte long, a box that
+ * does not open (random bytes), an unknown version, and INITIATE where HELLO belongs. */
+static void test_curve_malformed_hello(void)
+{
+    for (int i = 0; i < 5; i++) {
+        unsigned char data[256];
+        size_t len = 194; /* HELLO's body is 200 bytes: 6 of name, 194 of data */
+        fill_random(data, sizeof data, (uint32_t)(i + 7));
+        data[0] = 1;
+        data[1] = 0;
+        const char *name = "HELLO";
+        if (i == 0)
+            len = 193;
+        else if (i == 1)
+            len = 195;
+        else if (i == 3)
+            data[0] = 2;
+        else if (i == 4)
+            name = "INITIATE";
+        unsigned char buf[512];
+        size_t n = zmtp3_greeting(buf, "CURVE");
+        n += command(buf + n, name, data, len);
+        hostile_to(ZMQ_CURVE, buf, n, 0);
+    }
+}
+
+/* A CURVE client that stalls after the greeting: HANDSHAKE_IVL (200 ms) ends it. */
+static void test_curve_stalled_client(void)
+{
+    unsigned char buf[64];
+    zmtp3_greeting(buf, "CURVE");
+    hostile_to(ZMQ_CURVE, buf, sizeof buf, 200);
+}
+
 /* Many hostile clients at once against one socket, with a good PUSH throughout. */
 static void test_many_at_once(void)
 {
@@ -580,6 +787,8 @@ static void test_slow_reader_gets_everything_before_term_returns(void)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    CHECK_OK(zmq_curve_keypair(curve_server_public, curve_server_secret));
+    CHECK_OK(zmq_curve_keypair(curve_client_public, curve_client_secret));
     RUN(test_random_garbage);
     RUN(test_zero_first_byte);
     RUN(test_bad_revision);
@@ -608,6 +817,11 @@ int main(void)
     RUN(test_silent_client);
     RUN(test_stall_mid_greeting);
     RUN(test_stall_before_ready);
+    RUN(test_plain_malformed_hello);
+    RUN(test_plain_refused_or_stalled_client);
+    RUN(test_plain_garbage_after_ready);
+    RUN(test_curve_malformed_hello);
+    RUN(test_curve_stalled_client);
     RUN(test_many_at_once);
     RUN(test_slow_reader_gets_everything_before_term_returns);
     return 0;
