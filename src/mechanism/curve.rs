@@ -158,6 +158,9 @@ fn basic_structure(body: &[u8]) -> Step<()> {
 /// The traffic of one connection after the key exchange: MESSAGE boxes both ways.
 struct Traffic {
     cipher: SalsaBox,
+    /// Where a received box is opened (kept between messages: no allocation per message
+    /// once it has grown to the largest one).
+    scratch: Vec<u8>,
     /// The short nonce of our next box.
     nonce: u64,
     /// The last short nonce received.
@@ -171,6 +174,7 @@ impl Traffic {
         let (c, s) = (b"CurveZMQMESSAGEC", b"CurveZMQMESSAGES");
         Traffic {
             cipher,
+            scratch: Vec::new(),
             nonce: 1,
             peer_nonce: 1,
             encode_prefix: if client { c } else { s },
@@ -221,21 +225,19 @@ impl Traffic {
         }
         self.peer_nonce = n;
         let full = nonce(self.decode_prefix, &body[8..16]);
-        let mut out = Msg::with_size(body.len() - MESSAGE_OVERHEAD + 1)
-            .map_err(|_| HandshakeFailure::NoDetail(libc::ENOMEM))?;
-        let d = out.data_mut();
-        d.copy_from_slice(&body[32..]);
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&body[32..]);
         self.cipher
             .decrypt_in_place_detached(
                 GenericArray::from_slice(&full),
                 b"",
-                d,
+                &mut self.scratch,
                 GenericArray::from_slice(&body[16..32]),
             )
             .map_err(|_| cryptographic())?;
-        let flags = d[0] & (msg::MORE | msg::COMMAND);
-        let mut plain =
-            Msg::from_slice(&d[1..]).map_err(|_| HandshakeFailure::NoDetail(libc::ENOMEM))?;
+        let flags = self.scratch[0] & (msg::MORE | msg::COMMAND);
+        let mut plain = Msg::from_slice(&self.scratch[1..])
+            .map_err(|_| HandshakeFailure::NoDetail(libc::ENOMEM))?;
         plain.set_flags(flags);
         Ok(plain)
     }
