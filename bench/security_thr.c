@@ -1,10 +1,12 @@
-/* Throughput and CPU cost of a security mechanism: a PUSH (its own thread) sends COUNT messages
- * of SIZE bytes to a PULL over tcp on loopback, both in this process, with MECH (null or
- * curve; curve keys made with zmq_curve_keypair). Prints one line:
- *     <msg/s> <CPU microseconds per message (user + sys, all threads)>
+/* Throughput, latency and CPU cost of a security mechanism, over tcp on loopback, both ends in
+ * this process, with MECH (null or curve; curve keys made with zmq_curve_keypair):
+ *   thr: a PUSH (its own thread) sends COUNT messages of SIZE bytes to a PULL; prints
+ *        <msg/s> <CPU microseconds per message (user + sys, all threads)>
+ *   lat: a REQ (its own thread) makes COUNT round trips of SIZE bytes to a REP; prints
+ *        <one-way latency in us (half a round trip)> <CPU microseconds per round trip>
  * Built twice by bench/security.sh, against Debian's libzmq and against ours.
  *
- * usage: security_thr null|curve SIZE COUNT */
+ * usage: security_thr thr|lat null|curve SIZE COUNT */
 #define _POSIX_C_SOURCE 200809L
 #include <zmq.h>
 #include <pthread.h>
@@ -14,7 +16,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-static int curve;
+static int curve, latency;
 static char server_public[41], server_secret[41], client_public[41], client_secret[41];
 static char endpoint[256];
 static size_t size;
@@ -45,7 +47,7 @@ static double cpu_s(void)
 
 static void *sender(void *ctx)
 {
-    void *push = zmq_socket(ctx, ZMQ_PUSH);
+    void *push = zmq_socket(ctx, latency ? ZMQ_REQ : ZMQ_PUSH);
     check(push != NULL, "zmq_socket");
     if (curve) {
         check(zmq_setsockopt(push, ZMQ_CURVE_SERVERKEY, server_public, 40) == 0, "SERVERKEY");
@@ -55,8 +57,11 @@ static void *sender(void *ctx)
     check(zmq_connect(push, endpoint) == 0, "zmq_connect");
     char *buf = calloc(1, size ? size : 1);
     check(buf != NULL, "calloc");
-    for (long i = 0; i < count; i++)
+    for (long i = 0; i < count; i++) {
         check(zmq_send(push, buf, size, 0) == (int)size, "zmq_send");
+        if (latency)
+            check(zmq_recv(push, buf, size, 0) == (int)size, "zmq_recv");
+    }
     free(buf);
     check(zmq_close(push) == 0, "zmq_close");
     return NULL;
@@ -64,16 +69,17 @@ static void *sender(void *ctx)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: security_thr null|curve SIZE COUNT\n");
+    if (argc != 5) {
+        fprintf(stderr, "usage: security_thr thr|lat null|curve SIZE COUNT\n");
         return 2;
     }
-    curve = strcmp(argv[1], "curve") == 0;
-    size = (size_t)atol(argv[2]);
-    count = atol(argv[3]);
+    latency = strcmp(argv[1], "lat") == 0;
+    curve = strcmp(argv[2], "curve") == 0;
+    size = (size_t)atol(argv[3]);
+    count = atol(argv[4]);
     void *ctx = zmq_ctx_new();
     check(ctx != NULL, "zmq_ctx_new");
-    void *pull = zmq_socket(ctx, ZMQ_PULL);
+    void *pull = zmq_socket(ctx, latency ? ZMQ_REP : ZMQ_PULL);
     check(pull != NULL, "zmq_socket");
     if (curve) {
         check(zmq_curve_keypair(server_public, server_secret) == 0, "zmq_curve_keypair");
@@ -91,15 +97,23 @@ int main(int argc, char **argv)
     zmq_msg_t m;
     zmq_msg_init(&m);
     check(zmq_msg_recv(&m, pull, 0) >= 0, "zmq_msg_recv"); /* the clock starts here */
+    if (latency)
+        check(zmq_msg_send(&m, pull, 0) == (int)size, "zmq_msg_send");
     double t0 = now_s(), c0 = cpu_s();
-    for (long i = 1; i < count; i++)
+    for (long i = 1; i < count; i++) {
         check(zmq_msg_recv(&m, pull, 0) == (int)size, "zmq_msg_recv");
+        if (latency)
+            check(zmq_msg_send(&m, pull, 0) == (int)size, "zmq_msg_send");
+    }
     double t1 = now_s(), c1 = cpu_s();
     zmq_msg_close(&m);
     pthread_join(t, NULL);
     check(zmq_close(pull) == 0, "zmq_close");
     check(zmq_ctx_term(ctx) == 0, "zmq_ctx_term");
     double n = (double)(count - 1);
-    printf("%.0f %.3f\n", n / (t1 - t0), (c1 - c0) * 1e6 / n);
+    if (latency)
+        printf("%.2f %.3f\n", (t1 - t0) * 1e6 / n / 2, (c1 - c0) * 1e6 / n);
+    else
+        printf("%.0f %.3f\n", n / (t1 - t0), (c1 - c0) * 1e6 / n);
     return 0;
 }
