@@ -122,6 +122,14 @@ for tr in tcp ipc; do
     run_case "$tr-curve-theirs.XPUB.bind-ours.XSUB.connect" theirs XPUB ours XSUB "$tr" curve
     run_case "$tr-curve-heartbeat-ours.PAIR.bind-theirs.PAIR.connect" ours PAIR theirs PAIR "$tr" curve-heartbeat
     run_case "$tr-curve-heartbeat-theirs.PAIR.bind-ours.PAIR.connect" theirs PAIR ours PAIR "$tr" curve-heartbeat
+    # Without a ZAP handler: CURVE encrypts for anyone who knows the server key, PLAIN lets no
+    # one in. A wrong password or an unknown key is refused, each side seeing the failure.
+    run_case "$tr-curve-nozap-ours.ROUTER.bind-theirs.DEALER.connect" ours ROUTER theirs DEALER "$tr" curve-nozap
+    run_case "$tr-curve-nozap-theirs.ROUTER.bind-ours.DEALER.connect" theirs ROUTER ours DEALER "$tr" curve-nozap
+    for sc in plain-nozap plain-wrong curve-wrong; do
+        run_case "$tr-$sc-ours.PULL.bind-theirs.PUSH.connect" ours PULL theirs PUSH "$tr" $sc
+        run_case "$tr-$sc-theirs.PULL.bind-ours.PUSH.connect" theirs PULL ours PUSH "$tr" $sc
+    done
 done
 
 [ "${INTEROP_KEEP:-0}" = 1 ] && echo "logs in $WORK"

@@ -5,7 +5,7 @@
  *   peer ROLE TYPE ENDPOINT SCENARIO
  *     ROLE      bind | connect   (bind prints ZMQ_LAST_ENDPOINT on stdout, one line)
  *     TYPE      PAIR PUSH PULL REQ REP DEALER ROUTER PUB SUB XPUB XSUB
- *     SCENARIO  basic | heartbeat | plain | curve | curve-heartbeat
+ *     SCENARIO  basic | heartbeat | plain[-nozap|-wrong] | curve[-nozap|-wrong] | curve-heartbeat
  *   env INTEROP_SYNC   PUB/SUB only: a file the SUB creates once it got its first message,
  *                      so the PUB knows the subscription arrived
  *
@@ -28,6 +28,11 @@
  *   curve: the same over CURVE: secret keys are bytes 1..32 (server) and 101..132 (client),
  *     public keys derived from them; the ZAP handler lets in the client's public key.
  *   curve-heartbeat: heartbeat over CURVE (PING and PONG inside the boxes).
+ *   -nozap: the server runs no ZAP handler (PLAIN then lets no one in; CURVE lets in anyone
+ *     who knows the server key). -wrong: the client has a wrong password, or a key the handler
+ *     does not know (secret bytes 201..232).
+ *   A refused client (plain-nozap, *-wrong; PUSH to PULL): the PUSH queues one message; both
+ *     sides must see a HANDSHAKE_FAILED_* event on their monitor, and the PULL gets nothing.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <zmq.h>
@@ -81,14 +86,14 @@ static volatile int zap_stop;
 /* curve: the client's public key the ZAP handler lets in. */
 static unsigned char zap_curve_client[32];
 
-/* The curve scenario's keys, as Z85 (41 bytes each). */
+/* The curve scenario's keys, as Z85 (41 bytes each); `wrong`: the client's are another pair. */
 static void curve_keys(char *server_secret, char *server_public, char *client_secret,
-                       char *client_public)
+                       char *client_public, int wrong)
 {
     unsigned char ss[32], cs[32];
     for (int i = 0; i < 32; i++) {
         ss[i] = (unsigned char)(i + 1);
-        cs[i] = (unsigned char)(i + 101);
+        cs[i] = (unsigned char)(i + (wrong ? 201 : 101));
     }
     if (!zmq_z85_encode(server_secret, ss, 32) || !zmq_z85_encode(client_secret, cs, 32) ||
         zmq_curve_public(server_public, server_secret) < 0 ||
@@ -218,13 +223,16 @@ static int type_of(const char *t)
 int main(int argc, char **argv)
 {
     if (argc != 5)
-        fail("usage: peer bind|connect TYPE ENDPOINT basic|heartbeat|plain|curve|curve-heartbeat");
+        fail("usage: peer bind|connect TYPE ENDPOINT SCENARIO (see the top of peer.c)");
     const char *role = argv[1], *ep = argv[3], *scenario = argv[4];
     int bind = !strcmp(role, "bind");
     int type = type_of(argv[2]);
     int hb = !strcmp(scenario, "heartbeat") || !strcmp(scenario, "curve-heartbeat");
-    int curve = !strcmp(scenario, "curve") || !strcmp(scenario, "curve-heartbeat");
-    int plain = !strcmp(scenario, "plain") || curve;
+    int curve = !strncmp(scenario, "curve", 5);
+    int plain = !strncmp(scenario, "plain", 5) || curve;
+    int nozap = strstr(scenario, "-nozap") != NULL;
+    int wrong = strstr(scenario, "-wrong") != NULL;
+    int refused = wrong || (plain && !curve && nozap);
     if (!hb && !plain && strcmp(scenario, "basic"))
         fail("unknown scenario");
 
@@ -250,18 +258,21 @@ int main(int argc, char **argv)
         die("ZMQ_SUBSCRIBE");
     pthread_t zap_thread;
     if (plain && bind) {
-        void *h = zmq_socket(ctx, ZMQ_REP);
-        if (!h || zmq_bind(h, "inproc://zeromq.zap.01") < 0)
-            die("ZAP handler");
-        setint(h, ZMQ_RCVTIMEO, 50);
-        setint(h, ZMQ_LINGER, 0);
-        if (pthread_create(&zap_thread, NULL, zap_handler, h) != 0)
-            fail("pthread_create");
-        /* An XPUB's subscriptions carry no metadata (in libzmq either): nothing to check. */
-        check_user_id = type != ZMQ_XPUB;
+        if (!nozap) {
+            void *h = zmq_socket(ctx, ZMQ_REP);
+            if (!h || zmq_bind(h, "inproc://zeromq.zap.01") < 0)
+                die("ZAP handler");
+            setint(h, ZMQ_RCVTIMEO, 50);
+            setint(h, ZMQ_LINGER, 0);
+            if (pthread_create(&zap_thread, NULL, zap_handler, h) != 0)
+                fail("pthread_create");
+        }
+        /* An XPUB's subscriptions carry no metadata (in libzmq either), and without a
+         * handler there is no User-Id: nothing to check. */
+        check_user_id = type != ZMQ_XPUB && !nozap;
         if (curve) {
             char ss[41], sp[41], cs[41], cp[41];
-            curve_keys(ss, sp, cs, cp);
+            curve_keys(ss, sp, cs, cp, 0);
             if (!zmq_z85_decode(zap_curve_client, cp))
                 die("zmq_z85_decode");
             setint(s, ZMQ_CURVE_SERVER, 1);
@@ -272,15 +283,28 @@ int main(int argc, char **argv)
         }
     } else if (curve) {
         char ss[41], sp[41], cs[41], cp[41];
-        curve_keys(ss, sp, cs, cp);
+        curve_keys(ss, sp, cs, cp, wrong);
         if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, sp, 41) < 0 ||
             zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, cp, 40) < 0 ||
             zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, cs, 41) < 0)
             die("CURVE keys");
     } else if (plain) {
         if (zmq_setsockopt(s, ZMQ_PLAIN_USERNAME, "admin", 5) < 0 ||
-            zmq_setsockopt(s, ZMQ_PLAIN_PASSWORD, "password", 8) < 0)
+            zmq_setsockopt(s, ZMQ_PLAIN_PASSWORD, wrong ? "wrong" : "password", wrong ? 5 : 8) < 0)
             die("PLAIN credentials");
+    }
+    void *mon = NULL;
+    if (refused) {
+        if (zmq_socket_monitor(s, "inproc://peer-monitor",
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) < 0)
+            die("zmq_socket_monitor");
+        mon = zmq_socket(ctx, ZMQ_PAIR);
+        if (!mon || zmq_connect(mon, "inproc://peer-monitor") < 0)
+            die("monitor PAIR");
+        setint(mon, ZMQ_RCVTIMEO, 3000);
+        setint(mon, ZMQ_LINGER, 0);
     }
 
     if (bind) {
@@ -305,7 +329,24 @@ int main(int argc, char **argv)
     parts_t filtered[3] = {mk(1, "", (size_t)0), mk(1, "x", (size_t)1), mk(1, "other", (size_t)5)};
     parts_t sync = mk(1, "topic.sync", (size_t)10), end = mk(1, "topic.end", (size_t)9);
 
-    if (hb) {
+    if (refused) {
+        if (type == ZMQ_PUSH) {
+            send_parts(s, &echo[1]);
+        } else if (type == ZMQ_PULL) {
+            char buf[8];
+            setint(s, ZMQ_RCVTIMEO, 1500);
+            if (zmq_recv(s, buf, sizeof buf, 0) >= 0)
+                fail("a refused client got a message through");
+        } else {
+            fail("refused scenarios are PUSH to PULL");
+        }
+        unsigned char ev[6];
+        if (zmq_recv(mon, ev, sizeof ev, 0) != 6)
+            fail("no HANDSHAKE_FAILED event for a refused client");
+        setint(s, ZMQ_LINGER, 0);
+        zmq_socket_monitor(s, NULL, 0);
+        zmq_close(mon);
+    } else if (hb) {
         parts_t h[2] = {mk(1, "hb1", (size_t)3), mk(1, "hb2", (size_t)3)};
         if (type != ZMQ_PAIR)
             fail("heartbeat scenario is PAIR only");
@@ -399,7 +440,7 @@ int main(int argc, char **argv)
     }
 
     zmq_close(s);
-    if (plain && bind) {
+    if (plain && bind && !nozap) {
         zap_stop = 1;
         pthread_join(zap_thread, NULL);
     }

@@ -36,10 +36,11 @@ def expect(s, want, what):
         fail("unexpected message for %s: %d parts, sizes %s" % (what, len(got), [len(p) for p in got]))
 
 
-def curve_keys():
-    """The curve scenario's keys (as peer.c makes them): Z85 secret and public keys."""
+def curve_keys(wrong=False):
+    """The curve scenario's keys (as peer.c makes them): Z85 secret and public keys; `wrong`:
+    the client's are another pair."""
     ss = zmq.utils.z85.encode(bytes(range(1, 33)))
-    cs = zmq.utils.z85.encode(bytes(range(101, 133)))
+    cs = zmq.utils.z85.encode(bytes(range(201, 233) if wrong else range(101, 133)))
     return ss, zmq.curve_public(ss), cs, zmq.curve_public(cs)
 
 
@@ -61,19 +62,22 @@ def zap_handler(h, stop):
 
 def main():
     if len(sys.argv) != 5:
-        fail("usage: peer.py bind|connect TYPE ENDPOINT basic|heartbeat|plain|curve|curve-heartbeat")
+        fail("usage: peer.py bind|connect TYPE ENDPOINT SCENARIO (see the top of peer.c)")
     role, tname, ep, scenario = sys.argv[1:]
     bind = role == "bind"
     stype = getattr(zmq, tname)
     hb = scenario in ("heartbeat", "curve-heartbeat")
-    curve = scenario in ("curve", "curve-heartbeat")
-    plain = scenario == "plain" or curve
+    curve = scenario.startswith("curve")
+    plain = scenario.startswith("plain") or curve
+    nozap = "-nozap" in scenario
+    wrong = "-wrong" in scenario
+    refused = wrong or (plain and not curve and nozap)
     if not hb and not plain and scenario != "basic":
         fail("unknown scenario")
 
     ctx = zmq.Context()
     zap = None
-    if plain and bind:
+    if plain and bind and not nozap:
         h = ctx.socket(zmq.REP)
         h.setsockopt(zmq.RCVTIMEO, 50)
         h.setsockopt(zmq.LINGER, 0)
@@ -83,7 +87,7 @@ def main():
         zap[0].start()
     s = ctx.socket(stype)
     if curve:
-        ss, sp, cs, cp = curve_keys()
+        ss, sp, cs, cp = curve_keys(wrong)
         if bind:
             s.setsockopt(zmq.CURVE_SERVER, 1)
             s.setsockopt(zmq.CURVE_SECRETKEY, ss)
@@ -95,11 +99,17 @@ def main():
         s.setsockopt(zmq.PLAIN_SERVER, 1)
     elif plain:
         s.setsockopt(zmq.PLAIN_USERNAME, b"admin")
-        s.setsockopt(zmq.PLAIN_PASSWORD, b"password")
+        s.setsockopt(zmq.PLAIN_PASSWORD, b"wrong" if wrong else b"password")
     s.setsockopt(zmq.RCVTIMEO, 5000)
     s.setsockopt(zmq.SNDTIMEO, 5000)
     s.setsockopt(zmq.LINGER, 5000)
     mon = None
+    if refused:
+        mon = s.get_monitor_socket(
+            zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+            | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+            | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+        )
     if hb:
         s.setsockopt(zmq.HEARTBEAT_IVL, 100)
         mon = s.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECTED | zmq.EVENT_ACCEPTED)
@@ -115,7 +125,10 @@ def main():
         s.connect(ep)
 
     try:
-        run(s, stype, bind, hb, mon)
+        if refused:
+            run_refused(s, stype, mon)
+        else:
+            run(s, stype, bind, hb, mon)
     except zmq.Again:
         fail("timed out (EAGAIN)")
 
@@ -127,6 +140,24 @@ def main():
         zap[1].set()
         zap[0].join()
     ctx.term()
+
+
+def run_refused(s, stype, mon):
+    """A refused client: no message gets through, and both sides see the failure."""
+    if stype == zmq.PUSH:
+        s.send(b"a")
+    elif stype == zmq.PULL:
+        s.setsockopt(zmq.RCVTIMEO, 1500)
+        try:
+            s.recv()
+            fail("a refused client got a message through")
+        except zmq.Again:
+            pass
+    else:
+        fail("refused scenarios are PUSH to PULL")
+    if not mon.poll(3000):
+        fail("no HANDSHAKE_FAILED event for a refused client")
+    s.setsockopt(zmq.LINGER, 0)
 
 
 def check_monitor(s, mon):
