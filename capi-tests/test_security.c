@@ -165,7 +165,8 @@ static void *zap_handler(void *arg)
             CHECK((sizes[n] = recv_part(h, parts[n], sizeof parts[n], &more)) >= 0);
         /* version, request id, domain, address, identity, mechanism, credentials */
         CHECK(n >= 6 && strcmp(parts[0], "1.0") == 0 && strcmp(parts[1], "1") == 0);
-        CHECK(strcmp(parts[3], "127.0.0.1") == 0 || parts[3][0] == 0);
+        /* The peer's address: its IP for tcp, localhost:UID:GID:PID for ipc, as libzmq. */
+        CHECK(strcmp(parts[3], "127.0.0.1") == 0 || strncmp(parts[3], "localhost:", 10) == 0);
         const char *mech = parts[5], *domain = parts[2];
         const char *status = "400", *user = "", *version = "1.0";
         if (strcmp(mech, "PLAIN") == 0) {
@@ -462,6 +463,31 @@ static void test_curve_without_a_handler_encrypts_for_anyone(void)
     CHECK(o.server_event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && o.delivered);
 }
 
+/* Misuse: two CURVE servers wait for each other's HELLO until HANDSHAKE_IVL ends it (no
+ * event but NO_DETAIL, as in libzmq); a client without a server key cannot make its HELLO
+ * (CRYPTOGRAPHIC, as libsodium refuses the all-zero key). Nothing is delivered. */
+static void short_handshake(void *s) { set_int(s, ZMQ_HANDSHAKE_IVL, 300); }
+static void curve_server_short(void *s)
+{
+    curve_server(s);
+    short_handshake(s);
+}
+static void curve_client_without_server_key(void *s)
+{
+    CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, client_public, 40));
+    CHECK_OK(zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, client_secret, 40));
+}
+
+static void test_curve_misuse_fails_the_handshake(void)
+{
+    struct outcome o = attempt("tcp", curve_server_short, curve_server_short);
+    CHECK(o.server_event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !o.delivered);
+    o = attempt("tcp", curve_server, curve_client_without_server_key);
+    CHECK(!o.delivered);
+    CHECK(o.client_event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+    CHECK(o.client_value == (unsigned)ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC);
+}
+
 /* CURVE against PLAIN: a mechanism mismatch on both sides. */
 static void test_curve_against_plain_is_a_mechanism_mismatch(void)
 {
@@ -632,6 +658,7 @@ int main(void)
     RUN_IN_CONTEXT(test_curve_lets_in_the_keys_zap_lets_in_over_ipc);
     RUN_IN_CONTEXT(test_curve_without_a_handler_encrypts_for_anyone);
     RUN_IN_CONTEXT(test_curve_against_plain_is_a_mechanism_mismatch);
+    RUN_IN_CONTEXT(test_curve_misuse_fails_the_handshake);
     RUN_IN_CONTEXT(test_a_mechanism_mismatch_is_a_protocol_failure);
     RUN_IN_CONTEXT(test_an_unexpected_handshake_command_is_a_protocol_failure);
     RUN_IN_CONTEXT(test_a_malformed_error_command_is_a_protocol_failure);

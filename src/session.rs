@@ -233,7 +233,7 @@ impl Session {
         self.socket
             .monitor
             .event(ZMQ_EVENT_CONNECTED, s.raw_fd() as u32, &self.endpoint);
-        let peer = self.endpoint.clone();
+        let peer = s.peer_address();
         let zap = self.socket.zap_handler_bound();
         let mut engine = Engine::new(s, &self.socket.options, false, peer, zap);
         engine.plug(io, TIMER_ENGINE);

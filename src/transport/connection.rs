@@ -51,6 +51,20 @@ impl Connection {
         self.write_vectored(&[IoSlice::new(buf)])
     }
 
+    /// The peer's address as libzmq reports it (Peer-Address, the ZAP request): the IP address
+    /// for tcp; `localhost:UID:GID:PID` of the peer process for ipc; empty when unknown.
+    pub fn peer_address(&self) -> String {
+        match self {
+            Connection::Tcp(s) => s
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default(),
+            Connection::Unix(_) => super::sockopt::peer_cred(self.as_fd())
+                .map(|c| format!("localhost:{}:{}:{}", c.uid, c.gid, c.pid))
+                .unwrap_or_default(),
+        }
+    }
+
     /// The fd, for socket options and ZMQ_SRCFD.
     pub fn raw_fd(&self) -> RawFd {
         self.as_fd().as_raw_fd()

@@ -131,7 +131,7 @@ impl Listener {
                         stream.raw_fd() as u32,
                         &self.endpoint,
                     );
-                    let peer = peer.map(|a| a.ip().to_string()).unwrap_or_default();
+                    let peer = stream.peer_address();
                     let s = Session::accepted(
                         self.socket.clone(),
                         self.own.as_owner(io.mailbox.clone()),
