@@ -69,6 +69,7 @@ for s in check-header.sh check-exports.sh; do
 done
 step "capi-tests/install-test.sh" capi-tests/install-test.sh
 step "capi-tests/interop.sh" bash capi-tests/interop.sh
+step "capi-tests/differential.py" /usr/bin/python3 capi-tests/differential.py
 if [ $REFERENCE = 1 ]; then
     step "capi-tests/reference.sh" capi-tests/reference.sh
 fi

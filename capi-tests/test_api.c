@@ -6,6 +6,12 @@
 #include <sys/uio.h>
 #include <time.h>
 
+/* Options of the draft section of zmq.h that libzmq takes in every build. */
+#ifndef ZMQ_BUILD_DRAFT_API
+#define ZMQ_LOOPBACK_FASTPATH 94
+#define ZMQ_MULTICAST_LOOP 96
+#endif
+
 static int freed;
 static void count_free(void *data, void *hint) {
     (void)hint;
@@ -92,9 +98,19 @@ static void test_context_options(void) {
     CHECK(zmq_ctx_get(ctx, ZMQ_IO_THREADS) == 1);
     CHECK(zmq_ctx_get(ctx, ZMQ_MAX_SOCKETS) == 1023);
     CHECK(zmq_ctx_get(ctx, ZMQ_MSG_T_SIZE) == (int)sizeof(zmq_msg_t));
-    CHECK_OK(zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 2));
     CHECK_ERRNO(zmq_ctx_set(ctx, ZMQ_IO_THREADS, -1), EINVAL);
     CHECK_ERRNO(zmq_ctx_get(ctx, 12345), EINVAL);
+    /* As libzmq: any count the poller holds (epoll has no limit), booleans any int >= 0,
+     * any int as a thread name prefix, and the scheduling policy readable (-1 by default). */
+    CHECK_OK(zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 100000));
+    CHECK(zmq_ctx_get(ctx, ZMQ_MAX_SOCKETS) == 100000);
+    CHECK_OK(zmq_ctx_set(ctx, ZMQ_BLOCKY, 2));
+    CHECK(zmq_ctx_get(ctx, ZMQ_BLOCKY) == 1);
+    CHECK_ERRNO(zmq_ctx_set(ctx, ZMQ_IPV6, -1), EINVAL);
+    CHECK_OK(zmq_ctx_set(ctx, ZMQ_THREAD_NAME_PREFIX, -7));
+    CHECK(zmq_ctx_get(ctx, ZMQ_THREAD_NAME_PREFIX) == -7);
+    CHECK(zmq_ctx_get(ctx, ZMQ_THREAD_SCHED_POLICY) == -1);
+    CHECK_OK(zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 2));
     void *a = zmq_socket(ctx, ZMQ_PAIR), *b = zmq_socket(ctx, ZMQ_PAIR);
     CHECK(a && b);
     CHECK(zmq_socket(ctx, ZMQ_PAIR) == NULL && zmq_errno() == EMFILE);
@@ -118,6 +134,53 @@ static void test_socket_type_errors(void) {
     CHECK_ERRNO(zmq_recv(req, buf, sizeof buf, ZMQ_DONTWAIT), EFSM);
     CHECK_OK(zmq_close(pub));
     CHECK_OK(zmq_close(req));
+    CHECK_OK(zmq_ctx_term(ctx));
+}
+
+static void test_option_buffers_and_values_as_libzmq(void) {
+    void *ctx = zmq_ctx_new();
+    void *sub = zmq_socket(ctx, ZMQ_SUB), *push = zmq_socket(ctx, ZMQ_PUSH);
+    /* A number is read only into a buffer of exactly its size... */
+    int64_t wide = 0;
+    size_t size = sizeof wide;
+    CHECK_ERRNO(zmq_getsockopt(push, ZMQ_LINGER, &wide, &size), EINVAL);
+    CHECK_OK(zmq_getsockopt(push, ZMQ_MAXMSGSIZE, &wide, &size));
+    CHECK(size == 8 && wide == -1);
+    /* ...but the socket-level ones (ZMQ_EVENTS, ZMQ_RCVMORE, ZMQ_FD) into any wider one. */
+    wide = -1;
+    CHECK_OK(zmq_getsockopt(push, ZMQ_RCVMORE, &wide, &size));
+    CHECK(size == sizeof(int) && wide == 0);
+    /* Options every socket type has in libzmq, even where they do nothing. */
+    int on = 1, value = 0;
+    size = sizeof value;
+    CHECK_OK(zmq_setsockopt(push, ZMQ_INVERT_MATCHING, &on, sizeof on));
+    CHECK_OK(zmq_getsockopt(push, ZMQ_INVERT_MATCHING, &value, &size));
+    CHECK(value == 1);
+    CHECK_OK(zmq_getsockopt(push, ZMQ_MULTICAST_LOOP, &value, &size));
+    CHECK(value == 1);
+    CHECK_OK(zmq_setsockopt(push, ZMQ_LOOPBACK_FASTPATH, &on, sizeof on));
+    /* Values libzmq refuses. */
+    int minus_one = -1;
+    CHECK_ERRNO(zmq_setsockopt(push, ZMQ_HEARTBEAT_TIMEOUT, &minus_one, sizeof minus_one),
+                EINVAL);
+    CHECK_ERRNO(zmq_setsockopt(push, ZMQ_ZAP_DOMAIN, "", 0), EINVAL);
+    CHECK_ERRNO(zmq_setsockopt(push, ZMQ_CONNECT_ROUTING_ID, "id", 2), EINVAL);
+    CHECK_ERRNO(zmq_setsockopt(push, ZMQ_IPC_FILTER_UID, "", 0), EINVAL);
+    CHECK_OK(zmq_setsockopt(push, ZMQ_IPC_FILTER_UID, NULL, 0));
+    /* A heartbeat TTL is kept in deciseconds: libzmq converts first, so -1 ms is 0. */
+    CHECK_OK(zmq_setsockopt(push, ZMQ_HEARTBEAT_TTL, &minus_one, sizeof minus_one));
+    /* udp exists in every libzmq, for socket types this one lacks: ENOCOMPATPROTO. */
+    CHECK_ERRNO(zmq_bind(sub, "udp://127.0.0.1:5555"), ENOCOMPATPROTO);
+    CHECK_ERRNO(zmq_connect(push, "udp://127.0.0.1:5555"), ENOCOMPATPROTO);
+    CHECK_ERRNO(zmq_connect(push, "pgm://127.0.0.1;239.1.1.1:5555"), EPROTONOSUPPORT);
+    /* Monitor events of version 1 fit in 16 bits. */
+    CHECK_ERRNO(zmq_socket_monitor(push, "inproc://mask", 0x10000), EINVAL);
+    CHECK_ERRNO(zmq_socket_monitor(push, "inproc://mask", -1), EINVAL);
+    /* Monitoring again at the same endpoint works at once. */
+    for (int i = 0; i < 20; i++)
+        CHECK_OK(zmq_socket_monitor(push, "inproc://again", ZMQ_EVENT_ALL));
+    CHECK_OK(zmq_close(sub));
+    CHECK_OK(zmq_close(push));
     CHECK_OK(zmq_ctx_term(ctx));
 }
 
@@ -275,6 +338,7 @@ int main(void) {
     RUN(test_bad_handles_and_arguments);
     RUN(test_context_options);
     RUN(test_socket_type_errors);
+    RUN(test_option_buffers_and_values_as_libzmq);
     RUN(test_send_const_and_iov);
     RUN(test_monitor_stops_with_the_socket);
     RUN(test_steerable_proxy);

@@ -125,7 +125,8 @@ impl CtxInner {
         let mut s = self.lock();
         match option {
             ZMQ_IO_THREADS if value >= 0 => s.io_threads_n = value,
-            ZMQ_MAX_SOCKETS if (1..=SOCKET_LIMIT).contains(&value) => s.max_sockets = value,
+            // libzmq takes any count the poller can hold; epoll has no limit of its own.
+            ZMQ_MAX_SOCKETS if value >= 1 => s.max_sockets = value,
             ZMQ_THREAD_PRIORITY if value >= 0 => s.thread_priority = value,
             ZMQ_THREAD_SCHED_POLICY if value >= 0 => s.thread_sched_policy = value,
             ZMQ_THREAD_AFFINITY_CPU_ADD if value >= 0 => s.affinity_cpus.push(value),
@@ -135,11 +136,12 @@ impl CtxInner {
                 };
                 s.affinity_cpus.remove(i);
             }
-            ZMQ_THREAD_NAME_PREFIX if value >= 0 => s.thread_name_prefix = value,
+            ZMQ_THREAD_NAME_PREFIX => s.thread_name_prefix = value,
             ZMQ_MAX_MSGSZ if value >= 0 => s.max_msgsz = value,
-            ZMQ_IPV6 if value == 0 || value == 1 => s.ipv6 = value != 0,
-            ZMQ_BLOCKY if value == 0 || value == 1 => s.blocky = value != 0,
-            ZMQ_ZERO_COPY_RECV if value == 0 || value == 1 => s.zero_copy = value != 0,
+            // Booleans: any non-negative int, non-zero meaning on, as libzmq.
+            ZMQ_IPV6 if value >= 0 => s.ipv6 = value != 0,
+            ZMQ_BLOCKY if value >= 0 => s.blocky = value != 0,
+            ZMQ_ZERO_COPY_RECV if value >= 0 => s.zero_copy = value != 0,
             _ => return Err(Error::Inval),
         }
         Ok(())

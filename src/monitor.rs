@@ -78,7 +78,10 @@ impl Monitor {
     pub fn stop(&self) {
         self.event(ZMQ_EVENT_MONITOR_STOPPED, 0, "");
         let taken = self.lock().take();
-        if let Some(sink) = taken {
+        if let Some(mut sink) = taken {
+            // The name is free when this returns: monitoring again at the same endpoint
+            // works at once (the events already sent stay readable).
+            sink.pair.release_inproc_names();
             sink.pair.close();
         }
     }
@@ -131,6 +134,19 @@ mod tests {
         clone.event(ZMQ_EVENT_CONNECTED, 1, "tcp://x:1");
         monitor.stop();
         reader.close();
+        ctx.terminate().unwrap();
+    }
+
+    #[test]
+    fn a_stopped_monitor_frees_its_endpoint_at_once() {
+        let ctx = CtxInner::new();
+        let monitor = Monitor::new();
+        for _ in 0..50 {
+            monitor
+                .start(&ctx, "inproc://monitor-restart", ZMQ_EVENT_ALL)
+                .unwrap();
+            monitor.stop();
+        }
         ctx.terminate().unwrap();
     }
 }

@@ -47,6 +47,13 @@ pub struct Options {
     pub zap_domain: Vec<u8>,
     /// ZMQ_ZAP_ENFORCE_DOMAIN: a NULL connection with a ZAP domain and no handler is refused.
     pub zap_enforce_domain: bool,
+    /// ZMQ_INVERT_MATCHING: every socket type has it (libzmq keeps it with the options);
+    /// PUB, SUB, XPUB and XSUB act on it.
+    pub invert_matching: bool,
+    /// ZMQ_LOOPBACK_FASTPATH: a Windows-only tcp tuning in libzmq; kept, no effect here.
+    pub loopback_fastpath: bool,
+    /// ZMQ_MULTICAST_LOOP: for the multicast transports (udp, pgm), which this build lacks.
+    pub multicast_loop: bool,
     pub conflate: bool,
     pub tos: i32,
     pub handshake_ivl: i32,
@@ -115,6 +122,9 @@ impl Options {
             curve_server_key: [0; 32],
             zap_domain: Vec::new(),
             zap_enforce_domain: false,
+            invert_matching: false,
+            loopback_fastpath: false,
+            multicast_loop: true,
             conflate: false,
             tos: 0,
             handshake_ivl: 30000,
@@ -178,13 +188,41 @@ pub enum OptVal {
 }
 
 impl OptVal {
-    /// Copies the value into a C buffer of `cap` bytes; returns the length written, or
-    /// EINVAL when it does not fit, as libzmq.
+    /// Copies the value into a C buffer as libzmq's options do: a number only into a buffer
+    /// of exactly its size, a string or binary value into one at least as long. Returns the
+    /// length written, or EINVAL.
     pub fn write_to(&self, out: &mut [u8]) -> Result<usize> {
         if let OptVal::CurveKey(key) = self {
             return write_curve_key(key, out);
         }
-        let bytes: Vec<u8> = match self {
+        let bytes = self.bytes();
+        let fits = match self {
+            OptVal::Int(_) | OptVal::I64(_) | OptVal::U64(_) => out.len() == bytes.len(),
+            _ => out.len() >= bytes.len(),
+        };
+        if !fits {
+            return Err(Error::Inval);
+        }
+        // libzmq clears what is left of the buffer after a string or binary value.
+        out[bytes.len()..].fill(0);
+        out[..bytes.len()].copy_from_slice(&bytes);
+        Ok(bytes.len())
+    }
+
+    /// Copies the value as libzmq's socket-level options (ZMQ_RCVMORE, ZMQ_FD, ZMQ_EVENTS,
+    /// ZMQ_THREAD_SAFE) do: into any buffer at least as long, the rest of it cleared.
+    pub fn write_padded(&self, out: &mut [u8]) -> Result<usize> {
+        let bytes = self.bytes();
+        if out.len() < bytes.len() {
+            return Err(Error::Inval);
+        }
+        out.fill(0);
+        out[..bytes.len()].copy_from_slice(&bytes);
+        Ok(bytes.len())
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        match self {
             OptVal::Int(v) => v.to_ne_bytes().to_vec(),
             OptVal::I64(v) => v.to_ne_bytes().to_vec(),
             OptVal::U64(v) => v.to_ne_bytes().to_vec(),
@@ -194,17 +232,8 @@ impl OptVal {
                 v.push(0);
                 v
             }
-            OptVal::CurveKey(_) => return Err(Error::Inval),
-        };
-        if out.len() < bytes.len() {
-            return Err(Error::Inval);
+            OptVal::CurveKey(key) => key.to_vec(),
         }
-        if matches!(self, OptVal::Int(_) | OptVal::I64(_) | OptVal::U64(_)) {
-            // libzmq clears the whole buffer, so a wider integer reads the same value.
-            out.fill(0);
-        }
-        out[..bytes.len()].copy_from_slice(&bytes);
-        Ok(bytes.len())
     }
 }
 
@@ -279,6 +308,21 @@ macro_rules! bool_opt {
             id: $id,
             set: Some(|o, v| {
                 o.$field = bool_of(v)?;
+                Ok(())
+            }),
+            get: Some(|o| OptVal::Int(o.$field as i32)),
+        }
+    };
+}
+
+/// A boolean that takes any int, non-zero meaning on (libzmq's "relaxed" booleans, the
+/// options its draft API added).
+macro_rules! relaxed_bool_opt {
+    ($id:expr, $field:ident) => {
+        Entry {
+            id: $id,
+            set: Some(|o, v| {
+                o.$field = int_of(v)? != 0;
                 Ok(())
             }),
             get: Some(|o| OptVal::Int(o.$field as i32)),
@@ -394,16 +438,22 @@ static TABLE: &[Entry] = &[
         set: Some(|o, v| set_plain_credential(o, v, |o| &mut o.plain_password)),
         get: Some(|o| OptVal::Str(o.plain_password.clone())),
     },
+    relaxed_bool_opt!(ZMQ_ZAP_ENFORCE_DOMAIN, zap_enforce_domain),
+    relaxed_bool_opt!(ZMQ_INVERT_MATCHING, invert_matching),
+    relaxed_bool_opt!(ZMQ_LOOPBACK_FASTPATH, loopback_fastpath),
+    relaxed_bool_opt!(ZMQ_MULTICAST_LOOP, multicast_loop),
     Entry {
-        id: ZMQ_ZAP_ENFORCE_DOMAIN,
+        id: ZMQ_ZAP_DOMAIN,
         set: Some(|o, v| {
-            // Any int: non-zero is on (libzmq's "relaxed" boolean).
-            o.zap_enforce_domain = int_of(v)? != 0;
+            // 1 to 255 bytes: libzmq refuses an empty domain (NULL included).
+            if v.is_empty() {
+                return Err(Error::Inval);
+            }
+            o.zap_domain = bytes_max(v, 255)?;
             Ok(())
         }),
-        get: Some(|o| OptVal::Int(o.zap_enforce_domain as i32)),
+        get: Some(|o| OptVal::Str(o.zap_domain.clone())),
     },
-    str_opt!(ZMQ_ZAP_DOMAIN, zap_domain, 255),
     bool_opt!(ZMQ_CONFLATE, conflate),
     int_opt!(ZMQ_TOS, tos, 0),
     int_opt!(ZMQ_HANDSHAKE_IVL, handshake_ivl, 0),
@@ -421,26 +471,31 @@ static TABLE: &[Entry] = &[
     Entry {
         id: ZMQ_HEARTBEAT_TTL,
         set: Some(|o, v| {
-            let x = at_least(v, 0)?;
-            // Carried on the wire in deciseconds, in 16 bits.
-            if x > 6_553_599 {
+            // Carried on the wire in deciseconds, in 16 bits. libzmq converts before it
+            // checks, so -99..=-1 ms is taken as 0.
+            let deci = int_of(v)? / 100;
+            if !(0..=0xffff).contains(&deci) {
                 return Err(Error::Inval);
             }
-            o.heartbeat_ttl = x / 100 * 100;
+            o.heartbeat_ttl = deci * 100;
             Ok(())
         }),
         get: Some(|o| OptVal::Int(o.heartbeat_ttl)),
     },
-    int_opt!(ZMQ_HEARTBEAT_TIMEOUT, heartbeat_timeout, -1),
+    // -1 (the default: use HEARTBEAT_IVL) can be read but not set, as in libzmq.
+    int_opt!(ZMQ_HEARTBEAT_TIMEOUT, heartbeat_timeout, 0),
     int_opt!(ZMQ_CONNECT_TIMEOUT, connect_timeout, 0),
     int_opt!(ZMQ_TCP_MAXRT, tcp_maxrt, 0),
     int_opt!(ZMQ_MULTICAST_MAXTPDU, multicast_maxtpdu, 1),
     int_opt!(ZMQ_USE_FD, use_fd, -1),
-    str_opt!(ZMQ_BINDTODEVICE, bindtodevice, 15),
+    // libzmq takes up to IFNAMSIZ (16) bytes; the kernel then wants a NUL among them.
+    str_opt!(ZMQ_BINDTODEVICE, bindtodevice, 16),
     Entry {
         id: ZMQ_CONNECT_ROUTING_ID,
         set: Some(|o, v| {
-            if v.is_empty() || v.len() > 255 {
+            // Only the routing sockets have it (libzmq's routing_socket_base_t), any
+            // non-empty length.
+            if !matches!(o.socket_type, ZMQ_ROUTER | ZMQ_REP | ZMQ_STREAM) || v.is_empty() {
                 return Err(Error::Inval);
             }
             o.connect_routing_id = v.to_vec();
@@ -647,8 +702,23 @@ mod tests {
     fn getsockopt_buffer_must_fit() {
         let mut small = [0u8; 2];
         assert_eq!(OptVal::Int(5).write_to(&mut small), Err(Error::Inval));
-        let mut buf = [0u8; 8];
+        let mut buf = [0xffu8; 8];
         assert_eq!(OptVal::Str(b"ab".to_vec()).write_to(&mut buf), Ok(3));
-        assert_eq!(&buf[..3], b"ab\0");
+        assert_eq!(buf, *b"ab\0\0\0\0\0\0");
+    }
+
+    #[test]
+    fn numbers_need_a_buffer_of_exactly_their_size_but_socket_level_ones_any_wider() {
+        let mut wide = [0xffu8; 8];
+        assert_eq!(OptVal::Int(5).write_to(&mut wide), Err(Error::Inval));
+        assert_eq!(OptVal::I64(5).write_to(&mut [0u8; 4]), Err(Error::Inval));
+        assert_eq!(OptVal::I64(5).write_to(&mut wide), Ok(8));
+        let mut wide = [0xffu8; 8];
+        assert_eq!(OptVal::Int(5).write_padded(&mut wide), Ok(4));
+        assert_eq!(wide, [5, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            OptVal::Int(5).write_padded(&mut [0u8; 3]),
+            Err(Error::Inval)
+        );
     }
 }

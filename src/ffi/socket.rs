@@ -118,12 +118,15 @@ pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
 
 /// String options that take NULL (length 0: clear, or for PLAIN's credentials, back to NULL)
 /// and refuse an empty non-NULL string.
-const STRICT_EMPTY: [c_int; 5] = [
+const STRICT_EMPTY: [c_int; 8] = [
     ZMQ_SOCKS_PROXY,
     ZMQ_TCP_ACCEPT_FILTER,
     ZMQ_BINDTODEVICE,
     ZMQ_PLAIN_USERNAME,
     ZMQ_PLAIN_PASSWORD,
+    ZMQ_IPC_FILTER_UID,
+    ZMQ_IPC_FILTER_GID,
+    ZMQ_IPC_FILTER_PID,
 ];
 
 /// Sets a socket option.

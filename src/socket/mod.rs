@@ -644,17 +644,20 @@ impl SocketBase {
     /// `zmq_getsockopt`: writes into `out`, returns the length written.
     pub fn getsockopt(&mut self, id: i32, out: &mut [u8]) -> Result<usize> {
         self.check_alive()?;
-        let val = match id {
+        let socket_level = match id {
             ZMQ_RCVMORE => OptVal::Int(self.rcvmore as i32),
             ZMQ_FD => OptVal::Int(self.mailbox.fd()),
             ZMQ_EVENTS => OptVal::Int(self.events()?),
             ZMQ_THREAD_SAFE => OptVal::Int(0),
-            _ => match self.kind.getsockopt(id) {
-                Some(r) => r?,
-                None => self.options.get(id)?,
-            },
+            _ => {
+                let val = match self.kind.getsockopt(id) {
+                    Some(r) => r?,
+                    None => self.options.get(id)?,
+                };
+                return val.write_to(out);
+            }
         };
-        val.write_to(out)
+        socket_level.write_padded(out)
     }
 
     /// Whether one more message could be sent now without blocking. Looks at commands only
@@ -687,6 +690,10 @@ impl SocketBase {
     /// (inproc only); `None` stops monitoring.
     pub fn monitor(&mut self, addr: Option<&str>, events: i32) -> Result<()> {
         self.check_alive()?;
+        // Version 1 events fit in 16 bits; libzmq checks before anything else.
+        if events as u32 >> 16 != 0 {
+            return Err(Error::Inval);
+        }
         self.stop_monitor();
         let Some(addr) = addr else { return Ok(()) };
         if !matches!(Endpoint::parse(addr)?, Endpoint::Inproc(_)) {
@@ -700,6 +707,14 @@ impl SocketBase {
         self.monitor.stop();
     }
 
+    /// Gives back the inproc names this socket bound, at once: a new bind of the same name
+    /// succeeds from now on, whatever the reaper has done yet. The pipes stay.
+    pub fn release_inproc_names(&mut self) {
+        for name in std::mem::take(&mut self.bound) {
+            let _ = self.ctx.unregister_endpoint(&name, self.id);
+        }
+    }
+
     /// `zmq_close`: the reaper finishes the socket.
     pub fn close(self: Box<Self>) {
         let ctx = self.ctx.clone();
@@ -709,9 +724,7 @@ impl SocketBase {
     /// Called by the reaper once: unbinds names and starts terminating every pipe.
     pub fn start_reaping(&mut self) {
         self.reaping = true;
-        for name in std::mem::take(&mut self.bound) {
-            let _ = self.ctx.unregister_endpoint(&name, self.id);
-        }
+        self.release_inproc_names();
         let _ = self.process_commands(0, false);
         // Inproc connections still waiting for a bind keep their messages: they finish
         // when the name is bound (at the latest by the context's termination).
