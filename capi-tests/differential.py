@@ -497,6 +497,59 @@ class Probe:
                 z.zmq_msg_close(m)
                 return r
             return f
+        def tcp_pair(a, b, f):
+            """Sockets of types a (bound) and b (connected) over tcp on loopback."""
+            def run(c):
+                x = self.sock(c, a)
+                y = self.sock(c, b)
+                z.zmq_bind(x, b"tcp://127.0.0.1:*")
+                ep = ctypes.create_string_buffer(256)
+                n = ctypes.c_size_t(256)
+                z.zmq_getsockopt(x, 32, ep, ctypes.byref(n))
+                z.zmq_connect(y, ep.value)
+                try:
+                    return f(x, y)
+                finally:
+                    z.zmq_close(x)
+                    z.zmq_close(y)
+            return lambda: in_ctx(run)
+        for size in (10, 1000, 100000):
+            res.append(("api/received msg SHARED, %d B tcp" % size,
+                        tcp_pair(8, 7, received_shared(size))))
+
+        def received_shared_batch(size, count):
+            def f(a, b):
+                import time
+                out = []
+                for _ in range(count):
+                    z.zmq_send(a, b"x" * size, size, 0)
+                time.sleep(0.3)  # all of them arrive, read in one go
+                m = MSG()
+                for _ in range(count):
+                    z.zmq_msg_init(m)
+                    z.zmq_msg_recv(m, b, 0)
+                    out.append(str(z.zmq_msg_get(m, 3)))
+                    z.zmq_msg_close(m)
+                return "SHARED " + ",".join(out)
+            return f
+        for size in (100, 300, 5000):
+            res.append(("api/received msgs SHARED, 8 x %d B tcp" % size,
+                        tcp_pair(8, 7, received_shared_batch(size, 8))))
+
+        def fd_wakes(push, pull):
+            """An event loop that polls ZMQ_FD before it ever reads ZMQ_EVENTS."""
+            import select
+            import time
+            fd = ctypes.c_int(-1)
+            n = ctypes.c_size_t(4)
+            z.zmq_getsockopt(pull, 14, ctypes.byref(fd), ctypes.byref(n))
+            time.sleep(0.3)  # the connection is up
+            z.zmq_send(push, b"hello", 5, 0)
+            poller = select.poll()
+            poller.register(fd.value, select.POLLIN)
+            woke = bool(poller.poll(2000))
+            return "ZMQ_FD readable: %s" % woke
+        res.append(("api/ZMQ_FD wakes before any ZMQ_EVENTS, tcp", tcp_pair(8, 7, fd_wakes)))
         res.append(("api/received msg SHARED, 10 B inproc", pair(0, 0, received_shared(10))))
         res.append(("api/received msg SHARED, 1000 B inproc", pair(0, 0, received_shared(1000))))
 

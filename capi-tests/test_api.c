@@ -2,6 +2,7 @@
  * zmq_send_const, zmq_sendiov/zmq_recviov, the monitor and the steerable proxy (inproc, and tcp with a peerless backend). */
 #define _DEFAULT_SOURCE
 #include "testutil.h"
+#include <poll.h>
 #include <pthread.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -184,6 +185,37 @@ static void test_option_buffers_and_values_as_libzmq(void) {
     CHECK_OK(zmq_ctx_term(ctx));
 }
 
+/* An event loop that polls ZMQ_FD before it ever reads ZMQ_EVENTS still wakes for the first
+ * message, on every transport, as with libzmq. */
+static void test_fd_wakes_for_the_first_message(void) {
+    const char *endpoints[] = {"inproc://fd-first", "ipc://*", "tcp://127.0.0.1:*"};
+    for (int i = 0; i < 3; i++) {
+        void *ctx = zmq_ctx_new();
+        void *push = zmq_socket(ctx, ZMQ_PUSH), *pull = zmq_socket(ctx, ZMQ_PULL);
+        CHECK_OK(zmq_bind(push, endpoints[i]));
+        char ep[256];
+        size_t len = sizeof ep;
+        CHECK_OK(zmq_getsockopt(push, ZMQ_LAST_ENDPOINT, ep, &len));
+        CHECK_OK(zmq_connect(pull, ep));
+        int fd = -1;
+        size_t size = sizeof fd;
+        CHECK_OK(zmq_getsockopt(pull, ZMQ_FD, &fd, &size));
+        zmq_sleep(1); /* connected, nothing asked of the socket since */
+        CHECK(zmq_send(push, "hello", 5, 0) == 5);
+        struct pollfd p = {fd, POLLIN, 0};
+        CHECK(poll(&p, 1, 5000) == 1 && (p.revents & POLLIN));
+        int events = 0;
+        size = sizeof events;
+        CHECK_OK(zmq_getsockopt(pull, ZMQ_EVENTS, &events, &size));
+        CHECK(events & ZMQ_POLLIN);
+        char buf[8];
+        CHECK(zmq_recv(pull, buf, sizeof buf, ZMQ_DONTWAIT) == 5);
+        CHECK_OK(zmq_close(push));
+        CHECK_OK(zmq_close(pull));
+        CHECK_OK(zmq_ctx_term(ctx));
+    }
+}
+
 static void test_send_const_and_iov(void) {
     void *ctx = zmq_ctx_new();
     void *a = zmq_socket(ctx, ZMQ_PAIR), *b = zmq_socket(ctx, ZMQ_PAIR);
@@ -339,6 +371,7 @@ int main(void) {
     RUN(test_context_options);
     RUN(test_socket_type_errors);
     RUN(test_option_buffers_and_values_as_libzmq);
+    RUN(test_fd_wakes_for_the_first_message);
     RUN(test_send_const_and_iov);
     RUN(test_monitor_stops_with_the_socket);
     RUN(test_steerable_proxy);

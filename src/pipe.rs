@@ -119,8 +119,13 @@ pub fn pipepair_parts(w: [i64; 2], r: [i64; 2]) -> (Pipe, Pipe) {
             Mutex::new(EndAddr::default()),
         ],
     });
-    let (w0, r0) = ypipe();
-    let (w1, r1) = ypipe();
+    let (w0, mut r0) = ypipe();
+    let (w1, mut r1) = ypipe();
+    // Each reader starts asleep: the first message wakes its owner with a command, so a
+    // socket's ZMQ_FD signals it even when the application has not looked at the socket
+    // since it was made (libzmq's fd is readable then too). One command per pipe.
+    r0.check_read();
+    r1.check_read();
     let id0 = NEXT_PIPE_ID.fetch_add(2, Ordering::Relaxed);
     let mk = |side: usize, id: u64, inpipe, outpipe| Pipe {
         id,

@@ -37,6 +37,10 @@ pub const MORE: u8 = 1;
 pub const COMMAND: u8 = 2;
 /// The message announces the routing id of a pipe (first message on a ROUTER's pipe).
 pub const ROUTING_ID: u8 = 64;
+/// The bytes were shared with another copy of the message (`share`): what ZMQ_SHARED
+/// reports, with the reference count. Bytes shared with other messages of one receive
+/// buffer (zero-copy receive) do not count, as in libzmq.
+const SHARED: u8 = 128;
 
 const MAGIC: u8 = 0x5a;
 
@@ -627,18 +631,21 @@ impl Msg {
         self.flags & MORE != 0
     }
 
-    /// Whether the bytes are shared with another message or owned by the caller.
+    /// Whether the bytes are shared with another copy of this message, or owned by the
+    /// caller (ZMQ_SHARED).
     pub fn is_shared(&self) -> bool {
         match self.kind {
             // SAFETY: the block is live while this message refers to it.
             Kind::Heap => unsafe {
-                self.payload
-                    .heap
-                    .block
-                    .as_ref()
-                    .refs
-                    .load(Ordering::Acquire)
-                    > 1
+                self.flags & SHARED != 0
+                    && self
+                        .payload
+                        .heap
+                        .block
+                        .as_ref()
+                        .refs
+                        .load(Ordering::Acquire)
+                        > 1
             },
             Kind::Const => true,
             _ => false,
@@ -660,9 +667,11 @@ impl Msg {
         self.metadata = md;
     }
 
-    /// A second message sharing this one's bytes (heap bytes are reference counted).
-    pub fn share(&self) -> Msg {
+    /// A second message sharing this one's bytes (heap bytes are reference counted); both
+    /// are marked shared.
+    pub fn share(&mut self) -> Msg {
         if self.kind == Kind::Heap {
+            self.flags |= SHARED;
             // SAFETY: the block is live; Relaxed suffices for an increment (as in Arc).
             unsafe {
                 self.payload
@@ -777,11 +786,11 @@ mod tests {
 
     #[test]
     fn small_messages_are_inline_and_large_ones_shared_on_copy() {
-        let small = Msg::from_slice(b"hello").unwrap();
+        let mut small = Msg::from_slice(b"hello").unwrap();
         assert_eq!(small.data(), b"hello");
         let c = small.share();
         assert!(!c.is_shared());
-        let big = Msg::from_slice(&[7u8; 1000]).unwrap();
+        let mut big = Msg::from_slice(&[7u8; 1000]).unwrap();
         assert!(!big.is_shared());
         let c2 = big.share();
         assert!(big.is_shared() && c2.is_shared());

@@ -261,8 +261,13 @@ mod tests {
     fn a_live_message_keeps_its_bytes_and_the_owner_moves_on() {
         let mut b = filled(64, b"abcdefgh");
         let at = b.bytes(0..1).as_ptr();
-        let m = b.share(0..4);
+        let mut m = b.share(0..4);
+        assert!(
+            !m.is_shared(),
+            "bytes of a receive buffer are not a copy of the message"
+        );
         let copy = m.share();
+        assert!(m.is_shared() && copy.is_shared());
         assert!(b.restart(4..8, 64));
         assert_ne!(b.bytes(0..1).as_ptr(), at, "a fresh block");
         assert_eq!(b.bytes(0..4), b"efgh");

@@ -154,7 +154,7 @@ impl Dist {
     /// The message is always taken.
     pub fn send_to_matching(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
         let more = msg.more();
-        let m = msg.take();
+        let mut m = msg.take();
         let mut i = 0;
         while i < self.matching {
             let idx = self.pipes[i];
