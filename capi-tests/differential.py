@@ -573,6 +573,27 @@ class Probe:
             z.zmq_poll(ctypes.byref(it), 1, 0)) + " revents=%d" % it.revents)(Item(s, 0, 3, 0)))))
 
         # -- monitor
+        def monitor_events(stop):
+            def run(c):
+                import struct
+                s = self.sock(c, 2)
+                if stop:
+                    z.zmq_setsockopt(s, 109, ctypes.byref(ctypes.c_int(stop)), 4)
+                z.zmq_socket_monitor(s, b"inproc://events", 0xFFFF)
+                m = self.sock(c, 0)
+                z.zmq_connect(m, b"inproc://events")
+                z.zmq_setsockopt(m, 27, ctypes.byref(ctypes.c_int(500)), 4)
+                z.zmq_connect(s, b"tcp://127.0.0.1:1")  # nothing listens on port 1
+                buf = ctypes.create_string_buffer(256)
+                events = []
+                while len(events) < 6 and z.zmq_recv(m, buf, 256, 0) >= 6:
+                    events.append(struct.unpack("=H", buf.raw[:2])[0])
+                    z.zmq_recv(m, buf, 256, 0)
+                z.zmq_close(s)
+                z.zmq_close(m)
+                return "events " + ",".join("%#x" % e for e in events)
+            return lambda: in_ctx(run)
+        res.append(("api/monitor: tcp connect refused", monitor_events(0)))
         for ep, mask in ((b"inproc://mon", 0x10000), (b"inproc://mon", -1), (b"inproc://mon", 0),
                          (b"inproc://mon", 0xFFFF), (b"tcp://127.0.0.1:5555", 0xFFFF),
                          (None, 0), (None, 0xFFFF), (b"", 0xFFFF), (b"foo://x", 0xFFFF)):

@@ -54,6 +54,9 @@ pub struct Options {
     pub loopback_fastpath: bool,
     /// ZMQ_MULTICAST_LOOP: for the multicast transports (udp, pgm), which this build lacks.
     pub multicast_loop: bool,
+    /// ZMQ_RECONNECT_STOP: when a connect-role session stops reconnecting (bits:
+    /// 1 connection refused, 2 handshake failed, 4 after a disconnect; see `crate::session`).
+    pub reconnect_stop: i32,
     pub conflate: bool,
     pub tos: i32,
     pub handshake_ivl: i32,
@@ -125,6 +128,7 @@ impl Options {
             invert_matching: false,
             loopback_fastpath: false,
             multicast_loop: true,
+            reconnect_stop: 0,
             conflate: false,
             tos: 0,
             handshake_ivl: 30000,
@@ -442,6 +446,15 @@ static TABLE: &[Entry] = &[
     relaxed_bool_opt!(ZMQ_INVERT_MATCHING, invert_matching),
     relaxed_bool_opt!(ZMQ_LOOPBACK_FASTPATH, loopback_fastpath),
     relaxed_bool_opt!(ZMQ_MULTICAST_LOOP, multicast_loop),
+    Entry {
+        id: ZMQ_RECONNECT_STOP,
+        set: Some(|o, v| {
+            // Any int: the bits libzmq knows act, the others are kept and ignored.
+            o.reconnect_stop = int_of(v)?;
+            Ok(())
+        }),
+        get: Some(|o| OptVal::Int(o.reconnect_stop)),
+    },
     Entry {
         id: ZMQ_ZAP_DOMAIN,
         set: Some(|o, v| {

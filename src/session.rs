@@ -12,8 +12,11 @@
 //! The connect attempts (the SOCKS5 proxy included) and the backoff are the connecter's
 //! ([`crate::transport::connecter`]); the session owns the reconnect policy: whether to try
 //! again (not while ending, not with RECONNECT_IVL -1, not after a protocol error such as a
-//! failed handshake: libzmq ends such a connection for good), and the timer. A failed attempt, a
-//! proxy's refusal included, means reconnecting after the backoff's interval.
+//! failed handshake: libzmq ends such a connection for good; nor as ZMQ_RECONNECT_STOP says:
+//! a refusing tcp peer, a hang-up or silence during the handshake, a refused ipc attempt after
+//! the socket disconnected something), and the timer. A failed attempt, a proxy's refusal
+//! included, closes its descriptor (ZMQ_EVENT_CLOSED) and means reconnecting after the
+//! backoff's interval.
 //!
 //! Raw sockets (STREAM) run the raw engine: its pipe exists from the start of the connection
 //! (no handshake), and the socket ending the pipe (an empty data part) ends the connection
@@ -38,7 +41,7 @@
 //! engine and connect attempt, terminates its pipes, and acknowledges its owner once they
 //! are gone, as for a `Term` with linger 0.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,7 +56,7 @@ use crate::msg::{self, Msg};
 use crate::options::Options;
 use crate::own::{Own, OwnerRef};
 use crate::pipe::{pipepair_parts, Pipe, PipeEvent};
-use crate::transport::connecter::{Connecter, Progress};
+use crate::transport::connecter::{Connecter, Failure, Progress};
 use crate::transport::connection::Connection;
 
 const TIMER_RECONNECT: u32 = 1;
@@ -78,7 +81,15 @@ pub struct SocketRef {
     pub monitor: Monitor,
     /// The socket's context (weak: the context outlives its I/O objects, not the reverse).
     pub ctx: std::sync::Weak<crate::ctx::CtxInner>,
+    /// Set by the socket's zmq_disconnect when ZMQ_RECONNECT_STOP has AFTER_DISCONNECT.
+    pub disconnected: Arc<AtomicBool>,
 }
+
+// ZMQ_RECONNECT_STOP's bits, as libzmq 4.3.5 defines them (4.3.4's header gave
+// AFTER_DISCONNECT the value 3).
+pub(crate) const RECONNECT_STOP_CONN_REFUSED: i32 = 1;
+pub(crate) const RECONNECT_STOP_HANDSHAKE_FAILED: i32 = 2;
+pub(crate) const RECONNECT_STOP_AFTER_DISCONNECT: i32 = 4;
 
 impl SocketRef {
     /// Whether a ZAP handler is bound in the socket's context now.
@@ -182,15 +193,44 @@ impl Session {
         let Role::Connect(c) = &mut self.role else {
             return;
         };
-        if c.start(io, &self.socket.options) {
-            self.socket.monitor.event(
+        match c.start(io, &self.socket.options) {
+            Ok(()) => self.socket.monitor.event(
                 ZMQ_EVENT_CONNECT_DELAYED,
                 libc::EINPROGRESS as u32,
                 &self.endpoint,
-            );
-        } else {
-            self.schedule_reconnect(io);
+            ),
+            Err(f) => self.attempt_failed(io, f),
         }
+    }
+
+    /// A connect attempt failed: its descriptor is closed (ZMQ_EVENT_CLOSED, as libzmq
+    /// reports it), then the reconnect policy decides, ZMQ_RECONNECT_STOP included: a tcp
+    /// target that refused the connection ends the endpoint (CONN_REFUSED); after a
+    /// zmq_disconnect on the socket, a refused ipc attempt is the last one
+    /// (AFTER_DISCONNECT: no more attempts, the endpoint stays until disconnected).
+    fn attempt_failed(&mut self, io: &mut IoCtx, f: Failure) {
+        if let Some(fd) = f.fd {
+            self.socket
+                .monitor
+                .event(ZMQ_EVENT_CLOSED, fd as u32, &self.endpoint);
+        }
+        let stop = self.socket.options.reconnect_stop;
+        let Role::Connect(c) = &self.role else {
+            return self.schedule_reconnect(io);
+        };
+        if f.refused && !self.term_requested {
+            if stop & RECONNECT_STOP_CONN_REFUSED != 0 && c.is_tcp() {
+                self.own.request_term();
+                return;
+            }
+            if stop & RECONNECT_STOP_AFTER_DISCONNECT != 0
+                && !c.is_tcp()
+                && self.socket.disconnected.load(Ordering::Acquire)
+            {
+                return;
+            }
+        }
+        self.schedule_reconnect(io);
     }
 
     /// Whether a connect attempt is under way.
@@ -407,9 +447,16 @@ impl Session {
     }
 
     fn engine_closed(&mut self, io: &mut IoCtx, why: Closed) {
+        let in_handshake = !self.handshaken;
         self.close_engine(io, Some(why));
         let connect = matches!(self.role, Role::Connect(_)) && !self.term_requested;
-        if connect && matches!(why, Closed::Protocol(_) | Closed::Message(_)) {
+        // ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED: a peer that hangs up or goes silent during
+        // the handshake (not a ZMTP peer, perhaps) counts as a protocol error.
+        let stop_on_handshake = in_handshake
+            && matches!(why, Closed::Connection | Closed::Timeout)
+            && self.socket.options.reconnect_stop & RECONNECT_STOP_HANDSHAKE_FAILED != 0;
+        if connect && (matches!(why, Closed::Protocol(_) | Closed::Message(_)) || stop_on_handshake)
+        {
             // As libzmq: a peer that broke the protocol (a failed handshake included) is
             // not tried again; the socket ends this connection as for a disconnect.
             self.own.request_term();
@@ -559,7 +606,7 @@ impl IoObject for Session {
                 match c.ready(io, ev, &self.socket.options) {
                     Progress::Pending => {}
                     Progress::Connected(s) => self.connected(io, s),
-                    Progress::Failed => self.schedule_reconnect(io),
+                    Progress::Failed(f) => self.attempt_failed(io, f),
                 }
                 return;
             }

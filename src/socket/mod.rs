@@ -138,6 +138,9 @@ pub struct SocketBase {
     /// `Bind` commands promised to us by connecting peers, and those processed.
     binds_sent: Arc<std::sync::atomic::AtomicU64>,
     binds_seen: u64,
+    /// A zmq_disconnect happened while ZMQ_RECONNECT_STOP had AFTER_DISCONNECT: the
+    /// sessions' ipc reconnects stop at the next refusal (see `crate::session`).
+    disconnected: Arc<std::sync::atomic::AtomicBool>,
     /// The socket's place in the ownership tree: the objects on I/O threads it owns
     /// (listeners, connect-role sessions) until they acknowledge their end.
     own: Own<Owned>,
@@ -188,6 +191,7 @@ impl SocketBase {
             reaping: false,
             monitor: Monitor::new(),
             binds_sent: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            disconnected: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             binds_seen: 0,
             own: Own::new(None),
         }))
@@ -358,6 +362,7 @@ impl SocketBase {
             options: self.options.clone(),
             monitor: self.monitor.clone(),
             ctx: Arc::downgrade(&self.ctx),
+            disconnected: self.disconnected.clone(),
         }
     }
 
@@ -449,6 +454,11 @@ impl SocketBase {
         }
         if connect {
             self.terminate_pipes_of(addr, true);
+        }
+        // libzmq marks the socket after any network unbind or disconnect.
+        if self.options.reconnect_stop & crate::session::RECONNECT_STOP_AFTER_DISCONNECT != 0 {
+            self.disconnected
+                .store(true, std::sync::atomic::Ordering::Release);
         }
         Ok(())
     }

@@ -36,7 +36,16 @@ pub enum Progress {
     /// Connected to the target (through the proxy, if any): the stream is the session's.
     Connected(Connection),
     /// This attempt failed (nothing is left registered).
-    Failed,
+    Failed(Failure),
+}
+
+/// How an attempt failed: what the monitor and the reconnect policy need.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Failure {
+    /// The descriptor the attempt had (closed now): ZMQ_EVENT_CLOSED reports it.
+    pub fd: Option<i32>,
+    /// The target refused the connection (ECONNREFUSED), not through a proxy.
+    pub refused: bool,
 }
 
 /// A connecter. See the module documentation.
@@ -62,14 +71,18 @@ impl Connecter {
         }
     }
 
+    /// Whether the target is a tcp address (else ipc).
+    pub fn is_tcp(&self) -> bool {
+        matches!(self.target, Target::Tcp { .. })
+    }
+
     /// Whether an attempt is under way.
     pub fn is_connecting(&self) -> bool {
         self.connecting.is_some()
     }
 
-    /// Starts an attempt: true when it is under way (registered for its events), false
-    /// when it failed at once.
-    pub fn start(&mut self, io: &mut IoCtx, opts: &Options) -> bool {
+    /// Starts an attempt: Ok when it is under way (registered for its events).
+    pub fn start(&mut self, io: &mut IoCtx, opts: &Options) -> Result<(), Failure> {
         self.socks = None;
         let proxy = &opts.socks_proxy;
         let started = match &self.target {
@@ -83,12 +96,18 @@ impl Connecter {
         match started {
             Ok(mut s) => {
                 if s.register(io.registry, io.token()).is_err() {
-                    return false;
+                    return Err(Failure {
+                        fd: Some(s.raw_fd()),
+                        refused: false,
+                    });
                 }
                 self.connecting = Some(s);
-                true
+                Ok(())
             }
-            Err(_) => false,
+            Err(e) => Err(Failure {
+                fd: None,
+                refused: proxy.is_empty() && e.raw_os_error() == Some(libc::ECONNREFUSED),
+            }),
         }
     }
 
@@ -129,13 +148,25 @@ impl Connecter {
         let Some(mut s) = self.connecting.take() else {
             return Progress::Pending;
         };
-        let ok = match &s {
-            Connection::Tcp(t) => t.take_error().ok().flatten().is_none() && t.peer_addr().is_ok(),
-            Connection::Unix(u) => u.take_error().ok().flatten().is_none() && u.peer_addr().is_ok(),
+        let error = match &s {
+            Connection::Tcp(t) => t.take_error(),
+            Connection::Unix(u) => u.take_error(),
         };
-        if !ok {
+        let connected = match &s {
+            Connection::Tcp(t) => t.peer_addr().is_ok(),
+            Connection::Unix(u) => u.peer_addr().is_ok(),
+        };
+        let error = match error {
+            Ok(Some(e)) => e.raw_os_error(),
+            Ok(None) if connected => None,
+            _ => Some(0),
+        };
+        if let Some(errno) = error {
             s.deregister(io.registry);
-            return Progress::Failed;
+            return Progress::Failed(Failure {
+                fd: Some(s.raw_fd()),
+                refused: errno == libc::ECONNREFUSED && opts.socks_proxy.is_empty(),
+            });
         }
         let proxied = match &self.target {
             Target::Tcp { addr, .. } if !opts.socks_proxy.is_empty() => Some(addr),
@@ -153,7 +184,10 @@ impl Connecter {
             }
             Err(_) => {
                 s.deregister(io.registry);
-                Progress::Failed
+                Progress::Failed(Failure {
+                    fd: Some(s.raw_fd()),
+                    refused: false,
+                })
             }
         }
     }
@@ -174,8 +208,9 @@ impl Connecter {
                 }
             }
             Err(_) => {
+                let fd = self.connecting.as_ref().map(|s| s.raw_fd());
                 self.abort(io);
-                Progress::Failed
+                Progress::Failed(Failure { fd, refused: false })
             }
         }
     }
@@ -186,7 +221,10 @@ impl Connecter {
         self.ivl = opts.reconnect_ivl;
         s.deregister(io.registry);
         if !net::tune(&s, opts) {
-            return Progress::Failed;
+            return Progress::Failed(Failure {
+                fd: Some(s.raw_fd()),
+                refused: false,
+            });
         }
         Progress::Connected(s)
     }
