@@ -9,6 +9,11 @@
 //! finished (flushed within LINGER), so `zmq_ctx_term` waits for their last messages, as
 //! in libzmq. Monitor events go to the socket's monitor directly.
 //!
+//! An accept that fails for want of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM) reports
+//! ZMQ_EVENT_ACCEPT_FAILED and is tried again after [`ACCEPT_RETRY`]: the poller is
+//! edge-triggered, so waiting for the next readiness could wait forever with connections
+//! already queued. (libzmq's level-triggered poller retries at every turn instead.)
+//!
 //! Threads: the listener and its sessions live on one I/O thread. After a panic in its code
 //! the I/O thread calls [`IoObject::abort`]: the listener ends as for a `Term` with
 //! linger 0.
@@ -18,6 +23,7 @@ use mio::net::{TcpListener, UnixListener};
 use mio::Interest;
 
 use std::os::fd::AsRawFd;
+use std::time::Duration;
 
 use crate::command::{ObjCmd, PipeCmd};
 use crate::constants::*;
@@ -26,6 +32,10 @@ use crate::own::{Own, OwnerRef};
 use crate::session::{Session, SocketRef};
 use crate::transport::connection::Connection;
 use crate::transport::net;
+
+/// How long a listener waits before it tries again an accept that failed for want of
+/// resources (descriptors, memory).
+pub const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// A bound listening socket, as its transport made it, before it goes to an I/O thread.
 pub struct Listening {
@@ -65,6 +75,8 @@ pub struct Listener {
     keep: Option<Box<dyn Send>>,
     /// Ended, and every session it made has too: acknowledged to the socket.
     done: bool,
+    /// An accept retry is scheduled (see the module docs).
+    retry_pending: bool,
 }
 
 impl Listener {
@@ -77,6 +89,7 @@ impl Listener {
             sock: Some(l.sock),
             keep: l.keep,
             done: false,
+            retry_pending: false,
         }
     }
 
@@ -145,8 +158,28 @@ impl Listener {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                // Out of fds and the like: try again on the next readiness.
-                Err(_) => return,
+                Err(e) => {
+                    let errno = e.raw_os_error().unwrap_or(0);
+                    self.socket.monitor.event(
+                        ZMQ_EVENT_ACCEPT_FAILED,
+                        errno as u32,
+                        &self.endpoint,
+                    );
+                    match errno {
+                        // That one connection went wrong (reset before it was accepted, or
+                        // refused by a firewall rule): the next may be fine.
+                        libc::ECONNABORTED | libc::EPROTO | libc::EPERM => continue,
+                        // Out of descriptors or memory, or anything else: the queued
+                        // connections wait until the retry.
+                        _ => {
+                            if !self.retry_pending {
+                                self.retry_pending = true;
+                                io.add_timer(ACCEPT_RETRY, 0);
+                            }
+                            return;
+                        }
+                    }
+                }
             }
         }
     }
@@ -175,7 +208,10 @@ impl IoObject for Listener {
         self.accept_all(io);
     }
 
-    fn timer(&mut self, _io: &mut IoCtx, _timer_id: u32) {}
+    fn timer(&mut self, io: &mut IoCtx, _timer_id: u32) {
+        self.retry_pending = false;
+        self.accept_all(io);
+    }
 
     fn pipe_command(&mut self, _io: &mut IoCtx, _pipe_id: u64, _cmd: PipeCmd) {}
 
