@@ -489,6 +489,51 @@ static void test_xsub_resends_subscriptions_to_new_publishers(void)
     zmq_close(sub);
 }
 
+/* Subscriptions are control traffic: none is dropped at the HWM, whether they were made
+ * before the connection (sent when it comes up) or while it was down (queued in the pipe).
+ * libzmq drops every one past SNDHWM. */
+#define MANY_TOPICS 5000
+
+static void count_subscriptions(void *xpub, int want)
+{
+    set_int(xpub, ZMQ_RCVTIMEO, 5000);
+    char buf[16];
+    for (int i = 0; i < want; i++) {
+        int rc = zmq_recv(xpub, buf, sizeof buf, 0);
+        if (rc != 7) {
+            fprintf(stderr, "subscription %d of %d: rc %d\n", i, want, rc);
+        }
+        CHECK(rc == 7 && buf[0] == 1);
+    }
+}
+
+static void test_no_subscription_is_lost_at_hwm(void)
+{
+    for (int when = 0; when < 2; when++) {
+        void *xpub = sock(ZMQ_XPUB);
+        CHECK_OK(zmq_bind(xpub, "tcp://127.0.0.1:*"));
+        char ep[256];
+        size_t len = sizeof ep;
+        CHECK_OK(zmq_getsockopt(xpub, ZMQ_LAST_ENDPOINT, ep, &len));
+        void *sub = sock(ZMQ_SUB);
+        if (when == 1)
+            CHECK_OK(zmq_connect(sub, ep)); /* the pipe exists, the connection is not up */
+        char topic[8];
+        for (int i = 0; i < MANY_TOPICS; i++) {
+            snprintf(topic, sizeof topic, "t%05d", i);
+            CHECK_OK(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, 6));
+        }
+        if (when == 0)
+            CHECK_OK(zmq_connect(sub, ep));
+        count_subscriptions(xpub, MANY_TOPICS);
+        snprintf(topic, sizeof topic, "t%05d", MANY_TOPICS - 1);
+        send_str(xpub, topic, 0);
+        recv_str(sub, topic);
+        zmq_close(sub);
+        zmq_close(xpub);
+    }
+}
+
 /* ---- threads -------------------------------------------------------------------------- */
 
 #define FANOUT_MSGS 20000
@@ -606,6 +651,7 @@ int main(void)
     RUN(test_xpub_welcome_message);
     RUN(test_xsub_sends_subscriptions_and_messages);
     RUN(test_xsub_resends_subscriptions_to_new_publishers);
+    RUN(test_no_subscription_is_lost_at_hwm);
     RUN(test_threaded_fanout_without_loss);
     RUN(test_wrong_direction_is_enotsup);
     RUN(test_options_of_other_types_are_einval);

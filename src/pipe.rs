@@ -343,6 +343,17 @@ impl Pipe {
         Ok(())
     }
 
+    /// Writes a whole control message (a subscription) ignoring the HWM: such messages are
+    /// never dropped for want of room. False when the pipe is closing.
+    pub fn write_control(&mut self, m: Msg) -> bool {
+        if self.state != State::Active {
+            return false;
+        }
+        debug_assert!(!m.more());
+        self.write_unchecked(m);
+        true
+    }
+
     /// Writes ignoring the HWM (routing ids, and parts after the first of a message).
     pub fn write_unchecked(&mut self, m: Msg) {
         let more = m.more();

@@ -10,7 +10,8 @@
 //!
 //! Outside a multipart message `active == eligible`. A pipe whose write fails (HWM) drops
 //! out of all three ranges; the message is simply not delivered to it (lossy), the caller
-//! uses `check_hwm` first when it must not lose messages (XPUB_NODROP).
+//! uses `check_hwm` first when it must not lose messages (XPUB_NODROP). Control messages
+//! (subscriptions) go to every pipe regardless of HWM (`send_control_to_all`).
 //! `pos[slot]` is the position of `slot` in `pipes` (`usize::MAX` when absent).
 
 use crate::error::Result;
@@ -148,6 +149,19 @@ impl Dist {
     pub fn send_to_all(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
         self.matching = self.active;
         self.send_to_matching(pipes, msg)
+    }
+
+    /// Sends a single-part control message (a subscription) to every pipe, those at HWM
+    /// included: control traffic is never dropped for want of room. Only between messages.
+    pub fn send_control_to_all(&mut self, pipes: &mut Pipes, msg: &mut Msg) {
+        debug_assert!(!self.more && !msg.more());
+        let mut m = msg.take();
+        for &idx in &self.pipes {
+            let p = pipes.get(idx);
+            if p.write_control(m.share()) {
+                p.flush();
+            }
+        }
     }
 
     /// Sends the part to the matching pipes; pipes at HWM are skipped (and deactivated).

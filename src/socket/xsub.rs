@@ -64,8 +64,9 @@ impl SocketType for XSub {
             data.push(1);
             data.extend_from_slice(topic);
             if let Ok(m) = Msg::from_slice(&data) {
-                // At HWM the subscription is dropped, as for ZMQ_SUBSCRIBE.
-                let _ = p.write(m);
+                // Subscriptions are control traffic: never dropped at HWM (libzmq drops
+                // them).
+                p.write_control(m);
             }
         });
         p.flush();
@@ -93,6 +94,11 @@ impl SocketType for XSub {
                 }
             }
             _ => {}
+        }
+        if first_part && !msg.more() && matches!(msg.data().first(), Some(0 | 1)) {
+            // A whole (un)subscription: control traffic, never dropped at HWM.
+            self.dist.send_control_to_all(pipes, msg);
+            return Ok(());
         }
         self.dist.send_to_all(pipes, msg)
     }
