@@ -74,6 +74,9 @@ enum Release {
     Recv,
     /// The caller's bytes, freed by the caller's function with its hint; the header is boxed.
     User(FreeFn, *mut c_void),
+    /// The buffer of a `Vec<u8>` (start and capacity), taken over without a copy; the header
+    /// is boxed.
+    Vec(*mut u8, usize),
 }
 
 /// Header of a shared heap block.
@@ -456,6 +459,29 @@ impl Msg {
         }
     }
 
+    /// A message that takes over `v`'s buffer, without copying it (a huge body received in
+    /// steps: copying it would need twice its size at the end).
+    pub fn from_vec(v: Vec<u8>) -> Msg {
+        if v.len() <= INLINE_CAP {
+            // Never fails at this size.
+            return Msg::from_slice(&v).unwrap_or_default();
+        }
+        let mut v = std::mem::ManuallyDrop::new(v);
+        let (data, len, cap) = (v.as_mut_ptr(), v.len(), v.capacity());
+        let b = Box::new(Block {
+            refs: AtomicUsize::new(1),
+            release: Release::Vec(data, cap),
+            alloc_size: 0,
+        });
+        let mut m = Msg::with_kind(Kind::Heap);
+        m.payload.heap = HeapRef {
+            block: NonNull::from(Box::leak(b)),
+            data,
+            len,
+        };
+        m
+    }
+
     /// A message over constant memory that outlives it (`zmq_send_const`).
     ///
     /// # Safety
@@ -724,6 +750,11 @@ impl Msg {
                 }
                 Release::Pool => msg_pool::free_buf(block.cast(), (*block).alloc_size),
                 Release::Recv => RecvBuffer::free_block(block),
+                Release::Vec(data, cap) => {
+                    // The vector `from_vec` took apart (its bytes need no drop).
+                    drop(Vec::from_raw_parts(data, 0, cap));
+                    drop(Box::from_raw(block));
+                }
             }
         }
         self.kind = Kind::Vsm;
@@ -797,6 +828,21 @@ mod tests {
         assert_eq!(c2.data().as_ptr(), big.data().as_ptr());
         drop(c2);
         assert!(!big.is_shared());
+    }
+
+    #[test]
+    fn a_vector_becomes_a_message_without_a_copy() {
+        let v = vec![5u8; 100_000];
+        let at = v.as_ptr();
+        let mut m = Msg::from_vec(v);
+        assert_eq!(m.data().as_ptr(), at);
+        assert_eq!(m.size(), 100_000);
+        let copy = m.share();
+        drop(m);
+        assert_eq!(copy.data()[99_999], 5);
+        drop(copy); // the last reference gives the vector's buffer back
+        let small = Msg::from_vec(b"tiny".to_vec());
+        assert_eq!(small.data(), b"tiny");
     }
 
     static FREED: AtomicU32 = AtomicU32::new(0);

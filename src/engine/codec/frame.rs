@@ -400,8 +400,8 @@ impl Decoder {
                         self.pos += k;
                     }
                     if *filled == *size {
-                        let mut m =
-                            Msg::from_slice(&data[..*size]).map_err(|_| CodecError::OutOfMemory)?;
+                        // The vector becomes the message: no second copy of a huge body.
+                        let mut m = Msg::from_vec(std::mem::take(data));
                         m.set_flags(*flags);
                         self.state = State::Header;
                         return Ok(Some(m));
