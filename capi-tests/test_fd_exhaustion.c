@@ -18,24 +18,6 @@ static void set_int(void *s, int option, int value) {
     CHECK_OK(zmq_setsockopt(s, option, &value, sizeof value));
 }
 
-/* The next monitor event and its value, or -1 when none comes within timeout_ms. */
-static int next_event(void *mon, int timeout_ms, uint32_t *value) {
-    set_int(mon, ZMQ_RCVTIMEO, timeout_ms);
-    zmq_msg_t m;
-    CHECK_OK(zmq_msg_init(&m));
-    if (zmq_msg_recv(&m, mon, 0) == -1) {
-        CHECK(zmq_errno() == EAGAIN);
-        zmq_msg_close(&m);
-        return -1;
-    }
-    uint16_t event;
-    memcpy(&event, zmq_msg_data(&m), 2);
-    memcpy(value, (char *)zmq_msg_data(&m) + 2, 4);
-    CHECK(zmq_msg_recv(&m, mon, 0) >= 0);
-    CHECK_OK(zmq_msg_close(&m));
-    return event;
-}
-
 int main(void) {
     struct rlimit rl;
     CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
@@ -76,7 +58,7 @@ int main(void) {
     /* The listener ran out too: it reports the failure, and goes on trying. */
     int accepted = 0, failed = 0, event;
     uint32_t value;
-    while (failed < 2 && (event = next_event(mon, 2000, &value)) != -1) {
+    while (failed < 2 && (event = next_monitor_event(mon, 2000, &value)) != -1) {
         if (event == ZMQ_EVENT_ACCEPTED)
             accepted++;
         if (event == ZMQ_EVENT_ACCEPT_FAILED) {
@@ -91,7 +73,7 @@ int main(void) {
     for (int i = 0; i < n / 2; i++)
         close(raw[i]);
     int later = 0;
-    while (later == 0 && (event = next_event(mon, 2000, &value)) != -1)
+    while (later == 0 && (event = next_monitor_event(mon, 2000, &value)) != -1)
         if (event == ZMQ_EVENT_ACCEPTED)
             later++;
     CHECK(later > 0);

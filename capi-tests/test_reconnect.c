@@ -26,24 +26,6 @@ static void set_int(void *s, int option, int value) {
     CHECK_OK(zmq_setsockopt(s, option, &value, sizeof value));
 }
 
-/* The next monitor event, or -1 when none comes within timeout_ms. */
-static int next_event(void *mon, int timeout_ms) {
-    set_int(mon, ZMQ_RCVTIMEO, timeout_ms);
-    zmq_msg_t m;
-    CHECK_OK(zmq_msg_init(&m));
-    if (zmq_msg_recv(&m, mon, 0) == -1) {
-        CHECK(zmq_errno() == EAGAIN);
-        zmq_msg_close(&m);
-        return -1;
-    }
-    uint16_t event;
-    memcpy(&event, zmq_msg_data(&m), 2);
-    CHECK(zmq_msg_more(&m));
-    CHECK(zmq_msg_recv(&m, mon, 0) >= 0);
-    CHECK_OK(zmq_msg_close(&m));
-    return event;
-}
-
 /* A socket of `type` monitored (all events) through the returned PAIR. */
 static void *monitored(void *ctx, int type, void **mon) {
     static int n;
@@ -85,9 +67,9 @@ static void test_a_failed_attempt_is_closed_then_retried(void) {
     void *sub = monitored(ctx, ZMQ_SUB, &mon);
     CHECK_OK(zmq_connect(sub, ep));
     for (int i = 0; i < 3; i++) {
-        CHECK(next_event(mon, 2000) == ZMQ_EVENT_CONNECT_DELAYED);
-        CHECK(next_event(mon, 2000) == ZMQ_EVENT_CLOSED);
-        CHECK(next_event(mon, 2000) == ZMQ_EVENT_CONNECT_RETRIED);
+        CHECK(next_monitor_event(mon, 2000, NULL) == ZMQ_EVENT_CONNECT_DELAYED);
+        CHECK(next_monitor_event(mon, 2000, NULL) == ZMQ_EVENT_CLOSED);
+        CHECK(next_monitor_event(mon, 2000, NULL) == ZMQ_EVENT_CONNECT_RETRIED);
     }
     close_all(ctx, sub, mon);
 }
@@ -103,9 +85,9 @@ static void test_conn_refused_ends_the_endpoint(void) {
     CHECK_OK(zmq_getsockopt(sub, ZMQ_RECONNECT_STOP, &value, &size));
     CHECK(value == STOP_CONN_REFUSED);
     CHECK_OK(zmq_connect(sub, ep));
-    CHECK(next_event(mon, 2000) == ZMQ_EVENT_CONNECT_DELAYED);
-    CHECK(next_event(mon, 2000) == ZMQ_EVENT_CLOSED);
-    CHECK(next_event(mon, 500) == -1); /* no retry */
+    CHECK(next_monitor_event(mon, 2000, NULL) == ZMQ_EVENT_CONNECT_DELAYED);
+    CHECK(next_monitor_event(mon, 2000, NULL) == ZMQ_EVENT_CLOSED);
+    CHECK(next_monitor_event(mon, 500, NULL) == -1); /* no retry */
     CHECK_ERRNO(zmq_disconnect(sub, ep), ENOENT);
     close_all(ctx, sub, mon);
 }
@@ -123,11 +105,11 @@ static void test_handshake_failed_is_not_tried_again(void) {
     set_int(sub, ZMQ_RECONNECT_IVL, 50);
     set_int(sub, ZMQ_RECONNECT_STOP, STOP_HANDSHAKE_FAILED);
     CHECK_OK(zmq_connect(sub, ep));
-    CHECK(next_event(mon, 2000) == ZMQ_EVENT_CONNECT_DELAYED);
-    CHECK(next_event(mon, 2000) == ZMQ_EVENT_CONNECTED);
-    CHECK(next_event(mon, 2000) == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
-    CHECK(next_event(mon, 2000) == ZMQ_EVENT_DISCONNECTED);
-    CHECK(next_event(mon, 700) == -1); /* no new attempt */
+    CHECK(next_monitor_event(mon, 2000, NULL) == ZMQ_EVENT_CONNECT_DELAYED);
+    CHECK(next_monitor_event(mon, 2000, NULL) == ZMQ_EVENT_CONNECTED);
+    CHECK(next_monitor_event(mon, 2000, NULL) == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+    CHECK(next_monitor_event(mon, 2000, NULL) == ZMQ_EVENT_DISCONNECTED);
+    CHECK(next_monitor_event(mon, 700, NULL) == -1); /* no new attempt */
     set_int(dummy, ZMQ_LINGER, 0);
     CHECK_OK(zmq_close(dummy));
     close_all(ctx, sub, mon);
@@ -156,11 +138,11 @@ static void test_after_disconnect_a_refused_ipc_attempt_is_the_last(void) {
     CHECK_OK(zmq_disconnect(sub, path)); /* ...the socket disconnected something */
     /* Drain: after the disconnect, at most one more attempt at the stale endpoint. */
     int retried = 0, event;
-    while ((event = next_event(mon, 700)) != -1)
+    while ((event = next_monitor_event(mon, 700, NULL)) != -1)
         if (event == ZMQ_EVENT_CONNECT_RETRIED)
             retried++;
     CHECK(retried > 0); /* it was retrying before */
-    CHECK(next_event(mon, 700) == -1); /* and has stopped */
+    CHECK(next_monitor_event(mon, 700, NULL) == -1); /* and has stopped */
     set_int(pub, ZMQ_LINGER, 0);
     CHECK_OK(zmq_close(pub));
     close_all(ctx, sub, mon);

@@ -3,6 +3,7 @@
 #define ZMQ_RS_TESTUTIL_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,5 +40,27 @@
         fn();                                                                       \
         printf("  ok %s\n", #fn);                                                   \
     } while (0)
+
+/* The next event on a monitor's PAIR socket (its value in *value when value is not NULL),
+ * or -1 when none comes within timeout_ms. */
+static inline int next_monitor_event(void *mon, int timeout_ms, uint32_t *value)
+{
+    CHECK_OK(zmq_setsockopt(mon, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms));
+    zmq_msg_t m;
+    CHECK_OK(zmq_msg_init(&m));
+    if (zmq_msg_recv(&m, mon, 0) == -1) {
+        CHECK(zmq_errno() == EAGAIN);
+        zmq_msg_close(&m);
+        return -1;
+    }
+    CHECK(zmq_msg_size(&m) == 6 && zmq_msg_more(&m));
+    uint16_t event;
+    memcpy(&event, zmq_msg_data(&m), 2);
+    if (value)
+        memcpy(value, (char *)zmq_msg_data(&m) + 2, 4);
+    CHECK(zmq_msg_recv(&m, mon, 0) >= 0); /* the endpoint */
+    CHECK_OK(zmq_msg_close(&m));
+    return event;
+}
 
 #endif

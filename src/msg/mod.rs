@@ -442,21 +442,25 @@ impl Msg {
         match free {
             // SAFETY: the caller's contract covers from_const's.
             None => Ok(unsafe { Msg::from_const(data, len) }),
-            Some(f) => {
-                let b = Box::new(Block {
-                    refs: AtomicUsize::new(1),
-                    release: Release::User(f.0, f.1),
-                    alloc_size: 0,
-                });
-                let mut m = Msg::with_kind(Kind::Heap);
-                m.payload.heap = HeapRef {
-                    block: NonNull::from(Box::leak(b)),
-                    data,
-                    len,
-                };
-                Ok(m)
-            }
+            Some(f) => Ok(Msg::over_foreign(data, len, Release::User(f.0, f.1))),
         }
+    }
+
+    /// A heap message over bytes it does not allocate, with a boxed header saying how they
+    /// are released.
+    fn over_foreign(data: *mut u8, len: usize, release: Release) -> Msg {
+        let b = Box::new(Block {
+            refs: AtomicUsize::new(1),
+            release,
+            alloc_size: 0,
+        });
+        let mut m = Msg::with_kind(Kind::Heap);
+        m.payload.heap = HeapRef {
+            block: NonNull::from(Box::leak(b)),
+            data,
+            len,
+        };
+        m
     }
 
     /// A message that takes over `v`'s buffer, without copying it (a huge body received in
@@ -468,18 +472,7 @@ impl Msg {
         }
         let mut v = std::mem::ManuallyDrop::new(v);
         let (data, len, cap) = (v.as_mut_ptr(), v.len(), v.capacity());
-        let b = Box::new(Block {
-            refs: AtomicUsize::new(1),
-            release: Release::Vec(data, cap),
-            alloc_size: 0,
-        });
-        let mut m = Msg::with_kind(Kind::Heap);
-        m.payload.heap = HeapRef {
-            block: NonNull::from(Box::leak(b)),
-            data,
-            len,
-        };
-        m
+        Msg::over_foreign(data, len, Release::Vec(data, cap))
     }
 
     /// A message over constant memory that outlives it (`zmq_send_const`).
