@@ -388,6 +388,40 @@ static void stream_notify_off(void)
     CHECK_OK(zmq_ctx_term(ctx));
 }
 
+/* ZMQ_ROUTER_RAW (deprecated in libzmq, still there): a ROUTER that speaks raw TCP as a STREAM
+ * socket does, but drops what goes to an unknown peer unless ZMQ_ROUTER_MANDATORY is set. */
+static void router_raw(void)
+{
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    int on = 1, timeo = TIMEO_MS, linger = 0;
+    CHECK_OK(zmq_setsockopt(router, ZMQ_ROUTER_RAW, &on, sizeof on));
+    CHECK_OK(zmq_setsockopt(router, ZMQ_RCVTIMEO, &timeo, sizeof timeo));
+    CHECK_OK(zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger));
+    int port = bind_ephemeral(router);
+    int c = tcp_connect(port);
+    unsigned char id[256], id2[256], buf[256];
+    size_t id_len, id2_len;
+    CHECK(recv_two(router, id, &id_len, buf, sizeof buf) == 0); /* the connection */
+    CHECK(id_len == 5 && id[0] == 0);
+    write_all(c, "hello", 5);
+    CHECK(recv_two(router, id2, &id2_len, buf, sizeof buf) == 5);
+    CHECK(id2_len == id_len && memcmp(id, id2, id_len) == 0 && memcmp(buf, "hello", 5) == 0);
+    send_two(router, id, id_len, "world", 5);
+    read_exact(c, buf, 5);
+    CHECK(memcmp(buf, "world", 5) == 0);
+    /* An unknown peer: dropped, as ROUTER does; with ROUTER_MANDATORY, EHOSTUNREACH. */
+    send_two(router, (const unsigned char *)"nobody", 6, "lost", 4);
+    CHECK_OK(zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &on, sizeof on));
+    CHECK_ERRNO(zmq_send(router, "nobody", 6, ZMQ_SNDMORE), EHOSTUNREACH);
+    /* An empty data part closes the connection. */
+    send_two(router, id, id_len, "", 0);
+    CHECK(recv(c, buf, sizeof buf, 0) == 0);
+    close(c);
+    CHECK_OK(zmq_close(router));
+    CHECK_OK(zmq_ctx_term(ctx));
+}
+
 int main(void)
 {
     RUN(raw_client_to_stream_server);
@@ -395,5 +429,6 @@ int main(void)
     RUN(connect_routing_id);
     RUN(connect_routing_id_immediate);
     RUN(stream_notify_off);
+    RUN(router_raw);
     return 0;
 }

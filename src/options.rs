@@ -54,6 +54,8 @@ pub struct Options {
     pub loopback_fastpath: bool,
     /// ZMQ_MULTICAST_LOOP: for the multicast transports (udp, pgm), which this build lacks.
     pub multicast_loop: bool,
+    /// ZMQ_ROUTER_RAW was set on this ROUTER: its connections run the raw engine.
+    pub router_raw: bool,
     /// ZMQ_RECONNECT_STOP: when a connect-role session stops reconnecting (bits:
     /// 1 connection refused, 2 handshake failed, 4 after a disconnect; see `crate::session`).
     pub reconnect_stop: i32,
@@ -129,6 +131,7 @@ impl Options {
             loopback_fastpath: false,
             multicast_loop: true,
             reconnect_stop: 0,
+            router_raw: false,
             conflate: false,
             tos: 0,
             handshake_ivl: 30000,
@@ -665,7 +668,7 @@ impl Options {
 
     /// Whether connections of this socket run the raw engine (no ZMTP): STREAM sockets.
     pub fn raw_socket(&self) -> bool {
-        self.socket_type == ZMQ_STREAM
+        self.socket_type == ZMQ_STREAM || self.router_raw
     }
 
     /// Sets a common option from its C bytes.

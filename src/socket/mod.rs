@@ -637,6 +637,11 @@ impl SocketBase {
     pub fn setsockopt(&mut self, id: i32, v: &[u8]) -> Result<()> {
         self.check_alive()?;
         if let Some(r) = self.kind.setsockopt(&mut self.pipes, id, v) {
+            if r.is_ok() && id == ZMQ_ROUTER_RAW && crate::options::int_of(v)? != 0 {
+                // The ROUTER went raw: raw engines, no routing ids from peers.
+                self.options.router_raw = true;
+                self.options.recv_routing_id = false;
+            }
             return r;
         }
         self.options.set(id, v)?;

@@ -12,9 +12,10 @@ use std::collections::VecDeque;
 use super::pipes::Pipes;
 use super::router::Router;
 use super::SocketType;
+use crate::constants::ZMQ_ROUTER_RAW;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
-use crate::options::OptVal;
+use crate::options::{int_of, OptVal};
 
 pub struct Rep {
     router: Router,
@@ -112,6 +113,10 @@ impl SocketType for Rep {
     }
 
     fn setsockopt(&mut self, pipes: &mut Pipes, id: i32, v: &[u8]) -> Option<Result<()>> {
+        if id == ZMQ_ROUTER_RAW && int_of(v).is_ok_and(|x| x != 0) {
+            // A raw REP has no envelope to keep: not supported here (libzmq takes it).
+            return Some(Err(Error::NotSup));
+        }
         self.router.setsockopt(pipes, id, v)
     }
 

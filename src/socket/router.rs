@@ -15,10 +15,15 @@
 //!
 //! Messages flagged `msg::ROUTING_ID` (a peer's announcement read after the pipe was named
 //! locally, e.g. with ZMQ_CONNECT_ROUTING_ID) are never delivered.
+//!
+//! ZMQ_ROUTER_RAW (before the first peer): from then on every call goes to `raw`, STREAM's
+//! strategy with ROUTER's drop rule ([`Stream::router_raw`]); the socket marks its options
+//! raw, so its connections run the raw engine.
 
 use std::collections::HashMap;
 
 use super::pipes::Pipes;
+use super::stream::Stream;
 use super::SocketType;
 use crate::constants::*;
 use crate::error::{Error, Result};
@@ -89,6 +94,8 @@ pub struct Router {
     mandatory: bool,
     handover: bool,
     probe: bool,
+    /// ZMQ_ROUTER_RAW: the raw strategy every call goes to (see `super::stream`).
+    raw: Option<Box<Stream>>,
 }
 
 impl Default for Router {
@@ -111,6 +118,7 @@ impl Default for Router {
             mandatory: false,
             handover: false,
             probe: false,
+            raw: None,
         }
     }
 }
@@ -205,6 +213,9 @@ impl Router {
 
 impl SocketType for Router {
     fn attach(&mut self, pipes: &mut Pipes, idx: usize, _locally_initiated: bool) {
+        if let Some(raw) = self.raw.as_mut() {
+            return raw.attach(pipes, idx, _locally_initiated);
+        }
         if self.probe {
             let p = pipes.get(idx);
             p.write_unchecked(Msg::new());
@@ -215,6 +226,9 @@ impl SocketType for Router {
     }
 
     fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
+        if let Some(raw) = self.raw.as_mut() {
+            return raw.send(pipes, msg);
+        }
         if !self.more_out {
             // The routing id part. Without MORE it is a message of its own: dropped.
             if msg.more() {
@@ -263,6 +277,9 @@ impl SocketType for Router {
     }
 
     fn recv(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
+        if let Some(raw) = self.raw.as_mut() {
+            return raw.recv(pipes, msg);
+        }
         if self.prefetched {
             if !self.routing_id_sent {
                 *msg = self.prefetched_id.take();
@@ -296,6 +313,9 @@ impl SocketType for Router {
     }
 
     fn has_in(&mut self, pipes: &mut Pipes) -> bool {
+        if let Some(raw) = self.raw.as_mut() {
+            return raw.has_in(pipes);
+        }
         if self.more_in || self.prefetched {
             return true;
         }
@@ -317,6 +337,9 @@ impl SocketType for Router {
     }
 
     fn has_out(&mut self, pipes: &mut Pipes) -> bool {
+        if let Some(raw) = self.raw.as_mut() {
+            return raw.has_out(pipes);
+        }
         if !self.mandatory {
             return true;
         }
@@ -325,6 +348,9 @@ impl SocketType for Router {
     }
 
     fn read_activated(&mut self, pipes: &mut Pipes, idx: usize) {
+        if let Some(raw) = self.raw.as_mut() {
+            return raw.read_activated(pipes, idx);
+        }
         if let Some(pos) = self.anonymous.iter().position(|&p| p == idx) {
             let ident = self.identify(pipes, idx);
             if !matches!(ident, Ident::Pending) {
@@ -338,11 +364,17 @@ impl SocketType for Router {
         }
     }
 
-    fn write_activated(&mut self, _pipes: &mut Pipes, _idx: usize) {
-        // Each send checks the destination pipe's room itself.
+    fn write_activated(&mut self, pipes: &mut Pipes, idx: usize) {
+        // Each send checks the destination pipe's room itself (the raw strategy's too).
+        if let Some(raw) = self.raw.as_mut() {
+            raw.write_activated(pipes, idx);
+        }
     }
 
     fn terminated(&mut self, pipes: &mut Pipes, idx: usize) {
+        if let Some(raw) = self.raw.as_mut() {
+            return raw.terminated(pipes, idx);
+        }
         if let Some(pos) = self.anonymous.iter().position(|&p| p == idx) {
             self.anonymous.swap_remove(pos);
             return;
@@ -366,16 +398,26 @@ impl SocketType for Router {
     }
 
     fn setsockopt(&mut self, _pipes: &mut Pipes, id: i32, v: &[u8]) -> Option<Result<()>> {
+        if let Some(raw) = self.raw.as_mut() {
+            return raw.setsockopt(_pipes, id, v);
+        }
         let slot = match id {
             ZMQ_ROUTER_MANDATORY => &mut self.mandatory,
             ZMQ_ROUTER_HANDOVER => &mut self.handover,
             ZMQ_PROBE_ROUTER => &mut self.probe,
             ZMQ_ROUTER_RAW => {
-                // Raw mode only makes sense over tcp, which comes later.
+                // From now on the raw strategy serves every call; the socket switches its
+                // connections to the raw engine. Only before the first peer: its pipes
+                // would have nowhere to go.
                 return Some(match flag_of(v) {
-                    Ok(false) => Ok(()),
-                    Ok(true) => Err(Error::NotSup),
-                    Err(e) => Err(e),
+                    Ok(true) if !self.out.is_empty() || !self.anonymous.is_empty() => {
+                        Err(Error::Inval)
+                    }
+                    Ok(true) => {
+                        self.raw = Some(Box::new(Stream::router_raw(self.mandatory)));
+                        Ok(())
+                    }
+                    r => r.map(|_| ()),
                 });
             }
             _ => return None,
@@ -384,6 +426,9 @@ impl SocketType for Router {
     }
 
     fn getsockopt(&self, _id: i32) -> Option<Result<OptVal>> {
+        if let Some(raw) = self.raw.as_ref() {
+            return raw.getsockopt(_id);
+        }
         None
     }
 }

@@ -13,6 +13,11 @@
 //!   hands it over on the pipe, also with ZMQ_IMMEDIATE, where the pipe comes with the
 //!   connection). ZMQ_ROUTING_ID reads the last generated one (as libzmq).
 //!
+//! A ROUTER with ZMQ_ROUTER_RAW (libzmq's deprecated raw mode) is this same strategy
+//! ([`Stream::router_raw`]), with ROUTER's rule for a peer that is unknown or full: the
+//! message is dropped, unless ZMQ_ROUTER_MANDATORY makes it EHOSTUNREACH / EAGAIN (a STREAM
+//! socket always reports them).
+//!
 //! Only network transports create STREAM pipes (inproc is ENOCOMPATPROTO at bind/connect);
 //! their sessions run the raw engine, which sends single-part messages.
 //!
@@ -27,7 +32,7 @@
 use std::collections::HashMap;
 
 use super::pipes::Pipes;
-use super::router::{generate_id, random_u32};
+use super::router::{flag_of, generate_id, random_u32};
 use super::SocketType;
 use crate::constants::*;
 use crate::error::{Error, Result};
@@ -47,6 +52,10 @@ pub struct Stream {
     current_out: Option<usize>,
     /// The routing id generated last (what ZMQ_ROUTING_ID reads once there is one).
     last_generated: Option<Vec<u8>>,
+    /// A ROUTER in raw mode (ZMQ_ROUTER_RAW), not a STREAM socket.
+    router_raw: bool,
+    /// An unknown or full peer is an error (EHOSTUNREACH, EAGAIN), not a silent drop.
+    mandatory: bool,
 }
 
 impl Default for Stream {
@@ -62,11 +71,22 @@ impl Default for Stream {
             more_out: false,
             current_out: None,
             last_generated: None,
+            router_raw: false,
+            mandatory: true,
         }
     }
 }
 
 impl Stream {
+    /// The strategy of a ROUTER in raw mode; `mandatory`: its ZMQ_ROUTER_MANDATORY so far.
+    pub fn router_raw(mandatory: bool) -> Stream {
+        Stream {
+            router_raw: true,
+            mandatory,
+            ..Stream::default()
+        }
+    }
+
     /// Reads the next data part ahead into `prefetched_msg` and builds its routing id part
     /// (with the data's metadata) into `prefetched_id`.
     fn prefetch(&mut self, pipes: &mut Pipes) -> Result<()> {
@@ -106,11 +126,13 @@ impl SocketType for Stream {
         if !self.more_out {
             // The routing id part.
             if msg.more() {
-                let idx = *self.out.get(msg.data()).ok_or(Error::HostUnreach)?;
-                if !pipes.get(idx).check_write() {
-                    return Err(Error::Again);
-                }
-                self.current_out = Some(idx);
+                self.current_out = match self.out.get(msg.data()) {
+                    Some(&idx) if pipes.get(idx).check_write() => Some(idx),
+                    Some(_) if self.mandatory => return Err(Error::Again),
+                    None if self.mandatory => return Err(Error::HostUnreach),
+                    // A raw ROUTER drops it (the data part goes nowhere).
+                    _ => None,
+                };
             }
             self.more_out = true;
             msg.clear();
@@ -175,8 +197,15 @@ impl SocketType for Stream {
         }
     }
 
-    fn setsockopt(&mut self, _pipes: &mut Pipes, id: i32, _v: &[u8]) -> Option<Result<()>> {
+    fn setsockopt(&mut self, _pipes: &mut Pipes, id: i32, v: &[u8]) -> Option<Result<()>> {
         match id {
+            // A raw ROUTER keeps ROUTER's options (only MANDATORY acts on raw peers).
+            ZMQ_ROUTER_MANDATORY if self.router_raw => {
+                Some(flag_of(v).map(|on| self.mandatory = on))
+            }
+            ZMQ_ROUTER_RAW | ZMQ_ROUTER_HANDOVER | ZMQ_PROBE_ROUTER if self.router_raw => {
+                Some(flag_of(v).map(|_| ()))
+            }
             ZMQ_ROUTING_ID => {
                 // Set by the application: that is what reads back (the common option).
                 self.last_generated = None;
