@@ -26,10 +26,8 @@ int main(void) {
 
     void *ctx = zmq_ctx_new();
     void *router = zmq_socket(ctx, ZMQ_ROUTER);
-    CHECK_OK(zmq_bind(router, "tcp://127.0.0.1:*"));
     char ep[256];
-    size_t len = sizeof ep;
-    CHECK_OK(zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &len));
+    bind_wildcard(router, "tcp://127.0.0.1:*", ep, sizeof ep);
     int port = atoi(strrchr(ep, ':') + 1);
     CHECK_OK(zmq_socket_monitor(router, "inproc://fd-monitor",
                                 ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_ACCEPT_FAILED));

@@ -52,9 +52,7 @@ static int run(enum pattern p, const char *transport) {
     char ep[256];
     if (p == PUB_SUB)
         CHECK_OK(zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0));
-    CHECK_OK(zmq_bind(s, strcmp(transport, "ipc") == 0 ? "ipc://*" : "tcp://127.0.0.1:*"));
-    size_t len = sizeof ep;
-    CHECK_OK(zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, ep, &len));
+    bind_wildcard(s, strcmp(transport, "ipc") == 0 ? "ipc://*" : "tcp://127.0.0.1:*", ep, sizeof ep);
     fflush(stdout);
     pid_t pid = fork();
     CHECK(pid >= 0);

@@ -53,10 +53,8 @@ int main(void) {
     void *router = zmq_socket(ctx, ZMQ_ROUTER);
     int backlog = 1024;
     CHECK_OK(zmq_setsockopt(router, ZMQ_BACKLOG, &backlog, sizeof backlog));
-    CHECK_OK(zmq_bind(router, "tcp://127.0.0.1:*"));
     char ep[256];
-    size_t len = sizeof ep;
-    CHECK_OK(zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &len));
+    bind_wildcard(router, "tcp://127.0.0.1:*", ep, sizeof ep);
     CHECK_OK(zmq_socket_monitor(router, "inproc://conn-monitor",
                                 ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED));
     void *mon = zmq_socket(ctx, ZMQ_PAIR);

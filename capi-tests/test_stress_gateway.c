@@ -87,16 +87,12 @@ int main(void) {
     void *results = zmq_socket(ctx, ZMQ_PULL);
     int timeout = 5000;
     CHECK_OK(zmq_setsockopt(results, ZMQ_RCVTIMEO, &timeout, sizeof timeout));
-    CHECK_OK(zmq_bind(results, "tcp://127.0.0.1:*"));
-    size_t len = sizeof results_ep;
-    CHECK_OK(zmq_getsockopt(results, ZMQ_LAST_ENDPOINT, results_ep, &len));
+    bind_wildcard(results, "tcp://127.0.0.1:*", results_ep, sizeof results_ep);
     /* The gateway's endpoint, chosen now, bound only after the first server started. */
     {
         void *c = zmq_ctx_new();
         void *probe = zmq_socket(c, ZMQ_PULL);
-        CHECK_OK(zmq_bind(probe, "tcp://127.0.0.1:*"));
-        len = sizeof work_ep;
-        CHECK_OK(zmq_getsockopt(probe, ZMQ_LAST_ENDPOINT, work_ep, &len));
+        bind_wildcard(probe, "tcp://127.0.0.1:*", work_ep, sizeof work_ep);
         CHECK_OK(zmq_close(probe));
         CHECK_OK(zmq_ctx_term(c));
     }

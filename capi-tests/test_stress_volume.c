@@ -48,10 +48,8 @@ static void test_a_gib_of_small_messages_and_a_huge_one(void) {
     void *ctx = zmq_ctx_new();
     void *pull = zmq_socket(ctx, ZMQ_PULL);
     CHECK_OK(set_int(pull, ZMQ_RCVTIMEO, 10000));
-    CHECK_OK(zmq_bind(pull, "tcp://127.0.0.1:*"));
     char ep[256];
-    size_t len = sizeof ep;
-    CHECK_OK(zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &len));
+    bind_wildcard(pull, "tcp://127.0.0.1:*", ep, sizeof ep);
     fflush(stdout);
     pid_t pid = fork();
     CHECK(pid >= 0);
@@ -96,9 +94,7 @@ static void test_a_peer_killed_in_mid_stream_and_restarted(void) {
     {
         void *ctx = zmq_ctx_new();
         void *probe = zmq_socket(ctx, ZMQ_PULL);
-        CHECK_OK(zmq_bind(probe, "tcp://127.0.0.1:*"));
-        size_t len = sizeof ep;
-        CHECK_OK(zmq_getsockopt(probe, ZMQ_LAST_ENDPOINT, ep, &len));
+        bind_wildcard(probe, "tcp://127.0.0.1:*", ep, sizeof ep);
         CHECK_OK(zmq_close(probe));
         CHECK_OK(zmq_ctx_term(ctx)); /* the port is free once the context is gone */
     }

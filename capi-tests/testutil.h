@@ -41,6 +41,14 @@
         printf("  ok %s\n", #fn);                                                   \
     } while (0)
 
+/* Binds `s` to `pattern` (a wildcard tcp or ipc endpoint) and writes the endpoint it
+ * got (ZMQ_LAST_ENDPOINT) into ep, of `cap` bytes. */
+static inline void bind_wildcard(void *s, const char *pattern, char *ep, size_t cap)
+{
+    CHECK_OK(zmq_bind(s, pattern));
+    CHECK_OK(zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, ep, &cap));
+}
+
 /* The next event on a monitor's PAIR socket (its value in *value when value is not NULL),
  * or -1 when none comes within timeout_ms. */
 static inline int next_monitor_event(void *mon, int timeout_ms, uint32_t *value)
