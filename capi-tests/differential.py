@@ -407,12 +407,16 @@ class Probe:
         res.append(("api/recviov(PULL, NULL, NULL)",
                     with_sock(7, lambda s: self.rc(z.zmq_recviov(s, None, None, 1)))))
 
-        def pair(a, b, f):
+        def pair(a, b, f, bind_to=b"inproc://pair"):
+            """Sockets of types a (bound to bind_to) and b (connected to what a got)."""
             def run(c):
                 x = self.sock(c, a)
                 y = self.sock(c, b)
-                z.zmq_bind(x, b"inproc://pair")
-                z.zmq_connect(y, b"inproc://pair")
+                z.zmq_bind(x, bind_to)
+                ep = ctypes.create_string_buffer(256)
+                n = ctypes.c_size_t(256)
+                z.zmq_getsockopt(x, 32, ep, ctypes.byref(n))  # ZMQ_LAST_ENDPOINT
+                z.zmq_connect(y, ep.value)
                 try:
                     return f(x, y)
                 finally:
@@ -498,21 +502,8 @@ class Probe:
                 return r
             return f
         def tcp_pair(a, b, f):
-            """Sockets of types a (bound) and b (connected) over tcp on loopback."""
-            def run(c):
-                x = self.sock(c, a)
-                y = self.sock(c, b)
-                z.zmq_bind(x, b"tcp://127.0.0.1:*")
-                ep = ctypes.create_string_buffer(256)
-                n = ctypes.c_size_t(256)
-                z.zmq_getsockopt(x, 32, ep, ctypes.byref(n))
-                z.zmq_connect(y, ep.value)
-                try:
-                    return f(x, y)
-                finally:
-                    z.zmq_close(x)
-                    z.zmq_close(y)
-            return lambda: in_ctx(run)
+            """As pair, over tcp on loopback."""
+            return pair(a, b, f, b"tcp://127.0.0.1:*")
         for size in (10, 1000, 100000):
             res.append(("api/received msg SHARED, %d B tcp" % size,
                         tcp_pair(8, 7, received_shared(size))))
