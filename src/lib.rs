@@ -10,6 +10,8 @@ pub(crate) mod ctx;
 pub(crate) mod engine;
 pub(crate) mod error;
 pub mod ffi;
+#[cfg(feature = "fuzzing")]
+pub mod fuzz;
 pub(crate) mod io;
 pub(crate) mod mailbox;
 pub(crate) mod mechanism;

@@ -103,7 +103,7 @@ pub struct Pipe {
 }
 
 /// Creates a pipe: `hwms[0]` limits messages from end 0 to end 1, `hwms[1]` the reverse.
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn pipepair(hwms: [u64; 2]) -> (Pipe, Pipe) {
     pipepair_parts([hwms[0] as i64, hwms[1] as i64], [-1, -1])
 }

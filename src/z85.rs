@@ -53,7 +53,7 @@ pub fn encode_into(data: &[u8], out: &mut [u8]) -> Result<()> {
 }
 
 /// Encodes `data` as a Z85 string; fails with `Inval` unless its length is a multiple of 4.
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn encode(data: &[u8]) -> Result<String> {
     let mut out = vec![0u8; encoded_len(data.len())];
     encode_into(data, &mut out)?;
@@ -87,7 +87,7 @@ pub fn decode_into(text: &[u8], out: &mut [u8]) -> Result<()> {
 }
 
 /// Decodes Z85 `text`; see [`decode_into`] for what is rejected.
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn decode(text: &[u8]) -> Result<Vec<u8>> {
     let mut out = vec![0u8; decoded_len(text.len())];
     decode_into(text, &mut out)?;

@@ -344,6 +344,6 @@ mod panic_tests {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 #[path = "io_thread_testing.rs"]
 pub mod testing;

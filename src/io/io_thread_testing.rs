@@ -52,6 +52,7 @@ impl TestIo {
     }
 
     /// How many timers are pending (set, neither fired nor cancelled).
+    #[cfg(test)]
     pub fn timers_set(&self) -> usize {
         self.timers.pending()
     }

@@ -755,7 +755,7 @@ impl Msg {
     }
 
     /// A message part for tests: a copy of `b`, with MORE when `more`.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn part(b: &[u8], more: bool) -> Msg {
         let mut m = Msg::from_slice(b).unwrap();
         if more {

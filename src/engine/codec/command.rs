@@ -279,7 +279,7 @@ pub fn parse_plain_hello(d: &[u8]) -> Result<(&[u8], &[u8]), CodecError> {
 }
 
 /// The body of a command: name length, name, then the parts of its data.
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn command_body(name: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     debug_assert!(!name.is_empty() && name.len() <= 255);
     let mut b = Vec::with_capacity(1 + name.len() + parts.iter().map(|p| p.len()).sum::<usize>());
@@ -342,7 +342,7 @@ pub fn cancel(topic: &[u8]) -> Result<Msg, CodecError> {
 }
 
 /// PLAIN's HELLO; each credential at most 255 bytes.
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn plain_hello(username: &[u8], password: &[u8]) -> Result<Msg, CodecError> {
     if username.len() > 255 || password.len() > 255 {
         return Err(CodecError::MalformedCommand(CommandKind::Hello));
@@ -359,13 +359,13 @@ pub fn plain_hello(username: &[u8], password: &[u8]) -> Result<Msg, CodecError> 
 }
 
 /// PLAIN's WELCOME.
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn plain_welcome() -> Result<Msg, CodecError> {
     command_msg(WELCOME, &[])
 }
 
 /// PLAIN's INITIATE with the client's metadata.
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn plain_initiate(props: &Properties) -> Result<Msg, CodecError> {
     let mut d = Vec::new();
     props.encode(&mut d);
