@@ -53,6 +53,7 @@ step "dependencies" deps
 step "cargo build --release" cargo build --release
 step "cargo test --release" cargo test --release
 step "cargo clippy" cargo clippy --all-targets -- -D warnings
+step "cargo clippy (fuzzing)" cargo clippy --lib --features fuzzing -- -D warnings
 step "cargo fmt --check" cargo fmt --check
 
 if [ ! -f include/zmq.h ]; then
@@ -70,6 +71,8 @@ done
 step "capi-tests/install-test.sh" capi-tests/install-test.sh
 step "capi-tests/interop.sh" bash capi-tests/interop.sh
 step "capi-tests/differential.py" /usr/bin/python3 capi-tests/differential.py
+step "fuzz/run.sh (20 s per harness)" fuzz/run.sh 20
+step "capi-tests/sanitize.sh (ASan, LSan, UBSan)" capi-tests/sanitize.sh
 if [ $REFERENCE = 1 ]; then
     step "capi-tests/reference.sh" capi-tests/reference.sh
 fi

@@ -8,6 +8,9 @@
 #   -j N            build and run N at a time (default: number of cores; runs are isolated in
 #                   their own network namespace when possible, else they run one at a time)
 #   --draft         also build and run the draft-API tests (with ZMQ_BUILD_DRAFT_API)
+#   --asan          against the AddressSanitizer build of the library (capi-tests/sanitize.sh
+#                   makes it, ZMQRS_LIB names it): tests built with -fsanitize=address, run with
+#                   leak detection; any report fails the test
 #   -v              print the output of failing tests
 #
 # The source and the built objects live outside the repository, in
@@ -31,6 +34,7 @@ UPDATE=0
 TIMEOUT=30
 JOBS=$(nproc 2>/dev/null || echo 2)
 DRAFT=0
+ASAN=0
 VERBOSE=0
 SELECT=()
 while [ $# -gt 0 ]; do
@@ -40,6 +44,7 @@ while [ $# -gt 0 ]; do
     -j) JOBS=$2; shift ;;
     -j*) JOBS=${1#-j} ;;
     --draft) DRAFT=1 ;;
+    --asan) ASAN=1 ;;
     -v) VERBOSE=1 ;;
     -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
@@ -103,6 +108,9 @@ fi
 # One build tree per checkout: several work trees may run this at the same time.
 B=${ZMQ_REF_BUILD:-"$CACHE/build-$(printf %s "$ROOT" | md5sum | cut -c1-8)"}
 [ $DRAFT = 1 ] && B="$B-draft"
+[ $ASAN = 1 ] && B="$B-asan"
+sanitize=
+[ $ASAN = 1 ] && sanitize="-fsanitize=address -fno-omit-frame-pointer"
 mkdir -p "$B"/{include,src,tests,obj,bin,log,run,lib}
 
 # Copy only on change so that make's timestamps mean "content changed".
@@ -115,7 +123,7 @@ put "$HEADER" "$B/include/zmq.h"
 # configure decides them, so the tests expect exactly what the library provides.
 zmqrs_stage_lib "$B/lib"
 printf '#include <stdio.h>\nint zmq_has(const char *);\nint main(int c, char **v) { (void)c; printf("%%d", zmq_has(v[1])); return 0; }\n' >"$B/has_probe.c"
-gcc -o "$B/has_probe" "$B/has_probe.c" -L"$B/lib" -Wl,-rpath,"$B/lib" -lzmq || exit 2
+gcc $sanitize -o "$B/has_probe" "$B/has_probe.c" -L"$B/lib" -Wl,-rpath,"$B/lib" -lzmq || exit 2
 have() { [ "$("$B/has_probe" "$1")" = 1 ]; }
 CAPS=""
 have ipc && CAPS="$CAPS#define ZMQ_HAVE_IPC 1
@@ -217,9 +225,9 @@ cat >"$B/Makefile" <<EOF
 CC = gcc
 CXX = g++
 CPPFLAGS = $defs -I$SRC/external/unity -I$B/tests
-CFLAGS = -O1 -g0 -pthread -w
-CXXFLAGS = -O1 -g0 -pthread -w -std=gnu++11
-LDFLAGS = -pthread -L$B/lib -Wl,-rpath,$B/lib -Wl,--enable-new-dtags
+CFLAGS = -O1 -g0 -pthread -w $sanitize
+CXXFLAGS = -O1 -g0 -pthread -w -std=gnu++11 $sanitize
+LDFLAGS = $sanitize -pthread -L$B/lib -Wl,-rpath,$B/lib -Wl,--enable-new-dtags
 HDRS = include/zmq.h src/platform.hpp src/stdint.hpp \$(wildcard tests/*.hpp)
 COMMON = obj/unity.o obj/testutil.o obj/testutil_monitoring.o obj/testutil_security.o obj/testutil_unity.o
 CURVE_EXTRA = obj/tweetnacl.o obj/err.o obj/random.o obj/clock.o
@@ -271,6 +279,8 @@ if [ "$JOBS" -gt 1 ] && unshare -n sh -c 'ip link set lo up' 2>/dev/null; then I
 [ $ISOLATE = 1 ] || JOBS=1
 
 rm -rf "$B/run" && mkdir -p "$B/run"
+# Under --asan a report ends the run with exit 23 (see capi-tests/sanitize.sh for the options).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:exitcode=23:abort_on_error=0}
 run_one() { # run_one NAME -> writes run/NAME.status "STATUS reason"
     local t=$1 bin="$B/bin/$1" st reason rc to=$TIMEOUT
     local out="$B/log/$t.run.log"
@@ -303,6 +313,7 @@ run_one() { # run_one NAME -> writes run/NAME.status "STATUS reason"
     0) st=PASS; reason= ;;
     77) st=SKIP; reason="the test skipped itself" ;;
     124 | 137) st=FAIL; reason="timeout ${to}s" ;;
+    23) st=FAIL; reason="AddressSanitizer report" ;;
     *)
         st=FAIL
         if [ $rc -gt 128 ]; then reason="signal $((rc - 128))"; else reason="exit $rc"; fi

@@ -518,7 +518,7 @@ static void test_no_subscription_is_lost_at_hwm(void)
         void *sub = sock(ZMQ_SUB);
         if (when == 1)
             CHECK_OK(zmq_connect(sub, ep)); /* the pipe exists, the connection is not up */
-        char topic[8];
+        char topic[16];
         for (int i = 0; i < MANY_TOPICS; i++) {
             snprintf(topic, sizeof topic, "t%05d", i);
             CHECK_OK(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, 6));

@@ -3,6 +3,7 @@
  * every reply, and close them all; the ROUTER answers every request and sees every
  * connection accepted and then gone (monitor events). Then it still serves a new peer. */
 #define _DEFAULT_SOURCE
+#include "spawn.h"
 #include "testutil.h"
 #include <signal.h>
 #include <stdint.h>
@@ -46,9 +47,11 @@ static void dealers(const char *ep, int proc) {
     _exit(0);
 }
 
-int main(void) {
-    alarm(120);
+int main(int argc, char **argv) {
     raise_fd_limit();
+    if (argc == 4 && strcmp(argv[1], "dealers") == 0)
+        dealers(argv[2], atoi(argv[3]));
+    alarm(120);
     void *ctx = zmq_ctx_new();
     void *router = zmq_socket(ctx, ZMQ_ROUTER);
     int backlog = 1024;
@@ -62,13 +65,12 @@ int main(void) {
     CHECK_OK(zmq_setsockopt(mon, ZMQ_RCVHWM, &unlimited, sizeof unlimited));
     CHECK_OK(zmq_connect(mon, "inproc://conn-monitor"));
 
-    fflush(stdout);
     pid_t pids[PROCS];
     for (int p = 0; p < PROCS; p++) {
-        pids[p] = fork();
-        CHECK(pids[p] >= 0);
-        if (pids[p] == 0)
-            dealers(ep, p);
+        char proc[16];
+        snprintf(proc, sizeof proc, "%d", p);
+        pids[p] = spawn_self((char *[]){"test_stress_connections", "dealers", ep, proc, NULL});
+        CHECK(pids[p] > 0);
     }
     /* Answer every request: the id negated, to the peer that asked. */
     int timeout = 30000;

@@ -9,6 +9,7 @@
  * Each server reports every item it gets on a results channel, so the gateway counts who got
  * what. */
 #define _DEFAULT_SOURCE
+#include "spawn.h"
 #include "testutil.h"
 #include <signal.h>
 #include <stdint.h>
@@ -36,12 +37,12 @@ static void server(int me) {
     }
 }
 
+/* A server in a process of its own (`test_stress_gateway server N WORK RESULTS`). */
 static pid_t start_server(int me) {
-    fflush(stdout);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0)
-        server(me);
+    char n[16];
+    snprintf(n, sizeof n, "%d", me);
+    pid_t pid = spawn_self((char *[]){"test_stress_gateway", "server", n, work_ep, results_ep, NULL});
+    CHECK(pid > 0);
     return pid;
 }
 
@@ -81,7 +82,12 @@ static void round_of_work(void *gateway, void *results, int first, int count, in
     CHECK(lossy || reported == count);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc == 5 && strcmp(argv[1], "server") == 0) {
+        snprintf(work_ep, sizeof work_ep, "%s", argv[3]);
+        snprintf(results_ep, sizeof results_ep, "%s", argv[4]);
+        server(atoi(argv[2]));
+    }
     alarm(60);
     void *ctx = zmq_ctx_new();
     void *results = zmq_socket(ctx, ZMQ_PULL);

@@ -1,10 +1,11 @@
 /* Volume, between two processes over tcp, bounded in time (an alarm fails it after 120 s):
- * - 1 GiB of 64-byte messages PUSH -> PULL, every one counted and its sequence number checked;
+ * - 1 GiB of 64-byte messages (1/N of it under ZMQRS_TEST_SCALE=N, see testutil.h) PUSH -> PULL, every one counted and its sequence number checked;
  * - one 512 MiB message, its bytes checked;
  * - a peer killed with SIGKILL in mid-stream and started again on the same endpoint: the
  *   sender (which connected) reconnects by itself and the new peer receives an unbroken run
  *   of what follows. */
 #define _DEFAULT_SOURCE
+#include "spawn.h"
 #include "testutil.h"
 #include <signal.h>
 #include <stdint.h>
@@ -12,7 +13,7 @@
 #include <unistd.h>
 
 #define SMALL 64
-#define SMALL_COUNT ((1u << 30) / SMALL)
+#define SMALL_COUNT ((1u << 30) / SMALL / test_scale())
 #define HUGE_SIZE ((size_t)512 << 20)
 
 static int set_int(void *s, int option, int value) {
@@ -22,7 +23,7 @@ static int set_int(void *s, int option, int value) {
 /* The byte at position i of the huge message. */
 static unsigned char huge_byte(size_t i) { return (unsigned char)(i * 131 + (i >> 20)); }
 
-/* The child: connects a PUSH to `ep`, sends the small messages, then the huge one. */
+/* The child (`test_stress_volume sender ENDPOINT`): connects a PUSH to `ep`, sends the small messages, then the huge one. */
 static void sender(const char *ep) {
     void *ctx = zmq_ctx_new();
     void *push = zmq_socket(ctx, ZMQ_PUSH);
@@ -47,14 +48,11 @@ static void sender(const char *ep) {
 static void test_a_gib_of_small_messages_and_a_huge_one(void) {
     void *ctx = zmq_ctx_new();
     void *pull = zmq_socket(ctx, ZMQ_PULL);
-    CHECK_OK(set_int(pull, ZMQ_RCVTIMEO, 10000));
+    CHECK_OK(set_int(pull, ZMQ_RCVTIMEO, 10000 * (int)test_scale()));
     char ep[256];
     bind_wildcard(pull, "tcp://127.0.0.1:*", ep, sizeof ep);
-    fflush(stdout);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0)
-        sender(ep);
+    pid_t pid = spawn_self((char *[]){"test_stress_volume", "sender", ep, NULL});
+    CHECK(pid > 0);
     unsigned char buf[SMALL];
     for (uint32_t i = 0; i < SMALL_COUNT; i++) {
         CHECK(zmq_recv(pull, buf, sizeof buf, 0) == SMALL);
@@ -111,7 +109,7 @@ static void test_a_peer_killed_in_mid_stream_and_restarted(void) {
     void *ctx = zmq_ctx_new();
     void *push = zmq_socket(ctx, ZMQ_PUSH);
     CHECK_OK(set_int(push, ZMQ_RECONNECT_IVL, 20));
-    CHECK_OK(set_int(push, ZMQ_SNDTIMEO, 10000));
+    CHECK_OK(set_int(push, ZMQ_SNDTIMEO, 10000 * (int)test_scale()));
     CHECK_OK(zmq_connect(push, ep));
     uint32_t seq = 0;
     for (; seq < 200000; seq++)
@@ -122,7 +120,7 @@ static void test_a_peer_killed_in_mid_stream_and_restarted(void) {
 
     /* The new peer, on the same endpoint; meanwhile the sender queues up to its HWM. */
     void *pull = zmq_socket(ctx, ZMQ_PULL);
-    CHECK_OK(set_int(pull, ZMQ_RCVTIMEO, 10000));
+    CHECK_OK(set_int(pull, ZMQ_RCVTIMEO, 10000 * (int)test_scale()));
     CHECK_OK(zmq_bind(pull, ep));
     uint32_t got, expect = 0;
     int first_one = 1;
@@ -142,8 +140,10 @@ static void test_a_peer_killed_in_mid_stream_and_restarted(void) {
     CHECK_OK(zmq_ctx_term(ctx));
 }
 
-int main(void) {
-    alarm(120);
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "sender") == 0)
+        sender(argv[2]);
+    alarm(120 * test_scale());
     RUN(test_a_gib_of_small_messages_and_a_huge_one);
     RUN(test_a_peer_killed_in_mid_stream_and_restarted);
     return 0;

@@ -34,6 +34,15 @@
         }                                                                           \
     } while (0)
 
+/* The volume divisor of the stress tests: 1 in the normal suite; the sanitizer runs
+ * (capi-tests/sanitize.sh) set ZMQRS_TEST_SCALE=N, where every instruction is several times
+ * slower, and those tests then move 1/N of their volume, with N times their waits. */
+static inline unsigned test_scale(void) {
+    const char *s = getenv("ZMQRS_TEST_SCALE");
+    long n = s ? atol(s) : 1;
+    return n < 1 ? 1u : (unsigned)n;
+}
+
 /* Runs one named test case and reports it. */
 #define RUN(fn)                                                                     \
     do {                                                                            \
