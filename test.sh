@@ -73,6 +73,7 @@ step "capi-tests/interop.sh" bash capi-tests/interop.sh
 step "capi-tests/differential.py" /usr/bin/python3 capi-tests/differential.py
 step "fuzz/run.sh (20 s per harness)" fuzz/run.sh 20
 step "capi-tests/sanitize.sh (ASan, LSan, UBSan)" capi-tests/sanitize.sh
+step "capi-tests/sanitize.sh --thread (TSan)" capi-tests/sanitize.sh --thread
 if [ $REFERENCE = 1 ]; then
     step "capi-tests/reference.sh" capi-tests/reference.sh
 fi

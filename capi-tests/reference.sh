@@ -11,6 +11,7 @@
 #   --asan          against the AddressSanitizer build of the library (capi-tests/sanitize.sh
 #                   makes it, ZMQRS_LIB names it): tests built with -fsanitize=address, run with
 #                   leak detection; any report fails the test
+#   --tsan          the same with ThreadSanitizer (capi-tests/sanitize.sh --thread)
 #   -v              print the output of failing tests
 #
 # The source and the built objects live outside the repository, in
@@ -34,7 +35,7 @@ UPDATE=0
 TIMEOUT=30
 JOBS=$(nproc 2>/dev/null || echo 2)
 DRAFT=0
-ASAN=0
+SANITIZER=
 VERBOSE=0
 SELECT=()
 while [ $# -gt 0 ]; do
@@ -44,7 +45,8 @@ while [ $# -gt 0 ]; do
     -j) JOBS=$2; shift ;;
     -j*) JOBS=${1#-j} ;;
     --draft) DRAFT=1 ;;
-    --asan) ASAN=1 ;;
+    --asan) SANITIZER=asan ;;
+    --tsan) SANITIZER=tsan ;;
     -v) VERBOSE=1 ;;
     -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
@@ -108,9 +110,17 @@ fi
 # One build tree per checkout: several work trees may run this at the same time.
 B=${ZMQ_REF_BUILD:-"$CACHE/build-$(printf %s "$ROOT" | md5sum | cut -c1-8)"}
 [ $DRAFT = 1 ] && B="$B-draft"
-[ $ASAN = 1 ] && B="$B-asan"
-sanitize=
-[ $ASAN = 1 ] && sanitize="-fsanitize=address -fno-omit-frame-pointer"
+[ -n "$SANITIZER" ] && B="$B-$SANITIZER"
+mkdir -p "$B"
+sanitize= sanitize_ld=
+case $SANITIZER in
+asan) sanitize="-fsanitize=address -fno-omit-frame-pointer" ;;
+tsan)
+    sanitize="-fsanitize=thread"
+    gcc $sanitize -c "$here/tsan_shim.c" -o "$B/tsan_shim.o" || exit 2
+    sanitize_ld="$B/tsan_shim.o -rdynamic"
+    ;;
+esac
 mkdir -p "$B"/{include,src,tests,obj,bin,log,run,lib}
 
 # Copy only on change so that make's timestamps mean "content changed".
@@ -123,7 +133,7 @@ put "$HEADER" "$B/include/zmq.h"
 # configure decides them, so the tests expect exactly what the library provides.
 zmqrs_stage_lib "$B/lib"
 printf '#include <stdio.h>\nint zmq_has(const char *);\nint main(int c, char **v) { (void)c; printf("%%d", zmq_has(v[1])); return 0; }\n' >"$B/has_probe.c"
-gcc $sanitize -o "$B/has_probe" "$B/has_probe.c" -L"$B/lib" -Wl,-rpath,"$B/lib" -lzmq || exit 2
+gcc $sanitize -o "$B/has_probe" "$B/has_probe.c" $sanitize_ld -L"$B/lib" -Wl,-rpath,"$B/lib" -lzmq || exit 2
 have() { [ "$("$B/has_probe" "$1")" = 1 ]; }
 CAPS=""
 have ipc && CAPS="$CAPS#define ZMQ_HAVE_IPC 1
@@ -227,7 +237,7 @@ CXX = g++
 CPPFLAGS = $defs -I$SRC/external/unity -I$B/tests
 CFLAGS = -O1 -g0 -pthread -w $sanitize
 CXXFLAGS = -O1 -g0 -pthread -w -std=gnu++11 $sanitize
-LDFLAGS = $sanitize -pthread -L$B/lib -Wl,-rpath,$B/lib -Wl,--enable-new-dtags
+LDFLAGS = $sanitize $sanitize_ld -pthread -L$B/lib -Wl,-rpath,$B/lib -Wl,--enable-new-dtags
 HDRS = include/zmq.h src/platform.hpp src/stdint.hpp \$(wildcard tests/*.hpp)
 COMMON = obj/unity.o obj/testutil.o obj/testutil_monitoring.o obj/testutil_security.o obj/testutil_unity.o
 CURVE_EXTRA = obj/tweetnacl.o obj/err.o obj/random.o obj/clock.o
@@ -279,8 +289,10 @@ if [ "$JOBS" -gt 1 ] && unshare -n sh -c 'ip link set lo up' 2>/dev/null; then I
 [ $ISOLATE = 1 ] || JOBS=1
 
 rm -rf "$B/run" && mkdir -p "$B/run"
-# Under --asan a report ends the run with exit 23 (see capi-tests/sanitize.sh for the options).
+# Under --asan / --tsan a report ends the run with exit 23 / 66 (capi-tests/sanitize.sh sets
+# the options; these are the defaults).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:exitcode=23:abort_on_error=0}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:exitcode=66}
 run_one() { # run_one NAME -> writes run/NAME.status "STATUS reason"
     local t=$1 bin="$B/bin/$1" st reason rc to=$TIMEOUT
     local out="$B/log/$t.run.log"
@@ -314,6 +326,7 @@ run_one() { # run_one NAME -> writes run/NAME.status "STATUS reason"
     77) st=SKIP; reason="the test skipped itself" ;;
     124 | 137) st=FAIL; reason="timeout ${to}s" ;;
     23) st=FAIL; reason="AddressSanitizer report" ;;
+    66) st=FAIL; reason="ThreadSanitizer report" ;;
     *)
         st=FAIL
         if [ $rc -gt 128 ]; then reason="signal $((rc - 128))"; else reason="exit $rc"; fi

@@ -36,13 +36,13 @@ typedef struct {
 static int fixture_mechanism = ZMQ_NULL;
 static char curve_server_public[41], curve_server_secret[41];
 static char curve_client_public[41], curve_client_secret[41];
-static volatile int zap_stop;
+static int zap_stop; /* set by the main thread, read by the handler: __atomic builtins */
 
 static void *plain_zap_handler(void *h)
 {
     int timeo = 50;
     CHECK_OK(zmq_setsockopt(h, ZMQ_RCVTIMEO, &timeo, sizeof timeo));
-    while (!zap_stop) {
+    while (!__atomic_load_n(&zap_stop, __ATOMIC_ACQUIRE)) {
         char f[10][64];
         int n = 0, more = 1;
         while (more && n < 10) {
@@ -76,7 +76,7 @@ static void secure(fixture_t *f, void *s, int server)
         void *h = zmq_socket(f->ctx, ZMQ_REP);
         CHECK_PTR(h);
         CHECK_OK(zmq_bind(h, "inproc://zeromq.zap.01"));
-        zap_stop = 0;
+        __atomic_store_n(&zap_stop, 0, __ATOMIC_RELEASE);
         CHECK(pthread_create(&f->zap_thread, NULL, plain_zap_handler, h) == 0);
         CHECK_OK(zmq_setsockopt(s, ZMQ_PLAIN_SERVER, &one, sizeof one));
     } else if (fixture_mechanism == ZMQ_PLAIN) {
@@ -143,7 +143,7 @@ static void still_works_and_teardown(fixture_t *f)
     CHECK_OK(zmq_close(f->push));
     CHECK_OK(zmq_close(f->pull));
     if (fixture_mechanism == ZMQ_PLAIN) {
-        zap_stop = 1;
+        __atomic_store_n(&zap_stop, 1, __ATOMIC_RELEASE);
         CHECK(pthread_join(f->zap_thread, NULL) == 0);
     }
     CHECK_OK(zmq_ctx_term(f->ctx));

@@ -127,7 +127,7 @@ static void test_plain_options_choose_the_mechanism_as_libzmq(void)
 
 /* ---- a ZAP handler --------------------------------------------------------------------- */
 
-static volatile int zap_stop;
+static int zap_stop; /* set by the main thread, read by the handler: __atomic builtins */
 static volatile int zap_requests;
 static int zap_running;
 static pthread_t zap_thread;
@@ -155,7 +155,7 @@ static void *zap_handler(void *arg)
 {
     void *h = arg;
     set_int(h, ZMQ_RCVTIMEO, 50);
-    while (!zap_stop) {
+    while (!__atomic_load_n(&zap_stop, __ATOMIC_ACQUIRE)) {
         char parts[10][256];
         int sizes[10];
         int n = 0, more = 1;
@@ -213,7 +213,7 @@ static void start_zap_handler(void)
 {
     void *h = sock(ZMQ_REP);
     CHECK_OK(zmq_bind(h, "inproc://zeromq.zap.01"));
-    zap_stop = 0;
+    __atomic_store_n(&zap_stop, 0, __ATOMIC_RELEASE);
     zap_requests = 0;
     zap_running = 1;
     CHECK(pthread_create(&zap_thread, NULL, zap_handler, h) == 0);
@@ -221,7 +221,7 @@ static void start_zap_handler(void)
 
 static void stop_zap_handler(void)
 {
-    zap_stop = 1;
+    __atomic_store_n(&zap_stop, 1, __ATOMIC_RELEASE);
     CHECK(pthread_join(zap_thread, NULL) == 0);
     zap_running = 0;
 }
