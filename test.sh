@@ -42,6 +42,15 @@ deps() {
     fi
 }
 
+miri() { # Miri on the unsafe core shared between threads: ypipe, msg (refcounts), msg_pool
+    rustup run nightly rustc --version >/dev/null 2>&1 ||
+        rustup toolchain install nightly --profile minimal || return 1
+    rustup component list --toolchain nightly --installed | grep -q '^miri' ||
+        rustup component add miri rust-src --toolchain nightly || return 1
+    # Two thread schedules each (more: -Zmiri-many-seeds=0..N by hand).
+    MIRIFLAGS="-Zmiri-many-seeds=0..2" cargo +nightly miri test --lib -- ypipe:: msg_pool:: msg::
+}
+
 capi_test() { # capi_test NAME: build with our header and library, check which libzmq it loads, run
     local t=$1
     make -s -C capi-tests "bin/$t" || return 1
@@ -72,6 +81,7 @@ step "capi-tests/install-test.sh" capi-tests/install-test.sh
 step "capi-tests/interop.sh" bash capi-tests/interop.sh
 step "capi-tests/differential.py" /usr/bin/python3 capi-tests/differential.py
 step "fuzz/run.sh (20 s per harness)" fuzz/run.sh 20
+step "miri (ypipe, msg, msg_pool)" miri
 step "capi-tests/sanitize.sh (ASan, LSan, UBSan)" capi-tests/sanitize.sh
 step "capi-tests/sanitize.sh --thread (TSan)" capi-tests/sanitize.sh --thread
 if [ $REFERENCE = 1 ]; then

@@ -319,14 +319,62 @@ mod tests {
         // would use them as buffers: they are only compared.
         unsafe {
             for i in 1..=4usize {
-                assert!(r.push(i as *mut u8));
+                assert!(r.push(std::ptr::without_provenance_mut(i)));
             }
-            assert!(!r.push(5 as *mut u8));
+            assert!(!r.push(std::ptr::without_provenance_mut(5)));
         }
         for i in 1..=4usize {
-            assert_eq!(r.pop(), Some(i as *mut u8));
+            assert_eq!(r.pop(), Some(std::ptr::without_provenance_mut(i)));
         }
         assert_eq!(r.pop(), None);
+    }
+
+    #[test]
+    fn two_producers_and_two_consumers_hand_each_buffer_over_once() {
+        // Real buffers, written by the producer and read by the consumer that takes them:
+        // Miri (`cargo miri test`) checks that every hand-over orders the bytes.
+        let per_producer = if cfg!(miri) { 40 } else { 20_000 };
+        let ring = std::sync::Arc::new(Ring::new(8));
+        let taken = std::sync::Arc::new(AtomicUsize::new(0));
+        let mut threads = Vec::new();
+        for p in 0..2usize {
+            let ring = ring.clone();
+            threads.push(std::thread::spawn(move || {
+                for i in 0..per_producer {
+                    let b = Box::into_raw(Box::new([0u8; 16])).cast::<u8>();
+                    // SAFETY: b is a fresh 16-byte buffer; writing it before the push is
+                    // what the consumer must see.
+                    unsafe { b.write(((p * per_producer + i) % 251) as u8) };
+                    // SAFETY: b is nobody else's; the ring hands it out once.
+                    while !unsafe { ring.push(b) } {
+                        std::thread::yield_now();
+                    }
+                }
+            }));
+        }
+        for _ in 0..2 {
+            let ring = ring.clone();
+            let taken = taken.clone();
+            threads.push(std::thread::spawn(move || {
+                while taken.load(Ordering::Relaxed) < 2 * per_producer {
+                    match ring.pop() {
+                        Some(b) => {
+                            taken.fetch_add(1, Ordering::Relaxed);
+                            // SAFETY: the ring gave b to this thread alone; it is the box
+                            // a producer made and wrote.
+                            let v = unsafe { Box::from_raw(b.cast::<[u8; 16]>()) };
+                            assert!(v[0] < 251);
+                        }
+                        None => std::thread::yield_now(),
+                    }
+                }
+            }));
+        }
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(taken.load(Ordering::Relaxed), 2 * per_producer);
+        assert_eq!(ring.pop(), None);
     }
 
     #[test]

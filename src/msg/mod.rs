@@ -863,6 +863,65 @@ mod tests {
         assert_eq!(FREED.load(Ordering::SeqCst), 1);
     }
 
+    static FREED_SHARED: AtomicU32 = AtomicU32::new(0);
+    unsafe extern "C" fn count_free_shared(data: *mut c_void, _hint: *mut c_void) {
+        FREED_SHARED.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: data is the box the test leaked for this message.
+        drop(unsafe { Box::from_raw(data.cast::<[u8; 4]>()) });
+    }
+
+    #[test]
+    fn copies_dropped_on_many_threads_free_once_after_the_last() {
+        // The reference counts of a shared body and of its metadata, dropped concurrently:
+        // Miri checks that the last drop sees every other copy's use.
+        let buf = Box::into_raw(Box::new(*b"abcd"));
+        // SAFETY: buf is a live 4-byte allocation that count_free_shared releases once.
+        let mut m = unsafe {
+            Msg::from_user_data(
+                buf.cast(),
+                4,
+                Some((count_free_shared, std::ptr::null_mut())),
+            )
+        }
+        .unwrap();
+        let md = MetadataRef::new(Metadata::new(vec![(
+            "Socket-Type".to_string(),
+            std::ffi::CString::new("PUSH").unwrap(),
+        )]));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let c = m.share();
+                let md = md.clone();
+                std::thread::spawn(move || {
+                    assert_eq!(c.data(), b"abcd");
+                    assert!(md.get("Socket-Type").is_some());
+                    drop(c);
+                    drop(md);
+                })
+            })
+            .collect();
+        m.close();
+        drop(md);
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(FREED_SHARED.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn pooled_bodies_shared_across_threads_go_back_once() {
+        // A body from msg_pool (a size class), shared, dropped on two threads at once.
+        let mut m = Msg::with_size(1000).unwrap();
+        m.data_mut().fill(3);
+        let c = m.share();
+        let t = std::thread::spawn(move || {
+            assert!(c.data().iter().all(|&b| b == 3));
+        });
+        assert!(m.data().iter().all(|&b| b == 3));
+        drop(m);
+        t.join().unwrap();
+    }
+
     /// 64 bytes aligned like a `Msg`, as C's `zmq_msg_t`.
     #[repr(C, align(8))]
     struct Raw([u8; 64]);
