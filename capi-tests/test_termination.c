@@ -185,11 +185,11 @@ int main(void) {
     RUN(test_dealer_keeps_a_message_on_its_pipe_when_another_peer_leaves);
     RUN(test_linger_does_not_spin_the_reaper);
     RUN(test_many_unclaimed_connects_do_not_hang_term);
-    /* ThreadSanitizer cannot follow a process that forks while threads run (its runtime
-     * refuses the child's new threads); that case runs in the normal and ASan runs. */
-    const char *sanitizer = getenv("ZMQRS_SANITIZER");
-    if (sanitizer && strcmp(sanitizer, "thread") == 0)
-        printf("  skipped under ThreadSanitizer: "
+    /* A child that forks from a process whose threads run, and then allocates, hangs under
+     * this gcc's sanitizer runtimes (ASan's allocator lock is not taken around fork; TSan
+     * refuses the child's threads). The case runs in the normal suite. */
+    if (getenv("ZMQRS_SANITIZER"))
+        printf("  skipped under the sanitizers: "
                "test_forked_child_drops_the_parents_context_and_uses_its_own\n");
     else
         RUN(test_forked_child_drops_the_parents_context_and_uses_its_own);
