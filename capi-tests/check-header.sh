@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Header conformance: our include/zmq.h against the reference zmq.h of libzmq (Debian's
-# libzmq3-dev, /usr/include/zmq.h, libzmq 4.3.4).
+# Header conformance: our include/zmq.h against the reference zmq.h of libzmq 4.3.5 (Debian's
+# libzmq3-dev, /usr/include/zmq.h, libzmq 4.3.4, read with 4.3.5's changes applied).
 #
 #   capi-tests/check-header.sh [OUR_HEADER]     (default: include/zmq.h of this repository)
 #   ZMQ_REF_HEADER=/path/to/zmq.h capi-tests/check-header.sh
@@ -9,8 +9,8 @@
 #   - the header compiles as C99 and C++11 (-Wall -Wextra -Werror -pedantic), with and
 #     without ZMQ_BUILD_DRAFT_API, and can be included twice;
 #   - every #define of the reference exists in ours with the same value (fully expanded and
-#     evaluated; strings compared as text; ZMQ_VERSION_PATCH is 5 in ours, so the reference
-#     is read with that one value changed), in the stable and in the draft configuration; a
+#     evaluated; strings compared as text; the 4.3.4 reference is read as 4.3.5's header, with
+#     the changes of 4.3.5 applied: see CHANGES_435), in the stable and in the draft configuration; a
 #     draft name must not be defined without ZMQ_BUILD_DRAFT_API; the errno fallbacks are
 #     also checked with an empty <errno.h>; all numeric values once more by _Static_assert;
 #   - every function prototype of the reference (stable and draft section, extracted here,
@@ -84,11 +84,37 @@ def first_error(out):
     return out.strip().splitlines()[0] if out.strip() else "(no output)"
 
 
-# The reference, read as if it were 4.3.5: the single allowed difference.
+# The reference, read as libzmq 4.3.5's header: Debian's is 4.3.4's, so what 4.3.5 changed in
+# it is applied here (the version; <signal.h> for zmq_ppoll's sigset_t; the draft socket options
+# 113 to 124 and the ZMQ_NORM_MODE values; ZMQ_RECONNECT_STOP_AFTER_DISCONNECT from 0x3 to 0x4;
+# the draft zmq_ppoll). Each change must apply exactly once; a 4.3.5 reference is taken as is.
 ref_text = open(REF).read()
-ref_text, n = re.subn(r"(#define\s+ZMQ_VERSION_PATCH\s+)\d+", r"\g<1>5", ref_text)
-if n != 1:
-    record("reference: ZMQ_VERSION_PATCH", False, "not found in the reference header")
+DRAFT_OPTIONS_435 = [("ZMQ_BUSY_POLL", 113), ("ZMQ_HICCUP_MSG", 114),
+                     ("ZMQ_XSUB_VERBOSE_UNSUBSCRIBE", 115), ("ZMQ_TOPICS_COUNT", 116),
+                     ("ZMQ_NORM_MODE", 117), ("ZMQ_NORM_UNICAST_NACK", 118),
+                     ("ZMQ_NORM_BUFFER_SIZE", 119), ("ZMQ_NORM_SEGMENT_SIZE", 120),
+                     ("ZMQ_NORM_BLOCK_SIZE", 121), ("ZMQ_NORM_NUM_PARITY", 122),
+                     ("ZMQ_NORM_NUM_AUTOPARITY", 123), ("ZMQ_NORM_PUSH", 124),
+                     ("ZMQ_NORM_FIXED", 0), ("ZMQ_NORM_CC", 1), ("ZMQ_NORM_CCL", 2),
+                     ("ZMQ_NORM_CCE", 3), ("ZMQ_NORM_CCE_ECNONLY", 4)]
+CHANGES_435 = [
+    ("ZMQ_VERSION_PATCH", r"(#define\s+ZMQ_VERSION_PATCH\s+)4\b", r"\g<1>5"),
+    ("<signal.h>", r"(\n#include <stdint.h>\n#endif\n)",
+     r"\g<1>\n#if !defined _WIN32\n#include <signal.h>\n#endif\n"),
+    ("draft options 113-124", r"(#define\s+ZMQ_PRIORITY\s+112\n)",
+     r"\g<1>" + "".join(f"#define {n} {v}\\n" for n, v in DRAFT_OPTIONS_435)),
+    ("ZMQ_RECONNECT_STOP_AFTER_DISCONNECT",
+     r"(#define\s+ZMQ_RECONNECT_STOP_AFTER_DISCONNECT\s+)0x3\b", r"\g<1>0x4"),
+    ("zmq_ppoll", r"(ZMQ_EXPORT int zmq_socket_monitor_pipes_stats \(void \*s\);\n)",
+     r"\g<1>#if !defined _WIN32\nZMQ_EXPORT int zmq_ppoll (zmq_pollitem_t *items_, int nitems_, "
+     r"long timeout_, const sigset_t *sigmask_);\n#endif\n"),
+]
+if not re.search(r"#define\s+ZMQ_VERSION_PATCH\s+5\b", ref_text):
+    for what, pattern, repl in CHANGES_435:
+        ref_text, n = re.subn(pattern, repl, ref_text, count=2)
+        if n != 1:
+            record(f"reference read as 4.3.5: {what}", False,
+                   f"the 4.3.4 text it changes was found {n} times, not once")
 os.makedirs(os.path.join(tmp, "ref"))
 REF5 = write("ref/zmq.h", ref_text)
 our_text = open(OURS).read()
@@ -239,7 +265,8 @@ record(f"_Static_assert of {len(static_asserts)} values", rc == 0, first_error(o
 # 3. Prototypes and types, from the reference as the preprocessor sees it on this platform.
 def zmq_part(draft):
     src = write("pre.c", "#include <errno.h>\n#include <stddef.h>\n#include <stdio.h>\n"
-                          "#include <stdint.h>\n@@zmq@@\n" f'#include "{REF5}"\n')
+                          "#include <stdint.h>\n#include <signal.h>\n@@zmq@@\n"
+                          f'#include "{REF5}"\n')
     d = ["-DZMQ_BUILD_DRAFT_API"] if draft else []
     rc, out = run(["gcc", "-E", "-P", *d, src])
     if rc:
@@ -290,7 +317,9 @@ def compiles(code, cxx=False, std=None):
 def check_function(args):
     name, proto, draft = args
     problems = []
-    head = ("#define ZMQ_BUILD_DRAFT_API\n" if draft else "") + f'#include "{OURS}"\n'
+    # POSIX names visible (zmq_ppoll's sigset_t), as a program that calls zmq_ppoll has them.
+    head = ("#define _POSIX_C_SOURCE 200809L\n" + ("#define ZMQ_BUILD_DRAFT_API\n" if draft else "")
+            + f'#include "{OURS}"\n')
     probe = f"typedef char declared_{name}[sizeof(&{name}) > 0 ? 1 : -1];\n"
     ok, out = compiles(head + probe)
     if not ok:
@@ -303,7 +332,7 @@ def check_function(args):
         if not ok:
             problems.append("differs from the reference (C++): " + first_error(out))
     if draft:
-        ok, _ = compiles(f'#include "{OURS}"\n' + probe)
+        ok, _ = compiles(f'#define _POSIX_C_SOURCE 200809L\n#include "{OURS}"\n' + probe)
         if ok:
             problems.append("declared without ZMQ_BUILD_DRAFT_API")
     return name, draft, problems
@@ -363,7 +392,8 @@ def layout(header):
                         f"sizeof((({name} *)0)->{f}));")
     body.append("return 0; }")
     exe = os.path.join(tmp, "layout")
-    rc, out = run(["gcc", "-std=c11", write("layout.c", "\n".join(body) + "\n"), "-o", exe])
+    # gnu11: 4.3.5's draft zmq_ppoll needs POSIX's sigset_t, which strict C11 hides.
+    rc, out = run(["gcc", "-std=gnu11", write("layout.c", "\n".join(body) + "\n"), "-o", exe])
     if rc:
         return {}, first_error(out)
     rc, out = run([exe])

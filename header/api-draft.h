@@ -26,3 +26,9 @@ int zmq_poller_remove_fd(void *poller, zmq_fd_t fd);
 int zmq_socket_get_peer_state(void *socket, const void *routing_id, size_t routing_id_size);
 int zmq_socket_monitor_versioned(void *socket, const char *endpoint, uint64_t events, int event_version, int type);
 int zmq_socket_monitor_pipes_stats(void *socket);
+/* zmq_ppoll (4.3.5) takes POSIX's sigset_t: declared where <signal.h> defines it (not on
+ * Windows, nor under strict ISO C without a POSIX feature macro, where libzmq's own header
+ * fails to compile instead). */
+#if !defined _WIN32 && (!defined __STRICT_ANSI__ || defined _POSIX_C_SOURCE || defined _POSIX_SOURCE || defined _XOPEN_SOURCE || defined _DEFAULT_SOURCE || defined _GNU_SOURCE)
+int zmq_ppoll(zmq_pollitem_t *items, int nitems, long timeout, const sigset_t *sigmask);
+#endif

@@ -16,6 +16,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
+/* POSIX's sigset_t, for the draft zmq_ppoll (as libzmq 4.3.5's header includes it). */
+#if !defined _WIN32
+#include <signal.h>
+#endif
 /* Compile-time version of the API (zmq_version() tells the run-time one). */
 #define ZMQ_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
 #define ZMQ_VERSION ZMQ_MAKE_VERSION(ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH)
@@ -339,9 +343,28 @@ struct iovec;
 #define ZMQ_HELLO_MSG 110
 #define ZMQ_DISCONNECT_MSG 111
 #define ZMQ_PRIORITY 112
+#define ZMQ_BUSY_POLL 113
+#define ZMQ_HICCUP_MSG 114
+#define ZMQ_XSUB_VERBOSE_UNSUBSCRIBE 115
+#define ZMQ_TOPICS_COUNT 116
+#define ZMQ_NORM_MODE 117
+#define ZMQ_NORM_UNICAST_NACK 118
+#define ZMQ_NORM_BUFFER_SIZE 119
+#define ZMQ_NORM_SEGMENT_SIZE 120
+#define ZMQ_NORM_BLOCK_SIZE 121
+#define ZMQ_NORM_NUM_PARITY 122
+#define ZMQ_NORM_NUM_AUTOPARITY 123
+#define ZMQ_NORM_PUSH 124
+#define ZMQ_NORM_FIXED 0
+#define ZMQ_NORM_CC 1
+#define ZMQ_NORM_CCL 2
+#define ZMQ_NORM_CCE 3
+#define ZMQ_NORM_CCE_ECNONLY 4
 #define ZMQ_RECONNECT_STOP_CONN_REFUSED 1
 #define ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED 2
-#define ZMQ_RECONNECT_STOP_AFTER_DISCONNECT 3
+
+// 4.3.5's value (4.3.4's header said 0x3, the OR of the other two).
+#define ZMQ_RECONNECT_STOP_AFTER_DISCONNECT 4
 #define ZMQ_ZERO_COPY_RECV 10
 #define ZMQ_NOTIFY_CONNECT 1
 #define ZMQ_NOTIFY_DISCONNECT 2
@@ -872,6 +895,9 @@ ZMQ_EXPORT int zmq_poller_remove_fd(void *poller, zmq_fd_t fd);
 ZMQ_EXPORT int zmq_socket_get_peer_state(void *socket, const void *routing_id, size_t routing_id_size);
 ZMQ_EXPORT int zmq_socket_monitor_versioned(void *socket, const char *endpoint, uint64_t events, int event_version, int type);
 ZMQ_EXPORT int zmq_socket_monitor_pipes_stats(void *socket);
+#if !defined _WIN32 && (!defined __STRICT_ANSI__ || defined _POSIX_C_SOURCE || defined _POSIX_SOURCE || defined _XOPEN_SOURCE || defined _DEFAULT_SOURCE || defined _GNU_SOURCE)
+ZMQ_EXPORT int zmq_ppoll(zmq_pollitem_t *items, int nitems, long timeout, const sigset_t *sigmask);
+#endif
 #endif /* ZMQ_BUILD_DRAFT_API */
 #ifdef __cplusplus
 }

@@ -85,12 +85,6 @@ pub struct SocketRef {
     pub disconnected: Arc<AtomicBool>,
 }
 
-// ZMQ_RECONNECT_STOP's bits, as libzmq 4.3.5 defines them (4.3.4's header gave
-// AFTER_DISCONNECT the value 3).
-pub(crate) const RECONNECT_STOP_CONN_REFUSED: i32 = 1;
-pub(crate) const RECONNECT_STOP_HANDSHAKE_FAILED: i32 = 2;
-pub(crate) const RECONNECT_STOP_AFTER_DISCONNECT: i32 = 4;
-
 impl SocketRef {
     /// Whether a ZAP handler is bound in the socket's context now.
     pub fn zap_handler_bound(&self) -> bool {
@@ -219,11 +213,11 @@ impl Session {
             return self.schedule_reconnect(io);
         };
         if f.refused && !self.term_requested {
-            if stop & RECONNECT_STOP_CONN_REFUSED != 0 && c.is_tcp() {
+            if stop & ZMQ_RECONNECT_STOP_CONN_REFUSED != 0 && c.is_tcp() {
                 self.own.request_term();
                 return;
             }
-            if stop & RECONNECT_STOP_AFTER_DISCONNECT != 0
+            if stop & ZMQ_RECONNECT_STOP_AFTER_DISCONNECT != 0
                 && !c.is_tcp()
                 && self.socket.disconnected.load(Ordering::Acquire)
             {
@@ -454,7 +448,7 @@ impl Session {
         // the handshake (not a ZMTP peer, perhaps) counts as a protocol error.
         let stop_on_handshake = in_handshake
             && matches!(why, Closed::Connection | Closed::Timeout)
-            && self.socket.options.reconnect_stop & RECONNECT_STOP_HANDSHAKE_FAILED != 0;
+            && self.socket.options.reconnect_stop & ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED != 0;
         if connect && (matches!(why, Closed::Protocol(_) | Closed::Message(_)) || stop_on_handshake)
         {
             // As libzmq: a peer that broke the protocol (a failed handshake included) is

@@ -28,20 +28,36 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// One prototype of an API list: the function's name and its C declaration.
+/// One prototype of an API list: the function's name, its C declaration, and the
+/// preprocessor condition it is declared under, if any.
 struct Prototype {
     name: String,
     decl: String,
+    guard: Option<String>,
 }
 
-/// Reads one of the `header/api-*.h` lists: every line that ends with `);` is a prototype.
+/// Reads one of the `header/api-*.h` lists: every line that ends with `);` is a prototype; a
+/// `#if` line right before one is that prototype's condition (its `#endif` follows it).
 fn api_list(file: &str) -> Vec<Prototype> {
     let path = root().join(file);
     let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut guard = None;
     text.lines()
         .map(str::trim)
-        .filter(|l| l.ends_with(");"))
-        .map(|l| {
+        .filter_map(|l| {
+            if l.starts_with("#if ") {
+                guard = Some(l.to_string());
+                return None;
+            }
+            if !l.ends_with(");") {
+                if l != "#endif" {
+                    guard = None;
+                }
+                return None;
+            }
+            Some((l, guard.take()))
+        })
+        .map(|(l, guard)| {
             let open = l
                 .find('(')
                 .unwrap_or_else(|| panic!("{file}: no '(' in {l:?}"));
@@ -54,9 +70,18 @@ fn api_list(file: &str) -> Vec<Prototype> {
             Prototype {
                 name,
                 decl: l.to_string(),
+                guard,
             }
         })
         .collect()
+}
+
+/// A prototype as the header declares it, under its condition if it has one.
+fn declaration(p: &Prototype) -> String {
+    match &p.guard {
+        Some(cond) => format!("{cond}\nZMQ_EXPORT {}\n#endif\n", p.decl),
+        None => format!("ZMQ_EXPORT {}\n", p.decl),
+    }
 }
 
 /// Runs cbindgen on the crate's C-facing sources with `config`.
@@ -81,12 +106,12 @@ fn fallback_block(stable: &[&Prototype], draft: &[&Prototype]) -> String {
          (header/api-*.h). */\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n",
     );
     for p in stable {
-        out += &format!("ZMQ_EXPORT {}\n", p.decl);
+        out += &declaration(p);
     }
     if !draft.is_empty() {
         out += "#ifdef ZMQ_BUILD_DRAFT_API\n";
         for p in draft {
-            out += &format!("ZMQ_EXPORT {}\n", p.decl);
+            out += &declaration(p);
         }
         out += "#endif /* ZMQ_BUILD_DRAFT_API */\n";
     }

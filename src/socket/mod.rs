@@ -456,7 +456,7 @@ impl SocketBase {
             self.terminate_pipes_of(addr, true);
         }
         // libzmq marks the socket after any network unbind or disconnect.
-        if self.options.reconnect_stop & crate::session::RECONNECT_STOP_AFTER_DISCONNECT != 0 {
+        if self.options.reconnect_stop & ZMQ_RECONNECT_STOP_AFTER_DISCONNECT != 0 {
             self.disconnected
                 .store(true, std::sync::atomic::Ordering::Release);
         }
