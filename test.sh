@@ -43,12 +43,9 @@ deps() {
 }
 
 miri() { # Miri on the unsafe core shared between threads: ypipe, msg (refcounts), msg_pool
-    rustup run nightly rustc --version >/dev/null 2>&1 ||
-        rustup toolchain install nightly --profile minimal || return 1
-    rustup component list --toolchain nightly --installed | grep -q '^miri' ||
-        rustup component add miri rust-src --toolchain nightly || return 1
+    zmqrs_nightly miri rust-src || return 1
     # Two thread schedules each (more: -Zmiri-many-seeds=0..N by hand).
-    MIRIFLAGS="-Zmiri-many-seeds=0..2" cargo +nightly miri test --lib -- ypipe:: msg_pool:: msg::
+    MIRIFLAGS="-Zmiri-many-seeds=0..2" cargo "+$ZMQRS_NIGHTLY" miri test --lib -- ypipe:: msg_pool:: msg::
 }
 
 capi_test() { # capi_test NAME: build with our header and library, check which libzmq it loads, run

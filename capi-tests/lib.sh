@@ -6,9 +6,14 @@
 #                         (binaries record the soname libzmq.so.5, so the rpath directory must hold
 #                         that name, or the loader silently falls back to the system's libzmq)
 #   zmqrs_check_ours BIN DIR   fails unless ldd resolves BIN's libzmq.so.5 inside DIR
+#   ZMQRS_NIGHTLY         the nightly toolchain of the fuzzing, sanitizer and Miri steps; pinned,
+#                         since a new nightly may change the -Z flags they use: move it on purpose
+#   zmqrs_nightly [COMPONENT...]   installs that toolchain (and components) when missing
 
 ZMQRS_ROOT=${ZMQRS_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 ZMQRS_LIB=${ZMQRS_LIB:-"$ZMQRS_ROOT/target/release/libzmq.so"}
+
+ZMQRS_NIGHTLY=${ZMQRS_NIGHTLY:-nightly-2026-10-30}
 
 zmqrs_log() { printf '%s\n' "$*" >&2; }
 
@@ -51,4 +56,14 @@ zmqrs_check_ours() {
     esac
     zmqrs_log "$bin: loads the wrong libzmq: $line (expected one in $dir)"
     return 1
+}
+
+zmqrs_nightly() {
+    rustup run "$ZMQRS_NIGHTLY" rustc --version >/dev/null 2>&1 ||
+        rustup toolchain install "$ZMQRS_NIGHTLY" --profile minimal || return 1
+    local c
+    for c in "$@"; do
+        rustup component list --toolchain "$ZMQRS_NIGHTLY" --installed | grep -q "^$c" ||
+            rustup component add "$c" --toolchain "$ZMQRS_NIGHTLY" || return 1
+    done
 }

@@ -9,7 +9,7 @@
 #   --thread   ThreadSanitizer: every C test but the two volume tests, then REFERENCE_TSAN (shutdown and ctx_term races,
 #              inproc connect/bind races, many sockets and threads)
 # Naming tests runs only those C tests. The instrumented library is built with the nightly
-# toolchain (-Zsanitizer needs it; ThreadSanitizer also rebuilds std with -Zbuild-std) into
+# toolchain pinned in capi-tests/lib.sh (-Zsanitizer needs it; ThreadSanitizer also rebuilds std with -Zbuild-std) into
 # target/asan/ or target/tsan/, beside the release build, which it never touches.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,21 +38,19 @@ if [ "${1:-}" = --thread ]; then
     shift
 fi
 
-rustup run nightly rustc --version >/dev/null 2>&1 ||
-    rustup toolchain install nightly --profile minimal || exit 2
+zmqrs_nightly || exit 2
 host=$(rustc -vV | sed -n 's/^host: //p')
 # RUSTFLAGS replaces .cargo/config.toml's flags: repeat the one that is there.
 if [ $MODE = address ]; then
     short=asan
-    build=(cargo +nightly build --release --target "$host")
+    build=(cargo "+$ZMQRS_NIGHTLY" build --release --target "$host")
     cflags=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
     extra=()
     REFERENCE_SUBSET=$REFERENCE_ASAN
 else
     short=tsan
-    rustup component list --toolchain nightly --installed | grep -q '^rust-src' ||
-        rustup component add rust-src --toolchain nightly || exit 2
-    build=(cargo +nightly build --release -Zbuild-std --target "$host")
+    zmqrs_nightly rust-src || exit 2
+    build=(cargo "+$ZMQRS_NIGHTLY" build --release -Zbuild-std --target "$host")
     cflags=(-fsanitize=thread)
     extra=(capi-tests/tsan_shim.c -rdynamic)
     REFERENCE_SUBSET=$REFERENCE_TSAN

@@ -3,11 +3,12 @@
 # seeds in fuzz/corpus/<target>/; what a run finds new goes to a scratch corpus under
 # $FUZZ_WORK (default /tmp/zmq-rs-fuzz), never into the repo. A crash, a panic or a hang (a
 # single input running over 10 s) fails the run and leaves the input in fuzz/artifacts/<target>/:
-# replay it with `cargo +nightly fuzz run TARGET fuzz/artifacts/TARGET/crash-...`, and add it as
+# replay it with `cargo +$ZMQRS_NIGHTLY fuzz run TARGET fuzz/artifacts/TARGET/crash-...` (the
+# toolchain capi-tests/lib.sh pins), and add it as
 # a regression test beside the code it broke.
 #   fuzz/run.sh                 every harness, 20 s each (the step of test.sh)
 #   fuzz/run.sh 3600 engine     one hour of the engine harness
-# Installs what it needs: a nightly toolchain (libFuzzer needs -Z flags) and cargo-fuzz.
+# Installs what it needs: the pinned nightly toolchain (libFuzzer needs -Z flags) and cargo-fuzz.
 set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_EACH=${1:-20}
@@ -18,18 +19,17 @@ if [ ${#TARGETS[@]} -eq 0 ]; then
 fi
 WORK=${FUZZ_WORK:-/tmp/zmq-rs-fuzz}
 
-rustup run nightly rustc --version >/dev/null 2>&1 ||
-    rustup toolchain install nightly --profile minimal
-command -v cargo-fuzz >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo-fuzz" ] ||
-    cargo install cargo-fuzz --locked
+. ../capi-tests/lib.sh
+zmqrs_nightly
 export PATH="$HOME/.cargo/bin:$PATH"
+command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --version 0.13.2 --locked
 
-cargo +nightly fuzz build
+cargo "+$ZMQRS_NIGHTLY" fuzz build
 status=0
 for t in "${TARGETS[@]}"; do
     mkdir -p "$WORK/$t"
     log="$WORK/$t.log"
-    if cargo +nightly fuzz run "$t" "$WORK/$t" "corpus/$t" -- \
+    if cargo "+$ZMQRS_NIGHTLY" fuzz run "$t" "$WORK/$t" "corpus/$t" -- \
         -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         >"$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
