@@ -19,9 +19,9 @@ if [ ${#TARGETS[@]} -eq 0 ]; then
 fi
 WORK=${FUZZ_WORK:-/tmp/zmq-rs-fuzz}
 
+export PATH="$HOME/.cargo/bin:$PATH"
 . ../capi-tests/lib.sh
 zmqrs_nightly
-export PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --version 0.13.2 --locked
 
 cargo "+$ZMQRS_NIGHTLY" fuzz build
@@ -33,12 +33,12 @@ for t in "${TARGETS[@]}"; do
         -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         >"$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-        cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
+        cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
         echo "fuzz: $t: ${runs:-?} inputs in ${SECONDS_EACH} s, $cov, no crash"
     else
         status=1
         echo "fuzz: $t FAILED; the end of its log ($log):"
-        grep -v '^ *#[0-9]* 0x' "$log" | tail -30
+        grep -v '^ *#[0-9]* 0x' "$log" | tail -30 || true
     fi
 done
 exit $status

@@ -63,7 +63,7 @@ SEEDS = {
     "frame_decoder": {
         "v3-frames": b"\x02\x03\x07\x01\x40" + frame(b"hello", more=True) + frame(b"world")
         + frame(b"x" * 300) + frame(cmd(b"PING", b"\x00\x0a"), command=True),
-        "v3-maxmsgsize": b"\x0a\x08\x08\x08\x08" + frame(b"y" * 40) + frame(b"z" * 4),
+        "v3-maxmsgsize": b"\x0e\x08\x08\x08\x08" + frame(b"y" * 40) + frame(b"z" * 4),
         "v2-frames": b"\x01\x02\x02\x02\x02" + frame(b"ab", more=True) + frame(b"c" * 260),
         "v1-frames": b"\x00\x01\x02\x03\x04" + b"\x06\x01hello\x01\x00"
         + b"\xff" + struct.pack(">Q", 301) + b"\x00" + b"q" * 300,
@@ -85,10 +85,11 @@ SEEDS = {
         "two": props(Socket_Type=b"ROUTER", Identity=b"abc"),
         "user": props(User_Id=b"admin", X_Custom=b"v\0after"),
     },
+    # The control byte: socket type index in the high four bits, ZAP in bit 3.
     "null": {
-        "ready": b"\x05" + lp(cmd(b"READY", props(Socket_Type=b"DEALER", Identity=b"x"))),
-        "zap": b"\x0d" + lp(cmd(b"READY", props(Socket_Type=b"DEALER"))),
-        "error": b"\x05" + lp(cmd(b"ERROR", b"\x03500")),
+        "ready": b"\x60" + lp(cmd(b"READY", props(Socket_Type=b"DEALER", Identity=b"x"))),
+        "zap": b"\x68" + lp(cmd(b"READY", props(Socket_Type=b"DEALER"))),
+        "error": b"\x60" + lp(cmd(b"ERROR", b"\x03500")),
     },
     "plain": {
         "server": b"\x50" + lp(hello_plain(), cmd(b"INITIATE", props(Socket_Type=b"DEALER"))),
@@ -99,6 +100,10 @@ SEEDS = {
         "server": b"\x50" + lp(curve_hello(), cmd(b"INITIATE", b"\0" * 200)),
         "client": b"\x51" + lp(cmd(b"WELCOME", b"\0" * 16 + b"\x33" * 144),
                                cmd(b"READY", b"\0" * 40)),
+        # The high bit: MESSAGE boxes after a real handshake; each piece is a flags byte, then
+        # the body (0x80 in the flags byte flips a byte of the box).
+        "messages": b"\x80" + lp(b"\x01hello", b"\x00world", b"\x02\x04PING", b"\x00"),
+        "messages-flipped": b"\x80" + lp(b"\x00first", b"\x85second"),
     },
     "z85": {
         "hello-world": b"HelloWorld",
@@ -122,29 +127,49 @@ SEEDS = {
     }.items()},
 }
 
-# The engine: control byte (socket type index, mechanism, heartbeats, ZAP), split byte, then
-# the peer's bytes.
+# The engine: a control byte (socket type index in the low four bits; mechanism in the high
+# four: 0 NULL, 1 PLAIN server, 2 PLAIN client, 3 CURVE server, 4 CURVE client), a split byte
+# (bit 0 heartbeats, bit 1 ZAP, bit 2 fire the timers, bits 3-7 the ZAP reply: 0 is status 200;
+# its bits also size the pieces), then the peer's bytes.
+NULL, PLAIN_SERVER, PLAIN_CLIENT, CURVE_SERVER = 0, 1, 2, 3
+HEARTBEATS, ZAP, TIMERS = 0x01, 0x02, 0x04
+
+
+def control(ours, mechanism=NULL):
+    return SOCKET_TYPES.index(ours) | mechanism << 4
+
+
 ENGINE = {}
 for ours, peer in [("PULL", "PUSH"), ("ROUTER", "DEALER"), ("XPUB", "SUB"), ("SUB", "PUB"),
                    ("REQ", "REP"), ("PAIR", "PAIR")]:
     body = frame(b"hello", more=True) + frame(b"world")
     if ours == "XPUB":
         body = frame(cmd(b"SUBSCRIBE", b"top"), command=True) + frame(b"\x01old-style")
-    ENGINE["null-" + ours.lower()] = (bytes([SOCKET_TYPES.index(ours), 0x20]) + greeting()
+    ENGINE["null-" + ours.lower()] = (bytes([control(ours), 0x20]) + greeting()
                                       + ready(peer, Identity=b"peer") + body)
-ENGINE["null-heartbeat"] = (bytes([0x47, 0xa0]) + greeting()
+ENGINE["null-heartbeat"] = (bytes([control("PULL"), HEARTBEATS | TIMERS]) + greeting()
                             + ready("PUSH") + frame(cmd(b"PING", b"\x00\x0a"), command=True))
-ENGINE["plain-server"] = (bytes([0x17, 0x08]) + greeting(b"PLAIN")
-                          + frame(hello_plain(), command=True)
-                          + frame(cmd(b"INITIATE", props(Socket_Type=b"PUSH")), command=True)
-                          + frame(b"msg"))
-ENGINE["plain-server-zap"] = (bytes([0x97, 0x08]) + greeting(b"PLAIN")
-                              + frame(hello_plain(), command=True))
-ENGINE["curve-server"] = bytes([0x37, 0x10]) + greeting(b"CURVE") + frame(curve_hello(), command=True)
-ENGINE["v2-peer"] = (bytes([0x07, 0x30]) + b"\xff" + b"\0" * 7 + b"\x01\x7f\x01\x08"
+ENGINE["null-zap"] = (bytes([control("PULL"), ZAP]) + greeting() + ready("PUSH")
+                      + frame(b"msg"))
+plain_client_steps = (frame(hello_plain(), command=True)
+                      + frame(cmd(b"INITIATE", props(Socket_Type=b"PUSH")), command=True)
+                      + frame(b"msg"))
+ENGINE["plain-server-zap"] = (bytes([control("PULL", PLAIN_SERVER), ZAP])
+                              + greeting(b"PLAIN") + plain_client_steps)
+ENGINE["plain-server-zap-heartbeat"] = (bytes([control("PULL", PLAIN_SERVER),
+                                              ZAP | HEARTBEATS | TIMERS])
+                                        + greeting(b"PLAIN") + plain_client_steps)
+ENGINE["plain-server-no-zap"] = (bytes([control("PULL", PLAIN_SERVER), 0x20])
+                                 + greeting(b"PLAIN") + frame(hello_plain(), command=True))
+ENGINE["plain-client"] = (bytes([control("PUSH", PLAIN_CLIENT), 0x20]) + greeting(b"PLAIN", 1)
+                          + frame(cmd(b"WELCOME"), command=True)
+                          + frame(cmd(b"READY", props(Socket_Type=b"PULL")), command=True))
+ENGINE["curve-server"] = (bytes([control("PULL", CURVE_SERVER), 0x20]) + greeting(b"CURVE")
+                          + frame(curve_hello(), command=True))
+ENGINE["v2-peer"] = (bytes([control("PULL"), 0x30]) + b"\xff" + b"\0" * 7 + b"\x01\x7f\x01\x08"
                      + b"\x00\x00" + b"\x00\x05hello")
-ENGINE["v1-peer"] = bytes([0x07, 0x30]) + b"\x01\x00" + b"\x06\x00hello"
-ENGINE["stream"] = bytes([0x0b, 0x30]) + b"GET / HTTP/1.0\r\n\r\n"
+ENGINE["v1-peer"] = bytes([control("PULL"), 0x30]) + b"\x01\x00" + b"\x06\x00hello"
+ENGINE["stream"] = bytes([control("STREAM"), 0x30]) + b"GET / HTTP/1.0\r\n\r\n"
 SEEDS["engine"] = ENGINE
 
 for target, seeds in SEEDS.items():

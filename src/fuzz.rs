@@ -19,7 +19,7 @@ use crate::engine::codec::greeting::{GreetingParser, MechanismName, OurGreeting,
 use crate::engine::{Engine, EngineStatus};
 use crate::io::io_thread::testing::TestIo;
 use crate::mailbox::Mailbox;
-use crate::mechanism::{self, curve, Status};
+use crate::mechanism::{self, curve, Mechanism, Status};
 use crate::msg::{self, Msg};
 use crate::options::Options;
 use crate::pipe::{pipepair, Pipe};
@@ -60,10 +60,13 @@ fn chunks<'a>(data: &'a [u8], sizes: &[u8]) -> Vec<&'a [u8]> {
 // ---------------------------------------------------------------------------------------
 // The greeting
 
-/// What a greeting exchange came to, for comparing two ways of feeding it.
+/// What a greeting exchange came to (the verdict, and how many bytes it used, for comparing
+/// ways of feeding it). `wanted_only`: hand the parser no more than it asks for, as the
+/// engine does; otherwise whole pieces, whose bytes past the greeting it must leave.
 fn greeting_outcome(
     ours: &OurGreeting,
     pieces: &[&[u8]],
+    wanted_only: bool,
 ) -> (Result<Option<String>, CodecError>, usize) {
     let mut g = GreetingParser::new(ours);
     let mut used_total = 0;
@@ -74,7 +77,11 @@ fn greeting_outcome(
             if want == 0 {
                 break;
             }
-            let take = want.min(piece.len());
+            let take = if wanted_only {
+                want.min(piece.len())
+            } else {
+                piece.len()
+            };
             match g.feed(&piece[..take]) {
                 // How far an error came is not reported: compare the error alone.
                 Err(e) => return (Err(e), 0),
@@ -90,6 +97,7 @@ fn greeting_outcome(
                         assert_eq!(g.wanted(), 0);
                         return (Ok(Some(format!("{peer:?}"))), used_total);
                     }
+                    assert_eq!(used, take, "stopped early without deciding");
                 }
             }
         }
@@ -97,8 +105,9 @@ fn greeting_outcome(
     (Ok(None), used_total)
 }
 
-/// The ZMTP greeting: fed whole, byte by byte, and in the fuzzer's pieces, the peer's
-/// greeting is decided the same way, from the same bytes, and never read past.
+/// The ZMTP greeting: fed whole, byte by byte, and in the fuzzer's pieces, with and without
+/// the engine's limit to what it asks for, the peer's greeting is decided the same way, from
+/// the same bytes, and never past the 64 bytes of a greeting.
 pub fn greeting(data: &[u8]) {
     let Some((&control, rest)) = data.split_first() else {
         return;
@@ -111,10 +120,12 @@ pub fn greeting(data: &[u8]) {
     let ty = SOCKET_TYPES[usize::from(control >> 4) % SOCKET_TYPES.len()];
     let ours = OurGreeting::new(mechanism, control & 8 != 0, ty as u8);
     let (sizes, wire) = rest.split_at(rest.len().min(4));
-    let whole = greeting_outcome(&ours, &[wire]);
+    let whole = greeting_outcome(&ours, &[wire], true);
     let bytewise: Vec<&[u8]> = wire.chunks(1).collect();
-    assert_eq!(greeting_outcome(&ours, &bytewise), whole);
-    assert_eq!(greeting_outcome(&ours, &chunks(wire, sizes)), whole);
+    assert_eq!(greeting_outcome(&ours, &bytewise, true), whole);
+    assert_eq!(greeting_outcome(&ours, &chunks(wire, sizes), true), whole);
+    assert_eq!(greeting_outcome(&ours, &[wire], false), whole);
+    assert_eq!(greeting_outcome(&ours, &chunks(wire, sizes), false), whole);
     assert!(whole.1 <= 64, "a greeting is at most 64 bytes");
 }
 
@@ -253,8 +264,13 @@ pub fn metadata(data: &[u8]) {
         assert_eq!(again, data);
         assert_eq!(p.encoded_len(), data.len());
         let md = p.to_msg_metadata();
-        for (name, _) in p.iter() {
-            assert!(md.get(name).is_some(), "property {name} lost");
+        for (name, value) in p.iter() {
+            // zmq_msg_gets gives C strings: the value up to its first NUL.
+            let end = value.iter().position(|&b| b == 0).unwrap_or(value.len());
+            let got = md
+                .get(name)
+                .unwrap_or_else(|| panic!("property {name} lost"));
+            assert_eq!(got.to_bytes(), &value[..end], "property {name}");
         }
     }
 }
@@ -291,12 +307,12 @@ fn mechanism_options(kind: u8, socket_type: i32) -> Options {
     o
 }
 
-/// A ZAP reply whose status and user id come from the input.
-fn zap_reply(control: u8) -> Vec<Msg> {
-    let status: &[u8] =
-        [&b"200"[..], b"300", b"400", b"500", b"999", b""][usize::from(control % 6)];
+/// A ZAP reply picked by `v`: its status (`v % 6`: 200, 300, 400, 500, 999, none), and five
+/// frames instead of seven when bit 4 is set.
+fn zap_reply(v: u8) -> Vec<Msg> {
+    let status: &[u8] = [&b"200"[..], b"300", b"400", b"500", b"999", b""][usize::from(v % 6)];
     let parts: [&[u8]; 7] = [b"", b"1.0", b"1", status, b"", b"user", b""];
-    let n = if control & 0x40 != 0 { 5 } else { 7 };
+    let n = if v & 0x10 != 0 { 5 } else { 7 };
     parts[..n]
         .iter()
         .enumerate()
@@ -316,10 +332,69 @@ pub fn plain(data: &[u8]) {
     run_mechanism(1 + data.first().map_or(0, |c| c & 1), data);
 }
 
-/// CURVE's handshake, either side, alone (see [`plain`]); after the handshake, input frames
-/// go to MESSAGE decryption.
+/// CURVE: with the first byte's high bit clear, its handshake, either side, alone (see
+/// [`plain`]); with it set, MESSAGE boxes after a real handshake between a client and a
+/// server ([`curve_messages`]).
 pub fn curve(data: &[u8]) {
-    run_mechanism(3 + data.first().map_or(0, |c| c & 1), data);
+    match data.first() {
+        Some(c) if c & 0x80 != 0 => curve_messages(data),
+        _ => run_mechanism(3 + data.first().map_or(0, |c| c & 1), data),
+    }
+}
+
+/// A CURVE client and server complete their handshake (they must, keys being right); then
+/// each length-prefixed piece of the input is a message (its first byte: MORE and COMMAND
+/// flags, and whether to flip one byte of the box, at a position the next byte gives). The
+/// server decodes what the client encoded: the same bytes and flags come out, or, for a box
+/// with a flipped byte, an error, and nothing after it is accepted.
+fn curve_messages(data: &[u8]) {
+    let server_o = mechanism_options(3, ZMQ_DEALER);
+    let client_o = mechanism_options(4, ZMQ_DEALER);
+    let setup = |o| mechanism::Setup {
+        options: o,
+        zap_handler: false,
+        peer_address: "127.0.0.1",
+    };
+    let mut server = mechanism::create(&setup(&server_o)).expect("a CURVE server");
+    let mut client = mechanism::create(&setup(&client_o)).expect("a CURVE client");
+    fn pass(from: &mut dyn Mechanism, to: &mut dyn Mechanism) {
+        while let Ok(Some(cmd)) = from.next_handshake_command() {
+            to.process_handshake_command(cmd.data())
+                .expect("a real peer's handshake command");
+        }
+    }
+    for _ in 0..8 {
+        pass(client.as_mut(), server.as_mut());
+        pass(server.as_mut(), client.as_mut());
+    }
+    assert_eq!(client.status(), Status::Ready, "the client's handshake");
+    assert_eq!(server.status(), Status::Ready, "the server's handshake");
+    let mut rest = &data[1..];
+    while let Some((&len, tail)) = rest.split_first() {
+        let (piece, tail) = tail.split_at(usize::from(len).min(tail.len()));
+        rest = tail;
+        let Some((&how, body)) = piece.split_first() else {
+            continue;
+        };
+        let mut m = Msg::from_slice(body).expect("msg");
+        m.set_flags(how & (msg::MORE | msg::COMMAND));
+        let mut boxed = client.encode(m).expect("encode");
+        if how & 0x80 != 0 {
+            let at = usize::from(how & 0x3f) % boxed.size().max(1);
+            boxed.data_mut()[at] ^= 0x01;
+            assert!(
+                server.decode(boxed).is_err(),
+                "a box with byte {at} flipped was taken"
+            );
+            return;
+        }
+        let plain = server.decode(boxed).expect("a box the client made");
+        assert_eq!(plain.data(), body);
+        assert_eq!(
+            plain.flags() & (msg::MORE | msg::COMMAND),
+            how & (msg::MORE | msg::COMMAND)
+        );
+    }
 }
 
 /// The mechanism `kind` picks ([`mechanism_options`]) run over `data`: a control byte (socket
@@ -414,8 +489,9 @@ pub fn address(data: &[u8]) {
                 let _ = tcp_address::host_string(&a);
             }
         }
+        // (Not term_endpoint_keys nor the connect form of TcpAddress::resolve: they look
+        // host names up in DNS. The parsing they share is resolve_ip's, taken above.)
         let _ = TcpAddress::resolve(text, true, ipv6);
-        let _ = tcp_address::term_endpoint_keys(text, ipv6);
         if let Ok(mask) = TcpAddressMask::parse(text, ipv6) {
             for peer in [
                 std::net::IpAddr::from([127, 0, 0, 1]),
@@ -444,20 +520,22 @@ const MAX_TURNS: usize = 10_000;
 /// stream. The engine must close (it may never hang on a peer that left), whatever it was
 /// sent; messages it delivers are taken off its pipe as a socket would.
 ///
-/// The first input byte picks the socket type, the mechanism (NULL, PLAIN or CURVE, either
-/// side), heartbeats and ZAP; the second how the rest is split and whether timers fire.
+/// The first input byte picks the socket type (low four bits) and the mechanism (high four,
+/// modulo 5: NULL, PLAIN server, PLAIN client, CURVE server, CURVE client); the second sets
+/// heartbeats (bit 0), ZAP (bit 1), timers fired before the end (bit 2) and the ZAP reply
+/// (bits 3 to 7, [`zap_reply`]), and its bits also size the pieces the rest is written in.
 pub fn engine(data: &[u8]) {
     let [control, split, wire @ ..] = data else {
         return;
     };
     let ty = SOCKET_TYPES[usize::from(control & 0x0f) % SOCKET_TYPES.len()];
     let mut o = mechanism_options(control >> 4, ty);
-    if control & 0x40 != 0 {
+    if split & 1 != 0 {
         o.heartbeat_ivl = 100;
         o.heartbeat_timeout = 300;
         o.heartbeat_ttl = 500;
     }
-    let zap = control & 0x80 != 0;
+    let zap = split & 2 != 0;
     if zap {
         o.zap_domain = b"fuzz".to_vec();
     }
@@ -468,18 +546,12 @@ pub fn engine(data: &[u8]) {
     let mut run = EngineRun {
         io: TestIo::new(),
         events: mio::Events::with_capacity(8),
-        engine: Some(Engine::new(
-            stream,
-            &o,
-            split & 1 != 0,
-            "127.0.0.1".into(),
-            zap,
-        )),
+        engine: Some(Engine::new(stream, &o, true, "127.0.0.1".into(), zap)),
         session: None,
         socket: None,
         socket_mb: std::sync::Arc::new(Mailbox::new().expect("mailbox")),
         peer: theirs,
-        zap_status: *split,
+        zap_status: split >> 3,
     };
     run.engine
         .as_mut()
@@ -504,7 +576,7 @@ pub fn engine(data: &[u8]) {
             }
         }
     }
-    if split & 0x80 != 0 {
+    if split & 4 != 0 {
         run.fire_timers();
     }
     let _ = run.peer.shutdown(std::net::Shutdown::Write);
