@@ -45,7 +45,10 @@ deps() {
 miri() { # Miri on the unsafe core shared between threads: ypipe, msg (refcounts), msg_pool
     zmqrs_nightly miri rust-src || return 1
     # Two thread schedules each (more: -Zmiri-many-seeds=0..N by hand).
-    MIRIFLAGS="-Zmiri-many-seeds=0..2" cargo "+$ZMQRS_NIGHTLY" miri test --lib -- ypipe:: msg_pool:: msg::
+    # Its own target directory per toolchain: Miri's artifacts of another nightly with the same
+    # rustc commit are taken as fresh and then fail to load.
+    CARGO_TARGET_DIR="$ROOT/target/miri-$ZMQRS_NIGHTLY" MIRIFLAGS="-Zmiri-many-seeds=0..2" \
+        cargo "+$ZMQRS_NIGHTLY" miri test --lib -- ypipe:: msg_pool:: msg::
 }
 
 capi_test() { # capi_test NAME: build with our header and library, check which libzmq it loads, run
