@@ -12,7 +12,7 @@ ROOT=$ZMQRS_ROOT
 KEEP=0
 [ "${1:-}" = --keep ] && KEEP=1
 
-zmqrs_need cmake pkg-config gcc make || exit 2
+zmqrs_need cmake pkg-config gcc make binutils gdb || exit 2
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/zmq-rs-install.XXXXXX")
 [ $KEEP = 1 ] || trap 'rm -rf "$work"' EXIT
@@ -46,6 +46,32 @@ done
 if [ -z "$missing" ]; then pass "installed files"; else fail "installed files" "missing:$missing"; fi
 soname=$(objdump -p "$libdir/libzmq.so.5" 2>/dev/null | awk '/SONAME/ {print $2}')
 if [ "$soname" = libzmq.so.5 ]; then pass "soname"; else fail "soname" "got '$soname'"; fi
+
+# Stripped as distributions install libraries; the debug info split out, and found again.
+sections() { readelf -S --wide "$1" 2>/dev/null | awk '{for (i = 1; i <= NF; i++) if ($i ~ /^\./) {print $i; break}}'; }
+so="$libdir/libzmq.so.5.2.5"
+dbg="$libdir/.debug/libzmq.so.5.2.5.debug"
+if sections "$so" | grep -qx .gnu_debuglink && ! sections "$so" | grep -q '^\.debug_' &&
+    ! sections "$so" | grep -qx .symtab; then
+    pass "shared library stripped, with a debug link"
+else
+    fail "shared library stripped, with a debug link" "$(sections "$so" | tr '\n' ' ')"
+fi
+if [ -f "$dbg" ] && sections "$dbg" | grep -qx .debug_info &&
+    gdb -nx -batch -ex "info line zmq_ctx_new" "$so" 2>/dev/null | grep -q 'src/ffi'; then
+    pass "debug info found through the link (gdb)"
+else
+    fail "debug info found through the link (gdb)"
+fi
+if ! ar t "$libdir/libzmq.a" >/dev/null 2>&1 || objdump -h "$libdir/libzmq.a" 2>/dev/null | grep -q ' \.debug_info'; then
+    fail "static library stripped of debug info"
+else
+    pass "static library stripped of debug info"
+fi
+ref_so=$(ls /usr/lib/*/libzmq.so.5.* 2>/dev/null | head -n1)
+echo "install-test: installed libzmq.so.5.2.5 $(stat -c %s "$so") bytes (debug info apart:" \
+    "$(stat -c %s "$dbg" 2>/dev/null) bytes), libzmq.a $(stat -c %s "$libdir/libzmq.a") bytes;" \
+    "Debian's libzmq: ${ref_so:+$(stat -c %s "$ref_so") bytes}"
 
 run_and_check() { # run_and_check NAME BINARY [shared|static]
     local name=$1 bin=$2 kind=$3
