@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")"
 . capi-tests/lib.sh
-zmqrs_need cmake pkg-config gcc make
+zmqrs_need cmake pkg-config gcc make binutils
 
 prefix="$PWD/build/prefix"
 echo "== cargo build --release"
