@@ -7,7 +7,9 @@
 #   --timeout S     per-test timeout in seconds (default 30; 60 for the slow ones upstream marks)
 #   -j N            build and run N at a time (default: number of cores; runs are isolated in
 #                   their own network namespace when possible, else they run one at a time)
-#   --draft         also build and run the draft-API tests (with ZMQ_BUILD_DRAFT_API)
+#   --draft         the draft build: every test built with ZMQ_BUILD_DRAFT_API (the draft-API
+#                   tests too) against target/draft/release/libzmq.so (the `draft` feature),
+#                   with its own ratchet, capi-tests/reference-pass-draft.txt
 #   --asan          against the AddressSanitizer build of the library (capi-tests/sanitize.sh
 #                   makes it, ZMQRS_LIB names it): tests built with -fsanitize=address, run with
 #                   leak detection; any report fails the test
@@ -26,6 +28,7 @@
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+user_lib=${ZMQRS_LIB:-}
 . "$here/lib.sh"
 ROOT=$ZMQRS_ROOT
 
@@ -54,6 +57,11 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+
+if [ $DRAFT = 1 ]; then
+    PASSLIST="$here/reference-pass-draft.txt"
+    [ -n "$user_lib" ] || ZMQRS_LIB="$ROOT/target/draft/release/libzmq.so"
+fi
 
 # ---------------------------------------------------------------- tools and the reference source
 zmqrs_need g++ make dpkg-dev iproute2 || { echo "reference: cannot install build tools" >&2; exit 2; }

@@ -454,6 +454,24 @@ ZMQ_EXPORT int zmq_term(void *context);
 // As `zmq_ctx_term`.
 ZMQ_EXPORT int zmq_ctx_destroy(void *context);
 
+#if defined(ZMQ_BUILD_DRAFT_API)
+// Sets a context option from its bytes (draft): int options take exactly an int,
+// ZMQ_THREAD_NAME_PREFIX also 1 to 16 bytes of a name.
+//
+// # Safety
+// `context` must be NULL or a handle from `zmq_ctx_new`; `optval` must point to
+// `optvallen` readable bytes (or be NULL with length 0).
+ZMQ_EXPORT int zmq_ctx_set_ext(void *context, int option, const void *optval, size_t optvallen);
+
+// Reads a context option into a buffer (draft). As libzmq, `*optvallen` is read and left
+// as it is.
+//
+// # Safety
+// `context` must be NULL or a handle from `zmq_ctx_new`; `optvallen` must point to a
+// `size_t`, and `optval` to that many writable bytes.
+ZMQ_EXPORT int zmq_ctx_get_ext(void *context, int option, void *optval, size_t *optvallen);
+#endif
+
 // Initialises an empty message.
 //
 // # Safety
@@ -532,12 +550,126 @@ ZMQ_EXPORT int zmq_msg_set(zmq_msg_t *msg, int _property, int _optval);
 // `msg` must point to an initialised `zmq_msg_t`; `property` to a C string.
 ZMQ_EXPORT const char *zmq_msg_gets(const zmq_msg_t *msg, const char *property);
 
+#if defined(ZMQ_BUILD_DRAFT_API)
+// Initialises a message holding a copy of `size` bytes at `buf` (draft).
+//
+// # Safety
+// `msg` must point to a writable `zmq_msg_t`; `buf` to `size` readable bytes (or be NULL
+// with `size` 0).
+ZMQ_EXPORT int zmq_msg_init_buffer(zmq_msg_t *msg, const void *buf, size_t size);
+
+// Sets the routing id a SERVER sends the message to (draft); 0 is EINVAL.
+//
+// # Safety
+// `msg` must point to an initialised `zmq_msg_t`.
+ZMQ_EXPORT int zmq_msg_set_routing_id(zmq_msg_t *msg, uint32_t routing_id);
+
+// The routing id of a message a SERVER or PEER received (draft); 0 when it has none.
+//
+// # Safety
+// `msg` must point to an initialised `zmq_msg_t`.
+ZMQ_EXPORT uint32_t zmq_msg_routing_id(zmq_msg_t *msg);
+
+// Sets the RADIO/DISH group of a message (draft): at most 255 bytes, else EINVAL.
+//
+// # Safety
+// `msg` must point to an initialised `zmq_msg_t`; `group` to a C string.
+ZMQ_EXPORT int zmq_msg_set_group(zmq_msg_t *msg, const char *group);
+
+// The RADIO/DISH group of a message (draft): "" when it has none. The string lives as
+// long as the message.
+//
+// # Safety
+// `msg` must point to an initialised `zmq_msg_t`.
+ZMQ_EXPORT const char *zmq_msg_group(zmq_msg_t *msg);
+#endif
+
 // Waits until items are ready or `timeout` (ms; -1 for ever) passes; returns the count.
 //
 // # Safety
 // `items` must point to `nitems` writable poll items, whose sockets are NULL or socket
 // handles.
 ZMQ_EXPORT int zmq_poll(struct zmq_pollitem_t *items, int nitems, long timeout);
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+// Creates an empty poller.
+ZMQ_EXPORT void *zmq_poller_new(void);
+
+// Destroys the poller `*poller_p` and sets `*poller_p` to NULL; EFAULT when either
+// pointer is NULL or the handle is not a live poller. The sockets it held stay open.
+//
+// # Safety
+// `poller_p` must be NULL or point to a `void *` that is NULL or a poller handle; the
+// sockets the poller holds must be live or closed socket handles.
+ZMQ_EXPORT int zmq_poller_destroy(void **poller_p);
+
+// The number of items (sockets and descriptors) in the poller.
+//
+// # Safety
+// `poller` must be NULL or a poller handle.
+ZMQ_EXPORT int zmq_poller_size(void *poller);
+
+// Adds a socket, watched for `events`, reported with `user_data`.
+//
+// # Safety
+// `poller` must be NULL or a poller handle, `socket` NULL or a socket handle.
+ZMQ_EXPORT int zmq_poller_add(void *poller, void *socket, void *user_data, short events);
+
+// Changes the events a socket is watched for.
+//
+// # Safety
+// As `zmq_poller_add`.
+ZMQ_EXPORT int zmq_poller_modify(void *poller, void *socket, short events);
+
+// Removes a socket.
+//
+// # Safety
+// As `zmq_poller_add`.
+ZMQ_EXPORT int zmq_poller_remove(void *poller, void *socket);
+
+// Adds a file descriptor, watched for `events`, reported with `user_data`.
+//
+// # Safety
+// `poller` must be NULL or a poller handle.
+ZMQ_EXPORT int zmq_poller_add_fd(void *poller, zmq_fd_t fd, void *user_data, short events);
+
+// Changes the events a file descriptor is watched for.
+//
+// # Safety
+// `poller` must be NULL or a poller handle.
+ZMQ_EXPORT int zmq_poller_modify_fd(void *poller, zmq_fd_t fd, short events);
+
+// Removes a file descriptor.
+//
+// # Safety
+// `poller` must be NULL or a poller handle.
+ZMQ_EXPORT int zmq_poller_remove_fd(void *poller, zmq_fd_t fd);
+
+// Waits up to `timeout` ms (-1: no limit) for ready items; writes up to `n_events` into
+// `events` (the rest cleared) and returns how many. EAGAIN when none became ready.
+//
+// # Safety
+// `poller` must be NULL or a poller handle; `events` NULL or `n_events` writable events.
+ZMQ_EXPORT
+int zmq_poller_wait_all(void *poller,
+                        struct zmq_poller_event_t *events,
+                        int n_events,
+                        long timeout);
+
+// Waits up to `timeout` ms for one ready item, written into `*event`; 0 on success,
+// EAGAIN (with `*event` cleared) when none became ready.
+//
+// # Safety
+// As `zmq_poller_wait_all` with one event.
+ZMQ_EXPORT int zmq_poller_wait(void *poller, struct zmq_poller_event_t *event, long timeout);
+
+// The descriptor that becomes readable when an item may be ready (for an outside event
+// loop); EINVAL unless the poller holds a thread-safe socket, as libzmq.
+//
+// # Safety
+// `poller` must be NULL or a poller handle; `fd` must point to a writable `zmq_fd_t`.
+ZMQ_EXPORT int zmq_poller_fd(void *poller, zmq_fd_t *fd);
+#endif
 
 // Forwards between `frontend` and `backend` until the context terminates.
 //
@@ -870,28 +1002,9 @@ ZMQ_EXPORT int zmq_has(const char *capability);
 extern "C" {
 #endif
 #ifdef ZMQ_BUILD_DRAFT_API
-ZMQ_EXPORT int zmq_ctx_set_ext(void *context, int option, const void *optval, size_t optvallen);
-ZMQ_EXPORT int zmq_ctx_get_ext(void *context, int option, void *optval, size_t *optvallen);
 ZMQ_EXPORT int zmq_join(void *socket, const char *group);
 ZMQ_EXPORT int zmq_leave(void *socket, const char *group);
 ZMQ_EXPORT uint32_t zmq_connect_peer(void *socket, const char *endpoint);
-ZMQ_EXPORT int zmq_msg_set_routing_id(zmq_msg_t *msg, uint32_t routing_id);
-ZMQ_EXPORT uint32_t zmq_msg_routing_id(zmq_msg_t *msg);
-ZMQ_EXPORT int zmq_msg_set_group(zmq_msg_t *msg, const char *group);
-ZMQ_EXPORT const char *zmq_msg_group(zmq_msg_t *msg);
-ZMQ_EXPORT int zmq_msg_init_buffer(zmq_msg_t *msg, const void *buf, size_t size);
-ZMQ_EXPORT void *zmq_poller_new(void);
-ZMQ_EXPORT int zmq_poller_destroy(void **poller_p);
-ZMQ_EXPORT int zmq_poller_size(void *poller);
-ZMQ_EXPORT int zmq_poller_add(void *poller, void *socket, void *user_data, short events);
-ZMQ_EXPORT int zmq_poller_modify(void *poller, void *socket, short events);
-ZMQ_EXPORT int zmq_poller_remove(void *poller, void *socket);
-ZMQ_EXPORT int zmq_poller_wait(void *poller, zmq_poller_event_t *event, long timeout);
-ZMQ_EXPORT int zmq_poller_wait_all(void *poller, zmq_poller_event_t *events, int n_events, long timeout);
-ZMQ_EXPORT int zmq_poller_fd(void *poller, zmq_fd_t *fd);
-ZMQ_EXPORT int zmq_poller_add_fd(void *poller, zmq_fd_t fd, void *user_data, short events);
-ZMQ_EXPORT int zmq_poller_modify_fd(void *poller, zmq_fd_t fd, short events);
-ZMQ_EXPORT int zmq_poller_remove_fd(void *poller, zmq_fd_t fd);
 ZMQ_EXPORT int zmq_socket_get_peer_state(void *socket, const void *routing_id, size_t routing_id_size);
 ZMQ_EXPORT int zmq_socket_monitor_versioned(void *socket, const char *endpoint, uint64_t events, int event_version, int type);
 ZMQ_EXPORT int zmq_socket_monitor_pipes_stats(void *socket);

@@ -58,6 +58,10 @@ pub enum Command {
     Plug(Box<dyn crate::io::io_thread::IoObject>),
     /// For an object of the ownership tree, by its id: on an I/O thread, or a socket.
     Object(u64, ObjCmd),
+    /// To a socket from itself: it launched a listener or session (libzmq's `own` command,
+    /// which a socket also sends itself). Carries nothing; it makes the socket's `ZMQ_FD`
+    /// readable after a tcp or ipc bind or connect, as libzmq's is.
+    Launched,
 }
 
 impl std::fmt::Debug for Command {
@@ -70,6 +74,7 @@ impl std::fmt::Debug for Command {
             Command::StopThread => write!(f, "StopThread"),
             Command::Plug(_) => write!(f, "Plug"),
             Command::Object(id, c) => write!(f, "Object({id}, {c:?})"),
+            Command::Launched => write!(f, "Launched"),
         }
     }
 }

@@ -50,7 +50,8 @@ struct State {
     max_msgsz: i32,
     thread_priority: i32,
     thread_sched_policy: i32,
-    thread_name_prefix: i32,
+    /// Put before the names of the context's threads ("prefix/ZMQbg/IO/0"), as libzmq.
+    thread_name_prefix: Vec<u8>,
     affinity_cpus: Vec<i32>,
     ipv6: bool,
     blocky: bool,
@@ -89,7 +90,7 @@ impl CtxInner {
                 max_msgsz: i32::MAX,
                 thread_priority: ZMQ_THREAD_PRIORITY_DFLT,
                 thread_sched_policy: ZMQ_THREAD_SCHED_POLICY_DFLT,
-                thread_name_prefix: 0,
+                thread_name_prefix: Vec::new(),
                 affinity_cpus: Vec::new(),
                 ipv6: false,
                 blocky: true,
@@ -122,26 +123,42 @@ impl CtxInner {
 
     /// `zmq_ctx_set`.
     pub fn set(&self, option: i32, value: i32) -> Result<()> {
+        self.set_ext(option, &value.to_ne_bytes())
+    }
+
+    /// `zmq_ctx_set_ext`: the value's bytes; an int option needs exactly an int's.
+    pub fn set_ext(&self, option: i32, v: &[u8]) -> Result<()> {
+        let int = <[u8; 4]>::try_from(v).ok().map(i32::from_ne_bytes);
         let mut s = self.lock();
-        match option {
-            ZMQ_IO_THREADS if value >= 0 => s.io_threads_n = value,
+        match (option, int) {
+            (ZMQ_IO_THREADS, Some(value)) if value >= 0 => s.io_threads_n = value,
             // libzmq takes any count the poller can hold; epoll has no limit of its own.
-            ZMQ_MAX_SOCKETS if value >= 1 => s.max_sockets = value,
-            ZMQ_THREAD_PRIORITY if value >= 0 => s.thread_priority = value,
-            ZMQ_THREAD_SCHED_POLICY if value >= 0 => s.thread_sched_policy = value,
-            ZMQ_THREAD_AFFINITY_CPU_ADD if value >= 0 => s.affinity_cpus.push(value),
-            ZMQ_THREAD_AFFINITY_CPU_REMOVE if value >= 0 => {
+            (ZMQ_MAX_SOCKETS, Some(value)) if value >= 1 => s.max_sockets = value,
+            (ZMQ_THREAD_PRIORITY, Some(value)) if value >= 0 => s.thread_priority = value,
+            (ZMQ_THREAD_SCHED_POLICY, Some(value)) if value >= 0 => s.thread_sched_policy = value,
+            (ZMQ_THREAD_AFFINITY_CPU_ADD, Some(value)) if value >= 0 => {
+                if !s.affinity_cpus.contains(&value) {
+                    s.affinity_cpus.push(value)
+                }
+            }
+            (ZMQ_THREAD_AFFINITY_CPU_REMOVE, Some(value)) if value >= 0 => {
                 let Some(i) = s.affinity_cpus.iter().position(|&c| c == value) else {
                     return Err(Error::Inval);
                 };
                 s.affinity_cpus.remove(i);
             }
-            ZMQ_THREAD_NAME_PREFIX => s.thread_name_prefix = value,
-            ZMQ_MAX_MSGSZ if value >= 0 => s.max_msgsz = value,
+            // An int is written out in decimal; other values are taken as 1 to 16 bytes.
+            (ZMQ_THREAD_NAME_PREFIX, Some(value)) => {
+                s.thread_name_prefix = value.to_string().into_bytes()
+            }
+            (ZMQ_THREAD_NAME_PREFIX, None) if (1..=16).contains(&v.len()) => {
+                s.thread_name_prefix = v.to_vec()
+            }
+            (ZMQ_MAX_MSGSZ, Some(value)) if value >= 0 => s.max_msgsz = value,
             // Booleans: any non-negative int, non-zero meaning on, as libzmq.
-            ZMQ_IPV6 if value >= 0 => s.ipv6 = value != 0,
-            ZMQ_BLOCKY if value >= 0 => s.blocky = value != 0,
-            ZMQ_ZERO_COPY_RECV if value >= 0 => s.zero_copy = value != 0,
+            (ZMQ_IPV6, Some(value)) if value >= 0 => s.ipv6 = value != 0,
+            (ZMQ_BLOCKY, Some(value)) if value >= 0 => s.blocky = value != 0,
+            (ZMQ_ZERO_COPY_RECV, Some(value)) if value >= 0 => s.zero_copy = value != 0,
             _ => return Err(Error::Inval),
         }
         Ok(())
@@ -149,20 +166,39 @@ impl CtxInner {
 
     /// `zmq_ctx_get`.
     pub fn get(&self, option: i32) -> Result<i32> {
+        let mut v = [0u8; 4];
+        self.get_ext(option, &mut v)?;
+        Ok(i32::from_ne_bytes(v))
+    }
+
+    /// `zmq_ctx_get_ext`: writes the value into `out`. An int option needs a buffer of
+    /// exactly an int; the thread name prefix also comes as its bytes (no NUL) into any
+    /// buffer that holds them, and as an int the number it starts with, as libzmq.
+    pub fn get_ext(&self, option: i32, out: &mut [u8]) -> Result<()> {
         let s = self.lock();
-        Ok(match option {
+        let is_int = out.len() == 4;
+        let value = match option {
             ZMQ_IO_THREADS => s.io_threads_n,
             ZMQ_MAX_SOCKETS => s.max_sockets,
             ZMQ_SOCKET_LIMIT => SOCKET_LIMIT,
             ZMQ_THREAD_SCHED_POLICY => s.thread_sched_policy,
-            ZMQ_THREAD_NAME_PREFIX => s.thread_name_prefix,
+            ZMQ_THREAD_NAME_PREFIX if is_int => leading_int(&s.thread_name_prefix),
+            ZMQ_THREAD_NAME_PREFIX if out.len() >= s.thread_name_prefix.len() => {
+                out[..s.thread_name_prefix.len()].copy_from_slice(&s.thread_name_prefix);
+                return Ok(());
+            }
             ZMQ_MAX_MSGSZ => s.max_msgsz,
             ZMQ_MSG_T_SIZE => std::mem::size_of::<crate::msg::Msg>() as i32,
             ZMQ_IPV6 => s.ipv6 as i32,
             ZMQ_BLOCKY => s.blocky as i32,
             ZMQ_ZERO_COPY_RECV => s.zero_copy as i32,
             _ => return Err(Error::Inval),
-        })
+        };
+        if !is_int {
+            return Err(Error::Inval);
+        }
+        out.copy_from_slice(&value.to_ne_bytes());
+        Ok(())
     }
 
     /// Registers a new socket: returns its id and the context defaults it inherits
@@ -180,9 +216,15 @@ impl CtxInner {
         if s.starting {
             let mut threads = Vec::new();
             for i in 0..s.io_threads_n {
-                threads.push(io_thread::start(i as usize)?);
+                threads.push(io_thread::start(thread_name(
+                    &s.thread_name_prefix,
+                    &format!("IO/{i}"),
+                ))?);
             }
-            s.reaper = Some(reaper::start(self)?);
+            s.reaper = Some(reaper::start(
+                self,
+                thread_name(&s.thread_name_prefix, "Reaper"),
+            )?);
             s.io_threads = threads;
             s.starting = false;
         }
@@ -371,4 +413,37 @@ impl CtxInner {
         v.retain(|p| p.pipe.id() != pipe_id);
         before != v.len()
     }
+}
+/// The name of a context thread: libzmq's "ZMQbg/" + `what`, after the context's prefix and
+/// a slash when it has one, cut to the 15 bytes a Linux thread name holds.
+fn thread_name(prefix: &[u8], what: &str) -> String {
+    let mut name = Vec::with_capacity(32);
+    if !prefix.is_empty() {
+        name.extend_from_slice(prefix);
+        name.push(b'/');
+    }
+    name.extend_from_slice(b"ZMQbg/");
+    name.extend_from_slice(what.as_bytes());
+    name.truncate(15);
+    // A thread name cannot hold a NUL; bytes that are not UTF-8 are replaced.
+    name.retain(|&b| b != 0);
+    String::from_utf8_lossy(&name).into_owned()
+}
+
+/// The number a byte string starts with (C's `atoi`: spaces, a sign, digits; 0 if none).
+fn leading_int(bytes: &[u8]) -> i32 {
+    let s = std::str::from_utf8(bytes).unwrap_or("");
+    let t = s.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let n = digits
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0i64, |n, d| {
+            (n * 10 + (d - b'0') as i64).min(i64::from(i32::MAX) + 1)
+        });
+    (if neg { -n } else { n }).clamp(i32::MIN as i64, i32::MAX as i64) as i32
 }

@@ -59,6 +59,8 @@ pub enum Error {
     NoEnt,
     /// Connection refused (ECONNREFUSED).
     ConnRefused,
+    /// Not a file descriptor (EBADF), e.g. the fd -1 given to `zmq_poller_add_fd`.
+    BadF,
     /// Any other operating system error, by its errno value.
     Os(i32),
 }
@@ -86,6 +88,7 @@ impl Error {
             Error::AddrNotAvail => libc::EADDRNOTAVAIL,
             Error::NoEnt => libc::ENOENT,
             Error::ConnRefused => libc::ECONNREFUSED,
+            Error::BadF => libc::EBADF,
             Error::Os(e) => e,
         }
     }
@@ -112,6 +115,7 @@ impl Error {
             libc::EADDRNOTAVAIL => Error::AddrNotAvail,
             libc::ENOENT => Error::NoEnt,
             libc::ECONNREFUSED => Error::ConnRefused,
+            libc::EBADF => Error::BadF,
             other => Error::Os(other),
         }
     }

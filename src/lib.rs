@@ -22,6 +22,7 @@ pub(crate) mod options;
 pub(crate) mod own;
 pub(crate) mod pipe;
 pub(crate) mod poll;
+pub(crate) mod poller;
 pub(crate) mod proxy;
 pub(crate) mod routing;
 pub(crate) mod session;

@@ -4,14 +4,20 @@
 //! Protocol: the owner marks itself inactive when it finds the queue empty; a sender that
 //! finds the owner inactive marks it active and raises the signal. So at most one signal is
 //! pending per sleep, and a busy owner gets commands without any syscall.
+//!
+//! The mailbox of a thread-safe socket also has [`Waiters`]: the owner is then every thread
+//! that uses the socket, one at a time under the socket's lock, and any of them may be
+//! waiting for the socket (a blocking send or receive, with the lock released) or polling
+//! it (`zmq_poller`). A wake-up then also notifies all of them (see [`Waiters`]).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::command::Command;
 use crate::error::{Error, Result};
+use crate::poller::ReadyList;
 use crate::signaler::Signaler;
 
 struct Queue {
@@ -25,11 +31,84 @@ pub struct Mailbox {
     /// Commands queued and not yet taken: lets the owner skip the lock when idle.
     pending: AtomicUsize,
     signaler: Signaler,
+    /// Of a thread-safe socket: notified with every wake-up.
+    waiters: Option<Arc<Waiters>>,
+}
+
+/// Everything that waits on a thread-safe socket (libzmq's `mailbox_safe_t`): threads
+/// blocked in a send or receive, and the pollers that hold the socket.
+///
+/// Protocol: a thread reads the [`generation`](Waiters::generation) *before* it takes the
+/// socket's lock and looks (commands, then its message); if it must wait, it releases the
+/// lock and [`wait`](Waiters::wait)s for a newer generation. Every command sent to the
+/// mailbox and every change a user of the socket makes raises the generation, so nothing
+/// that happens after the look is missed, whichever thread took the commands. Pollers are told through their
+/// [`ReadyList`], with the token under which they hold the socket.
+#[derive(Default)]
+pub struct Waiters {
+    generation: Mutex<u64>,
+    changed: Condvar,
+    pollers: Mutex<Vec<(Arc<ReadyList>, usize)>>,
+}
+
+impl Waiters {
+    /// The current generation (see the protocol above).
+    pub fn generation(&self) -> u64 {
+        *self.generation.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Something changed: wakes every waiting thread and tells every poller.
+    pub fn notify(&self) {
+        {
+            let mut g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+            *g = g.wrapping_add(1);
+        }
+        self.changed.notify_all();
+        for (list, token) in self
+            .pollers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            list.mark(*token, true);
+        }
+    }
+
+    /// Waits until the generation differs from `seen`, or `timeout_ms` passed (< 0: no
+    /// limit). Returns either way: the caller looks again.
+    pub fn wait(&self, seen: u64, timeout_ms: i64) {
+        let mut g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        if timeout_ms < 0 {
+            while *g == seen {
+                g = self.changed.wait(g).unwrap_or_else(|p| p.into_inner());
+            }
+        } else if *g == seen {
+            let t = Duration::from_millis(timeout_ms as u64);
+            drop(self.changed.wait_timeout_while(g, t, |g| *g == seen));
+        }
+    }
+
+    /// A poller holds the socket under `token`.
+    pub fn add_poller(&self, list: Arc<ReadyList>, token: usize) {
+        let mut p = self.pollers.lock().unwrap_or_else(|p| p.into_inner());
+        p.push((list, token));
+    }
+
+    /// The poller with this list no longer holds the socket.
+    pub fn remove_poller(&self, list: &Arc<ReadyList>) {
+        let mut p = self.pollers.lock().unwrap_or_else(|p| p.into_inner());
+        p.retain(|(l, _)| !Arc::ptr_eq(l, list));
+    }
 }
 
 impl Mailbox {
     /// A new empty mailbox.
     pub fn new() -> Result<Mailbox> {
+        Self::with_waiters(None)
+    }
+
+    /// A new empty mailbox whose wake-ups also notify `waiters` (a thread-safe socket's).
+    pub fn with_waiters(waiters: Option<Arc<Waiters>>) -> Result<Mailbox> {
         Ok(Mailbox {
             queue: Mutex::new(Queue {
                 cmds: VecDeque::new(),
@@ -37,6 +116,7 @@ impl Mailbox {
             }),
             pending: AtomicUsize::new(0),
             signaler: Signaler::new()?,
+            waiters,
         })
     }
 
@@ -55,6 +135,12 @@ impl Mailbox {
         };
         if wake {
             self.signaler.send();
+        }
+        // Every command, not only a wake-up: a thread-safe socket's waiters and pollers may
+        // have come after the owner was last woken, and no thread may have taken the
+        // commands since (commands are rare: pipe activations, not messages).
+        if let Some(w) = &self.waiters {
+            w.notify();
         }
     }
 

@@ -2,14 +2,16 @@
 //!
 //! A socket is watched through its `ZMQ_FD` (readable when commands arrive) and judged by
 //! `ZMQ_EVENTS` after each wake-up; the first pass never blocks, so messages already queued
-//! are seen at once.
+//! are seen at once. A thread-safe socket has no `ZMQ_FD`: when one is among the items, the
+//! call is made with a [`Poller`] for its duration, as libzmq does.
 
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use crate::constants::*;
 use crate::error::Result;
-use crate::socket::SocketBase;
+use crate::poller::{self, Poller};
+use crate::socket::SocketAccess;
 use crate::sys;
 
 /// What one poll item watches.
@@ -45,10 +47,13 @@ impl PollItem {
 /// many are ready. Waits `timeout_ms` at most (< 0: for ever; 0: not at all). With no item
 /// it only sleeps that long.
 pub fn poll(
-    sockets: &mut [&mut SocketBase],
+    sockets: &mut [SocketAccess<'_>],
     items: &mut [PollItem],
     timeout_ms: i64,
 ) -> Result<usize> {
+    if sockets.iter().any(|s| matches!(s, SocketAccess::Safe(_))) {
+        return poll_with_poller(sockets, items, timeout_ms);
+    }
     if items.is_empty() {
         if timeout_ms != 0 {
             let d = if timeout_ms < 0 {
@@ -63,7 +68,10 @@ pub fn poll(
     let mut pfds = Vec::with_capacity(items.len());
     for it in items.iter() {
         let (fd, events) = match it.target {
-            Target::Socket(s) => (sockets[s].mailbox_fd(), libc::POLLIN),
+            Target::Socket(s) => {
+                let fd = sockets[s].with(|s| Ok(s.mailbox_fd()))?;
+                (fd, libc::POLLIN)
+            }
             Target::Fd(fd) => {
                 let mut e = 0;
                 if it.events & ZMQ_POLLIN as i16 != 0 {
@@ -105,7 +113,7 @@ pub fn poll(
             let mut r: i16 = 0;
             match it.target {
                 Target::Socket(s) => {
-                    let events = sockets[s].events()? as i16;
+                    let events = sockets[s].with(|s| s.events())? as i16;
                     r = events & it.events & (ZMQ_POLLIN | ZMQ_POLLOUT) as i16;
                 }
                 Target::Fd(_) => {
@@ -141,6 +149,71 @@ pub fn poll(
         }
         first = false;
     }
+}
+
+/// `zmq_poll` over items that include a thread-safe socket: the items go into a poller for
+/// the call (an item that repeats a socket or descriptor adds its events), and the
+/// poller's events come back as `revents`.
+fn poll_with_poller(
+    sockets: &mut [SocketAccess<'_>],
+    items: &mut [PollItem],
+    timeout_ms: i64,
+) -> Result<usize> {
+    let mut p = Poller::new()?;
+    let mut added = std::collections::HashMap::new();
+    for it in items.iter() {
+        let events = it.events & (ZMQ_POLLIN | ZMQ_POLLOUT | ZMQ_POLLPRI | ZMQ_POLLERR) as i16;
+        let key = match it.target {
+            Target::Socket(s) => poller::Target::Socket(s),
+            Target::Fd(fd) => poller::Target::Fd(fd),
+        };
+        let all = added.entry(key).or_insert(None::<i16>);
+        match (*all, key) {
+            (Some(e), poller::Target::Socket(s)) => {
+                *all = Some(e | events);
+                p.modify(s, e | events)?;
+            }
+            (Some(e), poller::Target::Fd(fd)) => {
+                *all = Some(e | events);
+                p.modify_fd(fd, e | events)?;
+            }
+            (None, poller::Target::Socket(s)) => {
+                *all = Some(events);
+                p.add(s, &mut sockets[s], 0, events)?;
+            }
+            (None, poller::Target::Fd(fd)) => {
+                *all = Some(events);
+                p.add_fd(fd, 0, events)?;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let max = added.len();
+    let mut resolve =
+        |h: usize, f: &mut dyn FnMut(&mut crate::socket::SocketBase) -> Result<()>| {
+            sockets[h].with(f)
+        };
+    let r = p.wait(&mut out, max, timeout_ms, &mut resolve);
+    p.detach(&mut resolve);
+    match r {
+        Ok(_) | Err(crate::error::Error::Again) => {}
+        Err(e) => return Err(e),
+    }
+    let mut n = 0;
+    for it in items.iter_mut() {
+        let key = match it.target {
+            Target::Socket(s) => poller::Target::Socket(s),
+            Target::Fd(fd) => poller::Target::Fd(fd),
+        };
+        it.revents = out
+            .iter()
+            .find(|e| e.target == key)
+            .map_or(0, |e| e.events & (it.events | ZMQ_POLLERR as i16));
+        if it.revents != 0 {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use crate::constants::*;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
 use crate::poll::{poll, PollItem, Target};
+use crate::socket::SocketAccess;
 use crate::socket::SocketBase;
 
 /// The sockets of a proxy, as indices into the socket list given to [`run`]. Roles may
@@ -137,7 +138,11 @@ pub fn run(socks: &mut [&mut SocketBase], roles: Roles) -> Result<()> {
             // Paused without a control socket cannot happen; nothing to wait for otherwise.
             return Err(Error::Fault);
         }
-        poll(socks, &mut items, -1)?;
+        {
+            let mut access: Vec<SocketAccess<'_>> =
+                socks.iter_mut().map(|s| SocketAccess::Classic(s)).collect();
+            poll(&mut access, &mut items, -1)?;
+        }
         if let Some(c) = control.filter(|_| items[items.len() - 1].revents != 0) {
             let mut cmd = Msg::new();
             socks[c].recv(&mut cmd, 0)?;

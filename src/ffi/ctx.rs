@@ -128,3 +128,55 @@ pub unsafe extern "C" fn zmq_ctx_destroy(context: *mut c_void) -> c_int {
     // SAFETY: the contract above is ctx_term's.
     boundary(|| unsafe { ctx_term(context) })
 }
+
+/// Sets a context option from its bytes (draft): int options take exactly an int,
+/// ZMQ_THREAD_NAME_PREFIX also 1 to 16 bytes of a name.
+///
+/// # Safety
+/// `context` must be NULL or a handle from `zmq_ctx_new`; `optval` must point to
+/// `optvallen` readable bytes (or be NULL with length 0).
+#[cfg(feature = "draft")]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_ctx_set_ext(
+    context: *mut c_void,
+    option: c_int,
+    optval: *const c_void,
+    optvallen: usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the contract above is ctx_ref's.
+        let ctx = unsafe { ctx_ref(context) }?;
+        // SAFETY: the contract above.
+        let v = unsafe { super::bytes_arg(optval, optvallen) }?;
+        ctx.set_ext(option, v)?;
+        Ok(0)
+    })
+}
+
+/// Reads a context option into a buffer (draft). As libzmq, `*optvallen` is read and left
+/// as it is.
+///
+/// # Safety
+/// `context` must be NULL or a handle from `zmq_ctx_new`; `optvallen` must point to a
+/// `size_t`, and `optval` to that many writable bytes.
+#[cfg(feature = "draft")]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_ctx_get_ext(
+    context: *mut c_void,
+    option: c_int,
+    optval: *mut c_void,
+    optvallen: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the contract above is ctx_ref's.
+        let ctx = unsafe { ctx_ref(context) }?;
+        if optvallen.is_null() || optval.is_null() {
+            return Err(Error::Fault);
+        }
+        // SAFETY: `optvallen` points to a size_t and `optval` to that many writable bytes,
+        // by the contract above.
+        let out = unsafe { std::slice::from_raw_parts_mut(optval.cast::<u8>(), *optvallen) };
+        ctx.get_ext(option, out)?;
+        Ok(0)
+    })
+}

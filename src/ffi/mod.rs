@@ -20,6 +20,8 @@ use crate::error::{Error, Result};
 pub mod ctx;
 pub mod msg;
 pub mod poll;
+#[cfg(feature = "draft")]
+pub mod poller;
 pub mod proxy;
 pub mod socket;
 pub mod types;
@@ -112,6 +114,22 @@ pub(crate) unsafe fn c_str<'a>(p: *const c_char) -> Result<&'a str> {
     unsafe { CStr::from_ptr(p) }
         .to_str()
         .map_err(|_| Error::Inval)
+}
+
+/// `len` bytes at `p` (NULL with length 0: none); EFAULT for NULL with a length.
+///
+/// # Safety
+/// `p` must be NULL or point to `len` readable bytes that stay unchanged for `'a`.
+#[cfg(feature = "draft")]
+pub(crate) unsafe fn bytes_arg<'a>(p: *const std::ffi::c_void, len: usize) -> Result<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(Error::Fault);
+    }
+    // SAFETY: `len` readable bytes at the non-NULL `p`, by the contract.
+    Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) })
 }
 
 /// The FFI boundary around the body of every export: runs `f`; an `Err` sets errno and

@@ -228,3 +228,87 @@ pub unsafe extern "C" fn zmq_msg_gets(
         Ok(md.get(name).ok_or(Error::Inval)?.as_ptr())
     })
 }
+
+/// Initialises a message holding a copy of `size` bytes at `buf` (draft).
+///
+/// # Safety
+/// `msg` must point to a writable `zmq_msg_t`; `buf` to `size` readable bytes (or be NULL
+/// with `size` 0).
+#[cfg(feature = "draft")]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_init_buffer(
+    msg: *mut zmq_msg_t,
+    buf: *const c_void,
+    size: usize,
+) -> c_int {
+    boundary(|| {
+        if msg.is_null() || (buf.is_null() && size != 0) {
+            return Err(Error::Fault);
+        }
+        let bytes: &[u8] = if size == 0 {
+            &[]
+        } else {
+            // SAFETY: `size` readable bytes at the non-NULL `buf`, by the contract above.
+            unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), size) }
+        };
+        // SAFETY: the contract above is msg_init's.
+        unsafe { msg_init(msg, Msg::from_slice(bytes)?) }
+    })
+}
+
+/// Sets the routing id a SERVER sends the message to (draft); 0 is EINVAL.
+///
+/// # Safety
+/// `msg` must point to an initialised `zmq_msg_t`.
+#[cfg(feature = "draft")]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_set_routing_id(msg: *mut zmq_msg_t, routing_id: u32) -> c_int {
+    boundary(|| {
+        // SAFETY: the contract above is msg_mut's.
+        unsafe { msg_mut(msg) }?.set_routing_id(routing_id)?;
+        Ok(0)
+    })
+}
+
+/// The routing id of a message a SERVER or PEER received (draft); 0 when it has none.
+///
+/// # Safety
+/// `msg` must point to an initialised `zmq_msg_t`.
+#[cfg(feature = "draft")]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_routing_id(msg: *mut zmq_msg_t) -> u32 {
+    // SAFETY: the contract above is msg_ref's.
+    boundary(|| Ok(unsafe { msg_ref(msg) }?.routing_id()))
+}
+
+/// Sets the RADIO/DISH group of a message (draft): at most 255 bytes, else EINVAL.
+///
+/// # Safety
+/// `msg` must point to an initialised `zmq_msg_t`; `group` to a C string.
+#[cfg(feature = "draft")]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_set_group(msg: *mut zmq_msg_t, group: *const c_char) -> c_int {
+    boundary(|| {
+        // SAFETY: the contract above is msg_mut's.
+        let m = unsafe { msg_mut(msg) }?;
+        if group.is_null() {
+            return Err(Error::Inval);
+        }
+        // SAFETY: a non-NULL C string by the contract above.
+        let g = unsafe { std::ffi::CStr::from_ptr(group) };
+        m.set_group(g.to_bytes())?;
+        Ok(0)
+    })
+}
+
+/// The RADIO/DISH group of a message (draft): "" when it has none. The string lives as
+/// long as the message.
+///
+/// # Safety
+/// `msg` must point to an initialised `zmq_msg_t`.
+#[cfg(feature = "draft")]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_group(msg: *mut zmq_msg_t) -> *const c_char {
+    // SAFETY: the contract above is msg_ref's.
+    boundary(|| Ok(unsafe { msg_ref(msg) }?.group().as_ptr()))
+}

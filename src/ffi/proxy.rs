@@ -7,6 +7,7 @@ use super::boundary;
 use super::socket::SocketTable;
 use crate::error::{Error, Result};
 use crate::proxy::{run, Roles};
+use crate::socket::SocketAccess;
 
 /// Looks up the proxy's sockets (capture and control may be NULL) and runs it.
 ///
@@ -43,7 +44,15 @@ unsafe fn proxy(
         capture,
         control,
     };
-    run(&mut table.sockets, roles)?;
+    // The proxy moves multipart messages, which thread-safe sockets do not carry.
+    let mut sockets = Vec::with_capacity(table.sockets.len());
+    for s in table.sockets {
+        match s {
+            SocketAccess::Classic(s) => sockets.push(s),
+            SocketAccess::Safe(_) => return Err(Error::NotSup),
+        }
+    }
+    run(&mut sockets, roles)?;
     Ok(0)
 }
 

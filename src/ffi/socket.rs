@@ -11,12 +11,16 @@ use super::{boundary, c_str};
 use crate::constants::*;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
-use crate::socket::SocketBase;
+use crate::socket::thread_safe::ThreadSafe;
+use crate::socket::{SocketAccess, SocketBase};
 
-/// What a `void *socket` holds: the socket until it is closed. Closed sockets are retired
+/// What a `void *socket` holds: the socket until it is closed. A classic socket is lent to
+/// one thread per call (`sock`); a thread-safe one is shared by every thread that calls,
+/// and is never lent as `&mut` (its handle is only ever read). Closed sockets are retired
 /// (see [`Handle::retire`]): a stale handle gives ENOTSOCK.
 pub(crate) struct SocketHandle {
     sock: Option<Box<SocketBase>>,
+    safe: Option<ThreadSafe>,
 }
 
 impl Tagged for SocketHandle {
@@ -28,12 +32,21 @@ impl Tagged for SocketHandle {
 ///
 /// # Safety
 /// `p` must be NULL or a handle of this crate that was not destroyed (see
-/// [`Handle::get_mut`]), and no other reference to the same socket may be in use while the
-/// result is (a socket is used by one thread at a time, and once per call).
-pub(crate) unsafe fn sock_mut<'a>(p: *mut c_void) -> Result<&'a mut SocketBase> {
-    // SAFETY: the caller's contract is Handle::get_mut's.
+/// [`Handle::get_mut`]); for a classic socket, no other reference to the same socket may
+/// be in use while the result is (a classic socket is used by one thread at a time, and
+/// once per call).
+pub(crate) unsafe fn sock<'a>(p: *mut c_void) -> Result<SocketAccess<'a>> {
+    // SAFETY: the caller's contract is Handle::get's; the shared reference is dropped
+    // before a classic socket is lent mutably below.
+    let h = unsafe { Handle::<SocketHandle>::get(p) }?;
+    if let Some(t) = &h.safe {
+        return Ok(SocketAccess::Safe(t));
+    }
+    // SAFETY: a classic socket: the caller's contract is Handle::get_mut's.
     let h = unsafe { Handle::<SocketHandle>::get_mut(p) }?;
-    h.sock.as_deref_mut().ok_or(Error::NotSock)
+    Ok(SocketAccess::Classic(
+        h.sock.as_deref_mut().ok_or(Error::NotSock)?,
+    ))
 }
 
 /// Sockets named by C handles for one call (`zmq_poll`, `zmq_proxy`), each looked up once:
@@ -41,21 +54,21 @@ pub(crate) unsafe fn sock_mut<'a>(p: *mut c_void) -> Result<&'a mut SocketBase> 
 #[derive(Default)]
 pub(crate) struct SocketTable<'a> {
     handles: Vec<*mut c_void>,
-    pub(crate) sockets: Vec<&'a mut SocketBase>,
+    pub(crate) sockets: Vec<SocketAccess<'a>>,
 }
 
 impl<'a> SocketTable<'a> {
     /// The index of the socket behind `p`, looked up on its first appearance.
     ///
     /// # Safety
-    /// As [`sock_mut`] for `p`, for all of `'a`.
+    /// As [`sock`] for `p`, for all of `'a`.
     pub(crate) unsafe fn index(&mut self, p: *mut c_void) -> Result<usize> {
         if let Some(i) = self.handles.iter().position(|&h| h == p) {
             return Ok(i);
         }
         // SAFETY: the caller's contract; a handle seen before is not looked up again, so
         // this is the only reference to the socket in the table.
-        let sock = unsafe { sock_mut(p) }?;
+        let sock = unsafe { sock(p) }?;
         self.handles.push(p);
         self.sockets.push(sock);
         Ok(self.sockets.len() - 1)
@@ -69,7 +82,7 @@ fn size_result(n: usize) -> c_int {
 /// Runs an endpoint operation (bind, connect, unbind, disconnect) for the C API.
 ///
 /// # Safety
-/// As [`sock_mut`] for `s`; `addr` must be NULL or a C string.
+/// As [`sock`] for `s`; `addr` must be NULL or a C string.
 unsafe fn endpoint_op(
     s: *mut c_void,
     addr: *const c_char,
@@ -77,9 +90,10 @@ unsafe fn endpoint_op(
 ) -> c_int {
     boundary(|| {
         // SAFETY: the caller's contract.
-        let sock = unsafe { sock_mut(s) }?;
+        let mut sock = unsafe { sock(s) }?;
         // SAFETY: the caller's contract.
-        op(sock, unsafe { c_str(addr) }?)?;
+        let addr = unsafe { c_str(addr) }?;
+        sock.with(|s| op(s, addr))?;
         Ok(0)
     })
 }
@@ -94,7 +108,18 @@ pub unsafe extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut 
         // SAFETY: the contract above.
         let ctx = unsafe { ctx_ref(context) }?;
         let sock = SocketBase::new(ctx, type_)?;
-        Ok(Handle::into_raw(SocketHandle { sock: Some(sock) }))
+        let h = if sock.is_thread_safe() {
+            SocketHandle {
+                sock: None,
+                safe: Some(ThreadSafe::new(sock)),
+            }
+        } else {
+            SocketHandle {
+                sock: Some(sock),
+                safe: None,
+            }
+        };
+        Ok(Handle::into_raw(h))
     })
 }
 
@@ -105,7 +130,17 @@ pub unsafe extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut 
 #[no_mangle]
 pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
     boundary(|| {
-        // SAFETY: the contract above; the socket is not in use elsewhere (libzmq's rule).
+        // SAFETY: the contract above.
+        if let Some(t) = &unsafe { Handle::<SocketHandle>::get(s) }?.safe {
+            // Shared with other threads: closed through the lock, the handle only read.
+            t.close()?;
+            // SAFETY: as above; the handle stays allocated, so stale copies (and threads
+            // still in a call) read a dead tag or find the socket gone.
+            unsafe { Handle::<SocketHandle>::retire(s) }?;
+            return Ok(0);
+        }
+        // SAFETY: the contract above; a classic socket is not in use elsewhere (libzmq's
+        // rule).
         let sock = unsafe { Handle::<SocketHandle>::get_mut(s) }?.sock.take();
         // SAFETY: as above; the handle stays allocated, so stale copies read a dead tag.
         unsafe { Handle::<SocketHandle>::retire(s) }?;
@@ -142,7 +177,7 @@ pub unsafe extern "C" fn zmq_setsockopt(
 ) -> c_int {
     boundary(|| {
         // SAFETY: the contract above.
-        let sock = unsafe { sock_mut(s) }?;
+        let mut sock = unsafe { sock(s) }?;
         let v: &[u8] = if optval.is_null() {
             if optvallen != 0 {
                 return Err(Error::Inval);
@@ -155,7 +190,7 @@ pub unsafe extern "C" fn zmq_setsockopt(
             // SAFETY: the caller's contract.
             unsafe { std::slice::from_raw_parts(optval.cast(), optvallen) }
         };
-        sock.setsockopt(option, v)?;
+        sock.with(|s| s.setsockopt(option, v))?;
         Ok(0)
     })
 }
@@ -173,13 +208,13 @@ pub unsafe extern "C" fn zmq_getsockopt(
 ) -> c_int {
     boundary(|| {
         // SAFETY: the contract above.
-        let sock = unsafe { sock_mut(s) }?;
+        let mut sock = unsafe { sock(s) }?;
         if optvallen.is_null() || optval.is_null() {
             return Err(Error::Fault);
         }
         // SAFETY: the caller's contract: *optvallen writable bytes at optval.
         let out = unsafe { std::slice::from_raw_parts_mut(optval.cast::<u8>(), *optvallen) };
-        let n = sock.getsockopt(option, out)?;
+        let n = sock.with(|s| s.getsockopt(option, out))?;
         // SAFETY: optvallen is non-NULL and writable.
         unsafe { *optvallen = n };
         Ok(0)
@@ -226,7 +261,7 @@ pub unsafe extern "C" fn zmq_disconnect(s: *mut c_void, addr: *const c_char) -> 
     unsafe { endpoint_op(s, addr, SocketBase::disconnect) }
 }
 
-fn send_msg(sock: &mut SocketBase, m: &mut Msg, flags: c_int) -> Result<c_int> {
+fn send_msg(sock: &mut SocketAccess<'_>, m: &mut Msg, flags: c_int) -> Result<c_int> {
     let n = m.size();
     sock.send(m, flags)?;
     Ok(size_result(n))
@@ -245,7 +280,7 @@ pub unsafe extern "C" fn zmq_send(
 ) -> c_int {
     boundary(|| {
         // SAFETY: the contract above.
-        let sock = unsafe { sock_mut(s) }?;
+        let mut sock = unsafe { sock(s) }?;
         if buf.is_null() && len != 0 {
             return Err(Error::Fault);
         }
@@ -256,7 +291,7 @@ pub unsafe extern "C" fn zmq_send(
             unsafe { std::slice::from_raw_parts(buf.cast(), len) }
         };
         let mut m = Msg::from_slice(data)?;
-        send_msg(sock, &mut m, flags)
+        send_msg(&mut sock, &mut m, flags)
     })
 }
 
@@ -273,14 +308,14 @@ pub unsafe extern "C" fn zmq_send_const(
 ) -> c_int {
     boundary(|| {
         // SAFETY: the contract above.
-        let sock = unsafe { sock_mut(s) }?;
+        let mut sock = unsafe { sock(s) }?;
         if buf.is_null() && len != 0 {
             return Err(Error::Fault);
         }
         // SAFETY: the caller's contract: `len` bytes, unchanged while any copy of the
         // message lives.
         let mut m = unsafe { Msg::from_const(buf.cast(), len) };
-        send_msg(sock, &mut m, flags)
+        send_msg(&mut sock, &mut m, flags)
     })
 }
 
@@ -297,7 +332,7 @@ pub unsafe extern "C" fn zmq_recv(
 ) -> c_int {
     boundary(|| {
         // SAFETY: the contract above.
-        let sock = unsafe { sock_mut(s) }?;
+        let mut sock = unsafe { sock(s) }?;
         if buf.is_null() && len != 0 {
             return Err(Error::Fault);
         }
@@ -316,21 +351,21 @@ pub unsafe extern "C" fn zmq_recv(
 /// `zmq_msg_send` and its old name.
 ///
 /// # Safety
-/// As [`sock_mut`] for `s` and [`msg_mut`] for `msg`.
+/// As [`sock`] for `s` and [`msg_mut`] for `msg`.
 unsafe fn msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> Result<c_int> {
     // SAFETY: the caller's contract.
-    let sock = unsafe { sock_mut(s) }?;
+    let mut sock = unsafe { sock(s) }?;
     // SAFETY: the caller's contract.
-    send_msg(sock, unsafe { msg_mut(msg) }?, flags)
+    send_msg(&mut sock, unsafe { msg_mut(msg) }?, flags)
 }
 
 /// `zmq_msg_recv` and its old name.
 ///
 /// # Safety
-/// As [`sock_mut`] for `s` and [`msg_mut`] for `msg`.
+/// As [`sock`] for `s` and [`msg_mut`] for `msg`.
 unsafe fn msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> Result<c_int> {
     // SAFETY: the caller's contract.
-    let sock = unsafe { sock_mut(s) }?;
+    let mut sock = unsafe { sock(s) }?;
     // SAFETY: the caller's contract.
     let m = unsafe { msg_mut(msg) }?;
     let mut got = Msg::new();
@@ -392,7 +427,7 @@ pub unsafe extern "C" fn zmq_sendiov(
 ) -> c_int {
     boundary(|| {
         // SAFETY: the contract above.
-        let sock = unsafe { sock_mut(s) }?;
+        let mut sock = unsafe { sock(s) }?;
         if count == 0 || a.is_null() {
             return Err(Error::Inval);
         }
@@ -412,7 +447,7 @@ pub unsafe extern "C" fn zmq_sendiov(
             } else {
                 flags
             };
-            rc = send_msg(sock, &mut m, f)?;
+            rc = send_msg(&mut sock, &mut m, f)?;
         }
         Ok(rc)
     })
@@ -432,7 +467,7 @@ pub unsafe extern "C" fn zmq_recviov(
 ) -> c_int {
     boundary(|| {
         // SAFETY: the contract above.
-        let sock = unsafe { sock_mut(s) }?;
+        let mut sock = unsafe { sock(s) }?;
         // SAFETY: count is checked for NULL before it is read.
         if count.is_null() || unsafe { *count } == 0 || a.is_null() {
             return Err(Error::Inval);
@@ -481,14 +516,14 @@ pub unsafe extern "C" fn zmq_socket_monitor(
 ) -> c_int {
     boundary(|| {
         // SAFETY: the contract above.
-        let sock = unsafe { sock_mut(s) }?;
+        let mut sock = unsafe { sock(s) }?;
         let addr = if addr.is_null() {
             None
         } else {
             // SAFETY: non-NULL, a C string by the contract above.
             Some(unsafe { c_str(addr) }?)
         };
-        sock.monitor(addr, events)?;
+        sock.with(|s| s.monitor(addr, events))?;
         Ok(0)
     })
 }

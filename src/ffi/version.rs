@@ -50,9 +50,20 @@ pub unsafe extern "C" fn zmq_has(capability: *const c_char) -> c_int {
         }
         // SAFETY: a C string by contract.
         let c = unsafe { CStr::from_ptr(capability) }.to_bytes();
-        // Only what works end to end is reported: pgm, tipc, norm, gssapi and draft are not
-        // in this build yet.
-        let have: &[&[u8]] = &[b"ipc", b"curve"];
+        // Only what works end to end is reported: pgm, tipc, norm and gssapi are not in
+        // this library; the draft API is in a build with the `draft` feature.
+        let have: &[&[u8]] = &[
+            b"ipc",
+            b"curve",
+            if cfg!(feature = "draft") {
+                b"draft"
+            } else {
+                b""
+            },
+        ];
+        if c.is_empty() {
+            return Ok(0);
+        }
         Ok(have.contains(&c) as c_int)
     })
 }

@@ -103,9 +103,9 @@ pub trait IoObject: Send {
     fn abort(&mut self, io: &mut IoCtx);
 }
 
-/// Starts I/O thread number `n`.
-pub fn start(n: usize) -> Result<Worker> {
-    Worker::start(format!("ZMQbg/IO/{n}"), MAILBOX, run)
+/// Starts an I/O thread named `name`.
+pub fn start(name: String) -> Result<Worker> {
+    Worker::start(name, MAILBOX, run)
 }
 
 struct Host {

@@ -20,11 +20,9 @@ const MAILBOX: Token = Token(usize::MAX);
 
 /// Starts the reaper of `ctx`. It holds only a weak view of the context: the context owns
 /// the reaper.
-pub fn start(ctx: &Arc<CtxInner>) -> Result<Worker> {
+pub fn start(ctx: &Arc<CtxInner>, name: String) -> Result<Worker> {
     let weak = Arc::downgrade(ctx);
-    Worker::start("ZMQbg/Reaper".into(), MAILBOX, move |poll, mb| {
-        run(poll, mb, weak)
-    })
+    Worker::start(name, MAILBOX, move |poll, mb| run(poll, mb, weak))
 }
 
 fn run(mut poll: Poll, mailbox: Arc<Mailbox>, ctx: std::sync::Weak<CtxInner>) {

@@ -110,18 +110,45 @@ union Payload {
     cnst: ConstRef,
 }
 
-/// Properties attached to received messages (`zmq_msg_gets`).
-#[derive(Debug)]
+/// Properties attached to messages: those of the connection a message came from
+/// (`zmq_msg_gets`), and its RADIO/DISH group (`zmq_msg_group`), which is one more property
+/// of the message rather than a field of every message (the 64 bytes of a `zmq_msg_t` are
+/// taken).
+#[derive(Debug, Clone)]
 pub struct Metadata {
     props: Vec<(String, CString)>,
     /// The fd of the connection the message came from (ZMQ_SRCFD), -1 if none.
     fd: i32,
+    /// The group (at most [`GROUP_MAX_LENGTH`] bytes, no NUL), if any.
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    group: Option<CString>,
 }
+
+/// The longest RADIO/DISH group name (ZMQ_GROUP_MAX_LENGTH).
+#[cfg_attr(not(feature = "draft"), allow(dead_code))]
+pub const GROUP_MAX_LENGTH: usize = 255;
 
 impl Metadata {
     /// Metadata from name/value pairs.
     pub fn new(props: Vec<(String, CString)>) -> Metadata {
-        Metadata { props, fd: -1 }
+        Metadata {
+            props,
+            fd: -1,
+            group: None,
+        }
+    }
+
+    /// The same properties, in the group `group`.
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    pub fn with_group(mut self, group: Option<CString>) -> Metadata {
+        self.group = group;
+        self
+    }
+
+    /// The group, if any.
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    pub fn group(&self) -> Option<&CStr> {
+        self.group.as_deref()
     }
 
     /// Records the fd of the connection the messages come from.
@@ -686,6 +713,50 @@ impl Msg {
     /// Attaches metadata.
     pub fn set_metadata(&mut self, md: Option<MetadataRef>) {
         self.metadata = md;
+    }
+
+    /// The routing id of a thread-safe socket's peer (SERVER, PEER); 0: none.
+    pub fn routing_id(&self) -> u32 {
+        self.routing_id
+    }
+
+    /// Sets the routing id; 0 is not one (EINVAL), as in libzmq.
+    pub fn set_routing_id(&mut self, id: u32) -> Result<()> {
+        if id == 0 {
+            return Err(Error::Inval);
+        }
+        self.routing_id = id;
+        Ok(())
+    }
+
+    /// Forgets the routing id (a message leaving a SERVER: the peer does not see it).
+    pub fn reset_routing_id(&mut self) {
+        self.routing_id = 0;
+    }
+
+    /// The RADIO/DISH group; empty when the message has none.
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    pub fn group(&self) -> &CStr {
+        self.metadata
+            .as_deref()
+            .and_then(Metadata::group)
+            .unwrap_or(c"")
+    }
+
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    /// Sets the group: at most [`GROUP_MAX_LENGTH`] bytes (EINVAL beyond, as libzmq).
+    /// The message's other properties stay.
+    pub fn set_group(&mut self, group: &[u8]) -> Result<()> {
+        if group.len() > GROUP_MAX_LENGTH {
+            return Err(Error::Inval);
+        }
+        let group = CString::new(group).map_err(|_| Error::Inval)?;
+        let md = match self.metadata.as_deref() {
+            Some(md) => md.clone(),
+            None => Metadata::new(Vec::new()),
+        };
+        self.metadata = Some(MetadataRef::new(md.with_group(Some(group))));
+        Ok(())
     }
 
     /// A second message sharing this one's bytes (heap bytes are reference counted); both

@@ -61,6 +61,21 @@ impl Fq {
         Err(Error::Again)
     }
 
+    /// Receives a single-part message, as the thread-safe socket types do: a message of
+    /// several parts is dropped whole. Tells which pipe it came from.
+    pub fn recv_single(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<usize> {
+        loop {
+            let idx = self.recv_pipe(pipes, msg)?;
+            if !msg.more() {
+                return Ok(idx);
+            }
+            while msg.more() {
+                self.recv_pipe(pipes, msg)?;
+            }
+            msg.clear();
+        }
+    }
+
     /// Whether a message part can be received now.
     pub fn has_in(&mut self, pipes: &mut Pipes) -> bool {
         if self.more {

@@ -1,8 +1,10 @@
 //! Sockets: one `SocketBase` (commands, pipes, options, blocking, endpoints) and one small
 //! routing strategy per socket type (`SocketType`), like libzmq's `x*` hooks.
 //!
-//! Threads: a socket is used by one application thread at a time; after `zmq_close` it
-//! belongs to the reaper thread. Other threads reach it only through its mailbox.
+//! Threads: a classic socket is used by one application thread at a time; a thread-safe one
+//! (SERVER, CLIENT, ...) by any number, one at a time under its lock ([`thread_safe`]).
+//! After `zmq_close` it belongs to the reaper thread. Other threads reach it only through
+//! its mailbox. [`SocketAccess`] is a socket as an API call reaches it, either way.
 //! Ownership: the socket owns one end of each of its pipes (in `pipes`); the strategy holds
 //! slot indices into that table. It is the root of its ownership tree ([`crate::own`]): it
 //! owns the listeners of its tcp/ipc binds and the sessions of its tcp/ipc connects, which
@@ -11,7 +13,9 @@
 //! ([`crate::transport`]); monitor events go out through [`crate::monitor`].
 
 pub mod pipes;
+pub mod thread_safe;
 
+mod client;
 mod dealer;
 mod pair;
 mod pub_;
@@ -20,6 +24,7 @@ mod push;
 mod rep;
 mod req;
 mod router;
+mod server;
 mod stream;
 mod sub;
 mod xpub;
@@ -31,20 +36,23 @@ use std::time::{Duration, Instant};
 use crate::command::{Command, ObjCmd, PipeAddr, PipeCmd};
 use crate::constants::*;
 use crate::ctx::{BoundEndpoint, CtxInner};
+use crate::engine::codec::socket_type::{CLIENT, SERVER};
 use crate::error::{Error, Result};
 use crate::io::io_thread::IoObject;
-use crate::mailbox::Mailbox;
+use crate::mailbox::{Mailbox, Waiters};
 use crate::monitor::Monitor;
 use crate::msg::{self, Msg};
 use crate::options::{OptVal, Options};
 use crate::own::{Own, OwnerRef};
 use crate::pipe::{pipepair_parts, Pipe, PipeEvent};
+use crate::poller::ReadyList;
 use crate::session::{Session, SocketRef};
 use crate::transport::connecter::Connecter;
 use crate::transport::listener::Listener;
 use crate::transport::{inproc, Endpoint};
 use crate::watch::SocketWatch;
 use pipes::Pipes;
+use thread_safe::ThreadSafe;
 
 /// The per-type routing behaviour of a socket.
 pub trait SocketType: Send {
@@ -103,8 +111,48 @@ fn create_type(ty: i32, options: &mut Options) -> Result<Box<dyn SocketType>> {
         }
         // Its raw peers send no routing ids: the socket names them itself.
         ZMQ_STREAM => Box::new(stream::Stream::default()),
+        SERVER => Box::new(server::Server::default()),
+        CLIENT => Box::new(client::Client::default()),
         _ => return Err(Error::Inval),
     })
+}
+
+/// Whether sockets of type `ty` may be used by many threads at once (ZMQ_THREAD_SAFE).
+pub fn is_thread_safe(ty: i32) -> bool {
+    matches!(ty, SERVER | CLIENT)
+}
+
+/// A socket as an API call reaches it: a classic socket, lent to the calling thread for
+/// the call, or a thread-safe one, shared (each use takes its lock).
+pub enum SocketAccess<'a> {
+    Classic(&'a mut SocketBase),
+    Safe(&'a ThreadSafe),
+}
+
+impl SocketAccess<'_> {
+    /// Runs `f` on the socket (under its lock when it is thread-safe).
+    pub fn with<R>(&mut self, f: impl FnOnce(&mut SocketBase) -> Result<R>) -> Result<R> {
+        match self {
+            SocketAccess::Classic(s) => f(s),
+            SocketAccess::Safe(t) => t.with(f),
+        }
+    }
+
+    /// `zmq_msg_send`, blocking as the socket's options and `flags` say.
+    pub fn send(&mut self, msg: &mut Msg, flags: i32) -> Result<()> {
+        match self {
+            SocketAccess::Classic(s) => s.send(msg, flags),
+            SocketAccess::Safe(t) => t.send(msg, flags),
+        }
+    }
+
+    /// `zmq_msg_recv`, blocking as the socket's options and `flags` say.
+    pub fn recv(&mut self, msg: &mut Msg, flags: i32) -> Result<()> {
+        match self {
+            SocketAccess::Classic(s) => s.recv(msg, flags),
+            SocketAccess::Safe(t) => t.recv(msg, flags),
+        }
+    }
 }
 
 /// How long to wait between checks for commands while the socket is busy.
@@ -144,6 +192,13 @@ pub struct SocketBase {
     /// The socket's place in the ownership tree: the objects on I/O threads it owns
     /// (listeners, connect-role sessions) until they acknowledge their end.
     own: Own<Owned>,
+    /// Of a thread-safe socket: the threads and pollers waiting on it (shared with its
+    /// mailbox, which notifies them).
+    waiters: Option<Arc<Waiters>>,
+    /// Of a classic socket: the pollers that hold it, each with its list and token, told
+    /// when a call on the socket may have made it ready without a command (a REP that
+    /// received can now send). A thread-safe socket's pollers are in its `waiters`.
+    poll_hooks: Vec<(Arc<ReadyList>, usize)>,
 }
 
 /// What the socket knows of an object it owns.
@@ -168,7 +223,8 @@ impl SocketBase {
     fn create(ctx: &Arc<CtxInner>, ty: i32, internal: bool) -> Result<Box<SocketBase>> {
         let mut options = Options::new(ty);
         let kind = create_type(ty, &mut options)?;
-        let mailbox = Arc::new(Mailbox::new()?);
+        let waiters = is_thread_safe(ty).then(|| Arc::new(Waiters::default()));
+        let mailbox = Arc::new(Mailbox::with_waiters(waiters.clone())?);
         let (id, ipv6, blocky) = ctx.register_socket(mailbox.clone(), internal)?;
         options.ipv6 = ipv6;
         if !blocky {
@@ -194,7 +250,64 @@ impl SocketBase {
             disconnected: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             binds_seen: 0,
             own: Own::new(None),
+            waiters,
+            poll_hooks: Vec::new(),
         }))
+    }
+
+    /// Whether the socket is of a thread-safe type (then it must be shared as a
+    /// [`ThreadSafe`]).
+    pub fn is_thread_safe(&self) -> bool {
+        self.waiters.is_some()
+    }
+
+    /// The descriptor a poller watches for the socket's commands: its mailbox's, for a
+    /// classic socket (a thread-safe one tells its pollers through its waiters).
+    pub fn poll_fd(&self) -> Option<std::os::fd::RawFd> {
+        (!self.is_thread_safe()).then(|| self.mailbox.fd())
+    }
+
+    /// A poller holds the socket under `token` of its `list`.
+    pub fn add_poll_hook(&mut self, list: Arc<ReadyList>, token: usize) {
+        match &self.waiters {
+            Some(w) => {
+                w.add_poller(list.clone(), token);
+                // Commands sent before the poller was registered told no one it is there
+                // (those sent after it was tell it): wake it.
+                if self.mailbox.has_pending() {
+                    list.mark(token, true);
+                }
+            }
+            None => self.poll_hooks.push((list, token)),
+        }
+    }
+
+    /// The poller with `list` no longer holds the socket.
+    pub fn remove_poll_hook(&mut self, list: &Arc<ReadyList>) {
+        match &self.waiters {
+            Some(w) => w.remove_poller(list),
+            None => self.poll_hooks.retain(|(l, _)| !Arc::ptr_eq(l, list)),
+        }
+    }
+
+    /// After a call that may have changed what the socket can do (a new endpoint, an
+    /// option): see `touched`.
+    fn changed<T>(&self, r: Result<T>) -> Result<T> {
+        if r.is_ok() {
+            self.touched();
+        }
+        r
+    }
+
+    /// A call changed the socket in a way that may make it ready without a command: tell
+    /// its pollers (and, thread-safe, the threads waiting on it) to look again.
+    fn touched(&self) {
+        if let Some(w) = &self.waiters {
+            w.notify();
+        }
+        for (list, token) in &self.poll_hooks {
+            list.mark(*token, false);
+        }
     }
 
     /// The socket's id in its context.
@@ -330,6 +443,11 @@ impl SocketBase {
 
     /// `zmq_bind`.
     pub fn bind(&mut self, addr: &str) -> Result<()> {
+        let r = self.bind_endpoint(addr);
+        self.changed(r)
+    }
+
+    fn bind_endpoint(&mut self, addr: &str) -> Result<()> {
         self.check_alive()?;
         self.process_commands(0, false)?;
         let ep = Endpoint::parse(addr)?;
@@ -389,6 +507,7 @@ impl SocketBase {
         self.monitor
             .event(ZMQ_EVENT_LISTENING, fd as u32, &endpoint);
         io.send(Command::Plug(Box::new(listener)));
+        self.mailbox.send(Command::Launched);
         self.options.last_endpoint = endpoint;
         Ok(())
     }
@@ -433,6 +552,7 @@ impl SocketBase {
             },
         );
         io.send(Command::Plug(Box::new(session)));
+        self.mailbox.send(Command::Launched);
         self.options.last_endpoint = addr.to_string();
         Ok(())
     }
@@ -472,6 +592,11 @@ impl SocketBase {
 
     /// `zmq_connect`.
     pub fn connect(&mut self, addr: &str) -> Result<()> {
+        let r = self.connect_endpoint(addr);
+        self.changed(r)
+    }
+
+    fn connect_endpoint(&mut self, addr: &str) -> Result<()> {
         self.check_alive()?;
         self.process_commands(0, false)?;
         let ep = Endpoint::parse(addr)?;
@@ -495,6 +620,11 @@ impl SocketBase {
 
     /// `zmq_unbind`.
     pub fn unbind(&mut self, addr: &str) -> Result<()> {
+        let r = self.unbind_endpoint(addr);
+        self.changed(r)
+    }
+
+    fn unbind_endpoint(&mut self, addr: &str) -> Result<()> {
         self.check_alive()?;
         self.process_commands(0, false)?;
         let ep = Endpoint::parse(addr)?;
@@ -511,6 +641,11 @@ impl SocketBase {
 
     /// `zmq_disconnect`.
     pub fn disconnect(&mut self, addr: &str) -> Result<()> {
+        let r = self.disconnect_endpoint(addr);
+        self.changed(r)
+    }
+
+    fn disconnect_endpoint(&mut self, addr: &str) -> Result<()> {
         self.check_alive()?;
         self.process_commands(0, false)?;
         let ep = Endpoint::parse(addr)?;
@@ -619,6 +754,7 @@ impl SocketBase {
     fn sent(&mut self, r: Result<()>) -> Result<()> {
         if r.is_ok() {
             self.answer_due = true;
+            self.touched_by_message();
         }
         r
     }
@@ -627,14 +763,30 @@ impl SocketBase {
         if r.is_ok() {
             self.rcvmore = msg.more();
             self.answer_due = false;
+            self.touched_by_message();
         }
         r
+    }
+
+    /// After a message moved: pollers of a classic socket look again (a request/reply
+    /// socket's state changed). A thread-safe socket's waiters are not woken for it: its
+    /// types have no such state, and its commands wake them.
+    #[inline]
+    fn touched_by_message(&self) {
+        if !self.poll_hooks.is_empty() {
+            self.touched();
+        }
     }
 
     // ---- options --------------------------------------------------------------------
 
     /// `zmq_setsockopt`.
     pub fn setsockopt(&mut self, id: i32, v: &[u8]) -> Result<()> {
+        let r = self.set_option(id, v);
+        self.changed(r)
+    }
+
+    fn set_option(&mut self, id: i32, v: &[u8]) -> Result<()> {
         self.check_alive()?;
         if let Some(r) = self.kind.setsockopt(&mut self.pipes, id, v) {
             if r.is_ok() && id == ZMQ_ROUTER_RAW && crate::options::int_of(v)? != 0 {
@@ -661,9 +813,12 @@ impl SocketBase {
         self.check_alive()?;
         let socket_level = match id {
             ZMQ_RCVMORE => OptVal::Int(self.rcvmore as i32),
+            // A thread-safe socket has no descriptor to give (libzmq: EINVAL); zmq_poller
+            // is the way to wait for it.
+            ZMQ_FD if self.is_thread_safe() => return Err(Error::Inval),
             ZMQ_FD => OptVal::Int(self.mailbox.fd()),
             ZMQ_EVENTS => OptVal::Int(self.events()?),
-            ZMQ_THREAD_SAFE => OptVal::Int(0),
+            ZMQ_THREAD_SAFE => OptVal::Int(self.is_thread_safe() as i32),
             _ => {
                 let val = match self.kind.getsockopt(id) {
                     Some(r) => r?,

@@ -57,6 +57,51 @@ pub fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> io::Result<usi
     Ok(n as usize)
 }
 
+/// A new epoll instance (close-on-exec): the set behind `zmq_poller`.
+pub fn epoll_create() -> io::Result<OwnedFd> {
+    // SAFETY: no memory arguments; the result is checked.
+    let fd = syscall!(epoll_create1(libc::EPOLL_CLOEXEC))?;
+    // SAFETY: a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Adds (`op` EPOLL_CTL_ADD), changes (MOD) or removes (DEL) `fd` in the epoll set `ep`,
+/// level-triggered for `events` (EPOLLIN, ...), reported with `token`. `fd` is any integer
+/// the caller names (EBADF when it is not an open descriptor): epoll only records it.
+pub fn epoll_ctl(
+    ep: BorrowedFd<'_>,
+    op: libc::c_int,
+    fd: libc::c_int,
+    events: u32,
+    token: u64,
+) -> io::Result<()> {
+    let mut ev = libc::epoll_event { events, u64: token };
+    // SAFETY: a live epoll_event for the call (the kernel ignores it for DEL).
+    syscall!(epoll_ctl(ep.as_raw_fd(), op, fd, &mut ev))?;
+    Ok(())
+}
+
+/// Waits up to `timeout_ms` (< 0: no limit, 0: only looks) for events of the epoll set
+/// `ep`; fills the front of `out` and returns how many. EINTR is returned, not retried.
+pub fn epoll_wait(
+    ep: BorrowedFd<'_>,
+    out: &mut [libc::epoll_event],
+    timeout_ms: libc::c_int,
+) -> io::Result<usize> {
+    let max = out.len().min(libc::c_int::MAX as usize).max(1) as libc::c_int;
+    if out.is_empty() {
+        return Ok(0);
+    }
+    // SAFETY: `out` is a live, writable array of at least `max` events.
+    let n = syscall!(epoll_wait(
+        ep.as_raw_fd(),
+        out.as_mut_ptr(),
+        max,
+        timeout_ms
+    ))?;
+    Ok(n as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! - [`socket`]: tcp sockets (create, bind, connect, listen), socket options, peer
 //!   credentials, `ZMQ_USE_FD` duplicates, `sendmsg` without SIGPIPE, and the conversion
 //!   between [`std::net::SocketAddr`] and the C socket address structs.
-//! - [`event`]: the eventfd of the signaler and `poll` on one descriptor.
+//! - [`event`]: the eventfd of the signaler, `poll`, and the epoll set of `zmq_poller`.
 //! - [`lookup`]: the C library's look-ups: getaddrinfo, getifaddrs, interface names and
 //!   indexes, the user and group databases.
 //!
@@ -37,7 +37,9 @@ pub mod event;
 pub mod lookup;
 pub mod socket;
 
-pub use event::{eventfd, eventfd_read, eventfd_write, poll, poll_readable};
+pub use event::{
+    epoll_create, epoll_ctl, epoll_wait, eventfd, eventfd_read, eventfd_write, poll, poll_readable,
+};
 #[cfg(test)]
 pub use lookup::user_ids;
 pub use lookup::{
