@@ -799,6 +799,27 @@ ZMQ_EXPORT int zmq_recviov(void *s, struct iovec *a, size_t *count, int flags);
 // `addr` must be NULL or a C string.
 ZMQ_EXPORT int zmq_socket_monitor(void *s, const char *addr, int events);
 
+#if defined(ZMQ_BUILD_DRAFT_API)
+// Joins a group (DISH; ENOTSUP for other types).
+//
+// # Safety
+// `s` must be NULL or a socket handle; `group` NULL or a C string.
+ZMQ_EXPORT int zmq_join(void *s, const char *group);
+
+// Leaves a group (DISH; ENOTSUP for other types).
+//
+// # Safety
+// `s` must be NULL or a socket handle; `group` NULL or a C string.
+ZMQ_EXPORT int zmq_leave(void *s, const char *group);
+
+// Connects a PEER socket and returns the routing id of the new connection (0 on failure:
+// ENOTSUP for another type, EFAULT with ZMQ_IMMEDIATE).
+//
+// # Safety
+// `s` must be NULL or a socket handle; `addr` NULL or a C string.
+ZMQ_EXPORT uint32_t zmq_connect_peer(void *s, const char *addr);
+#endif
+
 // Encodes `size` bytes at `data` as Z85 text into `dest`, with a terminating NUL.
 //
 // Returns `dest`, or NULL with errno EINVAL when `size` is not a multiple of 4 (EFAULT
@@ -1002,9 +1023,6 @@ ZMQ_EXPORT int zmq_has(const char *capability);
 extern "C" {
 #endif
 #ifdef ZMQ_BUILD_DRAFT_API
-ZMQ_EXPORT int zmq_join(void *socket, const char *group);
-ZMQ_EXPORT int zmq_leave(void *socket, const char *group);
-ZMQ_EXPORT uint32_t zmq_connect_peer(void *socket, const char *endpoint);
 ZMQ_EXPORT int zmq_socket_get_peer_state(void *socket, const void *routing_id, size_t routing_id_size);
 ZMQ_EXPORT int zmq_socket_monitor_versioned(void *socket, const char *endpoint, uint64_t events, int event_version, int type);
 ZMQ_EXPORT int zmq_socket_monitor_pipes_stats(void *socket);

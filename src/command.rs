@@ -26,6 +26,9 @@ pub enum PipeCmd {
     Term,
     /// The peer acknowledges our termination request.
     TermAck,
+    /// The session's connection came back after a break; what the socket wrote meanwhile
+    /// and the old connection did not take was dropped (libzmq's `hiccup`).
+    Hiccup,
 }
 
 /// The commands of the ownership tree (see [`crate::own`]), between an object and its

@@ -72,6 +72,8 @@ pub enum PipeEvent {
     WriteActivated,
     /// The pipe is finished: drop every reference to it.
     Terminated,
+    /// The peer's connection came back after a break (see `Pipe::hiccup`).
+    Hiccuped,
 }
 
 /// One end of a pipe. See the module documentation.
@@ -425,6 +427,8 @@ impl Pipe {
                 }
                 PipeEvent::None
             }
+            PipeCmd::Hiccup if self.state == State::Active => PipeEvent::Hiccuped,
+            PipeCmd::Hiccup => PipeEvent::None,
             PipeCmd::TermAck => {
                 if self.state == State::TermReqSent1 {
                     self.outpipe = None;
@@ -434,6 +438,17 @@ impl Pipe {
                 PipeEvent::Terminated
             }
         }
+    }
+
+    /// A session's connection came back after a break: drops what the socket wrote that
+    /// the old connection did not take, and tells the socket, which sends what its new
+    /// peer must know (a SUB's subscriptions, a DISH's groups), as libzmq's hiccup.
+    pub fn hiccup(&mut self) {
+        if self.state != State::Active {
+            return;
+        }
+        while self.read().is_some() {}
+        self.send_peer(PipeCmd::Hiccup);
     }
 
     fn process_delimiter(&mut self) {

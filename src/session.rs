@@ -48,6 +48,7 @@ use std::time::Duration;
 use crate::command::{Command, ObjCmd, PipeCmd};
 use crate::constants::*;
 use crate::engine::base::Closed;
+use crate::engine::codec::socket_type::DISH;
 use crate::engine::{Engine, EngineStatus};
 use crate::io::io_thread::{IoCtx, IoObject};
 use crate::mailbox::Mailbox;
@@ -109,6 +110,8 @@ pub struct Session {
     aborted: bool,
     /// The current engine completed its handshake.
     handshaken: bool,
+    /// An engine of this session became ready before (the next one reconnects).
+    was_ready: bool,
     /// The pipe to the ZAP handler, once a mechanism asked it.
     zap_pipe: Option<Pipe>,
     /// Pipes being terminated (ZMQ_IMMEDIATE after a disconnect, the ZAP pipe at the end),
@@ -142,6 +145,7 @@ impl Session {
             term_requested: false,
             aborted: false,
             handshaken: false,
+            was_ready: false,
             zap_pipe: None,
             old_pipes: Vec::new(),
             connect_routing_id,
@@ -175,6 +179,7 @@ impl Session {
             term_requested: false,
             aborted: false,
             handshaken: false,
+            was_ready: false,
             zap_pipe: None,
             old_pipes: Vec::new(),
             connect_routing_id: Vec::new(),
@@ -395,12 +400,20 @@ impl Session {
                 self.socket.mailbox.send(Command::Bind(Box::new(theirs)));
                 self.pipe = Some(mine);
             }
-            Some(p) if o.recv_routing_id => {
-                p.write_unchecked(id_msg());
-                p.flush();
+            Some(p) => {
+                // The connection came back: the subscribers send what the new peer must
+                // know (libzmq hiccups them at the break; here at the new connection).
+                if self.was_ready && matches!(o.socket_type, ZMQ_SUB | ZMQ_XSUB | DISH) {
+                    p.hiccup();
+                }
+                if o.recv_routing_id {
+                    p.write_unchecked(id_msg());
+                    p.flush();
+                }
             }
             _ => {}
         }
+        self.was_ready = true;
     }
 
     /// Drops the engine; `failed`: why the connection ended (not our own closing), which
@@ -640,7 +653,7 @@ impl IoObject for Session {
                 }
                 // The handler's socket closed.
                 PipeEvent::Terminated => self.zap_pipe = None,
-                PipeEvent::None | PipeEvent::WriteActivated => {}
+                PipeEvent::None | PipeEvent::WriteActivated | PipeEvent::Hiccuped => {}
             }
             return;
         }
@@ -657,7 +670,8 @@ impl IoObject for Session {
             return;
         };
         match p.process(cmd) {
-            PipeEvent::None => self.read_lone_delimiter(),
+            // Only a session hiccups.
+            PipeEvent::None | PipeEvent::Hiccuped => self.read_lone_delimiter(),
             PipeEvent::ReadActivated if self.engine.is_none() => self.read_lone_delimiter(),
             PipeEvent::ReadActivated | PipeEvent::WriteActivated => self.drive(io),
             PipeEvent::Terminated => {

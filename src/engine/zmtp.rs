@@ -77,6 +77,11 @@ pub struct Engine {
     /// Inside a multipart message coming from the pipe (only its first part is a candidate
     /// subscription).
     out_more: bool,
+    /// A DISH's connection: the group frame of the message being received.
+    dish_group: Option<Msg>,
+    /// A DISH's connection: the metadata of the last group received (the connection's,
+    /// with the group), shared by the messages of that group while it repeats.
+    dish_md: Option<MetadataRef>,
     handshake_ivl: i32,
     heartbeat_ivl: i32,
     heartbeat_timeout: i32,
@@ -144,6 +149,8 @@ impl Engine {
             woke_reader: false,
             pending_in: None,
             metadata: None,
+            dish_group: None,
+            dish_md: None,
             zmtp31: false,
             out_more: false,
             handshake_ivl: options.handshake_ivl,
@@ -649,8 +656,16 @@ impl Engine {
                     match self.on_command(&m)? {
                         Some(sub) => {
                             m = sub;
-                            m.set_metadata(self.metadata.clone());
+                            // A JOIN / LEAVE carries its group as its metadata.
+                            if m.flags() & (msg::JOIN | msg::LEAVE) == 0 {
+                                m.set_metadata(self.metadata.clone());
+                            }
                         }
+                        None => continue,
+                    }
+                } else if self.socket_type == socket_type::DISH {
+                    match self.dish_message(m)? {
+                        Some(with_group) => m = with_group,
                         None => continue,
                     }
                 }
@@ -708,17 +723,55 @@ impl Engine {
                 && !m.more()
             {
                 subscription_to_command(m)
+            } else if m.flags() & (msg::JOIN | msg::LEAVE) != 0 {
+                // A DISH's join or leave: a command.
+                let join = m.flags() & msg::JOIN != 0;
+                command::join_leave(join, m.group().to_bytes()).map_err(|_| Closed::Connection)?
+            } else if self.socket_type == socket_type::RADIO {
+                // The group goes first, in a frame of its own.
+                let mut g =
+                    Msg::from_slice(m.group().to_bytes()).map_err(|_| Closed::Connection)?;
+                g.set_flags(msg::MORE);
+                push_out(enc, self.transforms, self.mechanism.as_mut(), g)?;
+                m
             } else {
                 m
             };
-            if !self.transforms {
-                enc.push(m);
-            } else if let Some(mech) = self.mechanism.as_mut() {
-                // A mechanism that encodes (CURVE) sees every message on its way out.
-                enc.push(mech.encode(m).map_err(Closed::Protocol)?);
-            }
+            push_out(enc, self.transforms, self.mechanism.as_mut(), m)?;
         }
         Ok(())
+    }
+
+    /// A frame a DISH received: the group frame is kept until its body comes, which
+    /// becomes the message, in the group (libzmq: anything else breaks the connection).
+    fn dish_message(&mut self, m: Msg) -> Step<Option<Msg>> {
+        let Some(group) = self.dish_group.take() else {
+            if !m.more() || m.size() > crate::msg::GROUP_MAX_LENGTH {
+                return Err(Closed::PROTOCOL);
+            }
+            self.dish_group = Some(m);
+            return Ok(None);
+        };
+        if m.more() {
+            return Err(Closed::PROTOCOL);
+        }
+        let g = group.data();
+        let md = match &self.dish_md {
+            Some(md) if md.group().is_some_and(|x| x.to_bytes() == g) => md.clone(),
+            _ => {
+                let name = std::ffi::CString::new(g).map_err(|_| Closed::PROTOCOL)?;
+                let base = match self.metadata.as_deref() {
+                    Some(md) => md.clone(),
+                    None => crate::msg::Metadata::new(Vec::new()),
+                };
+                let md = MetadataRef::new(base.with_group(Some(name)));
+                self.dish_md = Some(md.clone());
+                md
+            }
+        };
+        let mut m = m;
+        m.set_metadata(Some(md));
+        Ok(Some(m))
     }
 
     /// Queues a message or command the engine makes itself (PING, PONG), encoded by the
@@ -767,9 +820,31 @@ impl Engine {
             ZmtpCommand::Cancel(topic) if matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB) => Ok(
                 Some(command::sub_message(false, topic).map_err(|_| Closed::Connection)?),
             ),
+            ZmtpCommand::Join(group) if self.socket_type == socket_type::RADIO => Ok(Some(
+                Msg::join_leave(true, group).map_err(|_| Closed::PROTOCOL)?,
+            )),
+            ZmtpCommand::Leave(group) if self.socket_type == socket_type::RADIO => Ok(Some(
+                Msg::join_leave(false, group).map_err(|_| Closed::PROTOCOL)?,
+            )),
             _ => Err(Closed::PROTOCOL),
         }
     }
+}
+
+/// Queues a message for the peer, encoded by the mechanism when it encodes (CURVE sees
+/// every message on its way out).
+fn push_out(
+    enc: &mut Encoder,
+    transforms: bool,
+    mech: Option<&mut Box<dyn Mechanism>>,
+    m: Msg,
+) -> Step<()> {
+    if !transforms {
+        enc.push(m);
+    } else if let Some(mech) = mech {
+        enc.push(mech.encode(m).map_err(Closed::Protocol)?);
+    }
+    Ok(())
 }
 
 /// A subscription message (first byte 1 or 0, then the topic) as a 3.1 command.

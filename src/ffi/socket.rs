@@ -527,3 +527,67 @@ pub unsafe extern "C" fn zmq_socket_monitor(
         Ok(0)
     })
 }
+
+/// A group argument: NULL is EINVAL; any bytes up to the NUL.
+///
+/// # Safety
+/// `group` must be NULL or a C string.
+#[cfg(feature = "draft")]
+unsafe fn group_arg<'a>(group: *const c_char) -> Result<&'a [u8]> {
+    if group.is_null() {
+        return Err(Error::Inval);
+    }
+    // SAFETY: a non-NULL C string, by the contract.
+    Ok(unsafe { std::ffi::CStr::from_ptr(group) }.to_bytes())
+}
+
+/// Joins a group (DISH; ENOTSUP for other types).
+///
+/// # Safety
+/// `s` must be NULL or a socket handle; `group` NULL or a C string.
+#[cfg(feature = "draft")]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_join(s: *mut c_void, group: *const c_char) -> c_int {
+    boundary(|| {
+        // SAFETY: the contract above.
+        let mut sock = unsafe { sock(s) }?;
+        // SAFETY: the contract above.
+        let group = unsafe { group_arg(group) }?;
+        sock.with(|s| s.join_leave(group, true))?;
+        Ok(0)
+    })
+}
+
+/// Leaves a group (DISH; ENOTSUP for other types).
+///
+/// # Safety
+/// `s` must be NULL or a socket handle; `group` NULL or a C string.
+#[cfg(feature = "draft")]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_leave(s: *mut c_void, group: *const c_char) -> c_int {
+    boundary(|| {
+        // SAFETY: the contract above.
+        let mut sock = unsafe { sock(s) }?;
+        // SAFETY: the contract above.
+        let group = unsafe { group_arg(group) }?;
+        sock.with(|s| s.join_leave(group, false))?;
+        Ok(0)
+    })
+}
+
+/// Connects a PEER socket and returns the routing id of the new connection (0 on failure:
+/// ENOTSUP for another type, EFAULT with ZMQ_IMMEDIATE).
+///
+/// # Safety
+/// `s` must be NULL or a socket handle; `addr` NULL or a C string.
+#[cfg(feature = "draft")]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_connect_peer(s: *mut c_void, addr: *const c_char) -> u32 {
+    boundary(|| {
+        // SAFETY: the contract above.
+        let mut sock = unsafe { sock(s) }?;
+        // SAFETY: the contract above.
+        let addr = unsafe { c_str(addr) }?;
+        sock.with(|s| s.connect_peer(addr))
+    })
+}

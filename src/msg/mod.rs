@@ -35,6 +35,10 @@ pub const INLINE_CAP: usize = 48;
 pub const MORE: u8 = 1;
 /// A ZMTP command frame, not application data.
 pub const COMMAND: u8 = 2;
+/// A DISH joins the message's group (inside the process; a JOIN command on the wire).
+pub const JOIN: u8 = 4;
+/// A DISH leaves the message's group (a LEAVE command on the wire).
+pub const LEAVE: u8 = 8;
 /// The message announces the routing id of a pipe (first message on a ROUTER's pipe).
 pub const ROUTING_ID: u8 = 64;
 /// The bytes were shared with another copy of the message (`share`): what ZMQ_SHARED
@@ -120,12 +124,10 @@ pub struct Metadata {
     /// The fd of the connection the message came from (ZMQ_SRCFD), -1 if none.
     fd: i32,
     /// The group (at most [`GROUP_MAX_LENGTH`] bytes, no NUL), if any.
-    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
     group: Option<CString>,
 }
 
 /// The longest RADIO/DISH group name (ZMQ_GROUP_MAX_LENGTH).
-#[cfg_attr(not(feature = "draft"), allow(dead_code))]
 pub const GROUP_MAX_LENGTH: usize = 255;
 
 impl Metadata {
@@ -139,14 +141,12 @@ impl Metadata {
     }
 
     /// The same properties, in the group `group`.
-    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
     pub fn with_group(mut self, group: Option<CString>) -> Metadata {
         self.group = group;
         self
     }
 
     /// The group, if any.
-    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
     pub fn group(&self) -> Option<&CStr> {
         self.group.as_deref()
     }
@@ -735,7 +735,6 @@ impl Msg {
     }
 
     /// The RADIO/DISH group; empty when the message has none.
-    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
     pub fn group(&self) -> &CStr {
         self.metadata
             .as_deref()
@@ -743,7 +742,14 @@ impl Msg {
             .unwrap_or(c"")
     }
 
-    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    /// A JOIN (`join`) or LEAVE message for `group`, as a DISH sends its RADIOs.
+    pub fn join_leave(join: bool, group: &[u8]) -> Result<Msg> {
+        let mut m = Msg::new();
+        m.set_group(group)?;
+        m.set_flags(if join { JOIN } else { LEAVE });
+        Ok(m)
+    }
+
     /// Sets the group: at most [`GROUP_MAX_LENGTH`] bytes (EINVAL beyond, as libzmq).
     /// The message's other properties stay.
     pub fn set_group(&mut self, group: &[u8]) -> Result<()> {

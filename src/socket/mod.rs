@@ -15,15 +15,20 @@
 pub mod pipes;
 pub mod thread_safe;
 
+mod channel;
 mod client;
 mod dealer;
+mod dish;
+mod gather;
 mod pair;
 mod pub_;
 mod pull;
 mod push;
+mod radio;
 mod rep;
 mod req;
 mod router;
+mod scatter;
 mod server;
 mod stream;
 mod sub;
@@ -36,7 +41,9 @@ use std::time::{Duration, Instant};
 use crate::command::{Command, ObjCmd, PipeAddr, PipeCmd};
 use crate::constants::*;
 use crate::ctx::{BoundEndpoint, CtxInner};
-use crate::engine::codec::socket_type::{CLIENT, SERVER};
+use crate::engine::codec::socket_type::{
+    CHANNEL, CLIENT, DISH, GATHER, PEER, RADIO, SCATTER, SERVER,
+};
 use crate::error::{Error, Result};
 use crate::io::io_thread::IoObject;
 use crate::mailbox::{Mailbox, Waiters};
@@ -80,6 +87,24 @@ pub trait SocketType: Send {
     fn getsockopt(&self, _id: i32) -> Option<Result<OptVal>> {
         None
     }
+    /// The connection of a pipe came back after a break (its session reconnected): the
+    /// type sends what its peer must know again (subscriptions, groups).
+    fn hiccuped(&mut self, _pipes: &mut Pipes, _idx: usize) {}
+    /// `zmq_join`: only DISH joins groups (ENOTSUP elsewhere, as libzmq).
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))] // only the draft C API calls it
+    fn join(&mut self, _pipes: &mut Pipes, _group: &[u8]) -> Result<()> {
+        Err(Error::NotSup)
+    }
+    /// `zmq_leave`.
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))] // only the draft C API calls it
+    fn leave(&mut self, _pipes: &mut Pipes, _group: &[u8]) -> Result<()> {
+        Err(Error::NotSup)
+    }
+    /// The routing id of the pipe attached last (PEER: what `zmq_connect_peer` returns).
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))] // only the draft C API calls it
+    fn last_routing_id(&self) -> u32 {
+        0
+    }
 }
 
 /// Creates the strategy of a socket type and adjusts the options it implies.
@@ -112,14 +137,27 @@ fn create_type(ty: i32, options: &mut Options) -> Result<Box<dyn SocketType>> {
         // Its raw peers send no routing ids: the socket names them itself.
         ZMQ_STREAM => Box::new(stream::Stream::default()),
         SERVER => Box::new(server::Server::default()),
+        PEER => Box::new(server::Server::peer()),
         CLIENT => Box::new(client::Client::default()),
+        RADIO => Box::new(radio::Radio::default()),
+        DISH => {
+            // Pending joins are not worth waiting for at close (libzmq).
+            options.linger = 0;
+            Box::new(dish::Dish::default())
+        }
+        GATHER => Box::new(gather::Gather::default()),
+        SCATTER => Box::new(scatter::Scatter::default()),
+        CHANNEL => Box::new(channel::Channel::default()),
         _ => return Err(Error::Inval),
     })
 }
 
 /// Whether sockets of type `ty` may be used by many threads at once (ZMQ_THREAD_SAFE).
 pub fn is_thread_safe(ty: i32) -> bool {
-    matches!(ty, SERVER | CLIENT)
+    matches!(
+        ty,
+        SERVER | CLIENT | RADIO | DISH | GATHER | SCATTER | PEER | CHANNEL
+    )
 }
 
 /// A socket as an API call reaches it: a classic socket, lent to the calling thread for
@@ -407,6 +445,7 @@ impl SocketBase {
             PipeEvent::None => {}
             PipeEvent::ReadActivated => self.kind.read_activated(&mut self.pipes, addr.index),
             PipeEvent::WriteActivated => self.kind.write_activated(&mut self.pipes, addr.index),
+            PipeEvent::Hiccuped => self.kind.hiccuped(&mut self.pipes, addr.index),
             PipeEvent::Terminated => {
                 self.kind.terminated(&mut self.pipes, addr.index);
                 self.pipes.remove(addr.index);
@@ -615,6 +654,31 @@ impl SocketBase {
                 self.networked = true;
                 self.connect_network(&ep, addr)
             }
+        }
+    }
+
+    /// `zmq_connect_peer`: connects a PEER and tells the routing id of the new connection
+    /// (ENOTSUP for other types, EFAULT with ZMQ_IMMEDIATE, which makes no pipe yet).
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))] // only the draft C API calls it
+    pub fn connect_peer(&mut self, addr: &str) -> Result<u32> {
+        if self.options.socket_type != PEER {
+            return Err(Error::NotSup);
+        }
+        if self.options.immediate {
+            return Err(Error::Fault);
+        }
+        self.connect(addr)?;
+        Ok(self.kind.last_routing_id())
+    }
+
+    /// `zmq_join` (`join`) or `zmq_leave`: a DISH's groups (ENOTSUP for other types).
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))] // only the draft C API calls it
+    pub fn join_leave(&mut self, group: &[u8], join: bool) -> Result<()> {
+        self.check_alive()?;
+        if join {
+            self.kind.join(&mut self.pipes, group)
+        } else {
+            self.kind.leave(&mut self.pipes, group)
         }
     }
 

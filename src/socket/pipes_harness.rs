@@ -146,6 +146,7 @@ impl Harness {
             PipeEvent::ReadActivated => kind.read_activated(pipes, idx),
             PipeEvent::WriteActivated => kind.write_activated(pipes, idx),
             PipeEvent::Terminated => kind.terminated(pipes, idx),
+            PipeEvent::Hiccuped => kind.hiccuped(pipes, idx),
         });
     }
 
@@ -222,6 +223,19 @@ impl Harness {
             cur.is_empty(),
             "peer {n} got an unfinished message: {cur:?}"
         );
+        msgs
+    }
+
+    /// Every message part that reached peer `n` so far, as it came (flags, group), the
+    /// peers' commands taken first as for `peer_recv`.
+    pub fn peer_recv_msgs(&mut self, n: usize) -> Vec<Msg> {
+        self.settle_peers();
+        let mut msgs = Vec::new();
+        if let Some(p) = self.peers[n].as_mut() {
+            while let Some(m) = p.read() {
+                msgs.push(m);
+            }
+        }
         msgs
     }
 

@@ -2,6 +2,9 @@
 //! 32 bits, never 0, which every message received from it carries (`zmq_msg_routing_id`);
 //! a message sent goes to the peer its routing id names (EHOSTUNREACH when none, EAGAIN
 //! while that peer's pipe is full). Single-part messages only, as CLIENT.
+//!
+//! PEER (draft, thread-safe) is the same strategy: PEERs talk to PEERs, and
+//! `zmq_connect_peer` tells the routing id of the connection it makes.
 
 use std::collections::HashMap;
 
@@ -18,6 +21,8 @@ pub struct Server {
     /// Pipe slot -> routing id.
     ids: HashMap<usize, u32>,
     next_id: u32,
+    /// The routing id of the pipe attached last.
+    last_id: u32,
 }
 
 impl Default for Server {
@@ -30,11 +35,17 @@ impl Default for Server {
             out: HashMap::new(),
             ids: HashMap::new(),
             next_id: u32::from_ne_bytes(b),
+            last_id: 0,
         }
     }
 }
 
 impl Server {
+    /// The strategy of PEER.
+    pub fn peer() -> Server {
+        Server::default()
+    }
+
     fn new_id(&mut self) -> u32 {
         loop {
             let id = self.next_id;
@@ -51,6 +62,7 @@ impl SocketType for Server {
         let id = self.new_id();
         self.out.insert(id, idx);
         self.ids.insert(idx, id);
+        self.last_id = id;
         self.fq.attach(idx);
     }
     fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
@@ -90,6 +102,9 @@ impl SocketType for Server {
         self.fq.activated(idx);
     }
     fn write_activated(&mut self, _pipes: &mut Pipes, _idx: usize) {}
+    fn last_routing_id(&self) -> u32 {
+        self.last_id
+    }
     fn terminated(&mut self, _pipes: &mut Pipes, idx: usize) {
         if let Some(id) = self.ids.remove(&idx) {
             self.out.remove(&id);

@@ -47,6 +47,9 @@ impl SocketType for Sub {
     fn terminated(&mut self, pipes: &mut Pipes, idx: usize) {
         self.inner.terminated(pipes, idx);
     }
+    fn hiccuped(&mut self, pipes: &mut Pipes, idx: usize) {
+        self.inner.hiccuped(pipes, idx);
+    }
     fn setsockopt(&mut self, pipes: &mut Pipes, id: i32, v: &[u8]) -> Option<Result<()>> {
         let prefix = match id {
             ZMQ_SUBSCRIBE => 1u8,

@@ -58,6 +58,12 @@ impl SocketType for XSub {
     fn attach(&mut self, pipes: &mut Pipes, idx: usize, _li: bool) {
         self.fq.attach(idx);
         self.dist.attach(idx);
+        self.hiccuped(pipes, idx);
+    }
+
+    /// Sends every subscription to the pipe at `idx` (a new pipe, or one whose connection
+    /// came back).
+    fn hiccuped(&mut self, pipes: &mut Pipes, idx: usize) {
         let p = pipes.get(idx);
         self.subs.apply(|topic| {
             let mut data = Vec::with_capacity(topic.len() + 1);

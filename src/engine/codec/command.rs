@@ -30,6 +30,8 @@ pub const CANCEL: &[u8] = b"CANCEL";
 pub const HELLO: &[u8] = b"HELLO";
 pub const WELCOME: &[u8] = b"WELCOME";
 pub const INITIATE: &[u8] = b"INITIATE";
+pub const JOIN: &[u8] = b"JOIN";
+pub const LEAVE: &[u8] = b"LEAVE";
 
 /// Well-known property names.
 pub const SOCKET_TYPE: &str = "Socket-Type";
@@ -196,6 +198,10 @@ pub enum ZmtpCommand<'a> {
     Subscribe(&'a [u8]),
     /// CANCEL (ZMTP 3.1): the topic.
     Cancel(&'a [u8]),
+    /// JOIN (a DISH to its RADIO): the group.
+    Join(&'a [u8]),
+    /// LEAVE (a DISH to its RADIO): the group.
+    Leave(&'a [u8]),
     /// PLAIN's HELLO.
     Hello {
         username: &'a [u8],
@@ -228,6 +234,8 @@ impl<'a> ZmtpCommand<'a> {
             PONG => ZmtpCommand::Pong(&d[..d.len().min(MAX_PING_CONTEXT)]),
             SUBSCRIBE => ZmtpCommand::Subscribe(d),
             CANCEL => ZmtpCommand::Cancel(d),
+            JOIN => ZmtpCommand::Join(d),
+            LEAVE => ZmtpCommand::Leave(d),
             HELLO if plain => {
                 let (username, password) = parse_plain_hello(d)?;
                 ZmtpCommand::Hello { username, password }
@@ -339,6 +347,11 @@ pub fn subscribe(topic: &[u8]) -> Result<Msg, CodecError> {
 /// CANCEL (ZMTP 3.1).
 pub fn cancel(topic: &[u8]) -> Result<Msg, CodecError> {
     command_msg(CANCEL, &[topic])
+}
+
+/// JOIN (`join`) or LEAVE of a group, as a DISH tells its RADIO.
+pub fn join_leave(join: bool, group: &[u8]) -> Result<Msg, CodecError> {
+    command_msg(if join { JOIN } else { LEAVE }, &[group])
 }
 
 /// PLAIN's HELLO; each credential at most 255 bytes.
@@ -660,13 +673,29 @@ mod tests {
     }
 
     #[test]
+    fn join_and_leave_carry_their_group() {
+        let join = join_leave(true, b"tv").unwrap();
+        assert_eq!(join.data(), b"\x04JOINtv");
+        assert_eq!(
+            ZmtpCommand::parse(join.data(), MechanismName::Null).unwrap(),
+            ZmtpCommand::Join(b"tv")
+        );
+        let leave = join_leave(false, b"").unwrap();
+        assert_eq!(leave.data(), b"\x05LEAVE");
+        assert_eq!(
+            ZmtpCommand::parse(leave.data(), MechanismName::Null).unwrap(),
+            ZmtpCommand::Leave(b"")
+        );
+    }
+
+    #[test]
     fn unknown_commands_pass_through() {
-        let b = command_body(b"JOIN", &[b"group"]);
+        let b = command_body(b"WHATEVER", &[b"data"]);
         assert_eq!(
             ZmtpCommand::parse(&b, MechanismName::Null).unwrap(),
             ZmtpCommand::Other(RawCommand {
-                name: b"JOIN",
-                data: b"group"
+                name: b"WHATEVER",
+                data: b"data"
             })
         );
         // Names are case-sensitive.
