@@ -101,6 +101,9 @@ pub struct Pipe {
     pub endpoint: Option<String>,
     /// Whether this end's owner created the connection (connect side).
     pub locally_initiated: bool,
+    /// The peer takes every message, having no way to subscribe (a RADIO's udp endpoint:
+    /// datagrams carry no JOIN); libzmq's `subscribe_to_all`.
+    pub subscribe_all: bool,
     conflate: bool,
 }
 
@@ -146,6 +149,7 @@ pub fn pipepair_parts(w: [i64; 2], r: [i64; 2]) -> (Pipe, Pipe) {
         routing_id: Vec::new(),
         endpoint: None,
         locally_initiated: false,
+        subscribe_all: false,
         conflate: false,
     };
     let a = mk(0, id0, r1, w0);

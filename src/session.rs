@@ -68,6 +68,9 @@ const TIMER_ENGINE: u32 = 16;
 enum Role {
     Connect(Box<Connecter>),
     Accepted,
+    /// A udp endpoint (bound or connected): its socket exists from the start, nothing
+    /// connects or reconnects, and the session ends with its pipe, as an accepted one.
+    Udp,
 }
 
 /// What a session (or a listener) needs to know about the socket it serves.
@@ -152,6 +155,41 @@ impl Session {
             finish_when_clean: false,
             done: false,
         }
+    }
+
+    /// The session of a udp endpoint: its socket, made by the transport, and its end of
+    /// the socket's pipe. Owned by the socket.
+    pub fn udp(
+        socket: SocketRef,
+        owner: OwnerRef,
+        endpoint: String,
+        sock: crate::transport::udp::UdpSocket,
+        pipe: Pipe,
+    ) -> Session {
+        let engine = Engine::Udp(crate::engine::udp::Engine::new(sock, &socket.options));
+        Session {
+            own: Own::new(Some(owner)),
+            socket,
+            endpoint,
+            role: Role::Udp,
+            pipe: Some(pipe),
+            engine: Some(engine),
+            term_requested: false,
+            aborted: false,
+            handshaken: false,
+            was_ready: false,
+            zap_pipe: None,
+            old_pipes: Vec::new(),
+            connect_routing_id: Vec::new(),
+            finish_when_clean: false,
+            done: false,
+        }
+    }
+
+    /// Whether the session ends when its pipe does, and ends the pipe itself when asked to
+    /// end (accepted and udp sessions; a connect-role session's socket ends its pipe).
+    fn ends_with_its_pipe(&self) -> bool {
+        matches!(self.role, Role::Accepted | Role::Udp)
     }
 
     /// An accepted-role session over a connected stream, owned by its listener.
@@ -496,7 +534,7 @@ impl Session {
         if self.pipe.is_none() {
             return self.finish(io);
         }
-        if linger == 0 || self.engine.is_none() && matches!(self.role, Role::Accepted) {
+        if linger == 0 || self.engine.is_none() && self.ends_with_its_pipe() {
             self.abort_connecting(io);
             self.close_engine(io, None);
             if let Some(p) = self.pipe.as_mut() {
@@ -511,7 +549,7 @@ impl Session {
         // the messages it queued: the engine sends them up to the delimiter, then the pipe ends
         // and so do we. Starting the termination from here could overtake those messages.
         // An accepted session is ended by its listener (unbind): it ends the pipe itself.
-        if matches!(self.role, Role::Accepted) {
+        if self.ends_with_its_pipe() {
             if let Some(p) = self.pipe.as_mut() {
                 p.terminate(true);
             }
@@ -682,7 +720,7 @@ impl IoObject for Session {
                 // before the PipeTerm that starts LINGER is seen (the engine read the socket's
                 // delimiter first), and the last messages may still be in the engine.
                 if self.term_requested
-                    || matches!(self.role, Role::Accepted)
+                    || self.ends_with_its_pipe()
                     || self.socket.options.raw_socket()
                 {
                     self.end_after_output(io);
@@ -691,9 +729,7 @@ impl IoObject for Session {
             }
         }
         // The socket started ending the pipe (it closed): flush within its LINGER, then end.
-        if matches!(self.role, Role::Accepted)
-            && self.pipe.as_ref().is_some_and(|p| p.is_terminating())
-        {
+        if self.ends_with_its_pipe() && self.pipe.as_ref().is_some_and(|p| p.is_terminating()) {
             let linger = self.socket.options.linger;
             self.begin_term(io, linger);
         }

@@ -4,7 +4,8 @@
 //!   pure part (no I/O).
 //! - [`raw`]: ZMQ_STREAM sockets: no protocol, each chunk of bytes read is a message and
 //!   each message sent is written as is.
-//! - [`base`]: what both share (readiness, the write loop, closing).
+//! - [`udp`]: udp datagrams for RADIO, DISH and DGRAM (no connection, no handshake).
+//! - [`base`]: what they share (readiness, the write loop, closing).
 //!
 //! [`Engine`] is the one a session holds; which kind follows from the socket type
 //! (`Options::raw_socket`). Every call dispatches on the kind once, then runs that engine's
@@ -13,6 +14,7 @@
 pub mod base;
 pub mod codec;
 pub mod raw;
+pub mod udp;
 pub mod zmtp;
 
 use crate::io::io_thread::IoCtx;
@@ -45,6 +47,7 @@ pub enum EngineStatus {
 pub enum Engine {
     Zmtp(zmtp::Engine),
     Raw(raw::Engine),
+    Udp(udp::Engine),
 }
 
 impl Engine {
@@ -83,6 +86,7 @@ impl Engine {
         match self {
             Engine::Zmtp(e) => e.plug(io, timer_base),
             Engine::Raw(e) => e.plug(io),
+            Engine::Udp(e) => e.plug(io),
         }
     }
 
@@ -92,6 +96,7 @@ impl Engine {
         match self {
             Engine::Zmtp(e) => e.drive(io, pipe),
             Engine::Raw(e) => e.drive(pipe),
+            Engine::Udp(e) => e.drive(io, pipe),
         }
     }
 
@@ -101,6 +106,7 @@ impl Engine {
         match self {
             Engine::Zmtp(e) => e.ready(ev),
             Engine::Raw(e) => e.ready(ev),
+            Engine::Udp(e) => e.ready(ev),
         }
     }
 
@@ -116,7 +122,7 @@ impl Engine {
     pub fn timer(&mut self, io: &mut IoCtx, timer: u32) {
         match self {
             Engine::Zmtp(e) => e.timer(io, timer),
-            Engine::Raw(_) => {}
+            Engine::Raw(_) | Engine::Udp(_) => {}
         }
     }
 
@@ -125,6 +131,7 @@ impl Engine {
         match self {
             Engine::Zmtp(e) => e.has_pending_output(),
             Engine::Raw(e) => e.has_pending_output(),
+            Engine::Udp(e) => e.has_pending_output(),
         }
     }
 
@@ -133,6 +140,7 @@ impl Engine {
         match self {
             Engine::Zmtp(e) => e.fd(),
             Engine::Raw(e) => e.fd(),
+            Engine::Udp(e) => e.fd(),
         }
     }
 
@@ -141,6 +149,7 @@ impl Engine {
         match self {
             Engine::Zmtp(e) => e.close(io),
             Engine::Raw(e) => e.close(io),
+            Engine::Udp(e) => e.close(io),
         }
     }
 }

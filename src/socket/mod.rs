@@ -18,6 +18,7 @@ pub mod thread_safe;
 mod channel;
 mod client;
 mod dealer;
+mod dgram;
 mod dish;
 mod gather;
 mod pair;
@@ -42,7 +43,7 @@ use crate::command::{Command, ObjCmd, PipeAddr, PipeCmd};
 use crate::constants::*;
 use crate::ctx::{BoundEndpoint, CtxInner};
 use crate::engine::codec::socket_type::{
-    CHANNEL, CLIENT, DISH, GATHER, PEER, RADIO, SCATTER, SERVER,
+    CHANNEL, CLIENT, DGRAM, DISH, GATHER, PEER, RADIO, SCATTER, SERVER,
 };
 use crate::error::{Error, Result};
 use crate::io::io_thread::IoObject;
@@ -56,7 +57,7 @@ use crate::poller::ReadyList;
 use crate::session::{Session, SocketRef};
 use crate::transport::connecter::Connecter;
 use crate::transport::listener::Listener;
-use crate::transport::{inproc, Endpoint};
+use crate::transport::{inproc, udp, Endpoint};
 use crate::watch::SocketWatch;
 use pipes::Pipes;
 use thread_safe::ThreadSafe;
@@ -148,6 +149,7 @@ fn create_type(ty: i32, options: &mut Options) -> Result<Box<dyn SocketType>> {
         GATHER => Box::new(gather::Gather::default()),
         SCATTER => Box::new(scatter::Scatter::default()),
         CHANNEL => Box::new(channel::Channel::default()),
+        DGRAM => Box::new(dgram::Dgram::default()),
         _ => return Err(Error::Inval),
     })
 }
@@ -486,11 +488,26 @@ impl SocketBase {
         self.changed(r)
     }
 
+    /// Parses an endpoint for this socket: udp only for the types that take it (libzmq
+    /// checks that before anything else).
+    fn parse_endpoint(&self, addr: &str) -> Result<Endpoint> {
+        let ep = Endpoint::parse(addr)?;
+        if matches!(ep, Endpoint::Udp(_))
+            && !matches!(self.options.socket_type, RADIO | DISH | DGRAM)
+        {
+            return Err(Error::NoCompatProto);
+        }
+        Ok(ep)
+    }
+
     fn bind_endpoint(&mut self, addr: &str) -> Result<()> {
         self.check_alive()?;
         self.process_commands(0, false)?;
-        let ep = Endpoint::parse(addr)?;
+        let ep = self.parse_endpoint(addr)?;
         match &ep {
+            // Only a receiving socket binds a udp endpoint.
+            Endpoint::Udp(_) if self.options.socket_type == RADIO => Err(Error::NoCompatProto),
+            Endpoint::Udp(address) => self.open_udp(addr, address, true),
             Endpoint::Inproc(_) if self.options.socket_type == ZMQ_STREAM => {
                 Err(Error::NoCompatProto)
             }
@@ -596,6 +613,40 @@ impl SocketBase {
         Ok(())
     }
 
+    /// Binds (`bind`: DISH, DGRAM) or connects (RADIO) a udp endpoint: its transport makes
+    /// the socket here (errors are immediate), then a session runs it on an I/O thread,
+    /// with a pipe made now, as for a tcp connect. A RADIO's pipe takes every group.
+    fn open_udp(&mut self, addr: &str, address: &str, bind: bool) -> Result<()> {
+        let ty = self.options.socket_type;
+        let sock = udp::open(address, &self.options, ty != DISH, ty != RADIO, ty == DGRAM)?;
+        let io = self.ctx.choose_io_thread(self.options.affinity)?;
+        let o = &self.options;
+        let (mut mine, mut theirs) = pipepair_parts([o.sndhwm as i64, -1], [-1, o.rcvhwm as i64]);
+        mine.endpoint = Some(addr.to_string());
+        theirs.endpoint = Some(addr.to_string());
+        mine.subscribe_all = ty == RADIO;
+        self.attach_pipe(mine, !bind);
+        let session = Session::udp(
+            self.socket_ref(),
+            self.as_owner(),
+            addr.to_string(),
+            sock,
+            theirs,
+        );
+        self.own.adopt(
+            OwnerRef::new(io.clone(), session.id()),
+            Owned {
+                endpoint: addr.to_string(),
+                connect: !bind,
+            },
+        );
+        io.send(Command::Plug(Box::new(session)));
+        self.mailbox.send(Command::Launched);
+        self.networked = true;
+        self.options.last_endpoint = addr.to_string();
+        Ok(())
+    }
+
     /// Ends the owned objects of a network endpoint (listeners for unbind, sessions for
     /// disconnect), trying the address as given, then its canonical forms.
     fn end_network(&mut self, ep: &Endpoint, addr: &str, connect: bool) -> Result<()> {
@@ -638,8 +689,11 @@ impl SocketBase {
     fn connect_endpoint(&mut self, addr: &str) -> Result<()> {
         self.check_alive()?;
         self.process_commands(0, false)?;
-        let ep = Endpoint::parse(addr)?;
+        let ep = self.parse_endpoint(addr)?;
         match &ep {
+            // Only RADIO connects a udp endpoint (a destination).
+            Endpoint::Udp(_) if self.options.socket_type != RADIO => Err(Error::NoCompatProto),
+            Endpoint::Udp(address) => self.open_udp(addr, address, false),
             Endpoint::Inproc(_) if self.options.socket_type == ZMQ_STREAM => {
                 Err(Error::NoCompatProto)
             }
@@ -691,7 +745,7 @@ impl SocketBase {
     fn unbind_endpoint(&mut self, addr: &str) -> Result<()> {
         self.check_alive()?;
         self.process_commands(0, false)?;
-        let ep = Endpoint::parse(addr)?;
+        let ep = self.parse_endpoint(addr)?;
         match &ep {
             Endpoint::Inproc(name) => {
                 self.ctx.unregister_endpoint(name, self.id)?;
@@ -712,7 +766,7 @@ impl SocketBase {
     fn disconnect_endpoint(&mut self, addr: &str) -> Result<()> {
         self.check_alive()?;
         self.process_commands(0, false)?;
-        let ep = Endpoint::parse(addr)?;
+        let ep = self.parse_endpoint(addr)?;
         match &ep {
             Endpoint::Inproc(_) => {
                 if self.terminate_pipes_of(addr, true) == 0 {

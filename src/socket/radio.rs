@@ -47,9 +47,14 @@ impl Radio {
 impl SocketType for Radio {
     fn attach(&mut self, pipes: &mut Pipes, idx: usize, _li: bool) {
         // Nothing but JOIN and LEAVE is read here.
-        pipes.get(idx).set_nodelay();
+        let p = pipes.get(idx);
+        p.set_nodelay();
         self.dist.attach(idx);
-        self.read_activated(pipes, idx);
+        if p.subscribe_all {
+            self.all_groups.push(idx);
+        } else {
+            self.read_activated(pipes, idx);
+        }
     }
     fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
         if msg.more() {

@@ -50,7 +50,7 @@ pub use lookup::{
 pub use socket::getsockopt_int;
 pub use socket::{
     bind, connect, dup_nonblocking, listen, peer_cred, send_nosignal, setsockopt_bytes,
-    setsockopt_int, tcp_socket,
+    setsockopt_int, tcp_socket, udp_socket,
 };
 
 /// A C return type whose value -1 means "failed, see errno".

@@ -99,6 +99,20 @@ pub fn tcp_socket(ipv6: bool) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// A new non-blocking, close-on-exec udp socket (`SOCK_DGRAM`) of family AF_INET6 when
+/// `ipv6`, AF_INET otherwise.
+pub fn udp_socket(ipv6: bool) -> io::Result<OwnedFd> {
+    let family = if ipv6 { libc::AF_INET6 } else { libc::AF_INET };
+    // SAFETY: no memory arguments; the result is checked.
+    let fd = syscall!(socket(
+        family,
+        libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+        0,
+    ))?;
+    // SAFETY: a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// `bind(fd, addr)`.
 pub fn bind(fd: BorrowedFd<'_>, addr: &SocketAddr) -> io::Result<()> {
     let (ss, len) = sockaddr_of(addr);

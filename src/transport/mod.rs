@@ -10,6 +10,9 @@
 //! - [`ipc`]: the same for `ipc://` (paths, abstract names, the `ipc://*` wildcard).
 //! - [`inproc`]: `inproc://`, which needs no I/O thread: the pipes between two sockets of
 //!   the context, directly or through the context's pending connections.
+//! - [`udp`]: `udp://` (RADIO, DISH, DGRAM): its address syntax and its socket, made at
+//!   the bind or connect and run by a session with the udp engine (no listener, no
+//!   connecter: nothing connects).
 //!
 //! and what the network transports (tcp, ipc) share:
 //! - [`listener`]: the I/O-thread object accepting connections on a bound endpoint and
@@ -51,6 +54,7 @@ pub mod sockopt;
 pub mod socks;
 pub mod tcp;
 pub mod tcp_address;
+pub mod udp;
 
 use crate::error::{Error, Result};
 use crate::options::Options;
@@ -65,12 +69,13 @@ pub enum Endpoint {
     Ipc(String),
     /// `inproc://name`.
     Inproc(String),
+    /// `udp://[interface;]host:port`.
+    Udp(String),
 }
 
 impl Endpoint {
     /// Parses `proto://address`: EINVAL when malformed (no `://`, an empty protocol or
-    /// address), EPROTONOSUPPORT for a transport this build does not provide, ENOCOMPATPROTO
-    /// for udp.
+    /// address), EPROTONOSUPPORT for a transport this build does not provide.
     pub fn parse(addr: &str) -> Result<Endpoint> {
         let Some((protocol, address)) = addr.split_once("://") else {
             return Err(Error::Inval);
@@ -83,9 +88,7 @@ impl Endpoint {
             "tcp" => Ok(Endpoint::Tcp(address)),
             "ipc" => Ok(Endpoint::Ipc(address)),
             "inproc" => Ok(Endpoint::Inproc(address)),
-            // libzmq always knows udp, and checks it fits the socket type before anything
-            // else: only RADIO, DISH and DGRAM take it, none of which this build has.
-            "udp" => Err(Error::NoCompatProto),
+            "udp" => Ok(Endpoint::Udp(address)),
             _ => Err(Error::ProtoNoSupport),
         }
     }
@@ -96,13 +99,14 @@ impl Endpoint {
             Endpoint::Tcp(_) => "tcp",
             Endpoint::Ipc(_) => "ipc",
             Endpoint::Inproc(_) => "inproc",
+            Endpoint::Udp(_) => "udp",
         }
     }
 
     /// The address part (after `://`).
     pub fn address(&self) -> &str {
         match self {
-            Endpoint::Tcp(a) | Endpoint::Ipc(a) | Endpoint::Inproc(a) => a,
+            Endpoint::Tcp(a) | Endpoint::Ipc(a) | Endpoint::Inproc(a) | Endpoint::Udp(a) => a,
         }
     }
 
@@ -119,7 +123,7 @@ impl Endpoint {
         match self {
             Endpoint::Tcp(address) => tcp::listen(address, opts),
             Endpoint::Ipc(address) => ipc::listen(address, opts),
-            Endpoint::Inproc(_) => Err(Error::ProtoNoSupport),
+            Endpoint::Inproc(_) | Endpoint::Udp(_) => Err(Error::ProtoNoSupport),
         }
     }
 
@@ -129,7 +133,7 @@ impl Endpoint {
         match self {
             Endpoint::Tcp(address) => tcp::connect_target(address, opts),
             Endpoint::Ipc(address) => ipc::connect_target(address),
-            Endpoint::Inproc(_) => Err(Error::ProtoNoSupport),
+            Endpoint::Inproc(_) | Endpoint::Udp(_) => Err(Error::ProtoNoSupport),
         }
     }
 
@@ -139,7 +143,7 @@ impl Endpoint {
     pub fn term_keys(&self, opts: &Options) -> Vec<String> {
         match self {
             Endpoint::Tcp(address) => tcp_address::term_endpoint_keys(address, opts.ipv6),
-            Endpoint::Ipc(_) | Endpoint::Inproc(_) => Vec::new(),
+            Endpoint::Ipc(_) | Endpoint::Inproc(_) | Endpoint::Udp(_) => Vec::new(),
         }
     }
 }
@@ -180,12 +184,14 @@ mod tests {
     }
 
     #[test]
-    fn malformed_is_einval_unknown_transports_eprotonosupport_and_udp_enocompatproto() {
+    fn malformed_is_einval_and_unknown_transports_eprotonosupport() {
         for bad in ["", "tcp", "tcp:/x", "://x", "tcp://", "inproc://", "://"] {
             assert_eq!(Endpoint::parse(bad), Err(Error::Inval), "{bad:?}");
         }
-        // udp exists in every libzmq, for socket types this build lacks.
-        assert_eq!(Endpoint::parse("udp://h:1"), Err(Error::NoCompatProto));
+        assert_eq!(
+            Endpoint::parse("udp://h:1"),
+            Ok(Endpoint::Udp("h:1".into()))
+        );
         for other in ["pgm://e;h:1", "ws://h:1", "TCP://h:1", "vmci://1:1"] {
             assert_eq!(
                 Endpoint::parse(other),
