@@ -51,12 +51,16 @@ miri() { # Miri on the unsafe core shared between threads: ypipe, msg (refcounts
         cargo "+$ZMQRS_NIGHTLY" miri test --lib -- ypipe:: msg_pool:: msg::
 }
 
-capi_test() { # capi_test NAME: build with our header and library, check which libzmq it loads, run
-    local t=$1
-    make -s -C capi-tests "bin/$t" || return 1
-    zmqrs_check_ours "capi-tests/bin/$t" "$ROOT/capi-tests/bin/lib" || return 1
-    env -u LD_LIBRARY_PATH -u LD_PRELOAD timeout 120 "capi-tests/bin/$t"
+capi_test() { # capi_test NAME [bin|bin-draft]: build with our header and library, check which libzmq it loads, run
+    local t=$1 dir=${2:-bin}
+    make -s -C capi-tests "$dir/$t" || return 1
+    zmqrs_check_ours "capi-tests/$dir/$t" "$ROOT/capi-tests/$dir/lib" || return 1
+    env -u LD_LIBRARY_PATH -u LD_PRELOAD timeout 120 "capi-tests/$dir/$t"
 }
+
+# The draft build (cargo feature `draft`, as `cmake -DENABLE_DRAFTS=ON` makes it), in a target
+# directory of its own so that the two builds do not rebuild each other.
+DRAFT_LIB="$ROOT/target/draft/release/libzmq.so"
 
 step "dependencies" deps
 step "cargo build --release" cargo build --release
@@ -64,6 +68,8 @@ step "cargo test --release" cargo test --release
 step "cargo clippy" cargo clippy --all-targets -- -D warnings
 step "cargo clippy (fuzzing)" cargo clippy --lib --features fuzzing -- -D warnings
 step "cargo fmt --check" cargo fmt --check
+step "cargo build --release --features draft" cargo build --release --features draft --target-dir target/draft
+step "cargo clippy (draft)" cargo clippy --all-targets --features draft -- -D warnings
 
 if [ ! -f include/zmq.h ]; then
     step "include/zmq.h exists" false
@@ -73,10 +79,16 @@ for src in capi-tests/test_*.c; do
     t=$(basename "${src%.c}")
     step "capi-tests/$t" capi_test "$t"
 done
+for src in capi-tests/draft/test_*.c; do
+    [ -e "$src" ] || continue
+    t=$(basename "${src%.c}")
+    step "capi-tests/draft/$t" capi_test "$t" bin-draft
+done
 for s in check-header.sh check-exports.sh; do
     [ -x "capi-tests/$s" ] && step "capi-tests/$s" "capi-tests/$s"
     [ -f "capi-tests/$s" ] && [ ! -x "capi-tests/$s" ] && step "capi-tests/$s" bash "capi-tests/$s"
 done
+step "capi-tests/check-exports.sh --draft" bash capi-tests/check-exports.sh --draft "$DRAFT_LIB"
 step "capi-tests/install-test.sh" capi-tests/install-test.sh
 step "capi-tests/interop.sh" bash capi-tests/interop.sh
 step "capi-tests/differential.py" /usr/bin/python3 capi-tests/differential.py
@@ -86,6 +98,7 @@ step "capi-tests/sanitize.sh (ASan, LSan, UBSan)" capi-tests/sanitize.sh
 step "capi-tests/sanitize.sh --thread (TSan)" capi-tests/sanitize.sh --thread
 if [ $REFERENCE = 1 ]; then
     step "capi-tests/reference.sh" capi-tests/reference.sh
+    step "capi-tests/reference.sh --draft" capi-tests/reference.sh --draft
 fi
 
 echo

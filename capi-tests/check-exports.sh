@@ -74,6 +74,8 @@ if [[ $draft -eq 1 ]]; then
         fail "no draft functions found in $ref_header"
         finish
     fi
+    # libzmq 4.3.5 added one draft function to 4.3.4's header (the reference here).
+    grep -q 'zmq_ppoll' "$ref_header" || drafts="$(printf '%s\nzmq_ppoll\n' "$drafts")"
     expected="$(printf '%s\n%s\n' "$expected" "$drafts" | sort -u)"
 fi
 

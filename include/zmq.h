@@ -818,6 +818,33 @@ ZMQ_EXPORT int zmq_leave(void *s, const char *group);
 // # Safety
 // `s` must be NULL or a socket handle; `addr` NULL or a C string.
 ZMQ_EXPORT uint32_t zmq_connect_peer(void *s, const char *addr);
+
+// Monitors the socket with events of `event_version` (1 or 2) sent by a socket of `type_`
+// (PAIR, PUB or PUSH) bound at `addr` (inproc); a NULL `addr` stops monitoring.
+//
+// # Safety
+// `s` must be NULL or a socket handle; `addr` NULL or a C string.
+ZMQ_EXPORT
+int zmq_socket_monitor_versioned(void *s,
+                                 const char *addr,
+                                 uint64_t events,
+                                 int event_version,
+                                 int type_);
+
+// Asks every pipe of the socket for its queue counts, reported as ZMQ_EVENT_PIPES_STATS
+// events to the socket's monitor (EINVAL unless it wants them, EAGAIN without a pipe).
+//
+// # Safety
+// `s` must be NULL or a socket handle.
+ZMQ_EXPORT int zmq_socket_monitor_pipes_stats(void *s);
+
+// What the ROUTER's peer `routing_id` can take now: ZMQ_POLLOUT when it has room
+// (EHOSTUNREACH for an unknown peer; ENOTSUP for other socket types).
+//
+// # Safety
+// `s` must be NULL or a socket handle; `routing_id` must point to `routing_id_size`
+// readable bytes (or be NULL with size 0).
+ZMQ_EXPORT int zmq_socket_get_peer_state(void *s, const void *routing_id, size_t routing_id_size);
 #endif
 
 // Encodes `size` bytes at `data` as Z85 text into `dest`, with a terminating NUL.
@@ -1023,9 +1050,6 @@ ZMQ_EXPORT int zmq_has(const char *capability);
 extern "C" {
 #endif
 #ifdef ZMQ_BUILD_DRAFT_API
-ZMQ_EXPORT int zmq_socket_get_peer_state(void *socket, const void *routing_id, size_t routing_id_size);
-ZMQ_EXPORT int zmq_socket_monitor_versioned(void *socket, const char *endpoint, uint64_t events, int event_version, int type);
-ZMQ_EXPORT int zmq_socket_monitor_pipes_stats(void *socket);
 #if !defined _WIN32 && (!defined __STRICT_ANSI__ || defined _POSIX_C_SOURCE || defined _POSIX_SOURCE || defined _XOPEN_SOURCE || defined _DEFAULT_SOURCE || defined _GNU_SOURCE)
 ZMQ_EXPORT int zmq_ppoll(zmq_pollitem_t *items, int nitems, long timeout, const sigset_t *sigmask);
 #endif

@@ -29,6 +29,11 @@ pub enum PipeCmd {
     /// The session's connection came back after a break; what the socket wrote meanwhile
     /// and the old connection did not take was dropped (libzmq's `hiccup`).
     Hiccup,
+    /// `zmq_socket_monitor_pipes_stats`: the socket's end asks for the peer's count of
+    /// queued messages, giving its own (written, not yet acknowledged as read).
+    StatsQuery(u64),
+    /// An inproc peer's answer: the asking end's count, then its own.
+    StatsReply(u64, u64),
 }
 
 /// The commands of the ownership tree (see [`crate::own`]), between an object and its

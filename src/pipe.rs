@@ -74,6 +74,12 @@ pub enum PipeEvent {
     Terminated,
     /// The peer's connection came back after a break (see `Pipe::hiccup`).
     Hiccuped,
+    /// The peer asks for queue counts (`zmq_socket_monitor_pipes_stats`): its count, then
+    /// this end's (messages written, not yet acknowledged as read by the other end).
+    StatsQuery(u64, u64),
+    /// The answer to this end's query, through an inproc peer: this end's count, then the
+    /// peer's.
+    StatsReply(u64, u64),
 }
 
 /// One end of a pipe. See the module documentation.
@@ -340,6 +346,14 @@ impl Pipe {
         true
     }
 
+    /// Whether the queue is below the HWM (libzmq's `check_hwm`: the credit alone, whether
+    /// the writer went to sleep or not).
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))] // only the draft C API needs it
+    pub fn below_hwm(&self) -> bool {
+        let hwm = self.out_hwm();
+        hwm == 0 || self.queued_out() < hwm
+    }
+
     /// Writes one message part; gives it back when the pipe is full or closing.
     pub fn write(&mut self, m: Msg) -> Result<(), Msg> {
         if !self.check_write() {
@@ -431,6 +445,8 @@ impl Pipe {
                 }
                 PipeEvent::None
             }
+            PipeCmd::StatsQuery(theirs) => PipeEvent::StatsQuery(theirs, self.queued_out()),
+            PipeCmd::StatsReply(ours, theirs) => PipeEvent::StatsReply(ours, theirs),
             PipeCmd::Hiccup if self.state == State::Active => PipeEvent::Hiccuped,
             PipeCmd::Hiccup => PipeEvent::None,
             PipeCmd::TermAck => {
@@ -441,6 +457,26 @@ impl Pipe {
                 self.inpipe = None;
                 PipeEvent::Terminated
             }
+        }
+    }
+
+    /// Messages written to the peer that it has not acknowledged as read yet (the count its
+    /// HWM credit says: acknowledgements come in batches).
+    fn queued_out(&self) -> u64 {
+        self.msgs_written.saturating_sub(self.peers_msgs_read)
+    }
+
+    /// Asks the peer end for its queue count (see `PipeEvent::StatsQuery`).
+    pub fn query_stats(&mut self) {
+        if self.state == State::Active {
+            self.send_peer(PipeCmd::StatsQuery(self.queued_out()));
+        }
+    }
+
+    /// Answers a peer's query through the pipe (an inproc peer socket reports it).
+    pub fn reply_stats(&mut self, theirs: u64, ours: u64) {
+        if self.state == State::Active {
+            self.send_peer(PipeCmd::StatsReply(theirs, ours));
         }
     }
 

@@ -51,7 +51,22 @@ pub fn poll(
     items: &mut [PollItem],
     timeout_ms: i64,
 ) -> Result<usize> {
+    poll_masked(sockets, items, timeout_ms, None)
+}
+
+/// `zmq_ppoll`: as [`poll`], with the thread's signal mask replaced by `sigmask` while it
+/// waits (`None`: as `poll`). A thread-safe socket has no `ZMQ_FD` to wait on: EINVAL,
+/// as libzmq's `zmq_ppoll` gives.
+pub fn poll_masked(
+    sockets: &mut [SocketAccess<'_>],
+    items: &mut [PollItem],
+    timeout_ms: i64,
+    sigmask: Option<&libc::sigset_t>,
+) -> Result<usize> {
     if sockets.iter().any(|s| matches!(s, SocketAccess::Safe(_))) {
+        if sigmask.is_some() {
+            return Err(crate::error::Error::Inval);
+        }
         return poll_with_poller(sockets, items, timeout_ms);
     }
     if items.is_empty() {
@@ -107,7 +122,10 @@ pub fn poll(
                 }
             }
         };
-        sys::poll(&mut pfds, wait)?;
+        match sigmask {
+            Some(mask) => sys::ppoll(&mut pfds, wait, mask)?,
+            None => sys::poll(&mut pfds, wait)?,
+        };
         let mut n = 0;
         for (it, pfd) in items.iter_mut().zip(&pfds) {
             let mut r: i16 = 0;

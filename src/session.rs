@@ -52,7 +52,7 @@ use crate::engine::codec::socket_type::DISH;
 use crate::engine::{Engine, EngineStatus};
 use crate::io::io_thread::{IoCtx, IoObject};
 use crate::mailbox::Mailbox;
-use crate::monitor::Monitor;
+use crate::monitor::{Endpoints, Monitor};
 use crate::msg::{self, Msg};
 use crate::options::Options;
 use crate::own::{Own, OwnerRef};
@@ -103,6 +103,8 @@ pub struct Session {
     own: Own,
     socket: SocketRef,
     endpoint: String,
+    /// What the monitor events are about: the endpoint, and once connected both ends.
+    at: Endpoints,
     role: Role,
     pipe: Option<Pipe>,
     engine: Option<Engine>,
@@ -141,6 +143,7 @@ impl Session {
         Session {
             own: Own::new(Some(owner)),
             socket,
+            at: Endpoints::connecting(&endpoint),
             endpoint,
             role: Role::Connect(Box::new(connecter)),
             pipe,
@@ -170,6 +173,7 @@ impl Session {
         Session {
             own: Own::new(Some(owner)),
             socket,
+            at: Endpoints::bound(&endpoint),
             endpoint,
             role: Role::Udp,
             pipe: Some(pipe),
@@ -200,6 +204,11 @@ impl Session {
         stream: Connection,
         peer: String,
     ) -> Session {
+        let at = Endpoints {
+            local: endpoint.clone(),
+            remote: stream.peer_uri(),
+            bound: true,
+        };
         let engine = Engine::new(
             stream,
             &socket.options,
@@ -210,6 +219,7 @@ impl Session {
         Session {
             own: Own::new(Some(listener)),
             socket,
+            at,
             endpoint,
             role: Role::Accepted,
             pipe: None,
@@ -234,7 +244,7 @@ impl Session {
             Ok(()) => self.socket.monitor.event(
                 ZMQ_EVENT_CONNECT_DELAYED,
                 libc::EINPROGRESS as u32,
-                &self.endpoint,
+                &self.at,
             ),
             Err(f) => self.attempt_failed(io, f),
         }
@@ -249,7 +259,7 @@ impl Session {
         if let Some(fd) = f.fd {
             self.socket
                 .monitor
-                .event(ZMQ_EVENT_CLOSED, fd as u32, &self.endpoint);
+                .event(ZMQ_EVENT_CLOSED, fd as u32, &self.at);
         }
         let stop = self.socket.options.reconnect_stop;
         let Role::Connect(c) = &self.role else {
@@ -302,14 +312,15 @@ impl Session {
         io.add_timer(Duration::from_millis(wait as u64), TIMER_RECONNECT);
         self.socket
             .monitor
-            .event(ZMQ_EVENT_CONNECT_RETRIED, wait as u32, &self.endpoint);
+            .event(ZMQ_EVENT_CONNECT_RETRIED, wait as u32, &self.at);
     }
 
     /// Connected to the peer (directly or through the proxy): start the engine.
     fn connected(&mut self, io: &mut IoCtx, s: Connection) {
+        self.at.local = s.local_uri();
         self.socket
             .monitor
-            .event(ZMQ_EVENT_CONNECTED, s.raw_fd() as u32, &self.endpoint);
+            .event(ZMQ_EVENT_CONNECTED, s.raw_fd() as u32, &self.at);
         let peer = s.peer_address();
         let zap = self.socket.zap_handler_bound();
         let mut engine = Engine::new(s, &self.socket.options, false, peer, zap);
@@ -325,7 +336,7 @@ impl Session {
                 return;
             };
             #[cfg(test)]
-            crate::io::io_thread::panic_hook::check(&self.endpoint);
+            crate::io::io_thread::panic_hook::check(&self.at);
             match engine.drive(io, self.pipe.as_mut()) {
                 EngineStatus::Running => {
                     // Ending: the pipe is done, only the engine's last bytes were left to
@@ -340,7 +351,7 @@ impl Session {
                 EngineStatus::ZapRequest(request) => self.ask_zap(io, request),
                 EngineStatus::HandshakeFailed(f) => {
                     if let Some((event, value)) = f.event() {
-                        self.socket.monitor.event(event, value, &self.endpoint);
+                        self.socket.monitor.event(event, value, &self.at);
                     }
                 }
             }
@@ -411,7 +422,7 @@ impl Session {
             self.handshaken = true;
             self.socket
                 .monitor
-                .event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0, &self.endpoint);
+                .event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0, &self.at);
         }
         let o = &self.socket.options;
         let id_msg = || {
@@ -477,11 +488,11 @@ impl Session {
                     Closed::Protocol(f) => f.event(),
                 };
                 if let Some((event, value)) = event {
-                    self.socket.monitor.event(event, value, &self.endpoint);
+                    self.socket.monitor.event(event, value, &self.at);
                 }
                 self.socket
                     .monitor
-                    .event(ZMQ_EVENT_DISCONNECTED, fd, &self.endpoint);
+                    .event(ZMQ_EVENT_DISCONNECTED, fd, &self.at);
             }
         }
         if let Some(p) = self.pipe.as_mut() {
@@ -691,7 +702,7 @@ impl IoObject for Session {
                 }
                 // The handler's socket closed.
                 PipeEvent::Terminated => self.zap_pipe = None,
-                PipeEvent::None | PipeEvent::WriteActivated | PipeEvent::Hiccuped => {}
+                _ => {}
             }
             return;
         }
@@ -709,7 +720,17 @@ impl IoObject for Session {
         };
         match p.process(cmd) {
             // Only a session hiccups.
-            PipeEvent::None | PipeEvent::Hiccuped => self.read_lone_delimiter(),
+            PipeEvent::None | PipeEvent::Hiccuped | PipeEvent::StatsReply(..) => {
+                self.read_lone_delimiter()
+            }
+            // The socket asks for the queue counts: reported to its monitor from here,
+            // with both ends of the connection.
+            PipeEvent::StatsQuery(theirs, ours) => {
+                self.socket
+                    .monitor
+                    .emit(ZMQ_EVENT_PIPES_STATS as u64, &[theirs, ours], &self.at);
+                self.read_lone_delimiter()
+            }
             PipeEvent::ReadActivated if self.engine.is_none() => self.read_lone_delimiter(),
             PipeEvent::ReadActivated | PipeEvent::WriteActivated => self.drive(io),
             PipeEvent::Terminated => {

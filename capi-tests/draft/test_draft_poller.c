@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "testutil.h"
@@ -247,6 +248,56 @@ static void zmq_poll_takes_thread_safe_sockets(void)
     CHECK_OK(zmq_close(server));
 }
 
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    got_signal = 1;
+}
+
+static void *signal_later(void *target)
+{
+    usleep(50 * 1000);
+    pthread_kill(*(pthread_t *)target, SIGUSR1);
+    return NULL;
+}
+
+/* zmq_ppoll waits with the mask it is given: a signal blocked everywhere else interrupts
+ * it (EINTR), as pselect does for libzmq. */
+static void ppoll_waits_with_the_signal_mask_it_is_given(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+    sigset_t blocked, during;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGUSR1);
+    CHECK(pthread_sigmask(SIG_BLOCK, &blocked, NULL) == 0);
+    sigemptyset(&during);
+
+    void *pull = zmq_socket(ctx, ZMQ_PULL);
+    CHECK_OK(zmq_bind(pull, "inproc://ppoll"));
+    zmq_pollitem_t item = {pull, 0, ZMQ_POLLIN, 0};
+    /* Blocked: the signal waits, the poll times out. */
+    pthread_t self = pthread_self(), t;
+    CHECK(pthread_create(&t, NULL, signal_later, &self) == 0);
+    CHECK(zmq_ppoll(&item, 1, 200, NULL) == 0);
+    pthread_join(t, NULL);
+    CHECK(!got_signal);
+    /* Unblocked for the wait: delivered there, EINTR. */
+    CHECK_ERRNO(zmq_ppoll(&item, 1, 5000, &during), EINTR);
+    CHECK(got_signal);
+    got_signal = 0;
+    CHECK(pthread_create(&t, NULL, signal_later, &self) == 0);
+    CHECK_ERRNO(zmq_ppoll(&item, 1, 5000, &during), EINTR);
+    pthread_join(t, NULL);
+    CHECK(got_signal);
+    CHECK(pthread_sigmask(SIG_UNBLOCK, &blocked, NULL) == 0);
+    CHECK_OK(zmq_close(pull));
+}
+
 int main(void)
 {
     ctx = zmq_ctx_new();
@@ -259,6 +310,7 @@ int main(void)
     RUN(one_ready_among_many);
     RUN(a_thread_safe_socket_wakes_its_poller);
     RUN(zmq_poll_takes_thread_safe_sockets);
+    RUN(ppoll_waits_with_the_signal_mask_it_is_given);
     CHECK_OK(zmq_ctx_term(ctx));
     return 0;
 }

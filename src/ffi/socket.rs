@@ -523,7 +523,8 @@ pub unsafe extern "C" fn zmq_socket_monitor(
             // SAFETY: non-NULL, a C string by the contract above.
             Some(unsafe { c_str(addr) }?)
         };
-        sock.with(|s| s.monitor(addr, events))?;
+        // As libzmq: version 1, a PAIR, and the int mask widened with its sign.
+        sock.with(|s| s.monitor(addr, events as i64 as u64, 1, ZMQ_PAIR))?;
         Ok(0)
     })
 }
@@ -589,5 +590,71 @@ pub unsafe extern "C" fn zmq_connect_peer(s: *mut c_void, addr: *const c_char) -
         // SAFETY: the contract above.
         let addr = unsafe { c_str(addr) }?;
         sock.with(|s| s.connect_peer(addr))
+    })
+}
+
+/// Monitors the socket with events of `event_version` (1 or 2) sent by a socket of `type_`
+/// (PAIR, PUB or PUSH) bound at `addr` (inproc); a NULL `addr` stops monitoring.
+///
+/// # Safety
+/// `s` must be NULL or a socket handle; `addr` NULL or a C string.
+#[cfg(feature = "draft")]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_socket_monitor_versioned(
+    s: *mut c_void,
+    addr: *const c_char,
+    events: u64,
+    event_version: c_int,
+    type_: c_int,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the contract above.
+        let mut sock = unsafe { sock(s) }?;
+        let addr = if addr.is_null() {
+            None
+        } else {
+            // SAFETY: non-NULL, a C string by the contract above.
+            Some(unsafe { c_str(addr) }?)
+        };
+        sock.with(|s| s.monitor(addr, events, event_version, type_))?;
+        Ok(0)
+    })
+}
+
+/// Asks every pipe of the socket for its queue counts, reported as ZMQ_EVENT_PIPES_STATS
+/// events to the socket's monitor (EINVAL unless it wants them, EAGAIN without a pipe).
+///
+/// # Safety
+/// `s` must be NULL or a socket handle.
+#[cfg(feature = "draft")]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_socket_monitor_pipes_stats(s: *mut c_void) -> c_int {
+    boundary(|| {
+        // SAFETY: the contract above.
+        let mut sock = unsafe { sock(s) }?;
+        sock.with(|s| s.monitor_pipes_stats())?;
+        Ok(0)
+    })
+}
+
+/// What the ROUTER's peer `routing_id` can take now: ZMQ_POLLOUT when it has room
+/// (EHOSTUNREACH for an unknown peer; ENOTSUP for other socket types).
+///
+/// # Safety
+/// `s` must be NULL or a socket handle; `routing_id` must point to `routing_id_size`
+/// readable bytes (or be NULL with size 0).
+#[cfg(feature = "draft")]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_socket_get_peer_state(
+    s: *mut c_void,
+    routing_id: *const c_void,
+    routing_id_size: usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the contract above.
+        let mut sock = unsafe { sock(s) }?;
+        // SAFETY: the contract above.
+        let id = unsafe { super::bytes_arg(routing_id, routing_id_size) }?;
+        sock.with(|s| s.peer_state(id))
     })
 }

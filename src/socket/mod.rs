@@ -48,7 +48,7 @@ use crate::engine::codec::socket_type::{
 use crate::error::{Error, Result};
 use crate::io::io_thread::IoObject;
 use crate::mailbox::{Mailbox, Waiters};
-use crate::monitor::Monitor;
+use crate::monitor::{Endpoints, Monitor};
 use crate::msg::{self, Msg};
 use crate::options::{OptVal, Options};
 use crate::own::{Own, OwnerRef};
@@ -99,6 +99,12 @@ pub trait SocketType: Send {
     /// `zmq_leave`.
     #[cfg_attr(not(feature = "draft"), allow(dead_code))] // only the draft C API calls it
     fn leave(&mut self, _pipes: &mut Pipes, _group: &[u8]) -> Result<()> {
+        Err(Error::NotSup)
+    }
+    /// `zmq_socket_get_peer_state`: ZMQ_POLLOUT when the peer named by `routing_id` has
+    /// room for a message (ROUTER; ENOTSUP elsewhere, as libzmq).
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))] // only the draft C API calls it
+    fn peer_state(&mut self, _pipes: &mut Pipes, _routing_id: &[u8]) -> Result<i32> {
         Err(Error::NotSup)
     }
     /// The routing id of the pipe attached last (PEER: what `zmq_connect_peer` returns).
@@ -448,6 +454,22 @@ impl SocketBase {
             PipeEvent::ReadActivated => self.kind.read_activated(&mut self.pipes, addr.index),
             PipeEvent::WriteActivated => self.kind.write_activated(&mut self.pipes, addr.index),
             PipeEvent::Hiccuped => self.kind.hiccuped(&mut self.pipes, addr.index),
+            // An inproc peer asks: answered through the pipe, its socket reports.
+            PipeEvent::StatsQuery(theirs, ours) => {
+                if let Some(p) = self.pipes.get_checked(addr.index, addr.id) {
+                    p.reply_stats(theirs, ours);
+                }
+            }
+            PipeEvent::StatsReply(ours, theirs) => {
+                let endpoint = self.pipes.get(addr.index).endpoint.clone().unwrap_or_default();
+                let at = Endpoints {
+                    local: endpoint.clone(),
+                    remote: endpoint,
+                    bound: false,
+                };
+                self.monitor
+                    .emit(ZMQ_EVENT_PIPES_STATS as u64, &[ours, theirs], &at);
+            }
             PipeEvent::Terminated => {
                 self.kind.terminated(&mut self.pipes, addr.index);
                 self.pipes.remove(addr.index);
@@ -561,7 +583,7 @@ impl SocketBase {
             },
         );
         self.monitor
-            .event(ZMQ_EVENT_LISTENING, fd as u32, &endpoint);
+            .event(ZMQ_EVENT_LISTENING, fd as u32, &Endpoints::bound(&endpoint));
         io.send(Command::Plug(Box::new(listener)));
         self.mailbox.send(Command::Launched);
         self.options.last_endpoint = endpoint;
@@ -723,6 +745,14 @@ impl SocketBase {
         }
         self.connect(addr)?;
         Ok(self.kind.last_routing_id())
+    }
+
+    /// `zmq_socket_get_peer_state`: what the peer `routing_id` can take now (ROUTER).
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))] // only the draft C API calls it
+    pub fn peer_state(&mut self, routing_id: &[u8]) -> Result<i32> {
+        self.check_alive()?;
+        self.process_commands(0, false)?;
+        self.kind.peer_state(&mut self.pipes, routing_id)
     }
 
     /// `zmq_join` (`join`) or `zmq_leave`: a DISH's groups (ENOTSUP for other types).
@@ -974,20 +1004,43 @@ impl SocketBase {
 
     // ---- monitoring -------------------------------------------------------------------
 
-    /// `zmq_socket_monitor`: events in `events` go to a PAIR socket bound at `addr`
-    /// (inproc only); `None` stops monitoring.
-    pub fn monitor(&mut self, addr: Option<&str>, events: i32) -> Result<()> {
+    /// `zmq_socket_monitor_versioned` (and `zmq_socket_monitor`: version 1, PAIR): the
+    /// events in `events` go, encoded as `version` says, to a socket of type `ty` (PAIR,
+    /// PUB or PUSH) bound at `addr` (inproc only); `None` stops monitoring. The checks come
+    /// in libzmq's order (a bad type is found after the old monitor stopped).
+    pub fn monitor(&mut self, addr: Option<&str>, events: u64, version: i32, ty: i32) -> Result<()> {
         self.check_alive()?;
         // Version 1 events fit in 16 bits; libzmq checks before anything else.
-        if events as u32 >> 16 != 0 {
+        if version == 1 && events >> 16 != 0 {
             return Err(Error::Inval);
         }
-        self.stop_monitor();
-        let Some(addr) = addr else { return Ok(()) };
+        let Some(addr) = addr else {
+            self.stop_monitor();
+            return Ok(());
+        };
         if !matches!(Endpoint::parse(addr)?, Endpoint::Inproc(_)) {
             return Err(Error::ProtoNoSupport);
         }
-        self.monitor.start(&self.ctx, addr, events)
+        self.stop_monitor();
+        self.monitor.start(&self.ctx, addr, events, version, ty)
+    }
+
+    /// `zmq_socket_monitor_pipes_stats`: each pipe's peer reports the messages queued
+    /// both ways (ZMQ_EVENT_PIPES_STATS, to this socket's monitor): EINVAL unless the
+    /// monitor wants that event, EAGAIN without a pipe.
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))] // only the draft C API calls it
+    pub fn monitor_pipes_stats(&mut self) -> Result<()> {
+        self.check_alive()?;
+        if !self.monitor.wants(ZMQ_EVENT_PIPES_STATS as u64) {
+            return Err(Error::Inval);
+        }
+        if self.pipes.is_empty() {
+            return Err(Error::Again);
+        }
+        for i in self.pipes.indices() {
+            self.pipes.get(i).query_stats();
+        }
+        Ok(())
     }
 
     /// Sends MONITOR_STOPPED and closes the monitor socket.

@@ -147,6 +147,7 @@ impl Harness {
             PipeEvent::WriteActivated => kind.write_activated(pipes, idx),
             PipeEvent::Terminated => kind.terminated(pipes, idx),
             PipeEvent::Hiccuped => kind.hiccuped(pipes, idx),
+            PipeEvent::StatsQuery(..) | PipeEvent::StatsReply(..) => {}
         });
     }
 

@@ -425,6 +425,14 @@ impl SocketType for Router {
         Some(flag_of(v).map(|b| *slot = b))
     }
 
+    fn peer_state(&mut self, pipes: &mut Pipes, routing_id: &[u8]) -> Result<i32> {
+        let idx = *self.out.get(routing_id).ok_or(Error::HostUnreach)?;
+        Ok(if pipes.get(idx).below_hwm() {
+            crate::constants::ZMQ_POLLOUT
+        } else {
+            0
+        })
+    }
     fn getsockopt(&self, _id: i32) -> Option<Result<OptVal>> {
         if let Some(raw) = self.raw.as_ref() {
             return raw.getsockopt(_id);

@@ -57,6 +57,29 @@ pub fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> io::Result<usi
     Ok(n as usize)
 }
 
+/// `ppoll(2)`: as [`poll`], with the thread's signal mask replaced by `sigmask` for the
+/// wait (atomically, as `zmq_ppoll` promises). EINTR is returned, not retried.
+pub fn ppoll(
+    fds: &mut [libc::pollfd],
+    timeout_ms: libc::c_int,
+    sigmask: &libc::sigset_t,
+) -> io::Result<usize> {
+    let ts = (timeout_ms >= 0).then(|| libc::timespec {
+        tv_sec: (timeout_ms / 1000) as libc::time_t,
+        tv_nsec: ((timeout_ms % 1000) as libc::c_long) * 1_000_000,
+    });
+    let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `fds` is a live, writable array of the given length; `tsp` is NULL or points
+    // to a live timespec; `sigmask` is a live sigset_t.
+    let n = syscall!(ppoll(
+        fds.as_mut_ptr(),
+        fds.len() as libc::nfds_t,
+        tsp,
+        sigmask as *const libc::sigset_t
+    ))?;
+    Ok(n as usize)
+}
+
 /// A new epoll instance (close-on-exec): the set behind `zmq_poller`.
 pub fn epoll_create() -> io::Result<OwnedFd> {
     // SAFETY: no memory arguments; the result is checked.

@@ -19,6 +19,22 @@ pub enum Connection {
     Unix(UnixStream),
 }
 
+/// A unix socket address as an `ipc://` endpoint: its path, `@name` for an abstract one,
+/// nothing after `ipc://` for an unnamed one.
+fn unix_uri(a: Option<std::os::unix::net::SocketAddr>) -> String {
+    use std::os::linux::net::SocketAddrExt;
+    let Some(a) = a else {
+        return "ipc://".to_string();
+    };
+    if let Some(p) = a.as_pathname() {
+        return format!("ipc://{}", p.display());
+    }
+    match a.as_abstract_name() {
+        Some(n) => format!("ipc://@{}", String::from_utf8_lossy(n)),
+        None => "ipc://".to_string(),
+    }
+}
+
 impl Connection {
     /// Reads into `buf` (WouldBlock when nothing is there).
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -62,6 +78,29 @@ impl Connection {
             Connection::Unix(_) => super::sockopt::peer_cred(self.as_fd())
                 .map(|c| format!("localhost:{}:{}:{}", c.uid, c.gid, c.pid))
                 .unwrap_or_default(),
+        }
+    }
+
+    /// This end's address as an endpoint (`tcp://127.0.0.1:40000`, `ipc://` for an unnamed
+    /// unix socket), as libzmq's monitor events (version 2) name it.
+    pub fn local_uri(&self) -> String {
+        match self {
+            Connection::Tcp(s) => s
+                .local_addr()
+                .map(|a| super::tcp_address::endpoint_string(&a))
+                .unwrap_or_default(),
+            Connection::Unix(s) => unix_uri(s.local_addr().ok()),
+        }
+    }
+
+    /// The peer's address as an endpoint, as `local_uri`.
+    pub fn peer_uri(&self) -> String {
+        match self {
+            Connection::Tcp(s) => s
+                .peer_addr()
+                .map(|a| super::tcp_address::endpoint_string(&a))
+                .unwrap_or_default(),
+            Connection::Unix(s) => unix_uri(s.peer_addr().ok()),
         }
     }
 

@@ -18,6 +18,7 @@
 //! the I/O thread calls [`IoObject::abort`]: the listener ends as for a `Term` with
 //! linger 0.
 
+use crate::monitor::Endpoints;
 use mio::event::Source;
 use mio::net::{TcpListener, UnixListener};
 use mio::Interest;
@@ -120,7 +121,7 @@ impl Listener {
         self.keep = None;
         self.socket
             .monitor
-            .event(ZMQ_EVENT_CLOSED, fd as u32, &self.endpoint);
+            .event(ZMQ_EVENT_CLOSED, fd as u32, &Endpoints::bound(&self.endpoint));
         self.done = self.own.try_finish();
     }
 
@@ -139,11 +140,14 @@ impl Listener {
                     if !net::accept_allowed(&stream, peer.as_ref(), o) || !net::tune(&stream, o) {
                         continue; // dropped: closes the connection
                     }
-                    self.socket.monitor.event(
-                        ZMQ_EVENT_ACCEPTED,
-                        stream.raw_fd() as u32,
-                        &self.endpoint,
-                    );
+                    let at = Endpoints {
+                        local: self.endpoint.clone(),
+                        remote: stream.peer_uri(),
+                        bound: true,
+                    };
+                    self.socket
+                        .monitor
+                        .event(ZMQ_EVENT_ACCEPTED, stream.raw_fd() as u32, &at);
                     let peer = stream.peer_address();
                     let s = Session::accepted(
                         self.socket.clone(),
@@ -163,7 +167,7 @@ impl Listener {
                     self.socket.monitor.event(
                         ZMQ_EVENT_ACCEPT_FAILED,
                         errno as u32,
-                        &self.endpoint,
+                        &Endpoints::bound(&self.endpoint),
                     );
                     match errno {
                         // That one connection went wrong (reset before it was accepted, or
