@@ -34,6 +34,8 @@ pub struct BoundEndpoint {
     pub rcvhwm: i32,
     pub recv_routing_id: bool,
     pub routing_id: Vec<u8>,
+    /// ZMQ_HELLO_MSG the binder sends every new peer (empty: none).
+    pub hello: Vec<u8>,
     /// Counts `Bind` commands sent to the binder, so it is not dropped with one in flight.
     pub binds_sent: Arc<std::sync::atomic::AtomicU64>,
 }

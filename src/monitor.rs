@@ -134,7 +134,9 @@ impl Monitor {
         }
         let last = parts.len() - 1;
         for (i, p) in parts.iter().enumerate() {
-            let Ok(mut m) = Msg::from_slice(p) else { return };
+            let Ok(mut m) = Msg::from_slice(p) else {
+                return;
+            };
             let flags = if i < last { ZMQ_SNDMORE } else { 0 };
             // A part refused (no room, no peer) drops the event; the first part decides,
             // the others then always fit (a message counts once against the HWM).
@@ -246,7 +248,13 @@ mod tests {
         let monitor = Monitor::new();
         for _ in 0..50 {
             monitor
-                .start(&ctx, "inproc://monitor-restart", ZMQ_EVENT_ALL as u64, 1, ZMQ_PAIR)
+                .start(
+                    &ctx,
+                    "inproc://monitor-restart",
+                    ZMQ_EVENT_ALL as u64,
+                    1,
+                    ZMQ_PAIR,
+                )
                 .unwrap();
             monitor.stop();
         }

@@ -89,6 +89,30 @@ pub struct Options {
     /// ZMQ_STREAM_NOTIFY (STREAM sockets only): empty messages announce connections and
     /// disconnections.
     pub raw_notify: bool,
+    /// ZMQ_METADATA: the application's own properties (`X-` names), sent in the handshake.
+    pub app_metadata: Vec<(String, Vec<u8>)>,
+    /// ZMQ_HELLO_MSG (draft): sent first to every new peer (ROUTER, DEALER, CLIENT, SERVER,
+    /// PEER); empty: none.
+    pub hello_msg: Vec<u8>,
+    /// ZMQ_DISCONNECT_MSG (draft): received from a peer that went away (ROUTER, SERVER,
+    /// PEER: the bound side); empty: none.
+    pub disconnect_msg: Vec<u8>,
+    /// ZMQ_HICCUP_MSG (draft): received when a connection breaks (DEALER, CLIENT, PEER: the
+    /// connecting side); empty: none.
+    pub hiccup_msg: Vec<u8>,
+    /// ZMQ_ROUTER_NOTIFY (draft): ZMQ_NOTIFY_CONNECT / ZMQ_NOTIFY_DISCONNECT bits; a ROUTER
+    /// then receives an empty message from each peer that connects or goes away.
+    pub router_notify: i32,
+    /// ZMQ_IN_BATCH_SIZE / ZMQ_OUT_BATCH_SIZE (draft): kept and reported; the engines size
+    /// their reads and batches themselves (see `engine::zmtp`).
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    pub in_batch_size: i32,
+    #[cfg_attr(not(feature = "draft"), allow(dead_code))]
+    pub out_batch_size: i32,
+    /// ZMQ_PRIORITY (draft): SO_PRIORITY of tcp connections, when not 0.
+    pub priority: i32,
+    /// ZMQ_BUSY_POLL (libzmq 4.3.5, draft): SO_BUSY_POLL of tcp connections, when > 0.
+    pub busy_poll: i32,
 }
 
 impl Options {
@@ -154,8 +178,62 @@ impl Options {
             last_endpoint: String::new(),
             recv_routing_id: false,
             raw_notify: true,
+            app_metadata: Vec::new(),
+            hello_msg: Vec::new(),
+            disconnect_msg: Vec::new(),
+            hiccup_msg: Vec::new(),
+            router_notify: 0,
+            in_batch_size: 8192,
+            out_batch_size: 8192,
+            priority: 0,
+            busy_poll: 0,
         }
     }
+
+    /// Whether the socket type sends ZMQ_HELLO_MSG (libzmq's `can_send_hello_msg`).
+    pub fn sends_hello(&self) -> bool {
+        !self.hello_msg.is_empty()
+            && matches!(
+                self.socket_type,
+                ZMQ_ROUTER | ZMQ_DEALER | ZMQ_CLIENT | ZMQ_SERVER | ZMQ_PEER
+            )
+    }
+
+    /// Whether the socket type receives ZMQ_DISCONNECT_MSG (`can_recv_disconnect_msg`).
+    pub fn receives_disconnect(&self) -> bool {
+        !self.disconnect_msg.is_empty()
+            && matches!(self.socket_type, ZMQ_ROUTER | ZMQ_SERVER | ZMQ_PEER)
+    }
+
+    /// Whether the socket type receives ZMQ_HICCUP_MSG (`can_recv_hiccup_msg`).
+    pub fn receives_hiccup(&self) -> bool {
+        !self.hiccup_msg.is_empty()
+            && matches!(self.socket_type, ZMQ_DEALER | ZMQ_CLIENT | ZMQ_PEER)
+    }
+}
+
+/// ZMQ_METADATA: `X-name:value`, the name at most 255 bytes, neither part empty (libzmq:
+/// EINVAL otherwise, and for a value of exactly an int's size).
+fn app_metadata_of(v: &[u8]) -> Result<(String, Vec<u8>)> {
+    if v.is_empty() || v.len() == 4 {
+        return Err(Error::Inval);
+    }
+    let colon = v.iter().position(|&b| b == b':').ok_or(Error::Inval)?;
+    if colon == 0 || colon == v.len() - 1 {
+        return Err(Error::Inval);
+    }
+    let name = &v[..colon];
+    if !name.starts_with(b"X-") || name.len() > 255 {
+        return Err(Error::Inval);
+    }
+    let name = String::from_utf8(name.to_vec()).map_err(|_| Error::Inval)?;
+    Ok((name, v[colon + 1..].to_vec()))
+}
+
+/// A message option (HELLO, DISCONNECT, HICCUP): any bytes; empty (or NULL) clears it.
+#[cfg(feature = "draft")]
+fn message_of(v: &[u8]) -> Vec<u8> {
+    v.to_vec()
 }
 
 /// Decodes a C `int` option value (the length must be exactly `sizeof(int)`).
@@ -624,6 +702,77 @@ static TABLE: &[Entry] = &[
             Ok(())
         }),
         get: Some(|o| OptVal::CurveKey(o.curve_server_key)),
+    },
+    Entry {
+        id: ZMQ_METADATA,
+        set: Some(|o, v| {
+            let (name, value) = app_metadata_of(v)?;
+            // A name given again keeps its first value, as libzmq's map.
+            if !o.app_metadata.iter().any(|(n, _)| *n == name) {
+                o.app_metadata.push((name, value));
+            }
+            Ok(())
+        }),
+        get: None,
+    },
+    // The options libzmq has only in its build with drafts.
+    #[cfg(feature = "draft")]
+    Entry {
+        id: ZMQ_ROUTER_NOTIFY,
+        set: Some(|o, v| {
+            let x = int_of(v)?;
+            if o.socket_type != ZMQ_ROUTER
+                || !(0..=ZMQ_NOTIFY_CONNECT | ZMQ_NOTIFY_DISCONNECT).contains(&x)
+            {
+                return Err(Error::Inval);
+            }
+            o.router_notify = x;
+            Ok(())
+        }),
+        get: Some(|o| OptVal::Int(o.router_notify)),
+    },
+    #[cfg(feature = "draft")]
+    int_opt!(ZMQ_IN_BATCH_SIZE, in_batch_size, 1),
+    #[cfg(feature = "draft")]
+    int_opt!(ZMQ_OUT_BATCH_SIZE, out_batch_size, 1),
+    #[cfg(feature = "draft")]
+    int_opt!(ZMQ_PRIORITY, priority, 0),
+    // libzmq 4.3.5 takes any int, and its getter fails (EINVAL) after reading it.
+    #[cfg(feature = "draft")]
+    Entry {
+        id: ZMQ_BUSY_POLL,
+        set: Some(|o, v| {
+            o.busy_poll = int_of(v)?;
+            Ok(())
+        }),
+        get: None,
+    },
+    #[cfg(feature = "draft")]
+    Entry {
+        id: ZMQ_HELLO_MSG,
+        set: Some(|o, v| {
+            o.hello_msg = message_of(v);
+            Ok(())
+        }),
+        get: None,
+    },
+    #[cfg(feature = "draft")]
+    Entry {
+        id: ZMQ_DISCONNECT_MSG,
+        set: Some(|o, v| {
+            o.disconnect_msg = message_of(v);
+            Ok(())
+        }),
+        get: None,
+    },
+    #[cfg(feature = "draft")]
+    Entry {
+        id: ZMQ_HICCUP_MSG,
+        set: Some(|o, v| {
+            o.hiccup_msg = message_of(v);
+            Ok(())
+        }),
+        get: None,
     },
     // GSSAPI is not in this build: not settable, as in a libzmq built without it.
     Entry {

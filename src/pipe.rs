@@ -107,6 +107,11 @@ pub struct Pipe {
     pub endpoint: Option<String>,
     /// Whether this end's owner created the connection (connect side).
     pub locally_initiated: bool,
+    /// ZMQ_DISCONNECT_MSG of this end's socket: read as the last message when the peer
+    /// ends the pipe (an inproc peer that went away; set by the socket at attach).
+    pub disconnect_msg: Option<Vec<u8>>,
+    /// The disconnect message, due after the peer's delimiter.
+    final_msg: Option<Msg>,
     /// The peer takes every message, having no way to subscribe (a RADIO's udp endpoint:
     /// datagrams carry no JOIN); libzmq's `subscribe_to_all`.
     pub subscribe_all: bool,
@@ -155,6 +160,8 @@ pub fn pipepair_parts(w: [i64; 2], r: [i64; 2]) -> (Pipe, Pipe) {
         routing_id: Vec::new(),
         endpoint: None,
         locally_initiated: false,
+        disconnect_msg: None,
+        final_msg: None,
         subscribe_all: false,
         conflate: false,
     };
@@ -246,6 +253,9 @@ impl Pipe {
 
     /// Whether a message can be read now. When not, the reader sleeps until `ActivateRead`.
     pub fn check_read(&mut self) -> bool {
+        if self.final_msg.is_some() {
+            return true;
+        }
         if !self.in_active || !matches!(self.state, State::Active | State::WaitingForDelimiter) {
             return false;
         }
@@ -260,7 +270,7 @@ impl Pipe {
             Some(m) if m.is_delimiter() => {
                 inp.read();
                 self.process_delimiter();
-                false
+                self.final_msg.is_some()
             }
             Some(_) => true,
         }
@@ -303,6 +313,9 @@ impl Pipe {
     /// Reads one message part, if one is available; when none is and `sleep`, the pipe
     /// goes to sleep until `ActivateRead`.
     fn read_one(&mut self, sleep: bool) -> Option<Msg> {
+        if let Some(m) = self.final_msg.take() {
+            return Some(m);
+        }
         if !self.in_active || !matches!(self.state, State::Active | State::WaitingForDelimiter) {
             return None;
         }
@@ -319,7 +332,7 @@ impl Pipe {
         };
         if m.is_delimiter() {
             self.process_delimiter();
-            return None;
+            return self.final_msg.take();
         }
         if !m.more() && m.flags() & msg::ROUTING_ID == 0 {
             self.msgs_read += 1;
@@ -491,7 +504,12 @@ impl Pipe {
         self.send_peer(PipeCmd::Hiccup);
     }
 
+    /// The peer's delimiter: the peer ended the pipe (this end did not, or it would not
+    /// read any more).
     fn process_delimiter(&mut self) {
+        if let Some(d) = self.disconnect_msg.take() {
+            self.final_msg = Msg::from_slice(&d).ok();
+        }
         if self.state == State::Active {
             self.state = State::DelimiterReceived;
         } else {

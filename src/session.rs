@@ -336,7 +336,7 @@ impl Session {
                 return;
             };
             #[cfg(test)]
-            crate::io::io_thread::panic_hook::check(&self.at);
+            crate::io::io_thread::panic_hook::check(&self.endpoint);
             match engine.drive(io, self.pipe.as_mut()) {
                 EngineStatus::Running => {
                     // Ending: the pipe is done, only the engine's last bytes were left to
@@ -462,6 +462,19 @@ impl Session {
             }
             _ => {}
         }
+        // ZMQ_ROUTER_NOTIFY: an empty message from the new peer, after its routing id.
+        if o.router_notify & ZMQ_NOTIFY_CONNECT != 0 {
+            if let Some(p) = self.pipe.as_mut() {
+                p.write_unchecked(Msg::new());
+                p.flush();
+            }
+        }
+        // ZMQ_HELLO_MSG: the first message the new peer gets.
+        if o.sends_hello() {
+            if let (Some(e), Ok(m)) = (self.engine.as_mut(), Msg::from_slice(&o.hello_msg)) {
+                e.send_first(m);
+            }
+        }
         self.was_ready = true;
     }
 
@@ -470,6 +483,7 @@ impl Session {
     /// the handshake raises HANDSHAKE_FAILED_NO_DETAIL; a protocol error the event its
     /// failure names (none after the handshake); then DISCONNECTED.
     fn close_engine(&mut self, io: &mut IoCtx, failed: Option<Closed>) {
+        let was_handshaken = self.handshaken;
         if let Some(mut e) = self.engine.take() {
             let fd = e.fd() as u32;
             e.close(io);
@@ -498,6 +512,23 @@ impl Session {
         if let Some(p) = self.pipe.as_mut() {
             // A message half received is dropped.
             p.rollback();
+            // What the socket hears of a connection that was up and broke (a failure, not
+            // our own closing): ZMQ_ROUTER_NOTIFY's empty message, then ZMQ_DISCONNECT_MSG
+            // (an accepted connection) or ZMQ_HICCUP_MSG (a connecting one), as libzmq.
+            let o = &self.socket.options;
+            if failed.is_some() && was_handshaken {
+                if o.router_notify & ZMQ_NOTIFY_DISCONNECT != 0 {
+                    p.write_unchecked(Msg::new());
+                }
+                let text = match self.role {
+                    Role::Accepted if o.receives_disconnect() => Some(&o.disconnect_msg),
+                    Role::Connect(_) if o.receives_hiccup() => Some(&o.hiccup_msg),
+                    _ => None,
+                };
+                if let Some(m) = text.and_then(|t| Msg::from_slice(t).ok()) {
+                    p.write_unchecked(m);
+                }
+            }
             p.flush();
         }
     }
@@ -695,11 +726,7 @@ impl IoObject for Session {
     fn pipe_command(&mut self, io: &mut IoCtx, pipe_id: u64, cmd: PipeCmd) {
         if let Some(zap) = self.zap_pipe.as_mut().filter(|p| p.id() == pipe_id) {
             match zap.process(cmd) {
-                PipeEvent::ReadActivated => {
-                    if self.take_zap_reply() {
-                        self.drive(io);
-                    }
-                }
+                PipeEvent::ReadActivated if self.take_zap_reply() => self.drive(io),
                 // The handler's socket closed.
                 PipeEvent::Terminated => self.zap_pipe = None,
                 _ => {}

@@ -98,7 +98,8 @@ pub(crate) mod bench {
     /// The PAIR end of a socket's monitor, which gets all its events from now on.
     pub fn monitor(ctx: &Arc<CtxInner>, s: &mut SocketBase) -> Box<SocketBase> {
         let addr = format!("inproc://{}", unique("monitor"));
-        s.monitor(Some(&addr), ZMQ_EVENT_ALL).expect("monitor");
+        s.monitor(Some(&addr), ZMQ_EVENT_ALL as u64, 1, ZMQ_PAIR)
+            .expect("monitor");
         let mut m = socket(ctx, ZMQ_PAIR);
         m.connect(&addr).expect("connect to the monitor");
         m

@@ -110,6 +110,14 @@ impl Engine {
         }
     }
 
+    /// Queues `m` for the peer ahead of what the pipe holds (ZMQ_HELLO_MSG, right when the
+    /// engine is ready). ZMTP only: the other engines have no use for it.
+    pub fn send_first(&mut self, m: crate::msg::Msg) {
+        if let Engine::Zmtp(e) = self {
+            e.send_first(m);
+        }
+    }
+
     /// The ZAP handler's reply to this engine's request (`None`: no handler could be
     /// reached); `drive` goes on with it.
     pub fn zap_reply(&mut self, reply: Option<&[crate::msg::Msg]>) {

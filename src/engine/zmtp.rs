@@ -788,6 +788,13 @@ impl Engine {
         Ok(())
     }
 
+    /// Queues a message ahead of the pipe's (see `Engine::send_first`).
+    pub fn send_first(&mut self, m: Msg) {
+        if let Some(enc) = self.enc.as_mut() {
+            let _ = push_out(enc, self.transforms, self.mechanism.as_mut(), m);
+        }
+    }
+
     /// A frame received from a mechanism that encodes messages, as the socket sees it.
     #[cold]
     fn decode(&mut self, m: Msg) -> Step<Msg> {

@@ -194,7 +194,8 @@ pub fn create(setup: &Setup<'_>) -> Option<Box<dyn Mechanism>> {
 }
 
 /// The properties every READY and INITIATE of NULL, PLAIN and CURVE carries: Socket-Type,
-/// and Identity for the types that have one (REQ, DEALER, ROUTER).
+/// Identity for the types that have one (REQ, DEALER, ROUTER), then the application's
+/// (ZMQ_METADATA).
 pub fn basic_properties(options: &Options) -> Properties {
     use crate::engine::codec::{command, socket_type};
     let mut props = Properties::default();
@@ -203,6 +204,10 @@ pub fn basic_properties(options: &Options) -> Properties {
     let _ = props.insert(command::SOCKET_TYPE, name.as_bytes());
     if matches!(options.socket_type, ZMQ_REQ | ZMQ_DEALER | ZMQ_ROUTER) {
         let _ = props.insert(command::IDENTITY, &options.routing_id);
+    }
+    for (name, value) in &options.app_metadata {
+        // Names were checked when set (`X-`, at most 255 bytes).
+        let _ = props.insert(name, value);
     }
     props
 }

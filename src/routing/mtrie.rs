@@ -9,6 +9,8 @@
 #[derive(Default, Debug)]
 pub struct Mtrie {
     root: Node,
+    /// Prefixes with at least one pipe: ZMQ_TOPICS_COUNT.
+    prefixes: usize,
 }
 
 #[derive(Default, Debug)]
@@ -65,19 +67,24 @@ impl Node {
         path: &mut Vec<u8>,
         only_last: bool,
         f: &mut dyn FnMut(&[u8]),
-    ) {
+    ) -> usize {
+        let mut emptied = 0;
         if let Some(i) = self.pipes.iter().position(|&p| p == pipe) {
             self.pipes.swap_remove(i);
+            if self.pipes.is_empty() {
+                emptied += 1;
+            }
             if !only_last || self.pipes.is_empty() {
                 f(path);
             }
         }
         for (b, c) in &mut self.children {
             path.push(*b);
-            c.rm_pipe(pipe, path, only_last, f);
+            emptied += c.rm_pipe(pipe, path, only_last, f);
             path.pop();
         }
         self.children.retain(|(_, c)| !c.is_empty());
+        emptied
     }
 }
 
@@ -99,18 +106,31 @@ impl Mtrie {
         if !n.pipes.contains(&pipe) {
             n.pipes.push(pipe);
         }
+        if first {
+            self.prefixes += 1;
+        }
         first
     }
 
     /// Unsubscribes `pipe` from `prefix`.
     pub fn rm(&mut self, prefix: &[u8], pipe: usize) -> RmResult {
-        self.root.rm(prefix, pipe)
+        let r = self.root.rm(prefix, pipe);
+        if r == RmResult::LastValueRemoved {
+            self.prefixes -= 1;
+        }
+        r
     }
 
     /// Removes every subscription of `pipe`, calling `f` with each of its topics (with
     /// `only_last`, only with those no other pipe is subscribed to).
     pub fn rm_pipe(&mut self, pipe: usize, only_last: bool, mut f: impl FnMut(&[u8])) {
-        self.root.rm_pipe(pipe, &mut Vec::new(), only_last, &mut f);
+        let emptied = self.root.rm_pipe(pipe, &mut Vec::new(), only_last, &mut f);
+        self.prefixes -= emptied;
+    }
+
+    /// How many distinct prefixes have a pipe.
+    pub fn num_prefixes(&self) -> usize {
+        self.prefixes
     }
 
     /// Calls `f` with every pipe subscribed to a prefix of `data` (a pipe may come more

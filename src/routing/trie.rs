@@ -9,6 +9,8 @@
 #[derive(Default, Debug)]
 pub struct Trie {
     root: Node,
+    /// Prefixes subscribed (once each, whatever their count): ZMQ_TOPICS_COUNT.
+    prefixes: usize,
 }
 
 #[derive(Default, Debug)]
@@ -76,13 +78,25 @@ impl Trie {
             n = &mut n.children[i].1;
         }
         n.refcnt += 1;
+        if n.refcnt == 1 {
+            self.prefixes += 1;
+        }
         n.refcnt == 1
     }
 
     /// Removes one subscription; true when it was the last one for this prefix (false
     /// also when the prefix was not subscribed at all).
     pub fn rm(&mut self, prefix: &[u8]) -> bool {
-        self.root.rm(prefix).unwrap_or(false)
+        let last = self.root.rm(prefix).unwrap_or(false);
+        if last {
+            self.prefixes -= 1;
+        }
+        last
+    }
+
+    /// How many distinct prefixes are subscribed.
+    pub fn num_prefixes(&self) -> usize {
+        self.prefixes
     }
 
     /// Whether some subscribed prefix is a prefix of `data`.

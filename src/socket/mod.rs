@@ -461,7 +461,12 @@ impl SocketBase {
                 }
             }
             PipeEvent::StatsReply(ours, theirs) => {
-                let endpoint = self.pipes.get(addr.index).endpoint.clone().unwrap_or_default();
+                let endpoint = self
+                    .pipes
+                    .get(addr.index)
+                    .endpoint
+                    .clone()
+                    .unwrap_or_default();
                 let at = Endpoints {
                     local: endpoint.clone(),
                     remote: endpoint,
@@ -478,6 +483,17 @@ impl SocketBase {
     }
 
     fn attach_pipe(&mut self, mut pipe: Pipe, locally_initiated: bool) {
+        // An inproc peer that goes away leaves ZMQ_DISCONNECT_MSG behind (over tcp and ipc
+        // the session writes it).
+        if !locally_initiated
+            && self.options.receives_disconnect()
+            && pipe
+                .endpoint
+                .as_deref()
+                .is_some_and(|e| e.starts_with("inproc://"))
+        {
+            pipe.disconnect_msg = Some(self.options.disconnect_msg.clone());
+        }
         let idx = self.pipes.next_index();
         pipe.attach(self.mailbox.clone(), idx);
         pipe.locally_initiated = locally_initiated;
@@ -500,6 +516,11 @@ impl SocketBase {
             rcvhwm: self.options.rcvhwm,
             recv_routing_id: self.options.recv_routing_id,
             routing_id: self.options.routing_id.clone(),
+            hello: if self.options.sends_hello() {
+                self.options.hello_msg.clone()
+            } else {
+                Vec::new()
+            },
             binds_sent: self.binds_sent.clone(),
         }
     }
@@ -1008,7 +1029,13 @@ impl SocketBase {
     /// events in `events` go, encoded as `version` says, to a socket of type `ty` (PAIR,
     /// PUB or PUSH) bound at `addr` (inproc only); `None` stops monitoring. The checks come
     /// in libzmq's order (a bad type is found after the old monitor stopped).
-    pub fn monitor(&mut self, addr: Option<&str>, events: u64, version: i32, ty: i32) -> Result<()> {
+    pub fn monitor(
+        &mut self,
+        addr: Option<&str>,
+        events: u64,
+        version: i32,
+        ty: i32,
+    ) -> Result<()> {
         self.check_alive()?;
         // Version 1 events fit in 16 bits; libzmq checks before anything else.
         if version == 1 && events >> 16 != 0 {

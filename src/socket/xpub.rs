@@ -306,6 +306,7 @@ impl SocketType for XPub {
     fn getsockopt(&self, id: i32) -> Option<Result<OptVal>> {
         match id {
             ZMQ_INVERT_MATCHING => Some(Ok(OptVal::Int(self.invert as i32))),
+            ZMQ_TOPICS_COUNT => Some(Ok(OptVal::Int(self.subs.num_prefixes() as i32))),
             _ => None,
         }
     }

@@ -33,6 +33,9 @@ pub struct XSub {
     process_subscribe: bool,
     only_first_subscribe: bool,
     pub(super) invert: bool,
+    /// ZMQ_XSUB_VERBOSE_UNSUBSCRIBE: every unsubscription goes upstream, not only the last
+    /// of a topic.
+    verbose_unsubs: bool,
 }
 
 impl XSub {
@@ -93,7 +96,7 @@ impl SocketType for XSub {
             }
             Some(0) => {
                 self.process_subscribe = true;
-                if !self.subs.rm(&msg.data()[1..]) {
+                if !self.subs.rm(&msg.data()[1..]) && !self.verbose_unsubs {
                     // Other references remain: nothing goes upstream.
                     msg.clear();
                     return Ok(());
@@ -158,6 +161,9 @@ impl SocketType for XSub {
                 Ok(())
             }),
             ZMQ_INVERT_MATCHING => int_of(v).map(|x| self.invert = x != 0),
+            // A draft option in libzmq's build with drafts only.
+            #[cfg(feature = "draft")]
+            ZMQ_XSUB_VERBOSE_UNSUBSCRIBE => int_of(v).map(|x| self.verbose_unsubs = x != 0),
             _ => return None,
         })
     }
@@ -165,6 +171,7 @@ impl SocketType for XSub {
     fn getsockopt(&self, id: i32) -> Option<Result<OptVal>> {
         match id {
             ZMQ_INVERT_MATCHING => Some(Ok(OptVal::Int(self.invert as i32))),
+            ZMQ_TOPICS_COUNT => Some(Ok(OptVal::Int(self.subs.num_prefixes() as i32))),
             _ => None,
         }
     }

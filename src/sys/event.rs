@@ -68,7 +68,9 @@ pub fn ppoll(
         tv_sec: (timeout_ms / 1000) as libc::time_t,
         tv_nsec: ((timeout_ms % 1000) as libc::c_long) * 1_000_000,
     });
-    let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    let tsp = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: `fds` is a live, writable array of the given length; `tsp` is NULL or points
     // to a live timespec; `sigmask` is a live sigset_t.
     let n = syscall!(ppoll(

@@ -38,7 +38,8 @@ pub mod lookup;
 pub mod socket;
 
 pub use event::{
-    epoll_create, epoll_ctl, epoll_wait, eventfd, eventfd_read, eventfd_write, poll, poll_readable, ppoll,
+    epoll_create, epoll_ctl, epoll_wait, eventfd, eventfd_read, eventfd_write, poll, poll_readable,
+    ppoll,
 };
 #[cfg(test)]
 pub use lookup::user_ids;

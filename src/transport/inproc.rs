@@ -44,6 +44,9 @@ pub fn accept_pending(mut pc: PendingConnection, name: &str, opts: &Options) -> 
         pc.pipe.write_unchecked(routing_id_msg(&opts.routing_id));
         pc.pipe.flush();
     }
+    if opts.sends_hello() {
+        send_hello(&mut pc.pipe, &opts.hello_msg);
+    }
     pc.pipe.endpoint = Some(format!("inproc://{name}"));
     pc.pipe
 }
@@ -59,6 +62,9 @@ pub fn connect(ctx: &Arc<CtxInner>, name: &str, addr: &str, o: &Options) -> Resu
         let (mut mine, mut theirs) = pipepair_parts([o.sndhwm as i64, -1], [-1, o.rcvhwm as i64]);
         mine.write_unchecked(routing_id_msg(&o.routing_id));
         mine.flush();
+        if o.sends_hello() {
+            send_hello(&mut mine, &o.hello_msg);
+        }
         theirs.endpoint = Some(addr.to_string());
         let pc = PendingConnection {
             pipe: theirs,
@@ -81,6 +87,13 @@ pub fn connect(ctx: &Arc<CtxInner>, name: &str, addr: &str, o: &Options) -> Resu
             if o.recv_routing_id {
                 theirs.write_unchecked(routing_id_msg(&b.routing_id));
                 theirs.flush();
+            }
+            // ZMQ_HELLO_MSG: each side's goes first to the other.
+            if o.sends_hello() {
+                send_hello(&mut mine, &o.hello_msg);
+            }
+            if !b.hello.is_empty() {
+                send_hello(&mut theirs, &b.hello);
             }
             theirs.endpoint = Some(addr.to_string());
             b.mailbox.send(Command::Bind(Box::new(theirs)));
@@ -105,6 +118,14 @@ pub fn connect_zap(ctx: &CtxInner) -> Option<Pipe> {
     theirs.endpoint = Some(format!("inproc://{}", crate::mechanism::zap::ENDPOINT));
     b.mailbox.send(Command::Bind(Box::new(theirs)));
     Some(mine)
+}
+
+/// Writes ZMQ_HELLO_MSG into a new pipe, for the peer (ignoring the HWM: it comes first).
+fn send_hello(pipe: &mut Pipe, hello: &[u8]) {
+    if let Ok(m) = Msg::from_slice(hello) {
+        pipe.write_unchecked(m);
+        pipe.flush();
+    }
 }
 
 /// A routing-id message carrying `id`.

@@ -119,9 +119,11 @@ impl Listener {
             None => {}
         }
         self.keep = None;
-        self.socket
-            .monitor
-            .event(ZMQ_EVENT_CLOSED, fd as u32, &Endpoints::bound(&self.endpoint));
+        self.socket.monitor.event(
+            ZMQ_EVENT_CLOSED,
+            fd as u32,
+            &Endpoints::bound(&self.endpoint),
+        );
         self.done = self.own.try_finish();
     }
 

@@ -190,7 +190,16 @@ pub fn tune_tcp_connection(fd: BorrowedFd<'_>, opts: &Options) -> Result<()> {
         opts.tcp_keepalive_idle,
         opts.tcp_keepalive_intvl,
     )?;
-    set_max_retransmit_timeout(fd, opts.tcp_maxrt)
+    set_max_retransmit_timeout(fd, opts.tcp_maxrt)?;
+    // ZMQ_PRIORITY and ZMQ_BUSY_POLL (draft options; 0 in a build without drafts).
+    if opts.priority != 0 {
+        set_int(fd, libc::SOL_SOCKET, libc::SO_PRIORITY, opts.priority)?;
+    }
+    if opts.busy_poll > 0 {
+        // Raising it may need CAP_NET_ADMIN: a refusal costs only the tuning.
+        let _ = set_int(fd, libc::SOL_SOCKET, libc::SO_BUSY_POLL, opts.busy_poll);
+    }
+    Ok(())
 }
 
 /// The credentials of the process at the other end of a unix socket (SO_PEERCRED).
