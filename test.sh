@@ -91,6 +91,7 @@ done
 step "capi-tests/check-exports.sh --draft" bash capi-tests/check-exports.sh --draft "$DRAFT_LIB"
 step "capi-tests/install-test.sh" capi-tests/install-test.sh
 step "capi-tests/interop.sh" bash capi-tests/interop.sh
+step "capi-tests/interop-draft.sh" bash capi-tests/interop-draft.sh
 step "capi-tests/differential.py" /usr/bin/python3 capi-tests/differential.py
 step "fuzz/run.sh (20 s per harness)" fuzz/run.sh 20
 step "miri (ypipe, msg, msg_pool)" miri

@@ -9,6 +9,11 @@
 #   ZMQRS_NIGHTLY         the nightly toolchain of the fuzzing, sanitizer and Miri steps; pinned,
 #                         since a new nightly may change the -Z flags they use: move it on purpose
 #   zmqrs_nightly [COMPONENT...]   installs that toolchain (and components) when missing
+#   zmqrs_reference_source     prints the directory of Debian's libzmq source (zeromq3, 4.3.4), fetched
+#                         into ${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference} when missing (a deb-src
+#                         entry is derived from the binary ones when the machine has none)
+#   zmqrs_libzmq_draft    prints the prefix of that libzmq built with its draft API (lib/, include/),
+#                         built once into the same cache: a test peer and a benchmark baseline only
 
 ZMQRS_ROOT=${ZMQRS_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 ZMQRS_LIB=${ZMQRS_LIB:-"$ZMQRS_ROOT/target/release/libzmq.so"}
@@ -66,4 +71,59 @@ zmqrs_nightly() {
         rustup component list --toolchain "$ZMQRS_NIGHTLY" --installed | grep -q "^$c" ||
             rustup component add "$c" --toolchain "$ZMQRS_NIGHTLY" || return 1
     done
+}
+
+zmqrs_reference_source() {
+    local cache=${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference} src src_list
+    mkdir -p "$cache"
+    src=$(ls -d "$cache"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
+    src=${src%/}
+    if [ -z "$src" ] || [ ! -f "$src/tests/testutil.cpp" ]; then
+        zmqrs_log "fetching Debian source package zeromq3 into $cache"
+        zmqrs_need dpkg-dev || return 1
+        if ! (cd "$cache" && apt-get source --print-uris zeromq3 >/dev/null 2>&1); then
+            # No deb-src entry on this machine: derive one from the binary entries.
+            src_list=/etc/apt/sources.list.d/debian.sources
+            if [ -f "$src_list" ]; then
+                sed -e 's/^Types:[[:space:]]*deb[[:space:]]*$/Types: deb-src/' "$src_list" |
+                    zmqrs_sudo tee /etc/apt/sources.list.d/zmq-rs-deb-src.sources >/dev/null
+            elif [ -f /etc/apt/sources.list ]; then
+                sed -n -e 's/^deb /deb-src /p' /etc/apt/sources.list |
+                    zmqrs_sudo tee /etc/apt/sources.list.d/zmq-rs-deb-src.list >/dev/null
+            fi
+            zmqrs_sudo apt-get update -qq || { zmqrs_log "apt-get update failed"; return 1; }
+        fi
+        (cd "$cache" && apt-get source -qq zeromq3 >"$cache/apt-source.log" 2>&1) || {
+            zmqrs_log "apt-get source zeromq3 failed, see $cache/apt-source.log"
+            return 1
+        }
+        src=$(ls -d "$cache"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
+        src=${src%/}
+        [ -f "$src/tests/testutil.cpp" ] || { zmqrs_log "libzmq source not found in $cache"; return 1; }
+    fi
+    printf '%s\n' "$src"
+}
+
+zmqrs_libzmq_draft() {
+    local cache=${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference} src prefix build
+    src=$(zmqrs_reference_source) || return 1
+    prefix="$cache/libzmq-draft"
+    if [ ! -f "$prefix/lib/libzmq.so.5" ] || [ ! -f "$prefix/include/zmq.h" ]; then
+        zmqrs_need cmake g++ make >/dev/null || return 1
+        zmqrs_log "building libzmq $(basename "$src") with its draft API into $prefix"
+        build="$cache/libzmq-draft-build"
+        rm -rf "$build" "$prefix"
+        # Without CURVE (no libsodium needed) and without its tests: a peer and a baseline.
+        cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DENABLE_DRAFTS=ON \
+            -DENABLE_CURVE=OFF -DWITH_LIBSODIUM=OFF -DBUILD_TESTS=OFF -DWITH_DOCS=OFF \
+            -DBUILD_STATIC=OFF -DWITH_PERF_TOOL=OFF -DCMAKE_INSTALL_PREFIX="$prefix" \
+            -DCMAKE_INSTALL_LIBDIR=lib >"$cache/libzmq-draft-build.log" 2>&1 &&
+            cmake --build "$build" -j "$(nproc)" >>"$cache/libzmq-draft-build.log" 2>&1 &&
+            cmake --install "$build" >>"$cache/libzmq-draft-build.log" 2>&1 || {
+            zmqrs_log "building libzmq with drafts failed, see $cache/libzmq-draft-build.log"
+            return 1
+        }
+        rm -rf "$build"
+    fi
+    printf '%s\n' "$prefix"
 }

@@ -70,30 +70,7 @@ mkdir -p "$CACHE"
 # Serialize the fetch between concurrent runs.
 exec 9>"$CACHE/.fetch.lock"
 flock 9
-SRC=$(ls -d "$CACHE"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
-SRC=${SRC%/}
-if [ -z "$SRC" ] || [ ! -f "$SRC/tests/testutil.cpp" ]; then
-    echo "reference: fetching Debian source package zeromq3 into $CACHE" >&2
-    if ! (cd "$CACHE" && apt-get source --print-uris zeromq3 >/dev/null 2>&1); then
-        # No deb-src entry on this machine: derive one from the binary entries.
-        src_list=/etc/apt/sources.list.d/debian.sources
-        if [ -f "$src_list" ]; then
-            sed -e 's/^Types:[[:space:]]*deb[[:space:]]*$/Types: deb-src/' "$src_list" |
-                zmqrs_sudo tee /etc/apt/sources.list.d/zmq-rs-deb-src.sources >/dev/null
-        elif [ -f /etc/apt/sources.list ]; then
-            sed -n -e 's/^deb /deb-src /p' /etc/apt/sources.list |
-                zmqrs_sudo tee /etc/apt/sources.list.d/zmq-rs-deb-src.list >/dev/null
-        fi
-        zmqrs_sudo apt-get update -qq || { echo "reference: apt-get update failed" >&2; exit 2; }
-    fi
-    (cd "$CACHE" && apt-get source -qq zeromq3 >"$CACHE/apt-source.log" 2>&1) || {
-        echo "reference: apt-get source zeromq3 failed, see $CACHE/apt-source.log" >&2
-        exit 2
-    }
-    SRC=$(ls -d "$CACHE"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
-    SRC=${SRC%/}
-    [ -f "$SRC/tests/testutil.cpp" ] || { echo "reference: source not found in $CACHE" >&2; exit 2; }
-fi
+SRC=$(ZMQ_REF_CACHE=$CACHE zmqrs_reference_source) || exit 2
 
 # libzmq 4.3.5's tests of what it added after 4.3.4 (all draft API), from libzmq 4.3.5's own
 # sources as the zeromq-src crate on crates.io vendors them (pinned by hash): Debian's source
