@@ -7,7 +7,6 @@
 #   RADIO / DISH over tcp (JOIN commands, group frames) and over udp (libzmq's datagrams)
 # One line per case, PASS name / FAIL name, then "interop-draft: N passed, M failed".
 set -u
-set -f # endpoints with "*" are words, not patterns
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 LIB="$ZMQRS_ROOT/target/draft/release/libzmq.so"
@@ -47,6 +46,9 @@ free_udp_port() {
 # endpoint; the second gets it as its last argument (an ENDPOINT placeholder).
 run_case() {
     local name=$1 first=$2 second=$3 d="$WORK/$1" ep="" i pid rc1 rc2
+    # The sides' arguments are split into words; an endpoint's "*" is no file pattern.
+    local -
+    set -f
     mkdir -p "$d"
     export INTEROP_SYNC="$d/sync"
     # shellcheck disable=SC2086

@@ -75,6 +75,8 @@ zmqrs_nightly() {
 
 zmqrs_reference_source() {
     local cache=${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference} src src_list
+    local -
+    set +f
     mkdir -p "$cache"
     src=$(ls -d "$cache"/zeromq3-4.3.*/ 2>/dev/null | head -n1)
     src=${src%/}
