@@ -143,6 +143,8 @@ pub struct Poller {
     side_fds: Vec<usize>,
     /// Thread-safe sockets held (the C API gives the descriptor only then).
     thread_safe: usize,
+    /// Items that watch some event (a wait without one could never end).
+    watching: usize,
     next_seq: u64,
     events_buf: Vec<libc::epoll_event>,
 }
@@ -203,6 +205,7 @@ impl Poller {
             recheck: Vec::new(),
             side_fds: Vec::new(),
             thread_safe: 0,
+            watching: 0,
             next_seq: 0,
             events_buf: Vec::new(),
         })
@@ -229,6 +232,9 @@ impl Poller {
     fn insert(&mut self, item: Item) -> usize {
         let target = item.target;
         let seq = item.seq;
+        if item.events != 0 {
+            self.watching += 1;
+        }
         let token = match self.free.pop() {
             Some(t) => {
                 self.items[t] = Some(item);
@@ -248,6 +254,9 @@ impl Poller {
         let token = self.by_target.remove(&target).ok_or(Error::Inval)?;
         let item = self.items[token].take().ok_or(Error::Inval)?;
         self.by_seq.remove(&item.seq);
+        if item.events != 0 {
+            self.watching -= 1;
+        }
         self.free.push(token);
         self.side_fds.retain(|&t| t != token);
         Ok((token, item))
@@ -307,6 +316,7 @@ impl Poller {
             .get(&Target::Socket(handle))
             .ok_or(Error::Inval)?;
         if let Some(it) = self.items[token].as_mut() {
+            self.watching = self.watching + usize::from(events != 0) - usize::from(it.events != 0);
             it.events = events;
         }
         self.recheck.push(token);
@@ -383,6 +393,7 @@ impl Poller {
         let Some(it) = self.items[token].as_mut() else {
             return Err(Error::Inval);
         };
+        self.watching = self.watching + usize::from(events != 0) - usize::from(it.events != 0);
         it.events = events;
         if it.in_epoll {
             sys::epoll_ctl(
@@ -434,7 +445,7 @@ impl Poller {
         resolve: &mut Resolve<'_>,
     ) -> Result<usize> {
         out.clear();
-        if !self.items.iter().flatten().any(|it| it.events != 0) {
+        if self.watching == 0 {
             if timeout_ms < 0 {
                 return Err(Error::Fault);
             }
@@ -576,13 +587,10 @@ impl Poller {
         candidates.sort_unstable_by_key(|&t| items[t].as_ref().map_or(0, |i| i.seq));
         candidates.dedup();
         let mut found = 0;
-        for (i, &t) in candidates.iter().enumerate() {
+        for &t in candidates.iter() {
             let Some(it) = &self.items[t] else { continue };
-            if found == max {
-                // Not looked at: kept for the next wait.
-                self.recheck.extend(candidates[i..].iter().copied());
-                break;
-            }
+            // Past `max` the items are still looked at (once), so that only the ready
+            // ones are kept for the next wait: a wait costs what may be ready, not more.
             let events = match it.target {
                 Target::Socket(h) => {
                     let mut ev = 0;
@@ -597,12 +605,14 @@ impl Poller {
                     r
                 }
                 Target::Fd(_) if it.events == 0 => 0,
+                // A descriptor not reported now is reported again by epoll (level-triggered)
+                // or poll: nothing to keep.
                 Target::Fd(_) => {
                     let got = hits.get(&t).copied().unwrap_or(0);
                     got & (it.events | ZMQ_POLLERR as i16)
                 }
             };
-            if events != 0 {
+            if events != 0 && found < max {
                 out.push(Event {
                     target: it.target,
                     user_data: it.user_data,
