@@ -11,7 +11,7 @@
 //! it (`zmq_poller`). A wake-up then also notifies all of them (see [`Waiters`]).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,9 +44,13 @@ pub struct Mailbox {
 /// mailbox and every change a user of the socket makes raises the generation, so nothing
 /// that happens after the look is missed, whichever thread took the commands. Pollers are told through their
 /// [`ReadyList`], with the token under which they hold the socket.
+///
+/// The generation is read without a lock (every send and receive reads it); it changes only
+/// under `lock`, where a waiter also checks it before it sleeps, so no change is missed.
 #[derive(Default)]
 pub struct Waiters {
-    generation: Mutex<u64>,
+    generation: AtomicU64,
+    lock: Mutex<()>,
     changed: Condvar,
     pollers: Mutex<Vec<(Arc<ReadyList>, usize)>>,
 }
@@ -54,14 +58,14 @@ pub struct Waiters {
 impl Waiters {
     /// The current generation (see the protocol above).
     pub fn generation(&self) -> u64 {
-        *self.generation.lock().unwrap_or_else(|p| p.into_inner())
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Something changed: wakes every waiting thread and tells every poller.
     pub fn notify(&self) {
         {
-            let mut g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
-            *g = g.wrapping_add(1);
+            let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.generation.fetch_add(1, Ordering::AcqRel);
         }
         self.changed.notify_all();
         for (list, token) in self
@@ -77,14 +81,15 @@ impl Waiters {
     /// Waits until the generation differs from `seen`, or `timeout_ms` passed (< 0: no
     /// limit). Returns either way: the caller looks again.
     pub fn wait(&self, seen: u64, timeout_ms: i64) {
-        let mut g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let same = |_: &mut ()| self.generation.load(Ordering::Acquire) == seen;
         if timeout_ms < 0 {
-            while *g == seen {
+            while same(&mut g) {
                 g = self.changed.wait(g).unwrap_or_else(|p| p.into_inner());
             }
-        } else if *g == seen {
+        } else if same(&mut g) {
             let t = Duration::from_millis(timeout_ms as u64);
-            drop(self.changed.wait_timeout_while(g, t, |g| *g == seen));
+            drop(self.changed.wait_timeout_while(g, t, same));
         }
     }
 
@@ -289,5 +294,43 @@ mod tests {
         );
         assert!(matches!(mb.recv(0), Ok(Command::Stop)));
         assert!(matches!(mb.recv(0), Err(Error::Again)));
+    }
+
+    #[test]
+    fn a_waiter_wakes_for_a_change_after_the_generation_it_read() {
+        let w = std::sync::Arc::new(Waiters::default());
+        let seen = w.generation();
+        let w2 = w.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            w2.notify();
+        });
+        let start = Instant::now();
+        w.wait(seen, -1);
+        assert!(w.generation() != seen);
+        assert!(start.elapsed() < Duration::from_secs(5));
+        t.join().unwrap();
+        // A change made before the wait began is not waited for.
+        let before = w.generation();
+        w.notify();
+        w.wait(before, -1);
+        // Nothing changes: the wait ends with its timeout.
+        let now = w.generation();
+        let start = Instant::now();
+        w.wait(now, 30);
+        assert!(start.elapsed() >= Duration::from_millis(25));
+    }
+
+    #[test]
+    fn every_command_to_a_thread_safe_sockets_mailbox_notifies_its_waiters() {
+        let w = std::sync::Arc::new(Waiters::default());
+        let mb = Mailbox::with_waiters(Some(w.clone())).unwrap();
+        let g0 = w.generation();
+        mb.send(Command::Stop);
+        let g1 = w.generation();
+        assert_ne!(g0, g1);
+        // The owner is already awake (no signal), but waiters hear of it all the same.
+        mb.send(Command::Stop);
+        assert_ne!(w.generation(), g1);
     }
 }
