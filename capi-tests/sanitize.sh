@@ -4,10 +4,13 @@
 #
 # usage: capi-tests/sanitize.sh [--thread] [test_name ...]
 #   (default)  AddressSanitizer, with LeakSanitizer (a leak left after zmq_ctx_term fails the
-#              test): every C test, built with -fsanitize=address,undefined (so
-#              UndefinedBehaviorSanitizer watches the C side too), then REFERENCE_ASAN
+#              test): every C test (the draft API's in capi-tests/draft/ too), built with
+#              -fsanitize=address,undefined (so UndefinedBehaviorSanitizer watches the C side
+#              too), then REFERENCE_ASAN, and REFERENCE_DRAFT with the draft API
 #   --thread   ThreadSanitizer: every C test but the two volume tests, then REFERENCE_TSAN (shutdown and ctx_term races,
-#              inproc connect/bind races, many sockets and threads)
+#              inproc connect/bind races, many sockets and threads), and REFERENCE_DRAFT
+# The library is built with the draft API (a superset: the stable tests use the rest), so that
+# the thread-safe sockets, the poller and udp run under the sanitizers too.
 # Naming tests runs only those C tests. The instrumented library is built with the nightly
 # toolchain pinned in capi-tests/lib.sh (-Zsanitizer needs it; ThreadSanitizer also rebuilds std with -Zbuild-std) into
 # target/asan/ or target/tsan/, beside the release build, which it never touches.
@@ -32,6 +35,10 @@ REFERENCE_TSAN="test_shutdown_stress test_ctx_destroy test_inproc_connect test_m
  test_term_endpoint test_proxy_terminate test_spec_pushpull test_reqrep_inproc test_pair_inproc
  test_sub_forward test_monitor test_security_zap"
 
+# The draft API's tests where threads share sockets, wait in pollers, or use udp.
+REFERENCE_DRAFT="test_thread_safe test_client_server test_poller test_radio_dish test_scatter_gather
+ test_peer test_channel test_dgram test_hello_msg test_disconnect_msg test_router_notify"
+
 # This gcc's sanitizer runtimes stop with "unexpected memory mapping" on kernels that
 # randomize more of the address space (vm.mmap_rnd_bits=32): run without randomization where
 # the system lets us (setarch -R; a container's seccomp may refuse it).
@@ -51,14 +58,14 @@ host=$(rustc -vV | sed -n 's/^host: //p')
 # RUSTFLAGS replaces .cargo/config.toml's flags: repeat the one that is there.
 if [ $MODE = address ]; then
     short=asan
-    build=(cargo "+$ZMQRS_NIGHTLY" build --release --target "$host")
+    build=(cargo "+$ZMQRS_NIGHTLY" build --release --features draft --target "$host")
     cflags=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
     extra=()
     REFERENCE_SUBSET=$REFERENCE_ASAN
 else
     short=tsan
     zmqrs_nightly rust-src || exit 2
-    build=(cargo "+$ZMQRS_NIGHTLY" build --release -Zbuild-std --target "$host")
+    build=(cargo "+$ZMQRS_NIGHTLY" build --release --features draft -Zbuild-std --target "$host")
     cflags=(-fsanitize=thread)
     extra=(capi-tests/tsan_shim.c -rdynamic)
     REFERENCE_SUBSET=$REFERENCE_TSAN
@@ -78,8 +85,9 @@ export ZMQRS_TEST_SCALE=10
 
 tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
-    for src in capi-tests/test_*.c; do
-        t=$(basename "${src%.c}")
+    for src in capi-tests/test_*.c capi-tests/draft/test_*.c; do
+        t=${src#capi-tests/}
+        t=${t%.c}
         # Under TSan (5 to 15 times slower) the two volume tests add a minute and a half and
         # no path the other tests' threads do not already take.
         [ $MODE = thread ] && [[ " test_stress_volume test_no_loss_on_close " == *" $t "* ]] && continue
@@ -93,16 +101,21 @@ fi
 passed=0 failed=()
 for t in "${tests[@]}"; do
     t0=$(date +%s)
-    if ! gcc -O1 -g "${cflags[@]}" \
+    # A name is a test of capi-tests/ (test_x) or of capi-tests/draft/ (draft/test_x).
+    [ -f "capi-tests/$t.c" ] || { [ -f "capi-tests/draft/$t.c" ] && t="draft/$t"; }
+    exe="$BIN/$(basename "$t")"
+    draft=()
+    [[ $t == draft/* ]] && draft=(-DZMQ_BUILD_DRAFT_API)
+    if ! gcc -O1 -g "${cflags[@]}" "${draft[@]}" \
         -fno-omit-frame-pointer -Wall -Wextra -Werror -std=c99 -Iinclude -Icapi-tests -pthread \
-        -o "$BIN/$t" "capi-tests/$t.c" "${extra[@]}" -L"$BIN/lib" -Wl,-rpath,"$BIN/lib" -Wl,--enable-new-dtags \
+        -o "$exe" "capi-tests/$t.c" "${extra[@]}" -L"$BIN/lib" -Wl,-rpath,"$BIN/lib" -Wl,--enable-new-dtags \
         -lzmq; then
         failed+=("$t(build)")
         continue
     fi
-    zmqrs_check_ours "$BIN/$t" "$BIN/lib" || { failed+=("$t(wrong lib)"); continue; }
-    log="$BIN/$t.log"
-    env -u LD_LIBRARY_PATH -u LD_PRELOAD timeout 600 "$BIN/$t" >"$log" 2>&1
+    zmqrs_check_ours "$exe" "$BIN/lib" || { failed+=("$t(wrong lib)"); continue; }
+    log="$exe.log"
+    env -u LD_LIBRARY_PATH -u LD_PRELOAD timeout 600 "$exe" >"$log" 2>&1
     rc=$?
     if [ $rc -eq 0 ]; then
         passed=$((passed + 1))
@@ -120,5 +133,7 @@ status=0
 if [ $reference = 1 ]; then
     # shellcheck disable=SC2086
     ZMQRS_LIB=$LIB capi-tests/reference.sh --$short -v $REFERENCE_SUBSET || status=1
+    # shellcheck disable=SC2086
+    ZMQRS_LIB=$LIB capi-tests/reference.sh --$short --draft -v $REFERENCE_DRAFT || status=1
 fi
 exit $status

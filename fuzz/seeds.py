@@ -75,6 +75,8 @@ SEEDS = {
         "pong": cmd(b"PONG", b"ctx"),
         "subscribe": cmd(b"SUBSCRIBE", b"topic"),
         "cancel": cmd(b"CANCEL", b"topic"),
+        "join": cmd(b"JOIN", b"group"),
+        "leave": cmd(b"LEAVE", b"group"),
         "plain-hello": hello_plain(),
         "plain-welcome": cmd(b"WELCOME"),
         "plain-initiate": cmd(b"INITIATE", props(Socket_Type=b"REQ")),

@@ -202,7 +202,7 @@ pub fn frame_decoder(data: &[u8]) {
 // ---------------------------------------------------------------------------------------
 // Commands and metadata
 
-/// Every ZMTP command parser (READY, ERROR, PING, PONG, SUBSCRIBE, CANCEL, PLAIN's HELLO,
+/// Every ZMTP command parser (READY, ERROR, PING, PONG, SUBSCRIBE, CANCEL, JOIN, LEAVE, PLAIN's HELLO,
 /// WELCOME and INITIATE, and the names CURVE decrypts), as each mechanism reads them; and
 /// the 3.0 subscription message form. What parses re-encodes to the same bytes.
 pub fn command(data: &[u8]) {
@@ -231,6 +231,12 @@ pub fn command(data: &[u8]) {
             }
             Ok(ZmtpCommand::Cancel(t)) => {
                 assert_eq!(command::cancel(t).expect("cancel").data(), data);
+            }
+            Ok(ZmtpCommand::Join(g)) => {
+                assert_eq!(command::join_leave(true, g).expect("join").data(), data);
+            }
+            Ok(ZmtpCommand::Leave(g)) => {
+                assert_eq!(command::join_leave(false, g).expect("leave").data(), data);
             }
             Ok(ZmtpCommand::Hello { username, password }) => {
                 let again = command::plain_hello(username, password).expect("hello");
