@@ -489,6 +489,54 @@ static void test_xsub_resends_subscriptions_to_new_publishers(void)
     zmq_close(sub);
 }
 
+/* A SUB whose tcp connection comes back (its publisher restarted on the same port) sends its
+ * subscriptions again, once it processes its commands (any call; libzmq's hiccup), and not
+ * what it had queued for the old connection twice. */
+static void test_sub_resubscribes_when_its_connection_comes_back(void)
+{
+    void *xpub = sock(ZMQ_XPUB);
+    CHECK_OK(zmq_bind(xpub, "tcp://127.0.0.1:*"));
+    char ep[64];
+    size_t len = sizeof ep;
+    CHECK_OK(zmq_getsockopt(xpub, ZMQ_LAST_ENDPOINT, ep, &len));
+    void *sub = sock(ZMQ_SUB);
+    set_int(sub, ZMQ_RECONNECT_IVL, 20);
+    CHECK_OK(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "A", 1));
+    CHECK_OK(zmq_connect(sub, ep));
+    recv_bytes(xpub, "\x01" "A", 2);
+    zmq_close(xpub);
+    /* The same port again (just freed by us; its listener is gone when close returns). */
+    xpub = sock(ZMQ_XPUB);
+    int bound = -1;
+    for (int i = 0; i < 100 && bound != 0; i++) {
+        bound = zmq_bind(xpub, ep);
+        if (bound != 0)
+            sleep_ms(20);
+    }
+    CHECK_OK(bound);
+    set_int(xpub, ZMQ_RCVTIMEO, 50);
+    char buf[8];
+    int rc = -1;
+    for (int i = 0; i < 200 && rc < 0; i++) {
+        /* The SUB takes its commands (the hiccup among them) on any call. */
+        int ev;
+        size_t evlen = sizeof ev;
+        CHECK_OK(zmq_getsockopt(sub, ZMQ_EVENTS, &ev, &evlen));
+        rc = zmq_recv(xpub, buf, sizeof buf, 0);
+    }
+    CHECK(rc == 2 && memcmp(buf, "\x01" "A", 2) == 0);
+    /* Once. */
+    sleep_ms(50);
+    int ev;
+    size_t evlen = sizeof ev;
+    CHECK_OK(zmq_getsockopt(sub, ZMQ_EVENTS, &ev, &evlen));
+    recv_nothing(xpub);
+    send_str(xpub, "A again", 0);
+    recv_str(sub, "A again");
+    zmq_close(xpub);
+    zmq_close(sub);
+}
+
 /* Subscriptions are control traffic: none is dropped at the HWM, whether they were made
  * before the connection (sent when it comes up) or while it was down (queued in the pipe).
  * libzmq drops every one past SNDHWM. */
@@ -651,6 +699,7 @@ int main(void)
     RUN(test_xpub_welcome_message);
     RUN(test_xsub_sends_subscriptions_and_messages);
     RUN(test_xsub_resends_subscriptions_to_new_publishers);
+    RUN(test_sub_resubscribes_when_its_connection_comes_back);
     RUN(test_no_subscription_is_lost_at_hwm);
     RUN(test_threaded_fanout_without_loss);
     RUN(test_wrong_direction_is_enotsup);

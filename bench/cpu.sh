@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# CPU time per exchange at fixed rates, ours against Debian's libzmq: bench/cpu_bench.c built
+# against each, a REQ/REP exchange (or a PUB/SUB message) every INTERVAL over tcp on loopback,
+# in two processes. For each interval: the CPU time (user + sys, both processes, all their
+# threads) per exchange, the ratio ours/theirs (lower is better), and the mean round trip.
+#
+# usage: bench/cpu.sh [--pinned] [--repeat N] [interval_us ...]   (default 0 20 100 1000 10000)
+#   --pinned  each process held to one CPU (taskset -c 0 and -c 1)
+# Each figure is the median of N runs (3), the two libraries' runs interleaved. Not part of test.sh.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+REPEAT=3
+PINNED=0
+INTERVALS=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --pinned) PINNED=1 ;;
+    --repeat) REPEAT=$2; shift ;;
+    -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) INTERVALS+=("$1") ;;
+    esac
+    shift
+done
+[ ${#INTERVALS[@]} -gt 0 ] || INTERVALS=(0 20 100 1000 10000)
+
+zmqrs_need gcc libzmq3-dev util-linux || exit 2
+[ -f "$ZMQRS_LIB" ] || { echo "bench: $ZMQRS_LIB missing; run cargo build --release" >&2; exit 2; }
+B="$CACHE/bench-cpu"
+mkdir -p "$B/theirs" "$B/ours/lib"
+gcc -O2 -Wall -Wextra -Werror -std=c99 -o "$B/theirs/cpu_bench" "$here/cpu_bench.c" -lzmq || exit 1
+zmqrs_stage_lib "$B/ours/lib"
+gcc -O2 -Wall -Wextra -Werror -std=c99 -I"$ZMQRS_ROOT/include" -o "$B/ours/cpu_bench" \
+    "$here/cpu_bench.c" -L"$B/ours/lib" -Wl,-rpath,"$B/ours/lib" -Wl,--enable-new-dtags -lzmq || exit 1
+zmqrs_check_ours "$B/ours/cpu_bench" "$B/ours/lib" || exit 1
+
+pin() { # pin CPU CMD...
+    if [ $PINNED = 1 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi
+}
+
+# run WHO SERVER_ROLE CLIENT_ROLE INTERVAL COUNT -> "cpu_per_exchange_us latency_us" or "- -"
+run() {
+    local who=$1 srole=$2 crole=$3 ivl=$4 count=$5 out ep cpu_s line
+    out=$(mktemp)
+    pin 0 env -u LD_LIBRARY_PATH timeout 120 "$B/$who/cpu_bench" "$srole" >"$out" 2>/dev/null &
+    local pid=$! i
+    for ((i = 0; i < 500; i++)); do
+        ep=$(head -n1 "$out")
+        [ -n "$ep" ] && break
+        sleep 0.01
+    done
+    line=$(pin 1 env -u LD_LIBRARY_PATH timeout 120 "$B/$who/cpu_bench" "$crole" "$ep" "$ivl" "$count" 2>/dev/null)
+    wait "$pid"
+    cpu_s=$(sed -n 2p "$out")
+    rm -f "$out"
+    if [ -z "$line" ] || [ -z "$cpu_s" ]; then echo "- -"; return; fi
+    read -r cpu_c lat <<<"$line"
+    awk -v a="$cpu_c" -v b="$cpu_s" -v n="$count" -v l="$lat" 'BEGIN { printf "%.2f %.1f\n", (a + b) / n, l }'
+}
+
+count_for() { # about a second, at least 150 exchanges, at most 20000
+    local ivl=$1
+    [ "$ivl" -le 50 ] && { echo 20000; return; }
+    clamp "$((1000000 / ivl))" 150 20000
+}
+
+for pattern in reqrep pubsub; do
+    if [ $pattern = reqrep ]; then srole=rep crole=req; else srole=sub crole=pub; fi
+    echo "$pattern$([ $PINNED = 1 ] && echo ', pinned (one CPU per process)'): CPU time per exchange, both processes"
+    printf '%-10s | %10s %10s %7s | %10s %10s\n' interval "theirs" "ours" "o/t" "rtt theirs" "rtt ours"
+    printf '%-10s | %10s %10s %7s | %10s %10s\n' "[us]" "[us CPU]" "[us CPU]" "" "[us]" "[us]"
+    printf -- '-----------+--------------------------------+----------------------\n'
+    for ivl in "${INTERVALS[@]}"; do
+        count=$(count_for "$ivl")
+        ct=() co=() lt=() lo=()
+        for _ in $(seq "$REPEAT"); do
+            read -r c l <<<"$(run theirs $srole $crole "$ivl" "$count")"
+            ct+=("$c") lt+=("$l")
+            read -r c l <<<"$(run ours $srole $crole "$ivl" "$count")"
+            co+=("$c") lo+=("$l")
+        done
+        mct=$(median "${ct[@]}") mco=$(median "${co[@]}")
+        printf '%-10s | %10s %10s %7s | %10s %10s\n' "$ivl" "$mct" "$mco" "$(ratio "$mco" "$mct")" \
+            "$(median "${lt[@]}")" "$(median "${lo[@]}")"
+    done
+    echo
+done
