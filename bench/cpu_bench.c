@@ -12,6 +12,7 @@
  * Sleeps are absolute (a late tick is not made up by sleeping less later), with a timer slack
  * of 1 ns so that short intervals are kept. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +58,12 @@ static void serve(int type)
 {
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, type);
-    if (type == ZMQ_SUB)
+    if (type == ZMQ_SUB) {
         zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
+        /* A PUB may drop its END at the HWM: a second of silence ends the run too. */
+        int timeout = 1000;
+        zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    }
     if (zmq_bind(s, "tcp://127.0.0.1:*") != 0)
         die("bind");
     char ep[64];
@@ -70,14 +75,16 @@ static void serve(int type)
     char buf[64];
     for (;;) {
         int n = zmq_recv(s, buf, sizeof buf, 0);
+        if (n < 0 && type == ZMQ_SUB && zmq_errno() == EAGAIN && c0 >= 0)
+            break;
         if (n < 0)
             die("recv");
         if (c0 < 0)
             c0 = cpu_us(); /* from the first message on: the setup is not the cost */
-        if (n == 3 && memcmp(buf, "END", 3) == 0)
-            break;
         if (type == ZMQ_REP && zmq_send(s, buf, (size_t)n, 0) != n)
             die("send");
+        if (n == 3 && memcmp(buf, "END", 3) == 0)
+            break;
     }
     printf("%.0f\n", cpu_us() - c0);
     zmq_close(s);
@@ -112,14 +119,12 @@ static void drive(int type, const char *ep, long interval, long count)
         lat += now_us() - t0;
     }
     double cpu = cpu_us() - c0;
-    if (type == ZMQ_REQ) {
-        /* The server ends on END; a REQ must take its answer. */
-        zmq_send(s, "END", 3, 0);
-        zmq_recv(s, buf, sizeof buf, 0);
-    } else {
-        zmq_send(s, "END", 3, 0);
-    }
     printf("%.0f %.2f\n", cpu, lat / (double)count);
+    fflush(stdout);
+    /* The server ends on END (a REP answers it). */
+    zmq_send(s, "END", 3, 0);
+    if (type == ZMQ_REQ)
+        zmq_recv(s, buf, sizeof buf, 0);
     int linger = 1000;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     zmq_close(s);
