@@ -130,6 +130,36 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session in its first state, whatever its role: what the constructors share.
+    fn with_role(
+        socket: SocketRef,
+        owner: OwnerRef,
+        endpoint: String,
+        at: Endpoints,
+        role: Role,
+        pipe: Option<Pipe>,
+        engine: Option<Engine>,
+    ) -> Session {
+        Session {
+            own: Own::new(Some(owner)),
+            socket,
+            at,
+            endpoint,
+            role,
+            pipe,
+            engine,
+            term_requested: false,
+            aborted: false,
+            handshaken: false,
+            was_ready: false,
+            zap_pipe: None,
+            old_pipes: Vec::new(),
+            connect_routing_id: Vec::new(),
+            finish_when_clean: false,
+            done: false,
+        }
+    }
+
     /// A connect-role session with its end of the socket's pipe, or (ZMQ_IMMEDIATE) with the
     /// routing id for the pipes it makes when connected.
     pub fn connect(
@@ -140,24 +170,11 @@ impl Session {
         pipe: Option<Pipe>,
         connect_routing_id: Vec<u8>,
     ) -> Session {
-        Session {
-            own: Own::new(Some(owner)),
-            socket,
-            at: Endpoints::connecting(&endpoint),
-            endpoint,
-            role: Role::Connect(Box::new(connecter)),
-            pipe,
-            engine: None,
-            term_requested: false,
-            aborted: false,
-            handshaken: false,
-            was_ready: false,
-            zap_pipe: None,
-            old_pipes: Vec::new(),
-            connect_routing_id,
-            finish_when_clean: false,
-            done: false,
-        }
+        let at = Endpoints::connecting(&endpoint);
+        let role = Role::Connect(Box::new(connecter));
+        let mut s = Session::with_role(socket, owner, endpoint, at, role, pipe, None);
+        s.connect_routing_id = connect_routing_id;
+        s
     }
 
     /// The session of a udp endpoint: its socket, made by the transport, and its end of
@@ -170,24 +187,16 @@ impl Session {
         pipe: Pipe,
     ) -> Session {
         let engine = Engine::Udp(crate::engine::udp::Engine::new(sock, &socket.options));
-        Session {
-            own: Own::new(Some(owner)),
+        let at = Endpoints::bound(&endpoint);
+        Session::with_role(
             socket,
-            at: Endpoints::bound(&endpoint),
+            owner,
             endpoint,
-            role: Role::Udp,
-            pipe: Some(pipe),
-            engine: Some(engine),
-            term_requested: false,
-            aborted: false,
-            handshaken: false,
-            was_ready: false,
-            zap_pipe: None,
-            old_pipes: Vec::new(),
-            connect_routing_id: Vec::new(),
-            finish_when_clean: false,
-            done: false,
-        }
+            at,
+            Role::Udp,
+            Some(pipe),
+            Some(engine),
+        )
     }
 
     /// Whether the session ends when its pipe does, and ends the pipe itself when asked to
@@ -216,24 +225,8 @@ impl Session {
             peer,
             socket.zap_handler_bound(),
         );
-        Session {
-            own: Own::new(Some(listener)),
-            socket,
-            at,
-            endpoint,
-            role: Role::Accepted,
-            pipe: None,
-            engine: Some(engine),
-            term_requested: false,
-            aborted: false,
-            handshaken: false,
-            was_ready: false,
-            zap_pipe: None,
-            old_pipes: Vec::new(),
-            connect_routing_id: Vec::new(),
-            finish_when_clean: false,
-            done: false,
-        }
+        let role = Role::Accepted;
+        Session::with_role(socket, listener, endpoint, at, role, None, Some(engine))
     }
 
     fn start_connecting(&mut self, io: &mut IoCtx) {

@@ -2,45 +2,30 @@
 //! connection is refused, its pipe terminated); ZMQ_SNDMORE is EINVAL; a received message of
 //! several parts is dropped whole.
 
+use super::pair::Pair;
 use super::pipes::Pipes;
 use super::SocketType;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
 
+/// PAIR's pipe handling, with single-part messages.
 #[derive(Default)]
 pub struct Channel {
-    pipe: Option<usize>,
+    pair: Pair,
 }
 
 impl SocketType for Channel {
-    fn attach(&mut self, pipes: &mut Pipes, idx: usize, _locally_initiated: bool) {
-        if self.pipe.is_some() {
-            pipes.get(idx).terminate(false);
-        } else {
-            self.pipe = Some(idx);
-        }
+    fn attach(&mut self, pipes: &mut Pipes, idx: usize, li: bool) {
+        self.pair.attach(pipes, idx, li);
     }
     fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
         if msg.more() {
             return Err(Error::Inval);
         }
-        let Some(idx) = self.pipe else {
-            return Err(Error::Again);
-        };
-        let p = pipes.get(idx);
-        match p.write(msg.take()) {
-            Ok(()) => {
-                p.flush();
-                Ok(())
-            }
-            Err(m) => {
-                *msg = m;
-                Err(Error::Again)
-            }
-        }
+        self.pair.send(pipes, msg)
     }
     fn recv(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
-        let Some(idx) = self.pipe else {
+        let Some(idx) = self.pair.pipe() else {
             return Err(Error::Again);
         };
         let p = pipes.get(idx);
@@ -58,17 +43,15 @@ impl SocketType for Channel {
         }
     }
     fn has_in(&mut self, pipes: &mut Pipes) -> bool {
-        self.pipe.is_some_and(|i| pipes.get(i).check_read())
+        self.pair.has_in(pipes)
     }
     fn has_out(&mut self, pipes: &mut Pipes) -> bool {
-        self.pipe.is_some_and(|i| pipes.get(i).check_write())
+        self.pair.has_out(pipes)
     }
     fn read_activated(&mut self, _pipes: &mut Pipes, _idx: usize) {}
     fn write_activated(&mut self, _pipes: &mut Pipes, _idx: usize) {}
-    fn terminated(&mut self, _pipes: &mut Pipes, idx: usize) {
-        if self.pipe == Some(idx) {
-            self.pipe = None;
-        }
+    fn terminated(&mut self, pipes: &mut Pipes, idx: usize) {
+        self.pair.terminated(pipes, idx);
     }
 }
 

@@ -2,48 +2,45 @@
 //! ZMQ_SNDMORE is EINVAL, a received message of several parts is dropped. Sends are
 //! load-balanced over the connected SERVERs and receives fair-queued, as DEALER's.
 
+use super::dealer::Dealer;
 use super::pipes::Pipes;
 use super::SocketType;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
-use crate::routing::fq::Fq;
-use crate::routing::lb::Lb;
 
+/// DEALER, for single-part messages.
 #[derive(Default)]
 pub struct Client {
-    lb: Lb,
-    fq: Fq,
+    dealer: Dealer,
 }
 
 impl SocketType for Client {
-    fn attach(&mut self, _pipes: &mut Pipes, idx: usize, _li: bool) {
-        self.fq.attach(idx);
-        self.lb.attach(idx);
+    fn attach(&mut self, pipes: &mut Pipes, idx: usize, li: bool) {
+        self.dealer.attach(pipes, idx, li);
     }
     fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
         if msg.more() {
             return Err(Error::Inval);
         }
-        self.lb.send(pipes, msg)
+        self.dealer.send(pipes, msg)
     }
     fn recv(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
-        self.fq.recv_single(pipes, msg).map(|_| ())
+        self.dealer.fq.recv_single(pipes, msg).map(|_| ())
     }
     fn has_in(&mut self, pipes: &mut Pipes) -> bool {
-        self.fq.has_in(pipes)
+        self.dealer.has_in(pipes)
     }
     fn has_out(&mut self, pipes: &mut Pipes) -> bool {
-        self.lb.has_out(pipes)
+        self.dealer.has_out(pipes)
     }
-    fn read_activated(&mut self, _pipes: &mut Pipes, idx: usize) {
-        self.fq.activated(idx);
+    fn read_activated(&mut self, pipes: &mut Pipes, idx: usize) {
+        self.dealer.read_activated(pipes, idx);
     }
-    fn write_activated(&mut self, _pipes: &mut Pipes, idx: usize) {
-        self.lb.activated(idx);
+    fn write_activated(&mut self, pipes: &mut Pipes, idx: usize) {
+        self.dealer.write_activated(pipes, idx);
     }
-    fn terminated(&mut self, _pipes: &mut Pipes, idx: usize) {
-        self.fq.terminated(idx);
-        self.lb.terminated(idx);
+    fn terminated(&mut self, pipes: &mut Pipes, idx: usize) {
+        self.dealer.terminated(pipes, idx);
     }
 }
 

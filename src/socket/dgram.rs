@@ -3,77 +3,49 @@
 //! or of a second part with it, is EINVAL. One endpoint (its udp socket) at a time: a second
 //! pipe is refused, as PAIR's.
 
+use super::pair::Pair;
 use super::pipes::Pipes;
 use super::SocketType;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
 
+/// PAIR's pipe handling (its one pipe is the udp endpoint's), with two-part messages.
 #[derive(Default)]
 pub struct Dgram {
-    pipe: Option<usize>,
+    pair: Pair,
     /// The address part was sent: the body comes next.
     more_out: bool,
 }
 
 impl SocketType for Dgram {
-    fn attach(&mut self, pipes: &mut Pipes, idx: usize, _li: bool) {
-        if self.pipe.is_some() {
-            pipes.get(idx).terminate(false);
-        } else {
-            self.pipe = Some(idx);
-        }
+    fn attach(&mut self, pipes: &mut Pipes, idx: usize, li: bool) {
+        self.pair.attach(pipes, idx, li);
     }
     fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
-        let Some(idx) = self.pipe else {
-            return Err(Error::Again);
-        };
         // The address part must say more follows; the body must not.
         if msg.more() == self.more_out {
             return Err(Error::Inval);
         }
-        let more = msg.more();
-        let p = pipes.get(idx);
-        let written = if self.more_out {
-            p.write_unchecked(msg.take());
-            true
-        } else {
-            match p.write(msg.take()) {
-                Ok(()) => true,
-                Err(m) => {
-                    *msg = m;
-                    false
-                }
-            }
-        };
-        if !written {
-            return Err(Error::Again);
-        }
-        if !more {
-            p.flush();
-        }
+        self.pair.send(pipes, msg)?;
         self.more_out = !self.more_out;
         Ok(())
     }
     fn recv(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
-        let Some(idx) = self.pipe else {
-            return Err(Error::Again);
-        };
-        *msg = pipes.get(idx).read().ok_or(Error::Again)?;
-        Ok(())
+        self.pair.recv(pipes, msg)
     }
     fn has_in(&mut self, pipes: &mut Pipes) -> bool {
-        self.pipe.is_some_and(|i| pipes.get(i).check_read())
+        self.pair.has_in(pipes)
     }
     fn has_out(&mut self, pipes: &mut Pipes) -> bool {
-        self.pipe.is_some_and(|i| pipes.get(i).check_write())
+        self.pair.has_out(pipes)
     }
     fn read_activated(&mut self, _pipes: &mut Pipes, _idx: usize) {}
     fn write_activated(&mut self, _pipes: &mut Pipes, _idx: usize) {}
-    fn terminated(&mut self, _pipes: &mut Pipes, idx: usize) {
-        if self.pipe == Some(idx) {
-            self.pipe = None;
+    fn terminated(&mut self, pipes: &mut Pipes, idx: usize) {
+        if self.pair.pipe() == Some(idx) {
             self.more_out = false;
         }
+        self.pair.terminated(pipes, idx);
     }
 }
 

@@ -2,44 +2,48 @@
 //! several parts is dropped whole); never sends (ENOTSUP), as PULL.
 
 use super::pipes::Pipes;
+use super::pull::Pull;
 use super::SocketType;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::msg::Msg;
-use crate::routing::fq::Fq;
 
+/// PULL, for single-part messages.
 #[derive(Default)]
 pub struct Gather {
-    fq: Fq,
+    pull: Pull,
 }
 
 impl SocketType for Gather {
-    fn attach(&mut self, _pipes: &mut Pipes, idx: usize, _li: bool) {
-        self.fq.attach(idx);
+    fn attach(&mut self, pipes: &mut Pipes, idx: usize, li: bool) {
+        self.pull.attach(pipes, idx, li);
     }
-    fn send(&mut self, _pipes: &mut Pipes, _msg: &mut Msg) -> Result<()> {
-        Err(Error::NotSup)
+    fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
+        self.pull.send(pipes, msg)
     }
     fn recv(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
-        self.fq.recv_single(pipes, msg).map(|_| ())
+        self.pull.recv_single(pipes, msg)
     }
     fn has_in(&mut self, pipes: &mut Pipes) -> bool {
-        self.fq.has_in(pipes)
+        self.pull.has_in(pipes)
     }
-    fn has_out(&mut self, _pipes: &mut Pipes) -> bool {
-        false
+    fn has_out(&mut self, pipes: &mut Pipes) -> bool {
+        self.pull.has_out(pipes)
     }
-    fn read_activated(&mut self, _pipes: &mut Pipes, idx: usize) {
-        self.fq.activated(idx);
+    fn read_activated(&mut self, pipes: &mut Pipes, idx: usize) {
+        self.pull.read_activated(pipes, idx);
     }
-    fn write_activated(&mut self, _pipes: &mut Pipes, _idx: usize) {}
-    fn terminated(&mut self, _pipes: &mut Pipes, idx: usize) {
-        self.fq.terminated(idx);
+    fn write_activated(&mut self, pipes: &mut Pipes, idx: usize) {
+        self.pull.write_activated(pipes, idx);
+    }
+    fn terminated(&mut self, pipes: &mut Pipes, idx: usize) {
+        self.pull.terminated(pipes, idx);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use crate::socket::pipes::harness::{parts, Harness};
 
     #[test]

@@ -10,6 +10,13 @@ pub struct Pair {
     pipe: Option<usize>,
 }
 
+impl Pair {
+    /// The one peer's pipe, if any (for the types built on PAIR: CHANNEL, DGRAM).
+    pub(super) fn pipe(&self) -> Option<usize> {
+        self.pipe
+    }
+}
+
 impl SocketType for Pair {
     fn attach(&mut self, pipes: &mut Pipes, idx: usize, _locally_initiated: bool) {
         if self.pipe.is_some() {

@@ -11,6 +11,13 @@ pub struct Pull {
     fq: Fq,
 }
 
+impl Pull {
+    /// A single-part message, one of several parts dropped whole (GATHER).
+    pub(super) fn recv_single(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
+        self.fq.recv_single(pipes, msg).map(|_| ())
+    }
+}
+
 impl SocketType for Pull {
     fn attach(&mut self, _pipes: &mut Pipes, idx: usize, _li: bool) {
         self.fq.attach(idx);

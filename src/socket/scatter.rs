@@ -2,43 +2,44 @@
 //! is EINVAL); never receives (ENOTSUP), as PUSH.
 
 use super::pipes::Pipes;
+use super::push::Push;
 use super::SocketType;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
-use crate::routing::lb::Lb;
 
+/// PUSH, for single-part messages.
 #[derive(Default)]
 pub struct Scatter {
-    lb: Lb,
+    push: Push,
 }
 
 impl SocketType for Scatter {
-    fn attach(&mut self, pipes: &mut Pipes, idx: usize, _li: bool) {
-        // Nothing is ever read here, so the delimiter would never be seen.
-        pipes.get(idx).set_nodelay();
-        self.lb.attach(idx);
+    fn attach(&mut self, pipes: &mut Pipes, idx: usize, li: bool) {
+        self.push.attach(pipes, idx, li);
     }
     fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
         if msg.more() {
             return Err(Error::Inval);
         }
-        self.lb.send(pipes, msg)
+        self.push.send(pipes, msg)
     }
-    fn recv(&mut self, _pipes: &mut Pipes, _msg: &mut Msg) -> Result<()> {
-        Err(Error::NotSup)
+    fn recv(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
+        self.push.recv(pipes, msg)
     }
-    fn has_in(&mut self, _pipes: &mut Pipes) -> bool {
-        false
+    fn has_in(&mut self, pipes: &mut Pipes) -> bool {
+        self.push.has_in(pipes)
     }
     fn has_out(&mut self, pipes: &mut Pipes) -> bool {
-        self.lb.has_out(pipes)
+        self.push.has_out(pipes)
     }
-    fn read_activated(&mut self, _pipes: &mut Pipes, _idx: usize) {}
-    fn write_activated(&mut self, _pipes: &mut Pipes, idx: usize) {
-        self.lb.activated(idx);
+    fn read_activated(&mut self, pipes: &mut Pipes, idx: usize) {
+        self.push.read_activated(pipes, idx);
     }
-    fn terminated(&mut self, _pipes: &mut Pipes, idx: usize) {
-        self.lb.terminated(idx);
+    fn write_activated(&mut self, pipes: &mut Pipes, idx: usize) {
+        self.push.write_activated(pipes, idx);
+    }
+    fn terminated(&mut self, pipes: &mut Pipes, idx: usize) {
+        self.push.terminated(pipes, idx);
     }
 }
 
