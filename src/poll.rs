@@ -6,7 +6,7 @@
 //! call is made with a [`Poller`] for its duration, as libzmq does.
 
 use std::os::fd::RawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::constants::*;
 use crate::error::Result;
@@ -107,66 +107,33 @@ pub fn poll_masked(
             revents: 0,
         });
     }
-    let deadline =
-        (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
-    let mut first = true;
-    loop {
-        let wait = if first {
-            0
-        } else {
-            match deadline {
-                None => -1,
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    left.as_millis().clamp(1, i32::MAX as u128) as i32
-                }
-            }
-        };
+    let mut passes = poller::Passes::new(timeout_ms);
+    while let Some(wait) = passes.next_wait() {
         match sigmask {
             Some(mask) => sys::ppoll(&mut pfds, wait, mask)?,
             None => sys::poll(&mut pfds, wait)?,
         };
         let mut n = 0;
         for (it, pfd) in items.iter_mut().zip(&pfds) {
-            let mut r: i16 = 0;
-            match it.target {
+            let r = match it.target {
                 Target::Socket(s) => {
                     let events = sockets[s].with(|s| s.events())? as i16;
-                    r = events & it.events & (ZMQ_POLLIN | ZMQ_POLLOUT) as i16;
+                    events & it.events & (ZMQ_POLLIN | ZMQ_POLLOUT) as i16
                 }
                 Target::Fd(_) => {
-                    let got = pfd.revents;
-                    if got & libc::POLLIN != 0 && it.events & ZMQ_POLLIN as i16 != 0 {
-                        r |= ZMQ_POLLIN as i16;
-                    }
-                    if got & libc::POLLOUT != 0 && it.events & ZMQ_POLLOUT as i16 != 0 {
-                        r |= ZMQ_POLLOUT as i16;
-                    }
-                    if got & libc::POLLPRI != 0 && it.events & ZMQ_POLLPRI as i16 != 0 {
-                        r |= ZMQ_POLLPRI as i16;
-                    }
-                    if got & !(libc::POLLIN | libc::POLLOUT | libc::POLLPRI) != 0 {
-                        r |= ZMQ_POLLERR as i16;
-                    }
+                    poller::pollfd_bits(pfd.revents) & (it.events | ZMQ_POLLERR as i16)
                 }
-            }
+            };
             it.revents = r;
             if r != 0 {
                 n += 1;
             }
         }
-        if n > 0 || timeout_ms == 0 {
+        if n > 0 {
             return Ok(n);
         }
-        if !first {
-            if let Some(d) = deadline {
-                if Instant::now() >= d {
-                    return Ok(0);
-                }
-            }
-        }
-        first = false;
     }
+    Ok(0)
 }
 
 /// `zmq_poll` over items that include a thread-safe socket: the items go into a poller for
@@ -237,6 +204,7 @@ fn poll_with_poller(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn a_readable_fd_is_ready_and_an_idle_one_times_out() {

@@ -183,6 +183,55 @@ fn poll_bits(got_in: bool, got_out: bool, got_pri: bool, got_other: bool) -> i16
     r
 }
 
+/// poll(2)'s `revents` as ZMQ_POLL* bits (see `poll_bits`).
+pub(crate) fn pollfd_bits(revents: i16) -> i16 {
+    let known = libc::POLLIN | libc::POLLOUT | libc::POLLPRI;
+    poll_bits(
+        revents & libc::POLLIN != 0,
+        revents & libc::POLLOUT != 0,
+        revents & libc::POLLPRI != 0,
+        revents & !known != 0,
+    )
+}
+
+/// The passes of a wait of `timeout_ms` (< 0: for ever; 0: no blocking), zmq_poll's way:
+/// the first pass looks at what is ready now, each later one blocks for what is left.
+pub(crate) struct Passes {
+    deadline: Option<Instant>,
+    timeout_ms: i64,
+    first: bool,
+}
+
+impl Passes {
+    pub(crate) fn new(timeout_ms: i64) -> Self {
+        Passes {
+            deadline: (timeout_ms > 0)
+                .then(|| Instant::now() + Duration::from_millis(timeout_ms as u64)),
+            timeout_ms,
+            first: true,
+        }
+    }
+
+    /// The system wait of the next pass in milliseconds (-1: no limit; a part of a
+    /// millisecond left counts as one, so the last pass does not spin), or none when the
+    /// time is up.
+    pub(crate) fn next_wait(&mut self) -> Option<i32> {
+        if std::mem::take(&mut self.first) {
+            return Some(0);
+        }
+        if self.timeout_ms == 0 {
+            return None;
+        }
+        let Some(d) = self.deadline else {
+            return Some(-1);
+        };
+        let left = d
+            .checked_duration_since(Instant::now())
+            .filter(|l| !l.is_zero())?;
+        Some(left.as_millis().clamp(1, i32::MAX as u128) as i32)
+    }
+}
+
 impl Poller {
     /// An empty poller.
     pub fn new() -> Result<Poller> {
@@ -229,10 +278,36 @@ impl Poller {
         Ok(self.epoll.as_raw_fd())
     }
 
-    fn insert(&mut self, item: Item) -> usize {
-        let target = item.target;
-        let seq = item.seq;
-        if item.events != 0 {
+    /// Enters an item for `target` (EINVAL when it is already in) and registers `fd`, when
+    /// given, with epoll for `epoll_mask`; gives the item's token and epoll's answer (the
+    /// item stays in either way; its `in_epoll` says whether epoll took it).
+    fn insert(
+        &mut self,
+        target: Target,
+        user_data: usize,
+        events: i16,
+        fd: Option<RawFd>,
+        epoll_mask: u32,
+    ) -> Result<(usize, std::io::Result<()>)> {
+        if self.by_target.contains_key(&target) {
+            return Err(Error::Inval);
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let added = match fd {
+            Some(fd) => {
+                sys::epoll_ctl(self.epoll.as_fd(), libc::EPOLL_CTL_ADD, fd, epoll_mask, seq)
+            }
+            None => Ok(()),
+        };
+        let item = Item {
+            target,
+            user_data,
+            events,
+            seq,
+            in_epoll: fd.is_some() && added.is_ok(),
+        };
+        if events != 0 {
             self.watching += 1;
         }
         let token = match self.free.pop() {
@@ -247,7 +322,7 @@ impl Poller {
         };
         self.by_target.insert(target, token);
         self.by_seq.insert(seq, token);
-        token
+        Ok((token, added))
     }
 
     fn take(&mut self, target: Target) -> Result<(usize, Item)> {
@@ -275,27 +350,10 @@ impl Poller {
             return Err(Error::Inval);
         }
         let (fd, safe) = sock.with(|s| Ok((s.poll_fd(), s.is_thread_safe())))?;
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let token = self.insert(Item {
-            target,
-            user_data,
-            events,
-            seq,
-            in_epoll: fd.is_some(),
-        });
-        if let Some(fd) = fd {
-            let r = sys::epoll_ctl(
-                self.epoll.as_fd(),
-                libc::EPOLL_CTL_ADD,
-                fd,
-                libc::EPOLLIN as u32,
-                seq,
-            );
-            if let Err(e) = r {
-                let _ = self.take(target);
-                return Err(e.into());
-            }
+        let (token, added) = self.insert(target, user_data, events, fd, libc::EPOLLIN as u32)?;
+        if let Err(e) = added {
+            let _ = self.take(target);
+            return Err(e.into());
         }
         let list = self.list.clone();
         sock.with(|s| {
@@ -350,31 +408,10 @@ impl Poller {
     /// Adds a descriptor for `events`; EINVAL when it is already in.
     pub fn add_fd(&mut self, fd: RawFd, user_data: usize, events: i16) -> Result<()> {
         let target = Target::Fd(fd);
-        if self.by_target.contains_key(&target) {
-            return Err(Error::Inval);
-        }
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let token = self.insert(Item {
-            target,
-            user_data,
-            events,
-            seq,
-            in_epoll: false,
-        });
-        let r = sys::epoll_ctl(
-            self.epoll.as_fd(),
-            libc::EPOLL_CTL_ADD,
-            fd,
-            epoll_events(events),
-            seq,
-        );
-        match r {
-            Ok(()) => {
-                if let Some(it) = self.items[token].as_mut() {
-                    it.in_epoll = true;
-                }
-            }
+        let (token, added) =
+            self.insert(target, user_data, events, Some(fd), epoll_events(events))?;
+        match added {
+            Ok(()) => {}
             // A regular file or a descriptor that is not open: polled on the side.
             Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EBADF)) => {
                 self.side_fds.push(token)
@@ -521,14 +558,7 @@ impl Poller {
             }
             sys::poll(&mut pfds, wait_ms)?;
             for (&t, p) in tokens.iter().zip(&pfds[1..]) {
-                let r = p.revents;
-                let known = libc::POLLIN | libc::POLLOUT | libc::POLLPRI;
-                let bits = poll_bits(
-                    r & libc::POLLIN != 0,
-                    r & libc::POLLOUT != 0,
-                    r & libc::POLLPRI != 0,
-                    r & !known != 0,
-                );
+                let bits = pollfd_bits(p.revents);
                 if bits != 0 {
                     hits.insert(t, bits);
                     candidates.push(t);
