@@ -34,9 +34,6 @@ gcc -O2 -Wall -Wextra -Werror -std=c99 -I"$ZMQRS_ROOT/include" -o "$B/ours/cpu_b
     "$here/cpu_bench.c" -L"$B/ours/lib" -Wl,-rpath,"$B/ours/lib" -Wl,--enable-new-dtags -lzmq || exit 1
 zmqrs_check_ours "$B/ours/cpu_bench" "$B/ours/lib" || exit 1
 
-pin() { # pin CPU CMD...
-    if [ $PINNED = 1 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi
-}
 
 # run WHO SERVER_ROLE CLIENT_ROLE INTERVAL COUNT -> "cpu_per_exchange_us latency_us" or "- -"
 run() {

@@ -8,6 +8,7 @@
 #   ratio A B                 A/B with two decimals, or "-"
 #   clamp V LO HI             V as an integer within [LO, HI]
 #   size_label BYTES          "64 B", "1 KiB", ...
+#   pin CPU CMD...            CMD held to that CPU when PINNED=1 (the --pinned modes), else as is
 here_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here_lib/../capi-tests/lib.sh"
 CACHE=${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference}
@@ -61,6 +62,10 @@ _bench_build_one() { # B SRC NAME HEADER PROG... -- LDFLAGS...
             return 1
         }
     done
+}
+
+pin() {
+    if [ "${PINNED:-0}" = 1 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi
 }
 
 ratio() {

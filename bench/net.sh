@@ -4,8 +4,9 @@
 # capi-tests/reference.sh) built twice, against Debian's libzmq and against ours. Each pair runs
 # as two processes using the same library (theirs-theirs, ours-ours), at 1 B, 64 B, 1 KiB, 64 KiB.
 #
-# usage: bench/net.sh [--seconds S] [--repeat N] [--lat-repeat L] [--transport tcp|ipc]
-#                     [--timeout T] [size ...]
+# usage: bench/net.sh [--pinned] [--seconds S] [--repeat N] [--lat-repeat L]
+#                     [--transport tcp|ipc] [--timeout T] [size ...]
+#   --pinned  each process is held to its own CPU (taskset: local -c 0, remote -c 1)
 #   message counts are calibrated on Debian's libzmq so that each run takes about S seconds (1.5);
 #   each throughput figure is the median of N runs (5), each latency figure the median of L runs
 #   (2N: latency on a small VM varies most from run to run, with where the threads wake up), the
@@ -22,6 +23,7 @@ SECONDS_PER_RUN=1.5
 REPEAT=5
 LAT_REPEAT=
 TIMEOUT=
+PINNED=0
 SIZES=()
 TRANSPORTS=()
 while [ $# -gt 0 ]; do
@@ -36,7 +38,8 @@ while [ $# -gt 0 ]; do
         *) echo "bench: --transport tcp|ipc" >&2; exit 2 ;;
         esac
         shift ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    --pinned) PINNED=1 ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
     *) SIZES+=("$1") ;;
     esac
     shift
@@ -47,6 +50,7 @@ done
 GRACE=$(awk -v s="$SECONDS_PER_RUN" 'BEGIN { print int(3 + 2 * s) }')
 [ -n "$TIMEOUT" ] || TIMEOUT=$(awk -v s="$SECONDS_PER_RUN" 'BEGIN { t = int(20 * s); print (t < 30 ? 30 : t) }')
 
+zmqrs_need util-linux || exit 2
 B="$CACHE/bench-net"
 bench_build "$B" local_thr remote_thr local_lat remote_lat || exit $?
 
@@ -75,7 +79,7 @@ run() { # run WHO thr|lat TRANSPORT SIZE COUNT -> prints the figure (msg/s or us
     ipc) addr="$RUNDIR/$seq_no.ipc"; ep="ipc://$addr" ;;
     esac
     local lout="$RUNDIR/$seq_no.local" rout="$RUNDIR/$seq_no.remote"
-    env -u LD_LIBRARY_PATH timeout -k 2 "$TIMEOUT" "$bin/local_$kind" "$ep" "$size" "$count" >"$lout" 2>&1 &
+    pin 0 env -u LD_LIBRARY_PATH timeout -k 2 "$TIMEOUT" "$bin/local_$kind" "$ep" "$size" "$count" >"$lout" 2>&1 &
     lpid=$!
     # remote_lat's stopwatch includes the connect, so start the remote side only once the local
     # side listens (up to 5 s; a process that has died is not waited for).
@@ -84,7 +88,7 @@ run() { # run WHO thr|lat TRANSPORT SIZE COUNT -> prints the figure (msg/s or us
         kill -0 "$lpid" 2>/dev/null || break
         sleep 0.05
     done
-    env -u LD_LIBRARY_PATH timeout -k 2 "$TIMEOUT" "$bin/remote_$kind" "$ep" "$size" "$count" >"$rout" 2>&1
+    pin 1 env -u LD_LIBRARY_PATH timeout -k 2 "$TIMEOUT" "$bin/remote_$kind" "$ep" "$size" "$count" >"$rout" 2>&1
     rrc=$?
     # The local side has little left to do once the remote one is gone (a few buffered messages,
     # or nothing at all); don't wait the full timeout for one that lost messages and hangs.
@@ -108,6 +112,7 @@ run() { # run WHO thr|lat TRANSPORT SIZE COUNT -> prints the figure (msg/s or us
     echo "${v:--}"
 }
 
+echo "tcp/ipc throughput and latency ($([ $PINNED = 1 ] && echo "pinned: each process on its own CPU" || echo unpinned))"
 printf '%-9s %-8s | %12s %12s %7s | %10s %10s %7s\n' transport size "thr theirs" "thr ours" ratio "lat theirs" "lat ours" ratio
 printf '%-9s %-8s | %12s %12s %7s | %10s %10s %7s\n' "" "" "[msg/s]" "[msg/s]" "o/t" "[us]" "[us]" "o/t"
 printf -- '-------------------+-------------------------------------+-------------------------------\n'
