@@ -4,20 +4,24 @@
 # in two processes. For each interval: the CPU time (user + sys, both processes, all their
 # threads) per exchange, the ratio ours/theirs (lower is better), and the mean round trip.
 #
-# usage: bench/cpu.sh [--pinned] [--repeat N] [interval_us ...]   (default 0 20 100 1000 10000)
+# usage: bench/cpu.sh [--pinned] [--omq] [--repeat N] [interval_us ...]
+#                                                      (default 0 20 100 1000 10000)
 #   --pinned  each process held to one CPU (taskset -c 0 and -c 1)
+#   --omq     adds omq-libzmq's columns (see omq_build in bench/lib.sh; built once, minutes)
 # Each figure is the median of N runs (3), the two libraries' runs interleaved. Not part of test.sh.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 REPEAT=3
 PINNED=0
+OMQ=0
 INTERVALS=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --pinned) PINNED=1 ;;
+    --omq) OMQ=1 ;;
     --repeat) REPEAT=$2; shift ;;
-    -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
     *) INTERVALS+=("$1") ;;
     esac
     shift
@@ -33,20 +37,20 @@ zmqrs_stage_lib "$B/ours/lib"
 gcc -O2 -Wall -Wextra -Werror -std=c99 -I"$ZMQRS_ROOT/include" -o "$B/ours/cpu_bench" \
     "$here/cpu_bench.c" -L"$B/ours/lib" -Wl,-rpath,"$B/ours/lib" -Wl,--enable-new-dtags -lzmq || exit 1
 zmqrs_check_ours "$B/ours/cpu_bench" "$B/ours/lib" || exit 1
-
+[ $OMQ = 1 ] && { omq_build || exit $?; }
 
 # run WHO SERVER_ROLE CLIENT_ROLE INTERVAL COUNT -> "cpu_per_exchange_us latency_us" or "- -"
 run() {
     local who=$1 srole=$2 crole=$3 ivl=$4 count=$5 out ep cpu_s line
     out=$(mktemp)
-    pin 0 env -u LD_LIBRARY_PATH timeout 120 "$B/$who/cpu_bench" "$srole" >"$out" 2>/dev/null &
+    pin 0 env $(who_env "$who") timeout 120 "$B/$(who_bin "$who")/cpu_bench" "$srole" >"$out" 2>/dev/null &
     local pid=$! i
     for ((i = 0; i < 500; i++)); do
         ep=$(head -n1 "$out")
         [ -n "$ep" ] && break
         sleep 0.01
     done
-    line=$(pin 1 env -u LD_LIBRARY_PATH timeout 120 "$B/$who/cpu_bench" "$crole" "$ep" "$ivl" "$count" 2>/dev/null)
+    line=$(pin 1 env $(who_env "$who") timeout 120 "$B/$(who_bin "$who")/cpu_bench" "$crole" "$ep" "$ivl" "$count" 2>/dev/null)
     wait "$pid"
     cpu_s=$(sed -n 2p "$out")
     rm -f "$out"
@@ -64,21 +68,27 @@ count_for() { # about a second, at least 150 exchanges, at most 20000
 for pattern in reqrep pubsub; do
     if [ $pattern = reqrep ]; then srole=rep crole=req; else srole=sub crole=pub; fi
     echo "$pattern$([ $PINNED = 1 ] && echo ', pinned (one CPU per process)'): CPU time per exchange, both processes"
-    printf '%-10s | %10s %10s %7s | %10s %10s\n' interval "theirs" "ours" "o/t" "rtt theirs" "rtt ours"
-    printf '%-10s | %10s %10s %7s | %10s %10s\n' "[us]" "[us CPU]" "[us CPU]" "" "[us]" "[us]"
+    printf '%-10s | %10s %10s %7s | %10s %10s%s\n' interval "theirs" "ours" "o/t" "rtt theirs" "rtt ours" \
+        "$(omq_cols "omq" "q/t" "rtt omq" "")"
+    printf '%-10s | %10s %10s %7s | %10s %10s%s\n' "[us]" "[us CPU]" "[us CPU]" "" "[us]" "[us]" \
+        "$(omq_cols "[us CPU]" "" "[us]" "")"
     printf -- '-----------+--------------------------------+----------------------\n'
     for ivl in "${INTERVALS[@]}"; do
         count=$(count_for "$ivl")
-        ct=() co=() lt=() lo=()
+        ct=() co=() lt=() lo=() cq=() lq=()
         for _ in $(seq "$REPEAT"); do
             read -r c l <<<"$(run theirs $srole $crole "$ivl" "$count")"
             ct+=("$c") lt+=("$l")
             read -r c l <<<"$(run ours $srole $crole "$ivl" "$count")"
             co+=("$c") lo+=("$l")
+            if [ $OMQ = 1 ]; then
+                read -r c l <<<"$(run omq $srole $crole "$ivl" "$count")"
+                cq+=("$c") lq+=("$l")
+            fi
         done
-        mct=$(median "${ct[@]}") mco=$(median "${co[@]}")
-        printf '%-10s | %10s %10s %7s | %10s %10s\n' "$ivl" "$mct" "$mco" "$(ratio "$mco" "$mct")" \
-            "$(median "${lt[@]}")" "$(median "${lo[@]}")"
+        mct=$(median "${ct[@]}") mco=$(median "${co[@]}") mcq=$(median "${cq[@]}")
+        printf '%-10s | %10s %10s %7s | %10s %10s%s\n' "$ivl" "$mct" "$mco" "$(ratio "$mco" "$mct")" \
+            "$(median "${lt[@]}")" "$(median "${lo[@]}")" "$(omq_cols "$mcq" "$(ratio "$mcq" "$mct")" "$(median "${lq[@]}")" "")"
     done
     echo
 done

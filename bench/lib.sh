@@ -9,6 +9,13 @@
 #   clamp V LO HI             V as an integer within [LO, HI]
 #   size_label BYTES          "64 B", "1 KiB", ...
 #   pin CPU CMD...            CMD held to that CPU when PINNED=1 (the --pinned modes), else as is
+#   omq_build                 builds omq-libzmq (a Rust C-ABI libzmq from crates.io, version
+#                             $OMQ_VERSION) once into $CACHE/omq and sets OMQ_LIB to the directory
+#                             of its library, named libzmq.so.5: the third column (--omq) runs
+#                             the binaries built against Debian's libzmq with that library
+#   omq_cols A R B R          when OMQ=1, the omq columns of a table row: " | A R B R"
+#   who_bin WHO / who_env WHO the binary directory (theirs for omq) and the env(1) arguments that
+#                             load WHO's library (theirs, ours or omq)
 here_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here_lib/../capi-tests/lib.sh"
 CACHE=${ZMQ_REF_CACHE:-/var/cache/zmq-rs-reference}
@@ -63,6 +70,41 @@ _bench_build_one() { # B SRC NAME HEADER PROG... -- LDFLAGS...
         }
     done
 }
+
+OMQ_VERSION=0.8.0
+OMQ_LIB=
+omq_build() {
+    local d="$CACHE/omq" src
+    if [ -f "$d/lib/libzmq.so.5" ] && [ -f "$d/lib/.version-$OMQ_VERSION" ]; then
+        OMQ_LIB="$d/lib"
+        return 0
+    fi
+    command -v cargo >/dev/null || { echo "bench: --omq needs cargo" >&2; return 2; }
+    echo "bench: building omq-libzmq $OMQ_VERSION into $d (once; several minutes)" >&2
+    mkdir -p "$d/fetch/src" "$d/lib" || return 2
+    printf '[package]\nname = "omq-fetch"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n[dependencies]\nomq-libzmq = "=%s"\n\n[workspace]\n' \
+        "$OMQ_VERSION" >"$d/fetch/Cargo.toml"
+    : >"$d/fetch/src/lib.rs"
+    (cd "$d/fetch" && cargo fetch -q) || { echo "bench: cannot fetch omq-libzmq" >&2; return 2; }
+    src=$(cd "$d/fetch" && cargo metadata -q --format-version 1 | python3 -c '
+import json, os, sys
+m = json.load(sys.stdin)
+print(next(os.path.dirname(p["manifest_path"]) for p in m["packages"] if p["name"] == "omq-libzmq"))') ||
+        return 2
+    rm -rf "$d/src" && cp -a "$src" "$d/src" && printf '\n[workspace]\n' >>"$d/src/Cargo.toml" || return 2
+    # Its packaged Cargo.lock lacks the registry source of its sibling crates: no --locked.
+    (cd "$d/src" && CARGO_TARGET_DIR="$d/target" cargo build -q --release --lib) >"$d/build.log" 2>&1 || {
+        echo "bench: omq-libzmq does not build, see $d/build.log" >&2
+        return 2
+    }
+    cp "$d/target/release/libomq_zmq.so" "$d/lib/libzmq.so.5" && touch "$d/lib/.version-$OMQ_VERSION" || return 2
+    OMQ_LIB="$d/lib"
+}
+
+who_bin() { if [ "$1" = omq ]; then echo theirs; else echo "$1"; fi; }
+who_env() { if [ "$1" = omq ]; then echo "LD_LIBRARY_PATH=$OMQ_LIB"; else echo "-u LD_LIBRARY_PATH"; fi; }
+
+omq_cols() { if [ "${OMQ:-0}" = 1 ]; then printf ' | %12s %6s %10s %6s' "$@"; fi; }
 
 pin() {
     if [ "${PINNED:-0}" = 1 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi

@@ -7,6 +7,7 @@
 # usage: bench/net.sh [--pinned] [--seconds S] [--repeat N] [--lat-repeat L]
 #                     [--transport tcp|ipc] [--timeout T] [size ...]
 #   --pinned  each process is held to its own CPU (taskset: local -c 0, remote -c 1)
+#   --omq     adds omq-libzmq's columns (see omq_build in bench/lib.sh; built once, minutes)
 #   message counts are calibrated on Debian's libzmq so that each run takes about S seconds (1.5);
 #   each throughput figure is the median of N runs (5), each latency figure the median of L runs
 #   (2N: latency on a small VM varies most from run to run, with where the threads wake up), the
@@ -24,6 +25,7 @@ REPEAT=5
 LAT_REPEAT=
 TIMEOUT=
 PINNED=0
+OMQ=0
 SIZES=()
 TRANSPORTS=()
 while [ $# -gt 0 ]; do
@@ -39,7 +41,8 @@ while [ $# -gt 0 ]; do
         esac
         shift ;;
     --pinned) PINNED=1 ;;
-    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    --omq) OMQ=1 ;;
+    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
     *) SIZES+=("$1") ;;
     esac
     shift
@@ -53,6 +56,7 @@ GRACE=$(awk -v s="$SECONDS_PER_RUN" 'BEGIN { print int(3 + 2 * s) }')
 zmqrs_need util-linux || exit 2
 B="$CACHE/bench-net"
 bench_build "$B" local_thr remote_thr local_lat remote_lat || exit $?
+[ $OMQ = 1 ] && { omq_build || exit $?; }
 
 RUNDIR=$(mktemp -d "${TMPDIR:-/tmp}/zmqrs-bench-net.XXXXXX") || exit 2
 trap 'rm -rf "$RUNDIR"' EXIT
@@ -72,14 +76,14 @@ listening() { # listening TRANSPORT ADDR: is the bound side ready for a connect?
 }
 
 run() { # run WHO thr|lat TRANSPORT SIZE COUNT -> prints the figure (msg/s or us), or "-" on failure
-    local who=$1 kind=$2 tr=$3 size=$4 count=$5 bin="$B/$1/bin" ep addr lpid lrc rrc i
+    local who=$1 kind=$2 tr=$3 size=$4 count=$5 bin="$B/$(who_bin "$1")/bin" ep addr lpid lrc rrc i
     seq_no=$((seq_no + 1))
     case $tr in
     tcp) addr=$(free_port); ep="tcp://127.0.0.1:$addr" ;;
     ipc) addr="$RUNDIR/$seq_no.ipc"; ep="ipc://$addr" ;;
     esac
     local lout="$RUNDIR/$seq_no.local" rout="$RUNDIR/$seq_no.remote"
-    pin 0 env -u LD_LIBRARY_PATH timeout -k 2 "$TIMEOUT" "$bin/local_$kind" "$ep" "$size" "$count" >"$lout" 2>&1 &
+    pin 0 env $(who_env "$who") timeout -k 2 "$TIMEOUT" "$bin/local_$kind" "$ep" "$size" "$count" >"$lout" 2>&1 &
     lpid=$!
     # remote_lat's stopwatch includes the connect, so start the remote side only once the local
     # side listens (up to 5 s; a process that has died is not waited for).
@@ -88,7 +92,7 @@ run() { # run WHO thr|lat TRANSPORT SIZE COUNT -> prints the figure (msg/s or us
         kill -0 "$lpid" 2>/dev/null || break
         sleep 0.05
     done
-    pin 1 env -u LD_LIBRARY_PATH timeout -k 2 "$TIMEOUT" "$bin/remote_$kind" "$ep" "$size" "$count" >"$rout" 2>&1
+    pin 1 env $(who_env "$who") timeout -k 2 "$TIMEOUT" "$bin/remote_$kind" "$ep" "$size" "$count" >"$rout" 2>&1
     rrc=$?
     # The local side has little left to do once the remote one is gone (a few buffered messages,
     # or nothing at all); don't wait the full timeout for one that lost messages and hangs.
@@ -113,8 +117,10 @@ run() { # run WHO thr|lat TRANSPORT SIZE COUNT -> prints the figure (msg/s or us
 }
 
 echo "tcp/ipc throughput and latency ($([ $PINNED = 1 ] && echo "pinned: each process on its own CPU" || echo unpinned))"
-printf '%-9s %-8s | %12s %12s %7s | %10s %10s %7s\n' transport size "thr theirs" "thr ours" ratio "lat theirs" "lat ours" ratio
-printf '%-9s %-8s | %12s %12s %7s | %10s %10s %7s\n' "" "" "[msg/s]" "[msg/s]" "o/t" "[us]" "[us]" "o/t"
+printf '%-9s %-8s | %12s %12s %7s | %10s %10s %7s%s\n' transport size "thr theirs" "thr ours" ratio "lat theirs" "lat ours" ratio \
+    "$(omq_cols "thr omq" ratio "lat omq" ratio)"
+printf '%-9s %-8s | %12s %12s %7s | %10s %10s %7s%s\n' "" "" "[msg/s]" "[msg/s]" "o/t" "[us]" "[us]" "o/t" \
+    "$(omq_cols "[msg/s]" q/t "[us]" q/t)"
 printf -- '-------------------+-------------------------------------+-------------------------------\n'
 for tr in "${TRANSPORTS[@]}"; do
     for size in "${SIZES[@]}"; do
@@ -129,22 +135,30 @@ for tr in "${TRANSPORTS[@]}"; do
         [ "$l0" = - ] && l0=50
         lat_count=$(clamp "$(awk -v l="$l0" -v s="$SECONDS_PER_RUN" 'BEGIN { print s * 1e6 / (2 * l) }')" 200 5000000)
 
-        tt=() to=() lt=() lo=()
+        tt=() to=() lt=() lo=() tq=() lq=()
         for i in $(seq "$((REPEAT > LAT_REPEAT ? REPEAT : LAT_REPEAT))"); do
             if [ "$i" -le "$REPEAT" ]; then
                 tt+=("$(run theirs thr "$tr" "$size" "$thr_count")")
                 to+=("$(run ours thr "$tr" "$size" "$thr_count")")
+                [ $OMQ = 1 ] && tq+=("$(run omq thr "$tr" "$size" "$thr_count")")
             fi
             if [ "$i" -le "$LAT_REPEAT" ]; then
                 lt+=("$(run theirs lat "$tr" "$size" "$lat_count")")
                 lo+=("$(run ours lat "$tr" "$size" "$lat_count")")
+                [ $OMQ = 1 ] && lq+=("$(run omq lat "$tr" "$size" "$lat_count")")
             fi
         done
         thr_t=$(median "${tt[@]}") thr_o=$(median "${to[@]}")
         lat_t=$(median "${lt[@]}") lat_o=$(median "${lo[@]}")
         label=$(size_label "$size")
-        printf '%-9s %-8s | %12s %12s %7s | %10s %10s %7s\n' "$tr" "$label" "$thr_t" "$thr_o" "$(ratio "$thr_o" "$thr_t")" \
-            "$lat_t" "$lat_o" "$(ratio "$lat_o" "$lat_t")"
+        if [ $OMQ = 1 ]; then
+            thr_q=$(median "${tq[@]}") lat_q=$(median "${lq[@]}")
+            extra=$(omq_cols "$thr_q" "$(ratio "$thr_q" "$thr_t")" "$lat_q" "$(ratio "$lat_q" "$lat_t")")
+        else
+            extra=
+        fi
+        printf '%-9s %-8s | %12s %12s %7s | %10s %10s %7s%s\n' "$tr" "$label" "$thr_t" "$thr_o" "$(ratio "$thr_o" "$thr_t")" \
+            "$lat_t" "$lat_o" "$(ratio "$lat_o" "$lat_t")" "$extra"
     done
 done
 echo "(throughput: median of $REPEAT runs, latency: median of $LAT_REPEAT runs, two processes on the same library, counts calibrated to about ${SECONDS_PER_RUN} s per run on Debian's libzmq; '-' = a run failed or timed out after ${TIMEOUT} s)"
