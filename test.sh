@@ -58,6 +58,13 @@ capi_test() { # capi_test NAME [bin|bin-draft]: build with our header and librar
     env -u LD_LIBRARY_PATH -u LD_PRELOAD timeout 120 "capi-tests/$dir/$t"
 }
 
+watches_off() { # the request/reply, pub/sub and inproc tests again with every watch off (ZMQRS_WATCH=off)
+    local t
+    for t in test_reqrep test_pubsub test_inproc; do
+        ZMQRS_WATCH=off capi_test "$t" || return 1
+    done
+}
+
 # The draft build (cargo feature `draft`, as `cmake -DENABLE_DRAFTS=ON` makes it), in a target
 # directory of its own so that the two builds do not rebuild each other.
 DRAFT_LIB="$ROOT/target/draft/release/libzmq.so"
@@ -84,6 +91,7 @@ for src in capi-tests/draft/test_*.c; do
     t=$(basename "${src%.c}")
     step "capi-tests/draft/$t" capi_test "$t" bin-draft
 done
+step "capi-tests with ZMQRS_WATCH=off (reqrep, pubsub, inproc)" watches_off
 for s in check-header.sh check-exports.sh; do
     [ -x "capi-tests/$s" ] && step "capi-tests/$s" "capi-tests/$s"
     [ -f "capi-tests/$s" ] && [ ! -x "capi-tests/$s" ] && step "capi-tests/$s" bash "capi-tests/$s"

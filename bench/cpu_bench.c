@@ -2,11 +2,12 @@
  *
  *   cpu_bench rep                      REP server: binds, prints its endpoint, answers until
  *                                      "END", then prints its CPU time (user + sys, all threads)
+ *                                      and how many messages it received
  *   cpu_bench req EP INTERVAL_US COUNT REQ client: one request every INTERVAL_US (0: back to
  *                                      back), prints "cpu_us latency_us" (its CPU time, the
  *                                      mean round trip)
  *   cpu_bench sub                      SUB: binds, prints its endpoint, receives until "END",
- *                                      prints its CPU time
+ *                                      prints its CPU time and how many messages it received
  *   cpu_bench pub EP INTERVAL_US COUNT PUB: one message every INTERVAL_US, prints its CPU time
  *
  * Sleeps are absolute (a late tick is not made up by sleeping less later), with a timer slack
@@ -72,6 +73,7 @@ static void serve(int type)
     printf("%s\n", ep);
     fflush(stdout);
     double c0 = -1;
+    long received = 0;
     char buf[64];
     for (;;) {
         int n = zmq_recv(s, buf, sizeof buf, 0);
@@ -85,8 +87,9 @@ static void serve(int type)
             die("send");
         if (n == 3 && memcmp(buf, "END", 3) == 0)
             break;
+        received++;
     }
-    printf("%.0f\n", cpu_us() - c0);
+    printf("%.0f %ld\n", cpu_us() - c0, received);
     zmq_close(s);
     zmq_ctx_term(ctx);
 }

@@ -139,7 +139,9 @@ impl Mailbox {
             !std::mem::replace(&mut q.active, true)
         };
         if wake {
+            let sample = crate::watch::signal_begin();
             self.signaler.send();
+            crate::watch::signal_end(sample);
         }
         // Every command, not only a wake-up: a thread-safe socket's waiters and pollers may
         // have come after the owner was last woken, and no thread may have taken the
@@ -181,7 +183,10 @@ impl Mailbox {
             // and is cleared by `clear_signal` where it matters (ZMQ_FD).
             return Err(Error::Again);
         }
-        if !self.signaler.wait(timeout_ms)? {
+        let sample = crate::watch::sleep_begin();
+        let signalled = self.signaler.wait(timeout_ms);
+        crate::watch::sleep_end(sample);
+        if !signalled? {
             return Err(Error::Again);
         }
         self.signaler.recv();

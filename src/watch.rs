@@ -1,10 +1,12 @@
 //! The watch policy: when a thread spins for a while instead of going to sleep, and for how
 //! long. Every such decision of the library is here; the mailbox only provides the
-//! mechanics (`Mailbox::spin_for`, `Mailbox::recv_spin`).
+//! mechanics (`Mailbox::spin_for`, `Mailbox::recv_spin`) and reports its sleeps and signals.
 //!
-//! Going to sleep and being woken costs a thread far more on a VM (an idle virtual CPU halts,
-//! and its wake-up goes through the hypervisor) than a whole request/reply exchange over
-//! loopback: that, not the work, is most of the latency. So a few short watches:
+//! Going to sleep and being woken costs CPU: the sleeper's own (the blocking call, the
+//! switches to and from another task) and the waker's (the signal that wakes it). On a VM it
+//! costs latency above all: an idle virtual CPU halts, and its wake-up goes through the
+//! hypervisor, so the wake-up takes longer than a whole request/reply exchange over loopback.
+//! So a few short watches, where an answer is due:
 //!
 //! - **The inproc spin** (application thread, [`SocketWatch`]): a blocking call on a socket
 //!   whose peers are all in this process watches its mailbox for [`INPROC_SPIN`] before it
@@ -13,23 +15,41 @@
 //!   thread needs (measured: throughput suffers on 2 cores).
 //! - **The answer watch** (application thread, [`SocketWatch`]): a receive on a socket with
 //!   tcp/ipc endpoints whose last move was a send (request/reply) watches its mailbox for the
-//!   answer for [`ANSWER_WATCH`] before it sleeps.
+//!   answer before it sleeps.
 //! - **The reply watch** (I/O thread, [`IoWatches`]): after waking an application thread with
-//!   messages, the I/O thread watches its mailbox for [`REPLY_WATCH`] before sleeping in the
-//!   poll: a request/reply peer usually answers within microseconds, and catching the answer
-//!   awake saves the answering thread a wake-up signal and this thread a sleep and wake-up.
-//!   Only messages to send count as an answer (a reader's credit does not).
+//!   messages, the I/O thread watches its mailbox before sleeping in the poll: a
+//!   request/reply peer usually answers within microseconds, and catching the answer awake
+//!   saves the answering thread a wake-up signal and this thread a sleep and wake-up. Only
+//!   messages to send count as an answer (a reader's credit does not).
 //! - **The network watch** (I/O thread, [`IoWatches`]): after such an answer was caught (and
 //!   written), the next request is usually on its way; the thread polls its sockets without
-//!   blocking for [`NET_WATCH`] before sleeping, so that the request finds it awake. It does
-//!   not run when the thread may use only one CPU.
+//!   blocking before it sleeps, so that the request finds it awake. It does not run when the
+//!   thread may use only one CPU.
+//!
+//! **Whether a watch pays** is decided from what the process observes:
+//! - *What a sleep costs here*: every [`SAMPLE_EVERY`]th blocking wait and wake-up signal of
+//!   each thread is timed on the thread's CPU clock ([`sleep_begin`], [`signal_begin`]); the
+//!   moving averages of the two are the cost of one sleep.
+//! - *The budget*: a watch lasts at most a few times that cost ([`ANSWER_FACTOR`],
+//!   [`REPLY_FACTOR`], [`NET_FACTOR`]; never longer than [`WATCH_LIMIT`]): an answer caught
+//!   within it saved more than the watch spent, one caught later would not have. The factor
+//!   stands for what one catch spares: the watcher's sleep, the signal its peer would have
+//!   sent and, for the answer and network watches, the wake-up latency that would delay the
+//!   rest of the exchange and put the peer's watches to sleep too (DESIGN.md, "Watches", has
+//!   the measurements).
+//! - *Per watch*: a [`Watch`] is off while more than one watch in four comes up empty
+//!   ([`WATCH_CREDIT`], [`MISS_COST`]: streams, PUB/SUB, requests paced slower than the
+//!   budget) and tries once more after [`WATCH_RETRY`] opportunities, so such traffic costs
+//!   almost no CPU.
 //!
 //! All yield the CPU between looks (a thread that shares the CPU, the one that will answer
-//! perhaps, runs at once). All but the inproc spin adapt through a [`Watch`]: a watch stops
-//! after [`WATCH_CREDIT`] in a row came up empty (traffic that is not request/reply: streams,
-//! PUB/SUB, sporadic requests) and is tried again after [`WATCH_RETRY`] opportunities, so such
-//! traffic costs almost no CPU.
+//! perhaps, runs at once). Setting the environment variable `ZMQRS_WATCH=off` before the
+//! process starts using the library turns every watch off: each thread sleeps at once, as
+//! libzmq's do.
 
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll};
@@ -39,22 +59,159 @@ use crate::mailbox::Mailbox;
 /// How long a blocking call on a socket whose peers are all in this process watches for
 /// commands before it sleeps.
 pub const INPROC_SPIN: Duration = Duration::from_micros(20);
-/// How long a receive on a networked socket watches for the answer to its last send.
-pub const ANSWER_WATCH: Duration = Duration::from_micros(50);
-/// How long the I/O thread watches for an answer after waking an application thread.
-pub const REPLY_WATCH: Duration = Duration::from_micros(50);
-/// How long the I/O thread polls its sockets for the next request after an answer.
-pub const NET_WATCH: Duration = Duration::from_micros(150);
+/// The longest any adaptive watch lasts, whatever a sleep costs.
+pub const WATCH_LIMIT: Duration = Duration::from_micros(50);
+/// The shortest budget an adaptive watch is given, whatever a sleep was measured to cost.
+pub const WATCH_FLOOR: Duration = Duration::from_micros(5);
+/// How many sleeps' worth (numerator, denominator) the answer watch may spend: its catch
+/// spares the watcher's sleep, the I/O thread's signal and the watcher's wake-up latency,
+/// which delays every thread of the exchange after it.
+pub const ANSWER_FACTOR: (u32, u32) = (5, 1);
+/// How many sleeps' worth the reply watch may spend: its catch spares this thread's sleep
+/// and the answering thread's signal, little more.
+pub const REPLY_FACTOR: (u32, u32) = (3, 2);
+/// How many sleeps' worth the network watch may spend: its catch spares this thread's sleep
+/// and keeps the exchange awake (see [`ANSWER_FACTOR`]).
+pub const NET_FACTOR: (u32, u32) = (5, 1);
 
-/// Empty watches in a row that turn a watch off.
-pub const WATCH_CREDIT: u32 = 4;
+/// A watch's credit when fully on: each catch adds one, each empty watch takes
+/// [`MISS_COST`], and at 0 the watch is off. So four empty watches in a row turn it off, and
+/// so does any run in which more than one watch in four comes up empty.
+pub const WATCH_CREDIT: u32 = 12;
+/// The credit an empty watch takes.
+pub const MISS_COST: u32 = 3;
 /// Opportunities a watch that is off skips before it tries again.
 pub const WATCH_RETRY: u32 = 64;
 
-/// One adaptive watch: on while it catches what it watches for. See the module docs.
+/// Every how many blocking waits (and, separately, wake-up signals) a thread times one.
+pub const SAMPLE_EVERY: u32 = 8;
+/// A blocking wait slept when it was off the CPU at least this long (else it found its
+/// event at once, and its CPU time says nothing about sleeping).
+const SLEPT_OFF_CPU: Duration = Duration::from_micros(20);
+
+/// The thread CPU time of a sleep and wake-up (blocking call to return), as measured.
+static SLEEP_CPU: CpuAverage = CpuAverage::new(Duration::from_micros(6));
+/// The thread CPU time of a signal that wakes a sleeping thread, as measured.
+static SIGNAL_CPU: CpuAverage = CpuAverage::new(Duration::from_micros(4));
+
+/// Whether the watches are on for this process (`ZMQRS_WATCH=off` turns them off).
+pub fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| watches_on(std::env::var("ZMQRS_WATCH").ok().as_deref()))
+}
+
+/// What a value of `ZMQRS_WATCH` means: "off" (any case) or "0" turns the watches off.
+fn watches_on(var: Option<&str>) -> bool {
+    !var.is_some_and(|v| v.eq_ignore_ascii_case("off") || v == "0")
+}
+
+/// What one sleep costs here: the sleeper's CPU time plus the waker's, as measured.
+pub fn sleep_cost() -> Duration {
+    SLEEP_CPU.get() + SIGNAL_CPU.get()
+}
+
+/// How long an adaptive watch may last: `factor` sleeps' worth, within [`WATCH_FLOOR`] and
+/// [`WATCH_LIMIT`].
+pub fn budget(factor: (u32, u32)) -> Duration {
+    (sleep_cost() * factor.0 / factor.1).clamp(WATCH_FLOOR, WATCH_LIMIT)
+}
+
+/// A moving average of sampled CPU times, shared by the threads of the process (a racing
+/// update may lose a sample; the average stays an average).
+struct CpuAverage {
+    nanos: AtomicU64,
+}
+
+impl CpuAverage {
+    const fn new(initial: Duration) -> CpuAverage {
+        CpuAverage {
+            nanos: AtomicU64::new(initial.as_nanos() as u64),
+        }
+    }
+
+    fn get(&self) -> Duration {
+        Duration::from_nanos(self.nanos.load(Ordering::Relaxed))
+    }
+
+    /// Adds a sample with weight 1/16 (a sample above 1 ms, a preempted thread, counts as
+    /// 1 ms).
+    fn add(&self, sample: Duration) {
+        let old = self.nanos.load(Ordering::Relaxed);
+        let new = sample.as_nanos().min(1_000_000) as u64;
+        let avg = if new >= old {
+            old + (new - old) / 16
+        } else {
+            old - (old - new) / 16
+        };
+        self.nanos.store(avg, Ordering::Relaxed);
+    }
+
+    /// Adds the CPU time of the blocking wait `s` timed, if it slept.
+    fn add_wait(&self, s: Sample) {
+        let cpu = crate::sys::thread_cpu_time().saturating_sub(s.cpu);
+        if s.wall.elapsed().saturating_sub(cpu) >= SLEPT_OFF_CPU {
+            self.add(cpu);
+        }
+    }
+}
+
+thread_local! {
+    /// Waits and signals this thread skips before it times the next one of each.
+    static UNTIL_SAMPLE: Cell<(u32, u32)> = const { Cell::new((0, 0)) };
+}
+
+/// A blocking wait or a signal being timed.
+#[derive(Debug)]
+pub struct Sample {
+    cpu: Duration,
+    wall: Instant,
+}
+
+/// Whether this thread times its next wait (`wait`) or signal: every [`SAMPLE_EVERY`]th.
+fn sample(wait: bool) -> Option<Sample> {
+    let due = UNTIL_SAMPLE.with(|c| {
+        let (mut w, mut s) = c.get();
+        let n = if wait { &mut w } else { &mut s };
+        let due = *n == 0;
+        *n = if due { SAMPLE_EVERY - 1 } else { *n - 1 };
+        c.set((w, s));
+        due
+    });
+    due.then(|| Sample {
+        cpu: crate::sys::thread_cpu_time(),
+        wall: Instant::now(),
+    })
+}
+
+/// Before a blocking wait (a socket's sleep on its mailbox, an I/O thread's poll).
+pub fn sleep_begin() -> Option<Sample> {
+    sample(true)
+}
+
+/// After the blocking wait `sample` timed: when it slept, its CPU time is a sleep's.
+pub fn sleep_end(sample: Option<Sample>) {
+    if let Some(s) = sample {
+        SLEEP_CPU.add_wait(s);
+    }
+}
+
+/// Before a signal that wakes a sleeping thread.
+pub fn signal_begin() -> Option<Sample> {
+    sample(false)
+}
+
+/// After the signal `sample` timed.
+pub fn signal_end(sample: Option<Sample>) {
+    if let Some(s) = sample {
+        SIGNAL_CPU.add(crate::sys::thread_cpu_time().saturating_sub(s.cpu));
+    }
+}
+
+/// One adaptive watch: on while it catches what it watches for within the budget. See the
+/// module docs.
 #[derive(Debug)]
 pub struct Watch {
-    /// Watches allowed before the next success; 0: off.
+    /// Watches allowed before the next catch; 0: off.
     credit: u32,
     /// Opportunities skipped while off.
     skipped: u32,
@@ -85,9 +242,9 @@ impl Watch {
     /// How the watch went: it caught what it watched for, or not.
     pub fn record(&mut self, caught: bool) {
         self.credit = if caught {
-            WATCH_CREDIT
+            (self.credit + 1).min(WATCH_CREDIT)
         } else {
-            self.credit.saturating_sub(1)
+            self.credit.saturating_sub(MISS_COST)
         };
     }
 }
@@ -115,11 +272,14 @@ impl SocketWatch {
         networked: bool,
         answer_due: bool,
     ) -> Option<Instant> {
+        if !enabled() {
+            return None;
+        }
         if !networked {
             return Some(Instant::now() + INPROC_SPIN);
         }
         if answer_due && self.answer.allowed() {
-            let caught = mailbox.spin_for(Instant::now() + ANSWER_WATCH);
+            let caught = mailbox.spin_for(Instant::now() + budget(ANSWER_FACTOR));
             self.answer.record(caught);
         }
         None
@@ -153,10 +313,10 @@ impl IoWatches {
     /// answer. True when commands came (the caller takes them, then calls
     /// [`IoWatches::reply_taken`]).
     pub fn reply_watch(&mut self, mailbox: &Mailbox) -> bool {
-        if !self.reply.allowed() {
+        if !enabled() || !self.reply.allowed() {
             return false;
         }
-        if mailbox.spin_for(Instant::now() + REPLY_WATCH) {
+        if mailbox.spin_for(Instant::now() + budget(REPLY_FACTOR)) {
             return true;
         }
         self.reply.record(false);
@@ -179,7 +339,7 @@ impl IoWatches {
         {
             return false;
         }
-        let got = watch_sockets(poll, events, mailbox);
+        let got = watch_sockets(poll, events, mailbox, Instant::now() + budget(NET_FACTOR));
         self.net.record(got || mailbox.has_pending());
         got
     }
@@ -191,10 +351,9 @@ impl Default for IoWatches {
     }
 }
 
-/// Polls without blocking, yielding the CPU between looks, for [`NET_WATCH`] or until an
-/// event comes (true) or a command does.
-fn watch_sockets(poll: &mut Poll, events: &mut Events, mailbox: &Mailbox) -> bool {
-    let until = Instant::now() + NET_WATCH;
+/// Polls without blocking, yielding the CPU between looks, until `until` or an event comes
+/// (true) or a command does.
+fn watch_sockets(poll: &mut Poll, events: &mut Events, mailbox: &Mailbox, until: Instant) -> bool {
     loop {
         if poll.poll(events, Some(Duration::ZERO)).is_err() {
             return false;
@@ -212,8 +371,6 @@ fn watch_sockets(poll: &mut Poll, events: &mut Events, mailbox: &Mailbox) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::Command;
-    use mio::Token;
 
     #[test]
     fn a_watch_stops_after_empty_watches_and_tries_again_later() {
@@ -223,42 +380,139 @@ mod tests {
             assert!(w.allowed());
             w.record(true);
         }
-        // A few empty ones in a row turn it off...
-        for _ in 0..WATCH_CREDIT {
+        // Four empty ones in a row turn it off...
+        for _ in 0..WATCH_CREDIT / MISS_COST {
             assert!(w.allowed());
             w.record(false);
         }
         for _ in 0..WATCH_RETRY - 1 {
             assert!(!w.allowed());
         }
-        // ...until it tries once more; one answer brings it fully back.
+        // ...until it tries once more; answers bring it back, one at a time: after three
+        // catches, one empty watch no longer turns it off.
         assert!(!w.allowed());
+        for _ in 0..MISS_COST {
+            assert!(w.allowed());
+            w.record(true);
+        }
+        w.record(false);
         assert!(w.allowed());
-        w.record(true);
-        assert_eq!(w.credit, WATCH_CREDIT, "fully back");
+    }
+
+    /// Break-even is one empty watch in four: above, a watch goes off however its catches
+    /// and misses mix; below, it stays on.
+    fn on_after(pattern: &[bool], rounds: usize) -> bool {
+        let mut w = Watch::new();
+        let mut watched = 0;
+        for &caught in pattern.iter().cycle().take(pattern.len() * rounds) {
+            if w.allowed() {
+                watched += 1;
+                w.record(caught);
+            }
+        }
+        watched == pattern.len() * rounds
+    }
+
+    #[test]
+    fn a_watch_that_misses_more_than_one_in_four_goes_off() {
+        assert!(!on_after(&[true, false], 50));
+        assert!(!on_after(&[true, true, false], 50));
+        assert!(on_after(&[true, true, true, true, false], 50));
+        assert!(on_after(&[true], 50));
+    }
+
+    #[test]
+    fn zmqrs_watch_off_or_0_turns_the_watches_off() {
+        assert!(watches_on(None));
+        assert!(watches_on(Some("on")));
+        assert!(watches_on(Some("")));
+        assert!(!watches_on(Some("off")));
+        assert!(!watches_on(Some("OFF")));
+        assert!(!watches_on(Some("0")));
+    }
+
+    #[test]
+    fn the_budget_follows_the_measured_cost_of_a_sleep_within_its_bounds() {
+        let avg = CpuAverage::new(Duration::from_micros(10));
+        for _ in 0..200 {
+            avg.add(Duration::from_micros(2));
+        }
+        assert!(avg.get() < Duration::from_micros(3), "{:?}", avg.get());
+        // A preempted sample counts as 1 ms at most.
+        avg.add(Duration::from_secs(5));
+        assert!(avg.get() < Duration::from_micros(70), "{:?}", avg.get());
+        for f in [ANSWER_FACTOR, REPLY_FACTOR, NET_FACTOR, (0, 1), (1000, 1)] {
+            let b = budget(f);
+            assert!(b >= WATCH_FLOOR && b <= WATCH_LIMIT, "{b:?}");
+        }
+    }
+
+    #[test]
+    fn a_thread_times_one_wait_in_sample_every() {
+        std::thread::spawn(|| {
+            let timed = (0..SAMPLE_EVERY * 4)
+                .filter(|_| sleep_begin().is_some())
+                .count();
+            assert_eq!(timed, 4);
+            // Signals are counted apart from waits.
+            assert!(signal_begin().is_some());
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn a_real_sleep_is_measured_and_a_wait_that_did_not_sleep_is_not() {
+        let avg = CpuAverage::new(Duration::from_micros(500));
+        // A wait that found its event at once: not a sleep, nothing recorded.
+        let s = Sample {
+            cpu: crate::sys::thread_cpu_time(),
+            wall: Instant::now(),
+        };
+        avg.add_wait(s);
+        assert_eq!(avg.get(), Duration::from_micros(500));
+        // A real sleep costs the thread little CPU: the average moves down.
+        let s = Sample {
+            cpu: crate::sys::thread_cpu_time(),
+            wall: Instant::now(),
+        };
+        std::thread::sleep(Duration::from_millis(2));
+        avg.add_wait(s);
+        assert!(avg.get() < Duration::from_micros(500), "{:?}", avg.get());
     }
 
     #[test]
     fn the_socket_watch_sees_an_event_or_a_command_or_gives_up() {
+        use crate::command::Command;
         let mut poll = Poll::new().unwrap();
         let mut events = Events::with_capacity(4);
         let mailbox = Mailbox::new().unwrap();
-        // Nothing happens: it gives up after NET_WATCH.
+        let span = Duration::from_micros(200);
+        // Nothing happens: it gives up at the deadline.
         let t = Instant::now();
-        assert!(!watch_sockets(&mut poll, &mut events, &mailbox));
-        assert!(t.elapsed() >= NET_WATCH);
+        assert!(!watch_sockets(&mut poll, &mut events, &mailbox, t + span));
+        assert!(t.elapsed() >= span);
         // A readable socket is an event.
         let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
         b.set_nonblocking(true).unwrap();
         let mut b = mio::net::UnixStream::from_std(b);
         poll.registry()
-            .register(&mut b, Token(1), mio::Interest::READABLE)
+            .register(&mut b, mio::Token(1), mio::Interest::READABLE)
             .unwrap();
         std::io::Write::write_all(&mut a, b"x").unwrap();
-        assert!(watch_sockets(&mut poll, &mut events, &mailbox));
-        assert_eq!(events.iter().next().map(|e| e.token()), Some(Token(1)));
+        let until = Instant::now() + Duration::from_secs(5);
+        assert!(watch_sockets(&mut poll, &mut events, &mailbox, until));
+        assert_eq!(events.iter().next().map(|e| e.token()), Some(mio::Token(1)));
         // A command ends the watch too (the loop takes it), without an event.
+        let mut poll = Poll::new().unwrap();
         mailbox.send(Command::Stop);
-        assert!(!watch_sockets(&mut poll, &mut events, &mailbox));
+        let t = Instant::now();
+        assert!(!watch_sockets(
+            &mut poll,
+            &mut events,
+            &mailbox,
+            t + Duration::from_secs(5)
+        ));
+        assert!(t.elapsed() < Duration::from_secs(1));
     }
 }

@@ -240,7 +240,10 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
         }
         if !watches.net_watch(&mut poll, &mut events, &mailbox) {
             let timeout = host.timers.next_timeout();
-            if let Err(e) = poll.poll(&mut events, timeout) {
+            let sample = crate::watch::sleep_begin();
+            let polled = poll.poll(&mut events, timeout);
+            crate::watch::sleep_end(sample);
+            if let Err(e) = polled {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     return;
                 }

@@ -5,6 +5,7 @@
 //!   credentials, `ZMQ_USE_FD` duplicates, `sendmsg` without SIGPIPE, and the conversion
 //!   between [`std::net::SocketAddr`] and the C socket address structs.
 //! - [`event`]: the eventfd of the signaler, `poll`, and the epoll set of `zmq_poller`.
+//! - [`clock`]: the calling thread's CPU clock (the watch policy's measure of a sleep).
 //! - [`lookup`]: the C library's look-ups: getaddrinfo, getifaddrs, interface names and
 //!   indexes, the user and group databases.
 //!
@@ -33,10 +34,12 @@ macro_rules! syscall {
     }};
 }
 
+pub mod clock;
 pub mod event;
 pub mod lookup;
 pub mod socket;
 
+pub use clock::thread_cpu_time;
 pub use event::{
     epoll_create, epoll_ctl, epoll_wait, eventfd, eventfd_read, eventfd_write, poll, poll_readable,
     ppoll,
