@@ -30,15 +30,9 @@ while [ $# -gt 0 ]; do
 done
 [ ${#INTERVALS[@]} -gt 0 ] || INTERVALS=(0 20 100 1000 10000)
 
-zmqrs_need gcc libzmq3-dev util-linux || exit 2
-[ -f "$ZMQRS_LIB" ] || { echo "bench: $ZMQRS_LIB missing; run cargo build --release" >&2; exit 2; }
+zmqrs_need util-linux || exit 2
 B="$CACHE/bench-cpu"
-mkdir -p "$B/theirs" "$B/ours/lib"
-gcc -O2 -Wall -Wextra -Werror -std=c99 -o "$B/theirs/cpu_bench" "$here/cpu_bench.c" -lzmq || exit 1
-zmqrs_stage_lib "$B/ours/lib"
-gcc -O2 -Wall -Wextra -Werror -std=c99 -I"$ZMQRS_ROOT/include" -o "$B/ours/cpu_bench" \
-    "$here/cpu_bench.c" -L"$B/ours/lib" -Wl,-rpath,"$B/ours/lib" -Wl,--enable-new-dtags -lzmq || exit 1
-zmqrs_check_ours "$B/ours/cpu_bench" "$B/ours/lib" || exit 1
+bench_build_c "$B" cpu_bench || exit $?
 [ $OMQ = 1 ] && { omq_build || exit $?; }
 
 # run WHO SERVER_ROLE CLIENT_ROLE INTERVAL COUNT -> "cpu_per_exchange_us latency_us" or "- -"

@@ -4,6 +4,8 @@
 #
 #   bench_build DIR PROG...   builds perf/PROG.cpp into DIR/theirs/bin and DIR/ours/bin
 #                             (ours linked by rpath to target/release, checked with ldd)
+#   bench_build_c DIR NAME    builds bench/NAME.c into DIR/theirs/NAME (Debian's header and
+#                             libzmq) and DIR/ours/NAME (ours, by rpath to a staged copy, checked)
 #   median FIGURE...          the median, or "-" when any run failed
 #   ratio A B                 A/B with two decimals, or "-"
 #   clamp V LO HI             V as an integer within [LO, HI]
@@ -49,6 +51,22 @@ bench_build() {
             return 1
         fi
     done
+}
+
+bench_build_c() {
+    local B=$1 name=$2 src="$here_lib/$2.c" cflags=(-O2 -Wall -Wextra -Werror -std=c99)
+    zmqrs_need gcc libzmq3-dev || return 2
+    [ -f "$ZMQRS_LIB" ] || { echo "bench: $ZMQRS_LIB missing; run cargo build --release" >&2; return 2; }
+    mkdir -p "$B/theirs" "$B/ours/lib"
+    gcc "${cflags[@]}" -o "$B/theirs/$name" "$src" -lzmq || return 1
+    zmqrs_stage_lib "$B/ours/lib"
+    gcc "${cflags[@]}" -I"$ZMQRS_ROOT/include" -o "$B/ours/$name" "$src" -L"$B/ours/lib" \
+        -Wl,-rpath,"$B/ours/lib" -Wl,--enable-new-dtags -lzmq || return 1
+    zmqrs_check_ours "$B/ours/$name" "$B/ours/lib" || return 1
+    if env -u LD_LIBRARY_PATH ldd "$B/theirs/$name" | grep -q "$B"; then
+        echo "bench: the Debian build of $name loads our library" >&2
+        return 1
+    fi
 }
 
 _bench_build_one() { # B SRC NAME HEADER PROG... -- LDFLAGS...

@@ -62,19 +62,8 @@ else
 fi
 IO_THREADS=(1 2 4)
 
-zmqrs_need gcc libzmq3-dev || exit 2
-[ -f "$ZMQRS_LIB" ] || { echo "bench: $ZMQRS_LIB missing; run cargo build --release" >&2; exit 2; }
 B="$CACHE/bench-scale"
-mkdir -p "$B/theirs" "$B/ours/lib"
-gcc -O2 -Wall -Wextra -Werror -std=c99 -o "$B/theirs/scale_bench" "$here/scale_bench.c" -lzmq || exit 1
-zmqrs_stage_lib "$B/ours/lib"
-gcc -O2 -Wall -Wextra -Werror -std=c99 -I"$ZMQRS_ROOT/include" -o "$B/ours/scale_bench" \
-    "$here/scale_bench.c" -L"$B/ours/lib" -Wl,-rpath,"$B/ours/lib" -Wl,--enable-new-dtags -lzmq || exit 1
-zmqrs_check_ours "$B/ours/scale_bench" "$B/ours/lib" || exit 1
-if env -u LD_LIBRARY_PATH ldd "$B/theirs/scale_bench" | grep -q "$B"; then
-    echo "bench: the Debian build of scale_bench loads our library" >&2
-    exit 1
-fi
+bench_build_c "$B" scale_bench || exit $?
 [ $OMQ = 1 ] && { omq_build || exit $?; }
 
 # File descriptors: the ROUTER holds one per connection, a DEALER process two per socket (the
