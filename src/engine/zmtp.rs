@@ -692,12 +692,16 @@ impl Engine {
             if enc.is_empty() {
                 break;
             }
-            enc.grow_batch(MAX_WRITE_BATCH);
+            let full = !enc.has_room();
             if !self.flush_out()? {
                 // The socket is full: its next writable edge drives us again.
                 break;
             }
             progress = true;
+            // A full batch that went out whole: the peer keeps up, larger writes pay.
+            if let Some(enc) = self.enc.as_mut().filter(|e| full && e.is_empty()) {
+                enc.grow_batch(MAX_WRITE_BATCH);
+            }
         }
         Ok(progress)
     }

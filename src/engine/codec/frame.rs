@@ -652,12 +652,13 @@ impl Encoder {
         self.pending < self.batch_size
     }
 
-    /// Doubles the batch, up to `max` bytes, when it is full (a busy connection: fewer,
-    /// larger writes). Bodies written in place keep their threshold.
+    /// Doubles the batch, up to `max` bytes. The engine calls it when a full batch went out
+    /// in one flush (a busy connection whose peer keeps up: fewer, larger writes), never
+    /// when the socket is full: a slow peer's connection keeps a small batch, so it holds
+    /// little beyond the pipe's HWM and its bytes stay in cache. Bodies written in place
+    /// keep their threshold.
     pub fn grow_batch(&mut self, max: usize) {
-        if !self.has_room() && self.batch_size < max {
-            self.batch_size = (self.batch_size * 2).min(max);
-        }
+        self.batch_size = (self.batch_size * 2).min(max.max(self.batch_size));
     }
 
     /// Whether nothing waits to be written.
@@ -1397,12 +1398,9 @@ mod tests {
         dec.grow_buffer(40);
         // Capped at 40: the 32 unread bytes stay, 8 are free.
         assert_eq!(dec.read_buf().len(), 8);
-        // Writes: the batch doubles only when full.
+        // Writes: the batch doubles at each call, up to the cap.
         let mut enc = Encoder::with_batch(Framing::V3, 16);
-        enc.push(msg(b"abc", 0));
-        enc.grow_batch(64);
-        assert!(enc.has_room());
-        for _ in 0..3 {
+        for _ in 0..4 {
             enc.push(msg(b"abc", 0));
         }
         assert!(!enc.has_room(), "20 bytes pending in a 16-byte batch");
@@ -1411,9 +1409,16 @@ mod tests {
         for _ in 0..3 {
             enc.push(msg(b"abc", 0));
         }
+        assert!(!enc.has_room(), "35 bytes pending in a 32-byte batch");
         enc.grow_batch(64);
         enc.grow_batch(64);
-        assert!(enc.has_room(), "grown once per full batch: 64");
+        enc.grow_batch(64);
+        for _ in 0..5 {
+            enc.push(msg(b"abc", 0));
+        }
+        assert!(enc.has_room(), "60 bytes pending in the 64-byte cap");
+        enc.push(msg(b"abc", 0));
+        assert!(!enc.has_room(), "65 bytes: never past the cap");
     }
 
     #[test]
