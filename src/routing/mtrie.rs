@@ -1,22 +1,81 @@
 //! Subscriptions per pipe (the PUB/XPUB side): which pipes want a message.
 //!
-//! Invariants: each node holds the set of pipes (slot indices, no duplicates) subscribed to
-//! its prefix; a node with no pipes and no children is removed (except the root), so the
-//! trie holds exactly the live subscriptions. A pipe subscribed twice to one topic is in the
-//! set once (one unsubscription removes it). Children are sorted by byte.
+//! Invariants: each prefix holds the set of pipes (slot indices, no duplicates) subscribed
+//! to it; prefixes with no pipe are not in the tree (see `radix`), so it holds exactly the
+//! live subscriptions. A pipe subscribed twice to one topic is in the set once (one
+//! unsubscription removes it).
+
+use super::radix::{Radix, Value};
 
 /// A multi-pipe subscription trie. See the module documentation.
 #[derive(Default, Debug)]
 pub struct Mtrie {
-    root: Node,
+    tree: Radix<PipeSet>,
     /// Prefixes with at least one pipe: ZMQ_TOPICS_COUNT.
     prefixes: usize,
 }
 
+/// The pipes subscribed to one prefix: most prefixes have one, held without an allocation.
 #[derive(Default, Debug)]
-struct Node {
-    pipes: Vec<usize>,
-    children: Vec<(u8, Node)>,
+enum PipeSet {
+    #[default]
+    Empty,
+    One(usize),
+    /// Two or more.
+    Many(Box<[usize]>),
+}
+
+impl Value for PipeSet {
+    fn is_empty(&self) -> bool {
+        matches!(self, PipeSet::Empty)
+    }
+}
+
+impl PipeSet {
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            PipeSet::Empty => &[],
+            PipeSet::One(p) => std::slice::from_ref(p),
+            PipeSet::Many(v) => v,
+        }
+    }
+
+    /// Adds `pipe` (no effect when present).
+    fn insert(&mut self, pipe: usize) {
+        *self = match std::mem::take(self) {
+            PipeSet::Empty => PipeSet::One(pipe),
+            PipeSet::One(p) if p == pipe => PipeSet::One(p),
+            PipeSet::One(p) => PipeSet::Many(Box::new([p, pipe])),
+            PipeSet::Many(v) if v.contains(&pipe) => PipeSet::Many(v),
+            PipeSet::Many(v) => {
+                let mut v = v.into_vec();
+                v.reserve_exact(1);
+                v.push(pipe);
+                PipeSet::Many(v.into_boxed_slice())
+            }
+        }
+    }
+
+    /// Removes `pipe`: what that did to the set.
+    fn remove(&mut self, pipe: usize) -> RmResult {
+        let Some(i) = self.as_slice().iter().position(|&p| p == pipe) else {
+            return RmResult::NotFound;
+        };
+        *self = match std::mem::take(self) {
+            PipeSet::Many(v) if v.len() > 2 => {
+                let mut v = v.into_vec();
+                v.swap_remove(i);
+                PipeSet::Many(v.into_boxed_slice())
+            }
+            PipeSet::Many(v) => PipeSet::One(v[1 - i]),
+            _ => PipeSet::Empty,
+        };
+        if self.is_empty() {
+            RmResult::LastValueRemoved
+        } else {
+            RmResult::ValuesRemain
+        }
+    }
 }
 
 /// What removing one subscription did.
@@ -30,82 +89,12 @@ pub enum RmResult {
     ValuesRemain,
 }
 
-impl Node {
-    fn is_empty(&self) -> bool {
-        self.pipes.is_empty() && self.children.is_empty()
-    }
-
-    fn rm(&mut self, prefix: &[u8], pipe: usize) -> RmResult {
-        match prefix.split_first() {
-            None => match self.pipes.iter().position(|&p| p == pipe) {
-                None => RmResult::NotFound,
-                Some(i) => {
-                    self.pipes.swap_remove(i);
-                    if self.pipes.is_empty() {
-                        RmResult::LastValueRemoved
-                    } else {
-                        RmResult::ValuesRemain
-                    }
-                }
-            },
-            Some((&b, rest)) => {
-                let Ok(i) = self.children.binary_search_by_key(&b, |c| c.0) else {
-                    return RmResult::NotFound;
-                };
-                let r = self.children[i].1.rm(rest, pipe);
-                if self.children[i].1.is_empty() {
-                    self.children.remove(i);
-                }
-                r
-            }
-        }
-    }
-
-    fn rm_pipe(
-        &mut self,
-        pipe: usize,
-        path: &mut Vec<u8>,
-        only_last: bool,
-        f: &mut dyn FnMut(&[u8]),
-    ) -> usize {
-        let mut emptied = 0;
-        if let Some(i) = self.pipes.iter().position(|&p| p == pipe) {
-            self.pipes.swap_remove(i);
-            if self.pipes.is_empty() {
-                emptied += 1;
-            }
-            if !only_last || self.pipes.is_empty() {
-                f(path);
-            }
-        }
-        for (b, c) in &mut self.children {
-            path.push(*b);
-            emptied += c.rm_pipe(pipe, path, only_last, f);
-            path.pop();
-        }
-        self.children.retain(|(_, c)| !c.is_empty());
-        emptied
-    }
-}
-
 impl Mtrie {
     /// Subscribes `pipe` to `prefix`; true when no pipe was subscribed to it before.
     pub fn add(&mut self, prefix: &[u8], pipe: usize) -> bool {
-        let mut n = &mut self.root;
-        for &b in prefix {
-            let i = match n.children.binary_search_by_key(&b, |c| c.0) {
-                Ok(i) => i,
-                Err(i) => {
-                    n.children.insert(i, (b, Node::default()));
-                    i
-                }
-            };
-            n = &mut n.children[i].1;
-        }
-        let first = n.pipes.is_empty();
-        if !n.pipes.contains(&pipe) {
-            n.pipes.push(pipe);
-        }
+        let set = self.tree.entry(prefix);
+        let first = set.is_empty();
+        set.insert(pipe);
         if first {
             self.prefixes += 1;
         }
@@ -114,18 +103,31 @@ impl Mtrie {
 
     /// Unsubscribes `pipe` from `prefix`.
     pub fn rm(&mut self, prefix: &[u8], pipe: usize) -> RmResult {
-        let r = self.root.rm(prefix, pipe);
+        let r = self
+            .tree
+            .update(prefix, |set| set.remove(pipe))
+            .unwrap_or(RmResult::NotFound);
         if r == RmResult::LastValueRemoved {
             self.prefixes -= 1;
         }
         r
     }
 
-    /// Removes every subscription of `pipe`, calling `f` with each of its topics (with
-    /// `only_last`, only with those no other pipe is subscribed to).
+    /// Removes every subscription of `pipe`, calling `f` with each of its topics in byte
+    /// order (with `only_last`, only with those no other pipe is subscribed to).
     pub fn rm_pipe(&mut self, pipe: usize, only_last: bool, mut f: impl FnMut(&[u8])) {
-        let emptied = self.root.rm_pipe(pipe, &mut Vec::new(), only_last, &mut f);
-        self.prefixes -= emptied;
+        let mut topics = Vec::new();
+        self.tree.for_each(|prefix, set| {
+            if set.as_slice().contains(&pipe) {
+                topics.push(prefix.to_vec());
+            }
+        });
+        for topic in topics {
+            let r = self.rm(&topic, pipe);
+            if !only_last || r == RmResult::LastValueRemoved {
+                f(&topic);
+            }
+        }
     }
 
     /// How many distinct prefixes have a pipe.
@@ -136,25 +138,16 @@ impl Mtrie {
     /// Calls `f` with every pipe subscribed to a prefix of `data` (a pipe may come more
     /// than once when it has several matching subscriptions).
     pub fn match_pipes(&self, data: &[u8], mut f: impl FnMut(usize)) {
-        let mut n = &self.root;
-        let mut rest = data;
-        loop {
-            n.pipes.iter().for_each(|&p| f(p));
-            let Some((&b, r)) = rest.split_first() else {
-                return;
-            };
-            match n.children.binary_search_by_key(&b, |c| c.0) {
-                Ok(i) => n = &n.children[i].1,
-                Err(_) => return,
-            }
-            rest = r;
-        }
+        self.tree.walk(data, |set| {
+            set.as_slice().iter().for_each(|&p| f(p));
+            false
+        });
     }
 
     /// Whether nothing is subscribed.
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
-        self.root.is_empty()
+        self.tree.is_empty()
     }
 }
 
