@@ -24,7 +24,7 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{alloc, alloc_zeroed, dealloc, Layout};
-use std::cell::UnsafeCell;
+use std::cell::{RefCell, UnsafeCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
@@ -184,9 +184,67 @@ fn init_ring(class: usize, class_size: usize) -> &'static Ring {
     INIT_RINGS[class].get_or_init(|| new_ring(INIT_CLASS_BYTES, class_size))
 }
 
+/// Classes (up to 1 KiB) whose buffers a thread also keeps for itself.
+const LOCAL_CLASSES: usize = 16;
+/// Buffers a thread keeps per such class.
+const LOCAL_DEPTH: usize = 8;
+
+/// The buffers of small classes this thread freed last, taken back by its next allocations
+/// without an atomic operation: a message built and dropped by one thread (a PUB send no
+/// subscriber matches, a part dropped at the HWM) then costs no trip through the ring.
+/// Messages that cross threads still go through the rings: the freeing thread's stack
+/// fills, and what does not fit goes to the ring. Given back when the thread ends.
+struct Local {
+    bufs: [[*mut u8; LOCAL_DEPTH]; LOCAL_CLASSES],
+    len: [u8; LOCAL_CLASSES],
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        for (c, bufs) in self.bufs.iter().enumerate() {
+            for &p in &bufs[..usize::from(self.len[c])] {
+                let real = class_size(c);
+                // SAFETY: each kept buffer came from `take` with its class's size and is
+                // used by nobody (it was given back).
+                unsafe { give(p, real, ring) };
+            }
+        }
+    }
+}
+
+thread_local! {
+    static LOCAL: RefCell<Local> = const {
+        RefCell::new(Local {
+            bufs: [[std::ptr::null_mut(); LOCAL_DEPTH]; LOCAL_CLASSES],
+            len: [0; LOCAL_CLASSES],
+        })
+    };
+}
+
+/// The size of class `c`'s buffers (the inverse of [`class_of`]).
+fn class_size(c: usize) -> usize {
+    let base = 1usize << (c / 4 + 6);
+    base + (c % 4 + 1) * (base >> 2)
+}
+
 /// A buffer of at least `size` bytes (aligned to [`ALIGN`]) and its real size, to give back
 /// to [`free`]. None when out of memory.
 pub fn alloc_buf(size: usize) -> Option<(*mut u8, usize)> {
+    if let Some((c, s)) = class_of(size).filter(|&(c, _)| c < LOCAL_CLASSES) {
+        // (While the thread ends, its stack is gone: the ring serves.)
+        let kept = LOCAL
+            .try_with(|l| {
+                let mut l = l.try_borrow_mut().ok()?;
+                let n = l.len[c].checked_sub(1)?;
+                l.len[c] = n;
+                Some(l.bufs[c][usize::from(n)])
+            })
+            .ok()
+            .flatten();
+        if let Some(p) = kept {
+            return Some((p, s));
+        }
+    }
     take(size, ring, alloc)
 }
 
@@ -195,6 +253,25 @@ pub fn alloc_buf(size: usize) -> Option<(*mut u8, usize)> {
 /// # Safety
 /// `p` must come from `alloc_buf` with this `real` size, and not be used afterwards.
 pub unsafe fn free_buf(p: *mut u8, real: usize) {
+    if let Some((c, _)) = class_of(real).filter(|&(c, s)| c < LOCAL_CLASSES && s == real) {
+        let kept = LOCAL
+            .try_with(|l| {
+                let Ok(mut l) = l.try_borrow_mut() else {
+                    return false;
+                };
+                let n = usize::from(l.len[c]);
+                if n == LOCAL_DEPTH {
+                    return false;
+                }
+                l.bufs[c][n] = p;
+                l.len[c] += 1;
+                true
+            })
+            .unwrap_or(false);
+        if kept {
+            return;
+        }
+    }
     // SAFETY: the caller's contract, passed on.
     unsafe { give(p, real, ring) }
 }
@@ -279,6 +356,48 @@ mod tests {
             let (_, r) = class_of(s).unwrap();
             assert!(r >= s && r < s + s / 4 + 1, "{s} -> {r}");
         }
+    }
+
+    #[test]
+    fn class_sizes_invert_class_of() {
+        for c in 0..CLASSES {
+            assert_eq!(
+                class_of(class_size(c)),
+                Some((c, class_size(c))),
+                "class {c}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_thread_takes_back_what_it_freed_and_the_rest_goes_to_the_ring() {
+        // (A class no other test uses, on a thread of its own: its stack starts empty.)
+        std::thread::spawn(|| {
+            let bufs: Vec<_> = (0..LOCAL_DEPTH + 2)
+                .map(|_| alloc_buf(700).unwrap())
+                .collect();
+            for &(p, r) in &bufs {
+                // SAFETY: p came from alloc_buf with size r and is not used again.
+                unsafe { free_buf(p, r) };
+            }
+            // The last freed come back first, from the thread's own stack.
+            let (p, _) = alloc_buf(700).unwrap();
+            assert_eq!(p, bufs[LOCAL_DEPTH - 1].0);
+            // SAFETY: as above.
+            unsafe { free_buf(p, bufs[0].1) };
+            // Another thread never gets one this thread keeps.
+            let kept: Vec<usize> = bufs[..LOCAL_DEPTH].iter().map(|b| b.0 as usize).collect();
+            std::thread::spawn(move || {
+                let (q, r) = alloc_buf(700).unwrap();
+                assert!(!kept.contains(&(q as usize)));
+                // SAFETY: as above.
+                unsafe { free_buf(q, r) };
+            })
+            .join()
+            .unwrap();
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

@@ -290,7 +290,8 @@ pub unsafe extern "C" fn zmq_send(
             // SAFETY: the caller's contract.
             unsafe { std::slice::from_raw_parts(buf.cast(), len) }
         };
-        let mut m = Msg::from_slice(data)?;
+        let mut m = Msg::new();
+        m.assign_copy(data)?;
         send_msg(&mut sock, &mut m, flags)
     })
 }

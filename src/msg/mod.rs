@@ -355,7 +355,10 @@ impl Msg {
         if size <= INLINE_CAP {
             return Ok(Msg::small_from(&[0; INLINE_CAP], size, 0, None));
         }
-        Msg::heap_with_size(size)
+        let mut m = Msg::new();
+        // SAFETY: `m` is valid for writes and, empty, holds nothing to drop.
+        unsafe { Msg::write_heap(&mut m, size) }?;
+        Ok(m)
     }
 
     /// As [`Msg::with_size`], written straight into `dst` (`zmq_msg_init_size`): no `Msg`
@@ -366,19 +369,22 @@ impl Msg {
     /// `dst` must be valid for writing a `Msg`; what it held is overwritten, not dropped.
     #[inline]
     pub unsafe fn write_with_size(dst: *mut Msg, size: usize) -> Result<()> {
-        let m = if size <= INLINE_CAP {
-            Msg::small_from(&[0; INLINE_CAP], size, 0, None)
-        } else {
-            Msg::heap_with_size(size)?
-        };
+        if size > INLINE_CAP {
+            // SAFETY: the caller's contract.
+            return unsafe { Msg::write_heap(dst, size) };
+        }
         // SAFETY: the caller's contract.
-        unsafe { dst.write(m) };
+        unsafe { dst.write(Msg::small_from(&[0; INLINE_CAP], size, 0, None)) };
         Ok(())
     }
 
-    /// A heap message of `size` bytes (more than [`INLINE_CAP`]).
+    /// A heap message of `size` bytes (more than [`INLINE_CAP`]), written into `dst`
+    /// field by field where it stays (see [`write_with_size`](Self::write_with_size)).
+    ///
+    /// # Safety
+    /// As `write_with_size`. On error `dst` is left as it was.
     #[inline]
-    fn heap_with_size(size: usize) -> Result<Msg> {
+    unsafe fn write_heap(dst: *mut Msg, size: usize) -> Result<()> {
         let offset = std::mem::size_of::<Block>();
         let total = offset.checked_add(size).ok_or(Error::NoMem)?;
         let (p, real) = msg_pool::alloc_buf(total).ok_or(Error::NoMem)?;
@@ -393,23 +399,26 @@ impl Msg {
                 alloc_size: real,
             })
         };
-        // Built in one piece (see `small_from`: no narrow store before the move out).
-        Ok(Msg {
-            payload: Payload {
-                heap: HeapRef {
-                    block,
-                    // SAFETY: offset lies within the allocation; the bytes after it are ours.
-                    data: unsafe { p.add(offset) },
-                    len: size,
+        // SAFETY: the caller's contract; offset lies within the allocation, and the bytes
+        // after it are ours.
+        unsafe {
+            dst.write(Msg {
+                payload: Payload {
+                    heap: HeapRef {
+                        block,
+                        data: p.add(offset),
+                        len: size,
+                    },
                 },
-            },
-            metadata: None,
-            routing_id: 0,
-            flags: 0,
-            inline_len: 0,
-            kind: Kind::Heap,
-            magic: MAGIC,
-        })
+                metadata: None,
+                routing_id: 0,
+                flags: 0,
+                inline_len: 0,
+                kind: Kind::Heap,
+                magic: MAGIC,
+            })
+        };
+        Ok(())
     }
 
     /// A message holding a copy of `data` inline, with `flags`: for data of at most
@@ -446,6 +455,18 @@ impl Msg {
             kind: Kind::Vsm,
             magic: MAGIC,
         }
+    }
+
+    /// Makes this message a copy of `data` (what it held is released): as
+    /// [`from_slice`](Self::from_slice), built where it stays, as
+    /// [`write_with_size`](Self::write_with_size) is. On error the message is closed.
+    #[inline]
+    pub fn assign_copy(&mut self, data: &[u8]) -> Result<()> {
+        self.close();
+        // SAFETY: `self` is valid for writes, and a closed message holds nothing to drop.
+        unsafe { Msg::write_with_size(self, data.len()) }?;
+        self.data_mut().copy_from_slice(data);
+        Ok(())
     }
 
     /// A message holding a copy of `data`.
@@ -768,6 +789,29 @@ impl Msg {
     /// A second message sharing this one's bytes (heap bytes are reference counted); both
     /// are marked shared.
     pub fn share(&mut self) -> Msg {
+        self.add_refs(1);
+        if let Some(md) = &self.metadata {
+            md.acquire(1);
+        }
+        self.alias()
+    }
+
+    /// `n` messages sharing this one's bytes, the last being this message itself: the
+    /// references of all copies are added at once (one atomic addition for the bytes, one
+    /// for the metadata), not one per copy, so a fan-out to many pipes writes the count's
+    /// cache line once. `n == 0` drops the message.
+    pub fn into_copies(mut self, n: usize) -> Copies {
+        if n > 1 {
+            self.add_refs(n - 1);
+            if let Some(md) = &self.metadata {
+                md.acquire(n - 1);
+            }
+        }
+        Copies { msg: self, left: n }
+    }
+
+    /// Counts `n` more owners of heap bytes, and marks them shared.
+    fn add_refs(&mut self, n: usize) {
         if self.kind == Kind::Heap {
             self.flags |= SHARED;
             // SAFETY: the block is live; Relaxed suffices for an increment (as in Arc).
@@ -777,12 +821,20 @@ impl Msg {
                     .block
                     .as_ref()
                     .refs
-                    .fetch_add(1, Ordering::Relaxed)
+                    .fetch_add(n, Ordering::Relaxed)
             };
         }
+    }
+
+    /// A bitwise second owner of the bytes and metadata, whose references the caller has
+    /// already counted (`add_refs`, `MetadataRef::acquire`).
+    fn alias(&self) -> Msg {
         Msg {
             payload: self.payload,
-            metadata: self.metadata.clone(),
+            metadata: self
+                .metadata
+                .as_ref()
+                .map(|md| MetadataRef { inner: md.inner }),
             routing_id: self.routing_id,
             flags: self.flags,
             inline_len: self.inline_len,
@@ -853,6 +905,46 @@ impl Msg {
     pub fn clear(&mut self) {
         self.release();
         *self = Msg::new();
+    }
+}
+
+/// Copies of one message, counted in advance ([`Msg::into_copies`]). Copies not taken are
+/// given back when it is dropped.
+pub struct Copies {
+    msg: Msg,
+    /// Copies not yet handed out, the original (handed out last) included.
+    left: usize,
+}
+
+impl Iterator for Copies {
+    type Item = Msg;
+
+    fn next(&mut self) -> Option<Msg> {
+        match self.left {
+            0 => None,
+            1 => {
+                self.left = 0;
+                Some(self.msg.take())
+            }
+            _ => {
+                self.left -= 1;
+                Some(self.msg.alias())
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl Drop for Copies {
+    fn drop(&mut self) {
+        // Each copy not handed out is dropped as the owner it was counted as; the original
+        // (when still here) is dropped with the iterator.
+        for _ in 1..self.left {
+            drop(self.msg.alias());
+        }
     }
 }
 
@@ -1073,6 +1165,64 @@ mod tests {
         assert!(m.is_valid());
         m.close();
         assert!(!m.is_valid());
+    }
+
+    static FREED_COPIES: AtomicU32 = AtomicU32::new(0);
+    unsafe extern "C" fn count_free_copies(data: *mut c_void, _hint: *mut c_void) {
+        FREED_COPIES.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: data is the box the test leaked for this message.
+        drop(unsafe { Box::from_raw(data.cast::<[u8; 4]>()) });
+    }
+
+    #[test]
+    fn copies_counted_at_once_share_the_bytes_and_give_back_what_is_not_taken() {
+        let buf = Box::into_raw(Box::new(*b"wxyz"));
+        // SAFETY: buf is a live 4-byte allocation that count_free_copies releases once.
+        let mut m = unsafe {
+            Msg::from_user_data(
+                buf.cast(),
+                4,
+                Some((count_free_copies, std::ptr::null_mut())),
+            )
+        }
+        .unwrap();
+        let md = MetadataRef::new(Metadata::new(Vec::new()));
+        let probe = md.clone();
+        m.set_metadata(Some(md));
+        m.set_flags(MORE);
+        let mut copies = m.into_copies(4);
+        assert_eq!(copies.size_hint(), (4, Some(4)));
+        assert_eq!(
+            probe.count(),
+            1 + 4,
+            "one reference per copy, taken at once"
+        );
+        let a = copies.next().unwrap();
+        let b = copies.next().unwrap();
+        assert!(a.is_shared() && a.more());
+        assert_eq!(a.data().as_ptr(), b.data().as_ptr());
+        assert_eq!(b.data(), b"wxyz");
+        // The two copies not taken (the original among them) go back with the iterator.
+        drop(copies);
+        assert_eq!(probe.count(), 1 + 2);
+        assert_eq!(FREED_COPIES.load(Ordering::SeqCst), 0);
+        drop(a);
+        assert!(!b.is_shared(), "the last owner");
+        drop(b);
+        assert_eq!(FREED_COPIES.load(Ordering::SeqCst), 1);
+        assert_eq!(probe.count(), 1);
+        // All taken: the last is the message itself; none: the message is dropped.
+        let all: Vec<Msg> = Msg::from_slice(&[3u8; 100])
+            .unwrap()
+            .into_copies(3)
+            .collect();
+        assert!(all.iter().all(|c| c.data() == [3u8; 100] && c.is_shared()));
+        assert_eq!(Msg::from_slice(b"x").unwrap().into_copies(0).count(), 0);
+        let one: Vec<Msg> = Msg::from_slice(&[4u8; 100])
+            .unwrap()
+            .into_copies(1)
+            .collect();
+        assert!(!one[0].is_shared());
     }
 
     #[test]

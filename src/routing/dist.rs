@@ -168,15 +168,11 @@ impl Dist {
     /// The message is always taken.
     pub fn send_to_matching(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
         let more = msg.more();
-        let mut m = msg.take();
+        // Pipes without room leave first: every pipe left takes a copy, so the copies are
+        // counted at once (see `Msg::into_copies`) rather than one atomic step per pipe.
         let mut i = 0;
         while i < self.matching {
-            let idx = self.pipes[i];
-            let p = pipes.get(idx);
-            if p.write(m.share()).is_ok() {
-                if !more {
-                    p.flush();
-                }
+            if pipes.get(self.pipes[i]).check_write() {
                 i += 1;
             } else {
                 // Full (or closing): out of the matching, active and eligible ranges.
@@ -188,7 +184,20 @@ impl Dist {
                 self.swap(self.active, self.eligible);
             }
         }
-        drop(m);
+        if self.matching == 0 {
+            // Released where it lies: a message moved out only to be dropped costs a copy
+            // (one that waits for the stores that just built it).
+            msg.clear();
+        } else {
+            let copies = msg.take().into_copies(self.matching);
+            for (&idx, m) in self.pipes[..self.matching].iter().zip(copies) {
+                let p = pipes.get(idx);
+                p.write_unchecked(m);
+                if !more {
+                    p.flush();
+                }
+            }
+        }
         if !more {
             self.active = self.eligible;
         }
