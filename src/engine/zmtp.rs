@@ -18,7 +18,9 @@ use std::time::Duration;
 use super::base::{self, Closed, Step};
 use super::codec::command::{self, Properties, ZmtpCommand};
 use super::codec::error::CodecError;
-use super::codec::frame::{Decoder, Encoder, Framing, MAX_READ_BUFFER, MAX_WRITE_BATCH};
+use super::codec::frame::{
+    Decoder, Encoder, Framing, DEFAULT_BATCH, MAX_READ_BUFFER, MAX_WRITE_BATCH,
+};
 use super::codec::greeting::{GreetingParser, MechanismName, OurGreeting, PeerGreeting, Progress};
 use super::codec::socket_type;
 use super::EngineStatus;
@@ -698,9 +700,14 @@ impl Engine {
                 break;
             }
             progress = true;
-            // A full batch that went out whole: the peer keeps up, larger writes pay.
-            if let Some(enc) = self.enc.as_mut().filter(|e| full && e.is_empty()) {
-                enc.grow_batch(MAX_WRITE_BATCH);
+            // A full batch that went out whole: the peer keeps up, larger writes pay. Bytes
+            // left: the socket is full, the peer is the slower one; smaller batches again.
+            if let Some(enc) = self.enc.as_mut() {
+                if !enc.is_empty() {
+                    enc.shrink_batch(DEFAULT_BATCH);
+                } else if full {
+                    enc.grow_batch(MAX_WRITE_BATCH);
+                }
             }
         }
         Ok(progress)

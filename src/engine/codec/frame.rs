@@ -661,6 +661,13 @@ impl Encoder {
         self.batch_size = (self.batch_size * 2).min(max.max(self.batch_size));
     }
 
+    /// Halves the batch, down to `min` bytes: the engine calls it when the socket filled up
+    /// before the batch was written (a peer slower than us gets small batches again, so its
+    /// connection holds little beyond the pipe's HWM).
+    pub fn shrink_batch(&mut self, min: usize) {
+        self.batch_size = (self.batch_size / 2).max(min.min(self.batch_size));
+    }
+
     /// Whether nothing waits to be written.
     pub fn is_empty(&self) -> bool {
         self.pending == 0
@@ -1413,12 +1420,29 @@ mod tests {
         enc.grow_batch(64);
         enc.grow_batch(64);
         enc.grow_batch(64);
+        enc.shrink_batch(16);
+        enc.grow_batch(64);
         for _ in 0..5 {
             enc.push(msg(b"abc", 0));
         }
         assert!(enc.has_room(), "60 bytes pending in the 64-byte cap");
         enc.push(msg(b"abc", 0));
         assert!(!enc.has_room(), "65 bytes: never past the cap");
+        // Halved at each call, down to the floor.
+        for _ in 0..4 {
+            enc.shrink_batch(16);
+        }
+        let mut small = Encoder::with_batch(Framing::V3, 16);
+        small.shrink_batch(32); // a floor above the batch leaves it as it is
+        for e in [&mut enc, &mut small] {
+            e.consume(e.pending());
+            for _ in 0..3 {
+                e.push(msg(b"abc", 0));
+            }
+            assert!(e.has_room(), "15 bytes pending in a 16-byte batch");
+            e.push(msg(b"abc", 0));
+            assert!(!e.has_room(), "20 bytes: the batch is 16 again");
+        }
     }
 
     #[test]
