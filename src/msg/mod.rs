@@ -352,12 +352,9 @@ impl Msg {
 
     /// A message of `size` bytes with unspecified content (zeroed when inline).
     pub fn with_size(size: usize) -> Result<Msg> {
-        if size <= INLINE_CAP {
-            return Ok(Msg::small_from(&[0; INLINE_CAP], size, 0, None));
-        }
         let mut m = Msg::new();
         // SAFETY: `m` is valid for writes and, empty, holds nothing to drop.
-        unsafe { Msg::write_heap(&mut m, size) }?;
+        unsafe { Msg::write_with_size(&mut m, size) }?;
         Ok(m)
     }
 
@@ -463,8 +460,13 @@ impl Msg {
     #[inline]
     pub fn assign_copy(&mut self, data: &[u8]) -> Result<()> {
         self.close();
-        // SAFETY: `self` is valid for writes, and a closed message holds nothing to drop.
-        unsafe { Msg::write_with_size(self, data.len()) }?;
+        if data.len() <= INLINE_CAP {
+            // SAFETY: `self` is valid for writes, and a closed message holds nothing to drop.
+            unsafe { (self as *mut Msg).write(Msg::small(data, 0)) };
+            return Ok(());
+        }
+        // SAFETY: as above.
+        unsafe { Msg::write_heap(self, data.len()) }?;
         self.data_mut().copy_from_slice(data);
         Ok(())
     }
@@ -474,8 +476,8 @@ impl Msg {
         if data.len() <= INLINE_CAP {
             return Ok(Msg::small(data, 0));
         }
-        let mut m = Msg::with_size(data.len())?;
-        m.data_mut().copy_from_slice(data);
+        let mut m = Msg::new();
+        m.assign_copy(data)?;
         Ok(m)
     }
 
@@ -793,7 +795,8 @@ impl Msg {
         if let Some(md) = &self.metadata {
             md.acquire(1);
         }
-        self.alias()
+        // SAFETY: both references of the copy were just counted.
+        unsafe { self.alias() }
     }
 
     /// `n` messages sharing this one's bytes, the last being this message itself: the
@@ -826,9 +829,13 @@ impl Msg {
         }
     }
 
-    /// A bitwise second owner of the bytes and metadata, whose references the caller has
-    /// already counted (`add_refs`, `MetadataRef::acquire`).
-    fn alias(&self) -> Msg {
+    /// A bitwise second owner of the bytes and metadata.
+    ///
+    /// # Safety
+    /// The caller has already counted the reference the copy owns, on the heap block
+    /// (`add_refs`) and on the metadata (`MetadataRef::acquire`): an uncounted copy would
+    /// free them twice.
+    unsafe fn alias(&self) -> Msg {
         Msg {
             payload: self.payload,
             metadata: self
@@ -928,7 +935,8 @@ impl Iterator for Copies {
             }
             _ => {
                 self.left -= 1;
-                Some(self.msg.alias())
+                // SAFETY: `into_copies` counted a reference for each of the `left` copies.
+                Some(unsafe { self.msg.alias() })
             }
         }
     }
@@ -943,7 +951,9 @@ impl Drop for Copies {
         // Each copy not handed out is dropped as the owner it was counted as; the original
         // (when still here) is dropped with the iterator.
         for _ in 1..self.left {
-            drop(self.msg.alias());
+            // SAFETY: as in `next`: this copy's references were counted; dropping it gives
+            // them back.
+            drop(unsafe { self.msg.alias() });
         }
     }
 }

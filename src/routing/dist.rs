@@ -254,6 +254,38 @@ mod tests {
     }
 
     #[test]
+    fn shared_bytes_reach_the_pipes_with_room_only() {
+        // (The counting itself is `Msg::into_copies`'s test, with a free function.)
+        let (mut pipes, mut peers, mut d) = setup(3, 1);
+        // Pipe 1 takes a message and is full.
+        d.match_pipe(1);
+        d.send_to_matching(&mut pipes, &mut part(b"first", false))
+            .unwrap();
+        let mut m = Msg::from_slice(&[7; 100]).unwrap();
+        d.send_to_all(&mut pipes, &mut m).unwrap();
+        assert_eq!(m.size(), 0, "the caller's message is taken");
+        let mut got: Vec<Vec<Msg>> = peers
+            .iter_mut()
+            .map(|p| {
+                p.set_in_active();
+                std::iter::from_fn(|| p.read()).collect()
+            })
+            .collect();
+        assert_eq!(got[1].len(), 1, "the full pipe was skipped");
+        assert_eq!(got[1][0].data(), b"first");
+        let (a, c) = (got[0].pop().unwrap(), got[2].pop().unwrap());
+        assert!(a.data() == [7; 100] && a.is_shared());
+        assert_eq!(a.data().as_ptr(), c.data().as_ptr());
+        drop(a);
+        assert!(!c.is_shared(), "two copies, counted exactly");
+        // With every pipe full, the message is released and the caller's is empty.
+        let mut m = Msg::from_slice(&[8; 100]).unwrap();
+        d.send_to_all(&mut pipes, &mut m).unwrap();
+        assert_eq!(m.size(), 0);
+        assert!(peers.iter_mut().all(|p| p.read().is_none()));
+    }
+
+    #[test]
     fn matching_pipes_get_the_message_whole() {
         let (mut pipes, mut peers, mut d) = setup(3, 0);
         d.match_pipe(0);

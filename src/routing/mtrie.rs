@@ -5,7 +5,7 @@
 //! live subscriptions. A pipe subscribed twice to one topic is in the set once (one
 //! unsubscription removes it).
 
-use super::radix::{Radix, Value};
+use super::radix::{insert_at, remove_at, Radix, Value};
 
 /// A multi-pipe subscription trie. See the module documentation.
 #[derive(Default, Debug)]
@@ -47,11 +47,10 @@ impl PipeSet {
             PipeSet::One(p) if p == pipe => PipeSet::One(p),
             PipeSet::One(p) => PipeSet::Many(Box::new([p, pipe])),
             PipeSet::Many(v) if v.contains(&pipe) => PipeSet::Many(v),
-            PipeSet::Many(v) => {
-                let mut v = v.into_vec();
-                v.reserve_exact(1);
-                v.push(pipe);
-                PipeSet::Many(v.into_boxed_slice())
+            PipeSet::Many(mut v) => {
+                let end = v.len();
+                insert_at(&mut v, end, pipe);
+                PipeSet::Many(v)
             }
         }
     }
@@ -62,10 +61,9 @@ impl PipeSet {
             return RmResult::NotFound;
         };
         *self = match std::mem::take(self) {
-            PipeSet::Many(v) if v.len() > 2 => {
-                let mut v = v.into_vec();
-                v.swap_remove(i);
-                PipeSet::Many(v.into_boxed_slice())
+            PipeSet::Many(mut v) if v.len() > 2 => {
+                remove_at(&mut v, i);
+                PipeSet::Many(v)
             }
             PipeSet::Many(v) => PipeSet::One(v[1 - i]),
             _ => PipeSet::Empty,
@@ -191,14 +189,34 @@ mod tests {
         t.add(b"x", 2);
         t.add(b"y", 1);
         t.add(b"yz", 1);
+        t.add(b"a", 1);
+        assert_eq!(t.num_prefixes(), 4);
         let mut gone = Vec::new();
         t.rm_pipe(1, true, |topic| gone.push(topic.to_vec()));
-        gone.sort();
-        assert_eq!(gone, vec![b"y".to_vec(), b"yz".to_vec()]);
+        // In byte order; "x" is not reported: pipe 2 still has it.
+        assert_eq!(gone, vec![b"a".to_vec(), b"y".to_vec(), b"yz".to_vec()]);
+        assert_eq!(t.num_prefixes(), 1);
         assert_eq!(matches(&t, b"yz"), Vec::<usize>::new());
         let mut all = Vec::new();
         t.rm_pipe(2, false, |topic| all.push(topic.to_vec()));
         assert_eq!(all, vec![b"x".to_vec()]);
+        assert!(t.is_empty());
+        assert_eq!(t.num_prefixes(), 0);
+    }
+
+    #[test]
+    fn many_pipes_on_one_prefix() {
+        let mut t = Mtrie::default();
+        for p in [4, 7, 9, 7] {
+            t.add(b"t", p);
+        }
+        assert_eq!(matches(&t, b"topic"), vec![4, 7, 9]);
+        assert_eq!(t.rm(b"t", 7), RmResult::ValuesRemain);
+        assert_eq!(t.rm(b"t", 7), RmResult::NotFound);
+        assert_eq!(matches(&t, b"t"), vec![4, 9]);
+        assert_eq!(t.rm(b"t", 4), RmResult::ValuesRemain);
+        assert_eq!(matches(&t, b"t"), vec![9]);
+        assert_eq!(t.rm(b"t", 9), RmResult::LastValueRemoved);
         assert!(t.is_empty());
     }
 }

@@ -14,7 +14,8 @@
 //!   arrays (a node has at most 256 children).
 //!
 //! No operation recurses: a topic is as long as a message may be, and the depth of the
-//! tree is the peer's choice.
+//! tree is the peer's choice. Splitting or merging a node copies its label, so adding or
+//! removing a prefix costs up to the length of the longest prefix it shares bytes with.
 
 /// What a node holds for its prefix; the empty value means "not subscribed".
 pub trait Value: Default {
@@ -29,9 +30,23 @@ impl Value for u32 {
 }
 
 /// A radix tree of prefixes. See the module documentation.
-#[derive(Default, Debug)]
+#[derive(Default)]
 pub struct Radix<V> {
     root: Node<V>,
+}
+
+impl<V: Value + std::fmt::Debug> std::fmt::Debug for Radix<V> {
+    /// The prefixes and their values (walked, not recursed: the tree may be deep).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut all = Vec::new();
+        self.for_each(|prefix, v| {
+            all.push((
+                String::from_utf8_lossy(prefix).into_owned(),
+                format!("{v:?}"),
+            ))
+        });
+        f.debug_map().entries(all).finish()
+    }
 }
 
 impl<V> Drop for Radix<V> {
@@ -46,7 +61,8 @@ impl<V> Drop for Radix<V> {
     }
 }
 
-#[derive(Default, Debug)]
+#[derive(Default)]
+#[cfg_attr(test, derive(Debug))]
 struct Node<V> {
     label: Box<[u8]>,
     keys: Box<[u8]>,
@@ -55,7 +71,7 @@ struct Node<V> {
 }
 
 /// `b` with `x` inserted at `i`, reallocated to its exact new size.
-fn insert_at<T>(b: &mut Box<[T]>, i: usize, x: T) {
+pub(super) fn insert_at<T>(b: &mut Box<[T]>, i: usize, x: T) {
     let mut v = std::mem::take(b).into_vec();
     v.reserve_exact(1);
     v.insert(i, x);
@@ -63,7 +79,7 @@ fn insert_at<T>(b: &mut Box<[T]>, i: usize, x: T) {
 }
 
 /// `b` without its element at `i`, reallocated to its exact new size.
-fn remove_at<T>(b: &mut Box<[T]>, i: usize) -> T {
+pub(super) fn remove_at<T>(b: &mut Box<[T]>, i: usize) -> T {
     let mut v = std::mem::take(b).into_vec();
     let x = v.remove(i);
     *b = v.into_boxed_slice();
@@ -136,7 +152,9 @@ impl<V: Value> Node<V> {
 }
 
 impl<V: Value> Radix<V> {
-    /// The value of `prefix`, created empty (with the nodes on its way) when absent.
+    /// The value of `prefix`, created empty (with the nodes on its way) when absent. The
+    /// caller gives it a value: a node left empty breaks the invariant until `update` on
+    /// its prefix tidies it.
     pub fn entry(&mut self, prefix: &[u8]) -> &mut V {
         let mut n = &mut self.root;
         let mut rest = prefix;
