@@ -104,11 +104,22 @@ impl<V: Value> Node<V> {
         }
     }
 
-    /// The index of the child keyed by `b`. A scan, not a binary search: the keys are
-    /// bytes, a few to a cache line, and each step of a binary search waits for the last.
+    /// The index of the child keyed by `b`. Keys are often a run of consecutive bytes
+    /// (digits, letters): then `b`'s place is computed, found or not, without a search
+    /// whose exit the CPU could not predict. Otherwise a scan: the keys are bytes, a few to
+    /// a cache line, and each step of a binary search would wait for the last.
     #[inline]
     fn child(&self, b: u8) -> Option<usize> {
-        self.keys.iter().position(|&k| k == b)
+        let keys = &*self.keys;
+        let (&first, &last) = (keys.first()?, keys.last()?);
+        let i = usize::from(b.wrapping_sub(first));
+        if keys.get(i) == Some(&b) {
+            return Some(i);
+        }
+        if usize::from(last - first) + 1 == keys.len() {
+            return None;
+        }
+        keys.iter().position(|&k| k == b)
     }
 
     /// Cuts the label after `at` bytes: the rest moves, with the value and the children,
@@ -403,8 +414,9 @@ mod tests {
             x
         };
         for _ in 0..20_000 {
+            // Keys a, c, d: children both in runs (c, d) and with gaps (a, c).
             let len = (next() % 6) as usize;
-            let key: Vec<u8> = (0..len).map(|_| b"ab"[(next() % 2) as usize]).collect();
+            let key: Vec<u8> = (0..len).map(|_| b"acd"[(next() % 3) as usize]).collect();
             if next() % 3 == 0 {
                 let had = m.get(&key).copied().unwrap_or(0);
                 let got = t.update(&key, std::mem::take).unwrap_or(0);
@@ -414,7 +426,7 @@ mod tests {
                 *t.entry(&key) += 1;
                 *m.entry(key).or_default() += 1;
             }
-            let data: Vec<u8> = (0..6).map(|_| b"ab"[(next() % 2) as usize]).collect();
+            let data: Vec<u8> = (0..6).map(|_| b"acd"[(next() % 3) as usize]).collect();
             let want: Vec<u32> = (0..=data.len())
                 .filter_map(|n| m.get(&data[..n]).copied())
                 .collect();
