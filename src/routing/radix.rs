@@ -426,7 +426,7 @@ mod tests {
                 *t.entry(&key) += 1;
                 *m.entry(key).or_default() += 1;
             }
-            let data: Vec<u8> = (0..6).map(|_| b"acd"[(next() % 3) as usize]).collect();
+            let data: Vec<u8> = (0..6).map(|_| b"abcde"[(next() % 5) as usize]).collect();
             let want: Vec<u32> = (0..=data.len())
                 .filter_map(|n| m.get(&data[..n]).copied())
                 .collect();
