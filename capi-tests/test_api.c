@@ -55,6 +55,43 @@ static void test_messages(void) {
     CHECK(freed == 1); /* exactly once, by the last copy */
 }
 
+/* Copies of one message that sockets drop (a PUB with no subscriber, a ROUTER sending to a
+ * routing id it does not know) each give back their own reference: the original stays whole
+ * and its bytes are freed once, when it is closed. */
+static void test_dropped_copies_leave_the_original_whole(void) {
+    void *ctx = zmq_ctx_new();
+    void *pub = zmq_socket(ctx, ZMQ_PUB);
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    CHECK_OK(zmq_bind(pub, "inproc://dropped-copies-pub"));
+    freed = 0;
+    char *data = malloc(100);
+    memset(data, 'o', 100);
+    zmq_msg_t orig, copy;
+    CHECK_OK(zmq_msg_init_data(&orig, data, 100, count_free, NULL));
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(zmq_msg_init(&copy));
+        CHECK_OK(zmq_msg_copy(&copy, &orig));
+        CHECK(zmq_msg_send(&copy, pub, 0) == 100);
+        CHECK_OK(zmq_msg_init(&copy));
+        CHECK_OK(zmq_msg_copy(&copy, &orig));
+        CHECK(zmq_send(router, "nobody", 6, ZMQ_SNDMORE) == 6);
+        CHECK(zmq_msg_send(&copy, router, 0) == 100);
+        /* Fresh messages of the same size must not land on the original's bytes. */
+        zmq_msg_t other;
+        CHECK_OK(zmq_msg_init_size(&other, 100));
+        memset(zmq_msg_data(&other), 'n', 100);
+        CHECK_OK(zmq_msg_close(&other));
+    }
+    CHECK(freed == 0);
+    CHECK(zmq_msg_get(&orig, ZMQ_SHARED) == 0);
+    CHECK(memchr(zmq_msg_data(&orig), 'n', 100) == NULL);
+    CHECK_OK(zmq_msg_close(&orig));
+    CHECK(freed == 1);
+    CHECK_OK(zmq_close(pub));
+    CHECK_OK(zmq_close(router));
+    CHECK_OK(zmq_ctx_term(ctx));
+}
+
 static void test_bad_handles_and_arguments(void) {
     CHECK_ERRNO(zmq_close(NULL), ENOTSOCK);
     CHECK(zmq_socket(NULL, ZMQ_PAIR) == NULL && zmq_errno() == EFAULT);
@@ -372,6 +409,7 @@ static void test_steerable_proxy_waits_for_a_peerless_backend_and_still_obeys_co
 
 int main(void) {
     RUN(test_messages);
+    RUN(test_dropped_copies_leave_the_original_whole);
     RUN(test_bad_handles_and_arguments);
     RUN(test_context_options);
     RUN(test_socket_type_errors);

@@ -910,7 +910,9 @@ impl Msg {
 
     /// Turns this message into an empty one, keeping nothing (as after `zmq_msg_init`).
     pub fn clear(&mut self) {
-        self.release();
+        // The old value is dropped by the assignment: one release. (Releasing first left
+        // a shared message's kind as it was, so the drop released it a second time, and
+        // another copy's bytes were freed under it.)
         *self = Msg::new();
     }
 }
@@ -1040,6 +1042,42 @@ mod tests {
         assert_eq!(c.data(), b"abcd");
         drop(c);
         assert_eq!(FREED.load(Ordering::SeqCst), 1);
+    }
+
+    static FREED_CLEARED: AtomicU32 = AtomicU32::new(0);
+    unsafe extern "C" fn count_free_cleared(data: *mut c_void, _hint: *mut c_void) {
+        FREED_CLEARED.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: data is the box the test leaked for this message.
+        drop(unsafe { Box::from_raw(data.cast::<[u8; 4]>()) });
+    }
+
+    #[test]
+    fn clearing_one_copy_releases_only_its_own_reference() {
+        let buf = Box::into_raw(Box::new(*b"abcd"));
+        // SAFETY: buf is a live 4-byte allocation that count_free_cleared releases once.
+        let mut m = unsafe {
+            Msg::from_user_data(
+                buf.cast(),
+                4,
+                Some((count_free_cleared, std::ptr::null_mut())),
+            )
+        }
+        .unwrap();
+        let mut copies: Vec<Msg> = (0..3).map(|_| m.share()).collect();
+        m.clear();
+        copies[0].clear();
+        assert_eq!(m.size(), 0);
+        assert_eq!(
+            FREED_CLEARED.load(Ordering::SeqCst),
+            0,
+            "two copies still hold it"
+        );
+        assert_eq!(copies[1].data(), b"abcd");
+        copies[1].clear();
+        assert!(!copies[2].is_shared(), "one owner left");
+        assert_eq!(FREED_CLEARED.load(Ordering::SeqCst), 0);
+        copies[2].clear();
+        assert_eq!(FREED_CLEARED.load(Ordering::SeqCst), 1);
     }
 
     static FREED_SHARED: AtomicU32 = AtomicU32::new(0);
