@@ -857,13 +857,19 @@ impl Msg {
         self.kind = Kind::Closed;
     }
 
+    /// Gives up this message's reference to its heap bytes (freeing them when it was the
+    /// last); the message is then empty, whether or not other copies remain.
     fn release(&mut self) {
         if self.kind != Kind::Heap {
             return;
         }
-        // SAFETY: the heap arm is live; after this the message no longer refers to it.
+        // SAFETY: the heap arm is live (checked above).
+        let h = unsafe { self.payload.heap };
+        self.kind = Kind::Vsm;
+        self.inline_len = 0;
+        // SAFETY: `h` was this message's reference to a live block; the message no longer
+        // refers to it.
         unsafe {
-            let h = self.payload.heap;
             // The sole owner frees without a locked decrement (nobody else can add a
             // reference: that takes one): most messages are never shared.
             let refs = &h.block.as_ref().refs;
@@ -889,8 +895,6 @@ impl Msg {
                 }
             }
         }
-        self.kind = Kind::Vsm;
-        self.inline_len = 0;
     }
 
     /// A message part for tests: a copy of `b`, with MORE when `more`.
@@ -910,9 +914,10 @@ impl Msg {
 
     /// Turns this message into an empty one, keeping nothing (as after `zmq_msg_init`).
     pub fn clear(&mut self) {
-        // The old value is dropped by the assignment: one release. (Releasing first left
-        // a shared message's kind as it was, so the drop released it a second time, and
-        // another copy's bytes were freed under it.)
+        // The old value is dropped by the assignment: one release. (A release here first
+        // once left a shared message's kind as it was, and the drop released it again,
+        // freeing the bytes under the other copies; `release` now empties the message in
+        // every case.)
         *self = Msg::new();
     }
 }
