@@ -7,7 +7,8 @@
 //!
 //! Size classes: four per power of two, from 65 bytes to 256 KiB (48 classes). Each class keeps
 //! at most about 1 MiB (8 to 8192 buffers: a queue of small messages between a fast writer and a slower
-//! reader must not fall back to malloc); what does not fit is freed normally. Buffers kept
+//! reader must not fall back to malloc), and a class of up to 2 KiB at least 2048 buffers (a
+//! burst freed by the reader of a full default-HWM queue); what does not fit is freed normally. Buffers kept
 //! here stay allocated for the life of the process.
 //!
 //! In front of the rings, each thread keeps the last few small buffers it freed (up to 8 per
@@ -174,9 +175,22 @@ impl Ring {
 static RINGS: [OnceLock<Ring>; CLASSES] = [const { OnceLock::new() }; CLASSES];
 static INIT_RINGS: [OnceLock<Ring>; CLASSES] = [const { OnceLock::new() }; CLASSES];
 
-/// A ring of at most about `bytes` of buffers of `class_size` (a power of two, 8 to 8192).
+/// Buffers a ring of a class up to [`SMALL_KEPT_UP_TO`] bytes keeps at least, whatever its
+/// byte budget: a queue at the default HWM (1000 each way: an inproc pipe holds 2000) is freed
+/// in bursts by its reader, and a ring that cannot hold the burst sends the rest to `free`
+/// while the writer mallocs new ones (measured: 1 KiB messages, whose 1280-byte class had
+/// 512 slots, ran at 0.72x libzmq on one CPU; 900-byte ones, 1024 slots, did not).
+const SMALL_KEPT: usize = 2048;
+/// See [`SMALL_KEPT`] (at most 4 MiB kept per such class).
+const SMALL_KEPT_UP_TO: usize = 2048;
+
+/// A ring of at most about `bytes` of buffers of `class_size` (a power of two of slots, 8 to
+/// 8192), or of [`SMALL_KEPT`] small ones.
 fn new_ring(bytes: usize, class_size: usize) -> Ring {
-    let cap = (bytes / class_size).clamp(8, 8192);
+    let mut cap = (bytes / class_size).clamp(8, 8192);
+    if class_size <= SMALL_KEPT_UP_TO {
+        cap = cap.max(SMALL_KEPT);
+    }
     Ring::new(cap.next_power_of_two() / if cap.is_power_of_two() { 1 } else { 2 })
 }
 
@@ -360,6 +374,22 @@ mod tests {
             let (_, r) = class_of(s).unwrap();
             assert!(r >= s && r < s + s / 4 + 1, "{s} -> {r}");
         }
+    }
+
+    #[test]
+    fn rings_of_small_classes_hold_a_full_queue() {
+        let slots = |size| new_ring(CLASS_BYTES, size).mask + 1;
+        assert_eq!(
+            slots(1280),
+            SMALL_KEPT,
+            "1 KiB messages: 1 MiB alone gave 512"
+        );
+        assert_eq!(
+            slots(80),
+            8192,
+            "the byte budget still rules where it gives more"
+        );
+        assert_eq!(slots(4096), 256, "larger classes keep their byte budget");
     }
 
     #[test]
