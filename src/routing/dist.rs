@@ -188,6 +188,14 @@ impl Dist {
             // Released where it lies: a message moved out only to be dropped costs a copy
             // (one that waits for the stores that just built it).
             msg.clear();
+        } else if self.matching == 1 {
+            // One pipe (one subscriber, or a proxy's one peer): the message itself, moved
+            // once, with no count to take and no copies to hand out.
+            let p = pipes.get(self.pipes[0]);
+            p.write_unchecked(msg.take());
+            if !more {
+                p.flush();
+            }
         } else {
             let copies = msg.take().into_copies(self.matching);
             for (&idx, m) in self.pipes[..self.matching].iter().zip(copies) {
