@@ -116,12 +116,11 @@ pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
 unsafe fn msg_transfer(dest: *mut zmq_msg_t, src: *mut zmq_msg_t, share: bool) -> Result<c_int> {
     // SAFETY: the caller's contract; the reference is dropped before `src` is looked at
     // (they may be the same).
-    unsafe { msg_mut(dest) }?;
+    let d: *mut Msg = unsafe { msg_mut(dest) }?;
     // SAFETY: as above.
-    let s = unsafe { msg_mut(src) }?;
-    let m = if share { s.share() } else { s.take() };
-    // SAFETY: as above; the reference to `src` is no longer used.
-    *unsafe { msg_mut(dest) }? = m;
+    let s: *mut Msg = unsafe { msg_mut(src) }?;
+    // SAFETY: both were checked to be messages; `transfer` allows them to be the same.
+    unsafe { Msg::transfer(d, s, share) };
     Ok(0)
 }
 

@@ -813,10 +813,47 @@ impl Msg {
         Copies { msg: self, left: n }
     }
 
+    /// Moves (`share == false`, leaving `src` empty) or copies (sharing its bytes) `src`
+    /// into `dst`, whose old content is released first (`zmq_msg_move`, `zmq_msg_copy`).
+    /// The bits go from one to the other directly: a `Msg` built in a temporary and then
+    /// copied would be loaded right after the stores that built it, and wait for them (no
+    /// store forwarding to loads split differently), on every message.
+    ///
+    /// # Safety
+    /// Both must be valid, initialised messages; they may be the same (then nothing
+    /// changes).
+    pub unsafe fn transfer(dst: *mut Msg, src: *mut Msg, share: bool) {
+        if std::ptr::eq(dst, src) {
+            return;
+        }
+        if share {
+            // SAFETY: the caller's contract.
+            let s = unsafe { &mut *src };
+            s.add_refs(1);
+            if let Some(md) = &s.metadata {
+                md.acquire(1);
+            }
+        }
+        // SAFETY: distinct valid messages (checked above): `dst`'s old content is dropped
+        // before its bits are overwritten; the bits copied from `src` own the references
+        // counted above (a copy), or `src` gives them up by becoming empty (a move).
+        unsafe {
+            std::ptr::drop_in_place(dst);
+            std::ptr::copy_nonoverlapping(src, dst, 1);
+            if !share {
+                src.write(Msg::new());
+            }
+        }
+    }
+
     /// Counts `n` more owners of heap bytes, and marks them shared.
     fn add_refs(&mut self, n: usize) {
         if self.kind == Kind::Heap {
-            self.flags |= SHARED;
+            // Written only when it changes: a copy of this message that loads the line
+            // right after the store would wait for it (`transfer`).
+            if self.flags & SHARED == 0 {
+                self.flags |= SHARED;
+            }
             // SAFETY: the block is live; Relaxed suffices for an increment (as in Arc).
             unsafe {
                 self.payload
@@ -1083,6 +1120,37 @@ mod tests {
         assert_eq!(FREED_CLEARED.load(Ordering::SeqCst), 0);
         copies[2].clear();
         assert_eq!(FREED_CLEARED.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn transfer_moves_copies_and_leaves_a_message_given_as_both_alone() {
+        let md = MetadataRef::new(Metadata::new(Vec::new()));
+        let mut src = Msg::from_slice(&[7u8; 100]).unwrap();
+        src.set_metadata(Some(md.clone()));
+        let mut dst = Msg::from_slice(&[1u8; 200]).unwrap();
+        // SAFETY: two valid messages.
+        unsafe { Msg::transfer(&mut dst, &mut src, true) };
+        assert_eq!(dst.data(), &[7u8; 100][..], "the old content was replaced");
+        assert!(src.is_shared() && dst.is_shared());
+        assert_eq!(md.count(), 3, "both copies hold the metadata");
+        let mut moved = Msg::new();
+        // SAFETY: as above.
+        unsafe { Msg::transfer(&mut moved, &mut src, false) };
+        assert_eq!((src.size(), moved.data()), (0, &[7u8; 100][..]));
+        assert!(
+            src.metadata_ref().is_none(),
+            "a move leaves the source empty"
+        );
+        let p: *mut Msg = &mut moved;
+        for share in [true, false] {
+            // SAFETY: the same valid message as both.
+            unsafe { Msg::transfer(p, p, share) };
+        }
+        assert_eq!(moved.data(), &[7u8; 100][..]);
+        drop(moved);
+        assert!(!dst.is_shared(), "one owner left");
+        drop(dst);
+        assert_eq!(md.count(), 1);
     }
 
     static FREED_SHARED: AtomicU32 = AtomicU32::new(0);
