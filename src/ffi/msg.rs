@@ -114,13 +114,14 @@ pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
 /// # Safety
 /// As [`msg_mut`] for both; they may be the same message.
 unsafe fn msg_transfer(dest: *mut zmq_msg_t, src: *mut zmq_msg_t, share: bool) -> Result<c_int> {
-    // SAFETY: the caller's contract; the reference is dropped before `src` is looked at
-    // (they may be the same).
-    let d: *mut Msg = unsafe { msg_mut(dest) }?;
+    // SAFETY: the caller's contract. Each reference only checks its message and ends at once
+    // (the two may be the same).
+    unsafe { msg_mut(dest) }?;
     // SAFETY: as above.
-    let s: *mut Msg = unsafe { msg_mut(src) }?;
-    // SAFETY: both were checked to be messages; `transfer` allows them to be the same.
-    unsafe { Msg::transfer(d, s, share) };
+    unsafe { msg_mut(src) }?;
+    // SAFETY: both point to live messages (checked above) that no reference reaches, and the
+    // caller's thread alone uses them during the call; `transfer` allows them to be the same.
+    unsafe { Msg::transfer(dest.cast(), src.cast(), share) };
     Ok(0)
 }
 

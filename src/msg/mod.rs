@@ -820,22 +820,23 @@ impl Msg {
     /// store forwarding to loads split differently), on every message.
     ///
     /// # Safety
-    /// Both must be valid, initialised messages; they may be the same (then nothing
-    /// changes).
+    /// Both must be valid, initialised messages that nothing else reads or writes during the
+    /// call (no reference to either is alive); they may be the same (then nothing changes).
     pub unsafe fn transfer(dst: *mut Msg, src: *mut Msg, share: bool) {
         if std::ptr::eq(dst, src) {
             return;
         }
         if share {
-            // SAFETY: the caller's contract.
+            // SAFETY: the caller's contract: a live message nothing else reaches meanwhile.
             let s = unsafe { &mut *src };
             s.add_refs(1);
             if let Some(md) = &s.metadata {
                 md.acquire(1);
             }
         }
-        // SAFETY: distinct valid messages (checked above): `dst`'s old content is dropped
-        // before its bits are overwritten; the bits copied from `src` own the references
+        // SAFETY: two live messages at different addresses (checked above), 64 bytes each,
+        // so they cannot overlap: `dst`'s old content is dropped before its bits are
+        // overwritten; the bits copied from `src` own the references
         // counted above (a copy), or `src` gives them up by becoming empty (a move).
         unsafe {
             std::ptr::drop_in_place(dst);
@@ -1151,6 +1152,54 @@ mod tests {
         assert!(!dst.is_shared(), "one owner left");
         drop(dst);
         assert_eq!(md.count(), 1);
+    }
+
+    static FREED_TRANSFER: AtomicU32 = AtomicU32::new(0);
+    unsafe extern "C" fn count_free_transfer(data: *mut c_void, _hint: *mut c_void) {
+        FREED_TRANSFER.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: data is the box the test leaked for this message.
+        drop(unsafe { Box::from_raw(data.cast::<[u8; 4]>()) });
+    }
+
+    #[test]
+    fn transfer_releases_what_the_destination_held_once() {
+        let user = |bytes: [u8; 4]| {
+            let buf = Box::into_raw(Box::new(bytes));
+            // SAFETY: buf is a live 4-byte allocation that count_free_transfer releases once.
+            unsafe {
+                Msg::from_user_data(
+                    buf.cast(),
+                    4,
+                    Some((count_free_transfer, std::ptr::null_mut())),
+                )
+            }
+            .unwrap()
+        };
+        let mut src = user(*b"new!");
+        let mut dst = user(*b"old!");
+        for share in [true, false] {
+            // SAFETY: two valid messages.
+            unsafe { Msg::transfer(&mut dst, &mut src, share) };
+        }
+        assert_eq!(
+            FREED_TRANSFER.load(Ordering::SeqCst),
+            1,
+            "the old content, once"
+        );
+        assert_eq!((dst.data(), src.size()), (&b"new!"[..], 0));
+        // A destination that already shares the source's bytes: counted before released.
+        let mut copy = dst.share();
+        // SAFETY: as above.
+        unsafe { Msg::transfer(&mut copy, &mut dst, true) };
+        assert_eq!(FREED_TRANSFER.load(Ordering::SeqCst), 1);
+        drop(dst);
+        assert_eq!(copy.data(), b"new!");
+        drop(copy);
+        assert_eq!(
+            FREED_TRANSFER.load(Ordering::SeqCst),
+            2,
+            "the last copy frees it"
+        );
     }
 
     static FREED_SHARED: AtomicU32 = AtomicU32::new(0);

@@ -73,6 +73,7 @@ struct Node<V> {
 
 /// How many bytes a label or a key list keeps inside its node.
 const INLINE: usize = 22;
+const _: () = assert!(INLINE <= u8::MAX as usize);
 
 /// A node's label or keys: up to [`INLINE`] bytes inside the node, more in a box of their
 /// own. A lookup reads both at every level; kept inline (as most are: a few digits of a
@@ -455,6 +456,42 @@ mod tests {
             assert!(root || n.value != 0 || n.children.len() >= 2);
             stack.extend(n.children.iter().map(|c| (c, false)));
         }
+    }
+
+    #[test]
+    fn key_lists_and_labels_move_between_inline_and_boxed() {
+        use std::collections::BTreeMap;
+        let mut t: Radix<u32> = Radix::default();
+        let mut m: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
+        // 256 children under one prefix (keys boxed past 22), each with a label of 22, 23 or
+        // 40 bytes after its key (inline, just boxed, boxed).
+        let prefix = |k: u8| {
+            let mut p = vec![b'x', k];
+            p.extend(std::iter::repeat_n(b'l', [21, 22, 39][usize::from(k) % 3]));
+            p.push(b'!');
+            p
+        };
+        for k in 0..=255u8 {
+            *t.entry(&prefix(k)) += 1;
+            m.insert(prefix(k), 1);
+        }
+        check_invariant(&t.root, true);
+        assert!(matches!(t.root.children[0].keys, Bytes::Boxed(_)));
+        assert_eq!(all(&t), m.clone().into_iter().collect::<Vec<_>>());
+        // Removed in a scattered order, the list crosses back to inline and the labels merge.
+        for k in (0..=255u8).map(|i| i.wrapping_mul(97)) {
+            assert_eq!(t.update(&prefix(k), std::mem::take), Some(1));
+            m.remove(&prefix(k));
+            if k % 16 == 0 {
+                check_invariant(&t.root, true);
+                assert_eq!(all(&t), m.clone().into_iter().collect::<Vec<_>>());
+                for j in [k, k.wrapping_add(1)] {
+                    let want = u32::from(m.contains_key(&prefix(j)));
+                    assert_eq!(on_the_way(&t, &prefix(j)).len() as u32, want, "{j}");
+                }
+            }
+        }
+        assert!(t.is_empty());
     }
 
     #[test]
