@@ -791,10 +791,7 @@ impl Msg {
     /// A second message sharing this one's bytes (heap bytes are reference counted); both
     /// are marked shared.
     pub fn share(&mut self) -> Msg {
-        self.add_refs(1);
-        if let Some(md) = &self.metadata {
-            md.acquire(1);
-        }
+        self.count_copy();
         // SAFETY: both references of the copy were just counted.
         unsafe { self.alias() }
     }
@@ -828,11 +825,7 @@ impl Msg {
         }
         if share {
             // SAFETY: the caller's contract: a live message nothing else reaches meanwhile.
-            let s = unsafe { &mut *src };
-            s.add_refs(1);
-            if let Some(md) = &s.metadata {
-                md.acquire(1);
-            }
+            unsafe { &mut *src }.count_copy();
         }
         // SAFETY: two live messages at different addresses (checked above), 64 bytes each,
         // so they cannot overlap: `dst`'s old content is dropped before its bits are
@@ -844,6 +837,14 @@ impl Msg {
             if !share {
                 src.write(Msg::new());
             }
+        }
+    }
+
+    /// Counts one more owner of this message's bytes and metadata: the copy about to be made.
+    fn count_copy(&mut self) {
+        self.add_refs(1);
+        if let Some(md) = &self.metadata {
+            md.acquire(1);
         }
     }
 
