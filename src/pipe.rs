@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use crate::command::{Command, PipeAddr, PipeCmd};
 use crate::mailbox::Mailbox;
 use crate::msg::{self, Msg};
+use crate::watch::CatchUp;
 use crate::ypipe::{ypipe, Reader, Writer};
 
 static NEXT_PIPE_ID: AtomicU64 = AtomicU64::new(1);
@@ -310,31 +311,89 @@ impl Pipe {
         self.read_one(false)
     }
 
+    /// As [`read`](Self::read), into `dst`, which the caller has emptied (`Msg::clear`):
+    /// the message goes straight from the queue's slot to its place, with no temporary
+    /// (see DESIGN.md, "The message path"). Returns whether a part was read.
+    #[inline]
+    pub fn read_into(&mut self, dst: &mut Msg) -> bool {
+        if self.conflate {
+            return match self.read() {
+                Some(m) => {
+                    *dst = m;
+                    true
+                }
+                None => false,
+            };
+        }
+        self.read_one_into(dst, true)
+    }
+
+    /// Whether a reader that finds this pipe empty could see messages come by watching it:
+    /// it is awake, live, and not conflating.
+    pub fn watchable(&self) -> bool {
+        !self.conflate
+            && self.final_msg.is_none()
+            && self.in_active
+            && self.inpipe.is_some()
+            && matches!(self.state, State::Active | State::WaitingForDelimiter)
+    }
+
+    /// As [`read_into`](Self::read_into); when the queue is empty, its reader first
+    /// watches it a while without going to sleep (the catch-up watch, `crate::watch`), so
+    /// that a writer just behind need not wake it with a command. Sleeps as `read` when the
+    /// watch ends empty.
+    pub fn read_into_watched(
+        &mut self,
+        dst: &mut Msg,
+        mailbox: &Mailbox,
+        watch: &mut CatchUp,
+    ) -> bool {
+        if !self.watchable() {
+            return self.read_into(dst);
+        }
+        self.read_one_into(dst, false)
+            || watch.watch(mailbox, || self.read_one_into(dst, false))
+            || self.read_one_into(dst, true)
+    }
+
     /// Reads one message part, if one is available; when none is and `sleep`, the pipe
     /// goes to sleep until `ActivateRead`.
     fn read_one(&mut self, sleep: bool) -> Option<Msg> {
+        let mut m = Msg::new();
+        self.read_one_into(&mut m, sleep).then_some(m)
+    }
+
+    /// As `read_one`, into the empty `dst`.
+    #[inline]
+    fn read_one_into(&mut self, dst: &mut Msg, sleep: bool) -> bool {
         if let Some(m) = self.final_msg.take() {
-            return Some(m);
+            *dst = m;
+            return true;
         }
         if !self.in_active || !matches!(self.state, State::Active | State::WaitingForDelimiter) {
-            return None;
+            return false;
         }
-        let inp = self.inpipe.as_mut()?;
-        let m = if sleep { inp.read() } else { inp.read_awake() };
-        let m = match m {
-            Some(m) => m,
-            None => {
-                if sleep {
-                    self.in_active = false;
-                }
-                return None;
-            }
+        let Some(inp) = self.inpipe.as_mut() else {
+            return false;
         };
-        if m.is_delimiter() {
-            self.process_delimiter();
-            return self.final_msg.take();
+        if !inp.read_into(dst, sleep) {
+            if sleep {
+                self.in_active = false;
+            }
+            return false;
         }
-        if !m.more() && m.flags() & msg::ROUTING_ID == 0 {
+        if dst.is_delimiter() {
+            *dst = Msg::new();
+            self.process_delimiter();
+            return match self.final_msg.take() {
+                Some(m) => {
+                    *dst = m;
+                    true
+                }
+                None => false,
+            };
+        }
+        if !dst.more() && dst.flags() & msg::ROUTING_ID == 0 {
             self.msgs_read += 1;
             let lwm = self.in_lwm();
             if lwm > 0 && self.msgs_read - self.last_credit >= lwm {
@@ -342,7 +401,7 @@ impl Pipe {
                 self.send_peer(PipeCmd::ActivateWrite(self.msgs_read));
             }
         }
-        Some(m)
+        true
     }
 
     /// Whether a message can be written now (HWM not reached). When not, the writer waits
@@ -602,6 +661,57 @@ mod tests {
         }
         assert!(got_credit);
         assert!(a.write(part(b"4", false)).is_ok());
+    }
+
+    #[test]
+    fn a_watched_read_takes_what_comes_and_sleeps_only_when_nothing_did() {
+        let (mut a, mut b) = pipepair([0, 0]);
+        let mb = Arc::new(Mailbox::new().unwrap());
+        a.attach(mb.clone(), 0);
+        b.attach(mb.clone(), 1);
+        let mut watch = CatchUp::default();
+        let mut m = Msg::new();
+        // The reader starts asleep: the first message wakes it.
+        a.write(part(b"1", false)).unwrap();
+        assert!(a.flush(), "a new pipe's reader is asleep");
+        let Ok(Command::Pipe(_, cmd)) = mb.recv(0) else {
+            panic!("no activation")
+        };
+        b.process(cmd);
+        assert!(b.read_into_watched(&mut m, &mb, &mut watch));
+        assert_eq!(m.data(), b"1");
+        // A message written meanwhile by another thread is caught without a wake-up
+        // command; the reader stays awake.
+        m.clear();
+        let writer = std::thread::spawn(move || {
+            a.write(part(b"2", false)).unwrap();
+            let woke = a.flush();
+            (a, woke)
+        });
+        let mut tries = 0;
+        while !b.read_into_watched(&mut m, &mb, &mut watch) {
+            // The writer thread started after a whole watch: the pipe slept; take the
+            // activation and look again.
+            tries += 1;
+            assert!(tries < 1000);
+            // (A wait may end on the wake-up signal of an earlier command.)
+            let cmd = loop {
+                match mb.recv(-1) {
+                    Ok(Command::Pipe(_, cmd)) => break cmd,
+                    Err(crate::error::Error::Again) => continue,
+                    other => panic!("no activation: {other:?}"),
+                }
+            };
+            b.process(cmd);
+        }
+        assert_eq!(m.data(), b"2");
+        let (mut a, woke) = writer.join().unwrap();
+        assert_eq!(woke, tries > 0, "a command only for a sleeping reader");
+        // Nothing comes: the watch gives up and the pipe sleeps; the next flush wakes it.
+        m.clear();
+        assert!(!b.read_into_watched(&mut m, &mb, &mut watch));
+        a.write(part(b"3", false)).unwrap();
+        assert!(a.flush());
     }
 
     #[test]

@@ -305,16 +305,39 @@ impl<T> Reader<T> {
         self.take()
     }
 
-    /// As [`read`](Self::read), without going to sleep (see [`peek_read`](Self::peek_read)).
-    pub fn read_awake(&mut self) -> Option<T> {
-        if !self.peek_read() {
-            return None;
+    /// As [`read`](Self::read), moving the item straight from its slot into `dst`, with no
+    /// temporary on the way: `dst`'s old value is overwritten, not dropped (the caller
+    /// empties it first). Returns whether an item was read. With `sleep`, a reader that
+    /// finds nothing goes to sleep as in `read`; without, it only looks (`peek_read`), and
+    /// must look again later or end with a sleeping read.
+    #[inline]
+    pub fn read_into(&mut self, dst: &mut T, sleep: bool) -> bool {
+        let ready = if sleep {
+            self.check_read()
+        } else {
+            self.peek_read()
+        };
+        if !ready {
+            return false;
         }
-        self.take()
+        let slot = self.next_slot();
+        // SAFETY: `next_slot` hands out each published item once; `dst` is a live, unique
+        // place, and its old value is forgotten (not dropped), which is safe.
+        unsafe { ptr::copy_nonoverlapping(slot, dst, 1) };
+        true
     }
 
     /// Takes the next item, known to be published.
     fn take(&mut self) -> Option<T> {
+        let slot = self.next_slot();
+        // SAFETY: the item is published and `next_slot` hands it out exactly once.
+        Some(unsafe { ptr::read(slot) })
+    }
+
+    /// The slot of the next item, known to be published, which the reader now owns: the
+    /// caller moves the item out of it before the next call.
+    #[inline]
+    fn next_slot(&mut self) -> *const T {
         let spare = &self.shared.spare;
         // SAFETY: unique access to the reader state.
         let r = unsafe { &mut *self.shared.r.get() };
@@ -331,8 +354,9 @@ impl<T> Reader<T> {
         }
         let idx = (r.read - r.front_start) as usize;
         r.read += 1;
-        // SAFETY: the item is published (read < avail) and read exactly once.
-        Some(unsafe { (*(*r.front).slots[idx].get()).assume_init_read() })
+        // SAFETY: the item is published (read < avail). Its chunk is not handed back to the
+        // writer (`spare`) before the reader's next call moves past it.
+        unsafe { (*(*r.front).slots[idx].get()).as_ptr() }
     }
 
     /// A reference to the next item without taking it.
@@ -406,20 +430,57 @@ mod tests {
     #[test]
     fn a_reader_that_only_looks_stays_awake_until_it_reads() {
         let (mut w, mut r) = ypipe::<u32>();
-        assert_eq!(r.read_awake(), None, "nothing yet, and no sleep");
+        let mut got = 0;
+        assert!(!r.read_into(&mut got, false), "nothing yet, and no sleep");
         w.write(1, false);
         assert!(w.flush(), "the reader did not sleep: no wake-up");
         assert!(r.peek_read());
-        assert_eq!(r.read_awake(), Some(1));
-        assert_eq!(r.read_awake(), None);
+        assert!(r.read_into(&mut got, false));
+        assert_eq!(got, 1);
+        assert!(!r.read_into(&mut got, false));
         w.write(2, false);
         assert!(w.flush(), "still awake");
-        assert_eq!(r.read_awake(), Some(2));
-        // The last look is a read: it sleeps, and the next flush must wake it.
-        assert_eq!(r.read(), None);
+        assert!(r.read_into(&mut got, false));
+        assert_eq!(got, 2);
+        // The last look is a read that may sleep: it sleeps, and the next flush must wake it.
+        assert!(!r.read_into(&mut got, true));
         w.write(3, false);
         assert!(!w.flush());
-        assert_eq!(r.read_awake(), Some(3));
+        assert!(r.read_into(&mut got, false));
+        assert_eq!(got, 3);
+    }
+
+    #[test]
+    fn read_into_moves_the_item_and_forgets_what_it_overwrites() {
+        let a = Arc::new(1);
+        let b = Arc::new(2);
+        let (mut w, mut r) = ypipe();
+        w.write(a.clone(), false);
+        w.flush();
+        // The caller emptied `dst` first in the library; here it holds a clone of `b`,
+        // which is overwritten and forgotten: b's count stays raised.
+        let mut dst = b.clone();
+        assert!(r.read_into(&mut dst, true));
+        assert!(Arc::ptr_eq(&dst, &a));
+        assert_eq!(Arc::strong_count(&a), 2, "moved, not cloned");
+        assert_eq!(Arc::strong_count(&b), 2, "not dropped");
+        drop(dst);
+        assert_eq!(Arc::strong_count(&a), 1);
+        // SAFETY: undo the forgotten clone so that the test ends balanced.
+        unsafe { Arc::decrement_strong_count(Arc::as_ptr(&b)) };
+        assert_eq!(Arc::strong_count(&b), 1);
+        // Across chunks, in order.
+        let (mut w, mut r) = ypipe::<u64>();
+        for i in 0..(3 * CHUNK as u64) {
+            w.write(i, false);
+        }
+        w.flush();
+        let mut got = 0;
+        for i in 0..(3 * CHUNK as u64) {
+            assert!(r.read_into(&mut got, i % 2 == 0));
+            assert_eq!(got, i);
+        }
+        assert!(!r.read_into(&mut got, true));
     }
 
     #[test]

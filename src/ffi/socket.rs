@@ -369,9 +369,9 @@ unsafe fn msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> Result<
     let mut sock = unsafe { sock(s) }?;
     // SAFETY: the caller's contract.
     let m = unsafe { msg_mut(msg) }?;
-    let mut got = Msg::new();
-    sock.recv(&mut got, flags)?;
-    *m = got;
+    // Straight into the caller's message: the socket empties it when it looks for a
+    // message (as libzmq's do), and leaves it as it was on an error before that.
+    sock.recv(m, flags)?;
     Ok(size_result(m.size()))
 }
 

@@ -55,6 +55,11 @@ impl ActiveSet {
         (self.active > 0).then(|| self.pipes[self.current])
     }
 
+    /// How many pipes are in the active part.
+    pub fn active(&self) -> usize {
+        self.active
+    }
+
     /// Moves the cursor to the next active pipe.
     pub fn advance(&mut self) {
         if self.active > 0 {

@@ -44,10 +44,12 @@ impl Fq {
 
     /// As `recv`, also telling which pipe the part came from.
     pub fn recv_pipe(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<usize> {
+        // As libzmq's: the old content goes first, and a receive that finds nothing
+        // leaves an empty message.
+        msg.clear();
         while let Some(idx) = self.set.current() {
-            if let Some(m) = pipes.get(idx).read() {
-                self.more = m.more();
-                *msg = m;
+            if pipes.read_into(idx, msg, self.set.active() == 1) {
+                self.more = msg.more();
                 self.last_in = Some(idx);
                 if !self.more {
                     self.set.advance();

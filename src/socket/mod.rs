@@ -279,9 +279,9 @@ impl SocketBase {
         Ok(Box::new(SocketBase {
             id,
             ctx: ctx.clone(),
+            pipes: Pipes::new(mailbox.clone()),
             mailbox,
             options,
-            pipes: Pipes::default(),
             kind,
             ctx_terminated: false,
             rcvmore: false,
@@ -406,11 +406,12 @@ impl SocketBase {
             // Drain the wake-up signal too, so ZMQ_FD reflects only new events.
             self.mailbox.clear_signal();
         }
+        let caught_up = std::mem::take(&mut self.pipes.watched);
         let spin_until = if timeout_ms == 0 {
             None
         } else {
             self.watch
-                .before_sleep(&self.mailbox, self.networked, answer)
+                .before_sleep(&self.mailbox, self.networked, answer, caught_up)
         };
         let mut cmd = self.mailbox.recv_spin(timeout_ms, spin_until);
         loop {
@@ -895,16 +896,28 @@ impl SocketBase {
 
     /// `zmq_msg_recv` core: receives one part into `msg`.
     pub fn recv(&mut self, msg: &mut Msg, flags: i32) -> Result<()> {
+        let r = self.recv_part(msg, flags);
+        // Only this receive may watch its pipes: others (REQ's send drops stale replies
+        // with reads) would watch for nothing.
+        self.pipes.catch_up = false;
+        self.pipes.watched = false;
+        r
+    }
+
+    fn recv_part(&mut self, msg: &mut Msg, flags: i32) -> Result<()> {
         self.check_alive()?;
         if !msg.is_valid() {
             return Err(Error::Fault);
         }
         self.process_commands(0, true)?;
+        let blocking = flags & ZMQ_DONTWAIT == 0 && self.options.rcvtimeo != 0;
+        self.pipes.catch_up = blocking && SocketWatch::may_catch_up(self.networked);
+        self.pipes.watched = false;
         match self.kind.recv(&mut self.pipes, msg) {
             Err(Error::Again) => {}
             r => return self.received(msg, r),
         }
-        if flags & ZMQ_DONTWAIT != 0 || self.options.rcvtimeo == 0 {
+        if !blocking {
             // One more chance: commands may have brought messages.
             self.process_commands(0, false)?;
             let r = self.kind.recv(&mut self.pipes, msg);
