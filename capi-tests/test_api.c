@@ -92,6 +92,39 @@ static void test_dropped_copies_leave_the_original_whole(void) {
     CHECK_OK(zmq_ctx_term(ctx));
 }
 
+/* A receive puts the message in place of the old content, which it releases once; one that
+ * finds nothing (EAGAIN) leaves an empty message, as libzmq's; one refused before it looks
+ * (EFSM) leaves the message as it was. */
+static void test_recv_replaces_releases_or_keeps_the_old_content(void) {
+    void *ctx = zmq_ctx_new();
+    void *push = zmq_socket(ctx, ZMQ_PUSH);
+    void *pull = zmq_socket(ctx, ZMQ_PULL);
+    void *req = zmq_socket(ctx, ZMQ_REQ);
+    CHECK_OK(zmq_bind(pull, "inproc://recv-old-content"));
+    CHECK_OK(zmq_connect(push, "inproc://recv-old-content"));
+    freed = 0;
+    zmq_msg_t m;
+    char *data = malloc(100);
+    memset(data, 'o', 100);
+    CHECK_OK(zmq_msg_init_data(&m, data, 100, count_free, NULL));
+    CHECK_ERRNO(zmq_msg_recv(&m, req, 0), EFSM);
+    CHECK(freed == 0 && zmq_msg_size(&m) == 100 && zmq_msg_data(&m) == data);
+    CHECK(zmq_send(push, "new", 3, 0) == 3);
+    CHECK(zmq_msg_recv(&m, pull, 0) == 3);
+    CHECK(freed == 1 && memcmp(zmq_msg_data(&m), "new", 3) == 0);
+    data = malloc(100);
+    CHECK_OK(zmq_msg_close(&m));
+    CHECK_OK(zmq_msg_init_data(&m, data, 100, count_free, NULL));
+    CHECK_ERRNO(zmq_msg_recv(&m, pull, ZMQ_DONTWAIT), EAGAIN);
+    CHECK(freed == 2 && zmq_msg_size(&m) == 0);
+    CHECK_OK(zmq_msg_close(&m));
+    CHECK(freed == 2);
+    CHECK_OK(zmq_close(push));
+    CHECK_OK(zmq_close(pull));
+    CHECK_OK(zmq_close(req));
+    CHECK_OK(zmq_ctx_term(ctx));
+}
+
 static void test_bad_handles_and_arguments(void) {
     CHECK_ERRNO(zmq_close(NULL), ENOTSOCK);
     CHECK(zmq_socket(NULL, ZMQ_PAIR) == NULL && zmq_errno() == EFAULT);
@@ -410,6 +443,7 @@ static void test_steerable_proxy_waits_for_a_peerless_backend_and_still_obeys_co
 int main(void) {
     RUN(test_messages);
     RUN(test_dropped_copies_leave_the_original_whole);
+    RUN(test_recv_replaces_releases_or_keeps_the_old_content);
     RUN(test_bad_handles_and_arguments);
     RUN(test_context_options);
     RUN(test_socket_type_errors);

@@ -896,11 +896,23 @@ impl SocketBase {
 
     /// `zmq_msg_recv` core: receives one part into `msg`.
     pub fn recv(&mut self, msg: &mut Msg, flags: i32) -> Result<()> {
+        // The old content is released when the receive ends, not before it waits: a big
+        // message held meanwhile keeps the C allocator from giving the top of its heap back
+        // to the system while this thread sleeps, and every buffer after it from being
+        // faulted in again (pinned 64 KiB inproc_thr: 3.4 M msg/s against 1.3 M releasing
+        // first, 12 page faults per 100 messages against 1).
+        let old = msg.take();
         let r = self.recv_part(msg, flags);
         // Only this receive may watch its pipes: others (REQ's send drops stale replies
         // with reads) would watch for nothing.
         self.pipes.catch_up = false;
         self.pipes.watched = false;
+        match r {
+            // As libzmq's: a receive that found nothing leaves an empty message...
+            Ok(()) | Err(Error::Again) => drop(old),
+            // ...one refused (EFSM, ETERM, ...) leaves the message as it was.
+            Err(_) => *msg = old,
+        }
         r
     }
 
