@@ -197,14 +197,29 @@ impl Mailbox {
     /// signal meanwhile); true when a command came, to be taken with `recv(0)`. When none
     /// came the owner is marked inactive again, as if it had found the queue empty.
     pub fn spin_for(&self, until: Instant) -> bool {
-        {
-            let mut q = self.lock();
-            if !q.cmds.is_empty() {
-                return true;
-            }
-            q.active = true;
+        if self.watch_begin() {
+            return true;
         }
         self.watch(until);
+        self.watch_end()
+    }
+
+    /// The owner starts watching the queue (or something else, with `has_pending` beside):
+    /// marked active, so that senders skip the wake-up signal meanwhile. True when commands
+    /// are already there (nothing marked).
+    pub fn watch_begin(&self) -> bool {
+        let mut q = self.lock();
+        if !q.cmds.is_empty() {
+            return true;
+        }
+        q.active = true;
+        false
+    }
+
+    /// The owner stops watching: when no command came it is marked inactive again, as if
+    /// it had found the queue empty; when one came (true) it stays active until it takes
+    /// them, so no signal is left behind.
+    pub fn watch_end(&self) -> bool {
         let mut q = self.lock();
         if q.cmds.is_empty() {
             q.active = false;

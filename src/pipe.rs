@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use crate::command::{Command, PipeAddr, PipeCmd};
 use crate::mailbox::Mailbox;
 use crate::msg::{self, Msg};
-use crate::watch::CatchUp;
+use crate::watch::{CatchUp, Look};
 use crate::ypipe::{ypipe, Reader, Writer};
 
 static NEXT_PIPE_ID: AtomicU64 = AtomicU64::new(1);
@@ -352,7 +352,15 @@ impl Pipe {
             return self.read_into(dst);
         }
         self.read_one_into(dst, false)
-            || watch.watch(mailbox, || self.read_one_into(dst, false))
+            || watch.watch(mailbox, || {
+                if self.read_one_into(dst, false) {
+                    Look::Caught
+                } else if self.watchable() {
+                    Look::Empty
+                } else {
+                    Look::Ended
+                }
+            })
             || self.read_one_into(dst, true)
     }
 
@@ -681,32 +689,58 @@ mod tests {
         assert!(b.read_into_watched(&mut m, &mb, &mut watch));
         assert_eq!(m.data(), b"1");
         // A message written meanwhile by another thread is caught without a wake-up
-        // command; the reader stays awake.
-        m.clear();
+        // command; the reader stays awake. The writer starts when the reader is about to
+        // watch; a writer that comes later than the whole watch finds the reader asleep and
+        // must wake it, so the exchange is repeated until one was caught in time.
+        let go = Arc::new(AtomicU64::new(0));
+        let (go_w, done) = (go.clone(), Arc::new(AtomicU64::new(0)));
+        let done_w = done.clone();
         let writer = std::thread::spawn(move || {
-            a.write(part(b"2", false)).unwrap();
-            let woke = a.flush();
+            let mut woke = Vec::new();
+            for i in 1..=200u64 {
+                while go_w.load(Ordering::Acquire) < i {
+                    std::hint::spin_loop();
+                }
+                a.write(part(b"2", false)).unwrap();
+                woke.push(a.flush());
+                done_w.store(i, Ordering::Release);
+            }
             (a, woke)
         });
-        let mut tries = 0;
-        while !b.read_into_watched(&mut m, &mb, &mut watch) {
-            // The writer thread started after a whole watch: the pipe slept; take the
-            // activation and look again.
-            tries += 1;
-            assert!(tries < 1000);
-            // (A wait may end on the wake-up signal of an earlier command.)
-            let cmd = loop {
-                match mb.recv(-1) {
-                    Ok(Command::Pipe(_, cmd)) => break cmd,
-                    Err(crate::error::Error::Again) => continue,
-                    other => panic!("no activation: {other:?}"),
-                }
-            };
-            b.process(cmd);
+        let mut caught_awake = 0;
+        for i in 1..=200u64 {
+            m.clear();
+            go.store(i, Ordering::Release);
+            let mut got = b.read_into_watched(&mut m, &mb, &mut watch);
+            if got {
+                caught_awake += 1;
+            }
+            while !got {
+                // Too late: the pipe slept; take the activation and read.
+                let cmd = loop {
+                    // (A wait may end on the wake-up signal of an earlier command.)
+                    match mb.recv(-1) {
+                        Ok(Command::Pipe(_, cmd)) => break cmd,
+                        Err(crate::error::Error::Again) => continue,
+                        other => panic!("no activation: {other:?}"),
+                    }
+                };
+                b.process(cmd);
+                got = b.read_into(&mut m);
+            }
+            assert_eq!(m.data(), b"2");
+            while done.load(Ordering::Acquire) < i {
+                std::hint::spin_loop();
+            }
         }
-        assert_eq!(m.data(), b"2");
         let (mut a, woke) = writer.join().unwrap();
-        assert_eq!(woke, tries > 0, "a command only for a sleeping reader");
+        let commands = woke.iter().filter(|&&w| w).count();
+        assert_eq!(
+            commands + caught_awake,
+            200,
+            "a command exactly for each sleep"
+        );
+        assert!(caught_awake > 0, "no message was caught by a watch");
         // Nothing comes: the watch gives up and the pipe sleeps; the next flush wakes it.
         m.clear();
         assert!(!b.read_into_watched(&mut m, &mb, &mut watch));

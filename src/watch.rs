@@ -324,26 +324,40 @@ impl Default for CatchUp {
 
 impl CatchUp {
     /// Watches: `look` tries to read from the pipe (without putting it to sleep). True
-    /// when it caught a message.
-    pub fn watch(&mut self, mailbox: &Mailbox, mut look: impl FnMut() -> bool) -> bool {
+    /// when it caught a message. The mailbox is marked active meanwhile (see
+    /// `Mailbox::watch_begin`): a command sent during the watch costs its sender no signal.
+    pub fn watch(&mut self, mailbox: &Mailbox, mut look: impl FnMut() -> Look) -> bool {
+        if mailbox.watch_begin() {
+            return look() == Look::Caught;
+        }
+        let caught = self.looks(mailbox, &mut look);
+        mailbox.watch_end();
+        caught
+    }
+
+    fn looks(&mut self, mailbox: &Mailbox, look: &mut impl FnMut() -> Look) -> bool {
         let until = Instant::now() + INPROC_SPIN;
         let mut looks = 0u32;
         let mut pauses = 0u32;
         loop {
             for _ in 0..self.gap {
                 if mailbox.has_pending() {
-                    return look();
+                    return look() == Look::Caught;
                 }
                 std::hint::spin_loop();
             }
             looks += 1;
-            if look() {
-                self.gap = if looks == 1 {
-                    (self.gap * 2).min(CATCH_UP_GAP)
-                } else {
-                    (self.gap / 2).max(1)
-                };
-                return true;
+            match look() {
+                Look::Caught => {
+                    self.gap = if looks == 1 {
+                        (self.gap * 2).min(CATCH_UP_GAP)
+                    } else {
+                        (self.gap / 2).max(1)
+                    };
+                    return true;
+                }
+                Look::Ended => return false,
+                Look::Empty => {}
             }
             pauses += self.gap;
             if pauses >= CATCH_UP_CLOCK {
@@ -356,6 +370,17 @@ impl CatchUp {
             }
         }
     }
+}
+
+/// What one look of the catch-up watch found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Look {
+    /// A message: the watch ends.
+    Caught,
+    /// Nothing yet.
+    Empty,
+    /// The pipe is ending (its delimiter came): nothing more will come, the watch ends.
+    Ended,
 }
 
 /// The watches of an application thread blocking on one socket: the inproc spin and the
@@ -629,7 +654,7 @@ mod tests {
         // A message at the first look each time (a writer streaming): the gap doubles up to
         // its limit.
         for _ in 0..20 {
-            assert!(w.watch(&mailbox, || true));
+            assert!(w.watch(&mailbox, || Look::Caught));
         }
         assert_eq!(w.gap, CATCH_UP_GAP);
         // Messages that take several looks (answers): it halves down to one pause.
@@ -637,14 +662,18 @@ mod tests {
             let mut looks = 0;
             assert!(w.watch(&mailbox, || {
                 looks += 1;
-                looks == 3
+                if looks == 3 {
+                    Look::Caught
+                } else {
+                    Look::Empty
+                }
             }));
         }
         assert_eq!(w.gap, 1);
     }
 
     #[test]
-    fn the_catch_up_watch_gives_up_after_the_inproc_spin_or_at_a_command() {
+    fn the_catch_up_watch_gives_up_after_the_inproc_spin_at_a_command_or_an_end() {
         use crate::command::Command;
         let mailbox = Mailbox::new().unwrap();
         let mut w = CatchUp::default();
@@ -652,19 +681,50 @@ mod tests {
         let mut looks = 0;
         assert!(!w.watch(&mailbox, || {
             looks += 1;
-            false
+            Look::Empty
         }));
         assert!(t.elapsed() >= INPROC_SPIN);
         assert!(looks > 1);
+        // A pipe that ends stops it at once.
+        let mut looks = 0;
+        assert!(!w.watch(&mailbox, || {
+            looks += 1;
+            Look::Ended
+        }));
+        assert_eq!(looks, 1);
         // A command ends it at once, after one last look at the pipe (which may have been
         // activated by it).
         mailbox.send(Command::Stop);
         let mut looks = 0;
         assert!(!w.watch(&mailbox, || {
             looks += 1;
-            false
+            Look::Empty
         }));
         assert_eq!(looks, 1);
-        assert!(w.watch(&mailbox, || true));
+        assert!(w.watch(&mailbox, || Look::Caught));
+    }
+
+    #[test]
+    fn a_command_sent_during_a_catch_up_watch_costs_no_wake_up_signal() {
+        use crate::command::Command;
+        let mailbox = std::sync::Arc::new(Mailbox::new().unwrap());
+        // The owner found its queue empty: a command now would signal it.
+        assert!(mailbox.recv(0).is_err());
+        let sender = mailbox.clone();
+        let mut w = CatchUp::default();
+        let mut sent = false;
+        assert!(!w.watch(&mailbox, || {
+            if !sent {
+                sent = true;
+                sender.send(Command::Stop);
+            }
+            Look::Empty
+        }));
+        assert!(matches!(mailbox.recv(0), Ok(Command::Stop)));
+        // No signal was left behind: a wait on the empty queue lasts its whole timeout
+        // instead of returning at once on a stale signal.
+        let t = Instant::now();
+        assert!(mailbox.recv(5).is_err());
+        assert!(t.elapsed() >= Duration::from_millis(5));
     }
 }
