@@ -643,12 +643,19 @@ mod tests {
         Msg::part(b, more)
     }
 
-    #[test]
-    fn hwm_counts_whole_messages_and_credit_comes_back() {
-        let (mut a, mut b) = pipepair([2, 2]);
+    /// A pipe pair with these HWMs whose ends are owned through one mailbox, at slots 0
+    /// (the first end) and 1.
+    fn attached(hwms: [u64; 2]) -> (Pipe, Pipe, Arc<Mailbox>) {
+        let (mut a, mut b) = pipepair(hwms);
         let mb = Arc::new(Mailbox::new().unwrap());
         a.attach(mb.clone(), 0);
         b.attach(mb.clone(), 1);
+        (a, b, mb)
+    }
+
+    #[test]
+    fn hwm_counts_whole_messages_and_credit_comes_back() {
+        let (mut a, mut b, mb) = attached([2, 2]);
         assert!(a.write(part(b"1", true)).is_ok());
         assert!(a.write(part(b"2", false)).is_ok());
         assert!(a.write(part(b"3", false)).is_ok());
@@ -673,10 +680,7 @@ mod tests {
 
     #[test]
     fn a_watched_read_takes_what_comes_and_sleeps_only_when_nothing_did() {
-        let (mut a, mut b) = pipepair([0, 0]);
-        let mb = Arc::new(Mailbox::new().unwrap());
-        a.attach(mb.clone(), 0);
-        b.attach(mb.clone(), 1);
+        let (mut a, mut b, mb) = attached([0, 0]);
         let mut watch = CatchUp::default();
         let mut m = Msg::new();
         // The reader starts asleep: the first message wakes it.
@@ -760,10 +764,7 @@ mod tests {
     fn reader_below_the_hwm_gives_credit_after_half_of_it() {
         // A burst of 5/8 of the HWM, read by the peer, must let the writer send more than the
         // remaining 3/8 (libzmq's test_hwm_pubsub "reset HWM": 9999 then 1100 under 11024).
-        let (mut a, mut b) = pipepair([4000, 4000]);
-        let mb = Arc::new(Mailbox::new().unwrap());
-        a.attach(mb.clone(), 0);
-        b.attach(mb.clone(), 1);
+        let (mut a, mut b, mb) = attached([4000, 4000]);
         for _ in 0..2500 {
             assert!(a.write(part(b"x", false)).is_ok());
         }
@@ -781,10 +782,7 @@ mod tests {
 
     #[test]
     fn termination_delivers_pending_messages_then_ends_both_sides() {
-        let (mut a, mut b) = pipepair([0, 0]);
-        let mb = Arc::new(Mailbox::new().unwrap());
-        a.attach(mb.clone(), 0);
-        b.attach(mb.clone(), 1);
+        let (mut a, mut b, mb) = attached([0, 0]);
         a.write(part(b"last", false)).unwrap();
         a.flush();
         a.terminate(false);
