@@ -119,6 +119,16 @@ static void test_recv_replaces_releases_or_keeps_the_old_content(void) {
     CHECK(freed == 2 && zmq_msg_size(&m) == 0);
     CHECK_OK(zmq_msg_close(&m));
     CHECK(freed == 2);
+    /* The same with a small message, whose bytes live inside the zmq_msg_t. */
+    CHECK_OK(zmq_msg_init_size(&m, 3));
+    memcpy(zmq_msg_data(&m), "old", 3);
+    CHECK_ERRNO(zmq_msg_recv(&m, req, 0), EFSM);
+    CHECK(zmq_msg_size(&m) == 3 && memcmp(zmq_msg_data(&m), "old", 3) == 0);
+    CHECK_ERRNO(zmq_msg_recv(&m, pull, ZMQ_DONTWAIT), EAGAIN);
+    CHECK(zmq_msg_size(&m) == 0 && zmq_msg_more(&m) == 0);
+    CHECK(zmq_send(push, "ab", 2, 0) == 2);
+    CHECK(zmq_msg_recv(&m, pull, 0) == 2 && memcmp(zmq_msg_data(&m), "ab", 2) == 0);
+    CHECK_OK(zmq_msg_close(&m));
     CHECK_OK(zmq_close(push));
     CHECK_OK(zmq_close(pull));
     CHECK_OK(zmq_close(req));

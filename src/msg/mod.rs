@@ -596,6 +596,14 @@ impl Msg {
         self.magic == MAGIC && self.kind != Kind::Closed
     }
 
+    /// Whether dropping this message would release anything (a reference to heap bytes or
+    /// to metadata). One that holds nothing may be overwritten without a drop. Reads two
+    /// fields only: a receive asks it of a message just initialised, whose 64 bytes read
+    /// whole would wait for the stores that wrote them piecemeal.
+    pub fn holds_references(&self) -> bool {
+        self.kind == Kind::Heap || self.metadata.is_some()
+    }
+
     /// Whether this is the pipe delimiter.
     pub fn is_delimiter(&self) -> bool {
         self.kind == Kind::Delimiter
