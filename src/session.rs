@@ -716,6 +716,16 @@ impl IoObject for Session {
         }
     }
 
+    fn next_round(&mut self, io: &mut IoCtx) {
+        if self.aborted {
+            return;
+        }
+        if let Some(e) = self.engine.as_mut() {
+            e.next_round();
+            self.drive(io);
+        }
+    }
+
     fn pipe_command(&mut self, io: &mut IoCtx, pipe_id: u64, cmd: PipeCmd) {
         if let Some(zap) = self.zap_pipe.as_mut().filter(|p| p.id() == pipe_id) {
             match zap.process(cmd) {

@@ -126,6 +126,13 @@ impl Engine {
         }
     }
 
+    /// The I/O thread's next round came, as the engine asked: `drive` goes on writing.
+    pub fn next_round(&mut self) {
+        if let Engine::Zmtp(e) = self {
+            e.next_round();
+        }
+    }
+
     /// A timer of this engine fired.
     pub fn timer(&mut self, io: &mut IoCtx, timer: u32) {
         match self {

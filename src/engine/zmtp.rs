@@ -71,6 +71,16 @@ pub struct Engine {
     read_closed: bool,
     /// Messages delivered in this `drive` woke the socket's thread (it was waiting for them).
     woke_reader: bool,
+    /// The I/O thread can call this engine back in its next round (see `pump`).
+    rounds: bool,
+    /// This `drive` wrote a batch that was not full.
+    wrote_partial: bool,
+    /// More is to be written in the I/O thread's next round, which was asked for
+    /// (`next_round` clears it).
+    resumes: bool,
+    /// Tests: called after each write of messages (a writer streaming at the engine's pace).
+    #[cfg(test)]
+    after_write: Option<Box<dyn FnMut() + Send>>,
     pending_in: Option<Msg>,
     /// What received messages carry (the decoder stamps them; kept here for the messages
     /// the engine makes itself, from subscription commands).
@@ -149,6 +159,11 @@ impl Engine {
             writable: true,
             read_closed: false,
             woke_reader: false,
+            rounds: false,
+            wrote_partial: false,
+            resumes: false,
+            #[cfg(test)]
+            after_write: None,
             pending_in: None,
             metadata: None,
             dish_group: None,
@@ -195,6 +210,11 @@ impl Engine {
     /// Whether encoded bytes still wait to be written.
     pub fn has_pending_output(&self) -> bool {
         self.enc.as_ref().is_some_and(|e| !e.is_empty())
+    }
+
+    /// The I/O thread's next round came, as `drive` asked: the next `drive` goes on writing.
+    pub fn next_round(&mut self) {
+        self.resumes = false;
     }
 
     /// The connection's fd (for monitor events).
@@ -272,7 +292,13 @@ impl Engine {
         if let Some(f) = self.zap_failed.take() {
             return EngineStatus::Closed(Closed::Protocol(f));
         }
+        self.rounds = io.has_rounds();
+        self.wrote_partial = false;
+        let resumed = self.resumes;
         let r = self.step(pipe);
+        if self.resumes && !resumed {
+            io.call_next_round();
+        }
         if std::mem::take(&mut self.woke_reader) {
             io.note_woke_reader();
         }
@@ -695,11 +721,26 @@ impl Engine {
                 break;
             }
             let full = !enc.has_room();
+            if !full && self.wrote_partial && self.rounds {
+                // A batch that was not full went out in this `drive` already, and the pipe
+                // has more, though not a batch: the writer streams at about our pace. What
+                // it writes meanwhile goes out in the thread's next round, after its other
+                // connections (libzmq: one write per engine and poll). Writing it at once
+                // would make every batch as small as one turn of this loop, and among many
+                // connections fed at once (a PUB's) each costs a system call.
+                self.resumes = true;
+                break;
+            }
             if !self.flush_out()? {
                 // The socket is full: its next writable edge drives us again.
                 break;
             }
             progress = true;
+            self.wrote_partial |= !full;
+            #[cfg(test)]
+            if let Some(f) = self.after_write.as_mut() {
+                f();
+            }
             // A full batch that went out whole: the peer keeps up, larger writes pay. Bytes
             // left: the socket is full, the peer is the slower one; smaller batches again.
             if let Some(enc) = self.enc.as_mut() {

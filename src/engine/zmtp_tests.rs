@@ -80,7 +80,17 @@ impl Bench {
         opts: [Options; 2],
         zap_handler: bool,
     ) -> Bench {
-        let mut io = TestIo::new();
+        Bench::on(TestIo::new(), a, b, opts, zap_handler)
+    }
+
+    /// As `with_zap_handler`, on the stand-in I/O thread `io`.
+    fn on(
+        mut io: TestIo,
+        a: Connection,
+        b: Option<Connection>,
+        opts: [Options; 2],
+        zap_handler: bool,
+    ) -> Bench {
         let mut e0 = Engine::new(a, &opts[0], false, "peer-of-0".into(), zap_handler);
         e0.plug(&mut io.ctx(0), 7);
         let e1 = b.map(|b| {
@@ -295,6 +305,67 @@ fn messages_cross_both_ways_after_the_handshake_with_their_parts_together() {
         ]
     );
     assert_eq!(data(&b.recv(0, 1)), vec![vec![b"back".to_vec()]]);
+}
+
+/// A writer that streams at the engine's pace: each write finds one more message in the
+/// pipe. A drive writes one batch that is not full, and leaves the next for the I/O thread's
+/// next round (after its other connections: fewer, larger writes among many); nothing is
+/// lost or reordered on the way.
+#[test]
+fn a_second_batch_that_is_not_full_waits_for_the_next_round() {
+    let (sa, sb) = mio_pair();
+    let opts = [options(ZMQ_PUSH, b""), options(ZMQ_PULL, b"")];
+    let mut b = Bench::on(TestIo::with_rounds(), sa, Some(sb), opts, false);
+    b.handshake();
+    b.attach_pipes();
+    assert_eq!(
+        b.io.next_round.as_deref(),
+        Some(&[][..]),
+        "no round asked for yet"
+    );
+    b.send(0, &[b"m0"]);
+    let mut socket = b.socket[0].take().expect("pipes attached");
+    let mut written = 0;
+    b.engines[0].as_mut().unwrap().after_write = Some(Box::new(move || {
+        if written < 3 {
+            written += 1;
+            socket
+                .write(Msg::from_slice(format!("m{written}").as_bytes()).unwrap())
+                .expect("no HWM");
+            socket.flush();
+        }
+    }));
+    let mut rounds = 0;
+    let e = b.engines[0].as_mut().unwrap();
+    assert!(matches!(
+        e.drive(&mut b.io.ctx(0), b.session[0].as_mut()),
+        EngineStatus::Running
+    ));
+    // m0 went out; m1, written meanwhile, waits in the encoder for the next round.
+    while let Some(asked) = b.io.next_round.as_mut().map(std::mem::take) {
+        if asked.is_empty() {
+            break;
+        }
+        assert_eq!(asked, vec![(0, 0)], "asked once, for itself");
+        assert!(e.has_pending_output());
+        rounds += 1;
+        e.next_round();
+        e.drive(&mut b.io.ctx(0), b.session[0].as_mut());
+    }
+    assert_eq!(
+        rounds, 3,
+        "m1, m2 and m3 each went out in a round of its own"
+    );
+    assert!(!e.has_pending_output());
+    assert_eq!(
+        data(&b.recv(1, 4)),
+        vec![
+            vec![b"m0".to_vec()],
+            vec![b"m1".to_vec()],
+            vec![b"m2".to_vec()],
+            vec![b"m3".to_vec()]
+        ]
+    );
 }
 
 #[test]

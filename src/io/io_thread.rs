@@ -43,6 +43,9 @@ pub struct IoCtx<'a> {
     spawned: &'a mut Vec<Box<dyn IoObject>>,
     /// Set when the object woke an application thread waiting for messages.
     woke_reader: &'a mut bool,
+    /// Objects (slot, id) to call in the next round of the loop ([`IoCtx::call_next_round`]);
+    /// `None` where there are no rounds (the test stand-in).
+    next_round: Option<&'a mut Vec<(usize, u64)>>,
 }
 
 impl IoCtx<'_> {
@@ -78,6 +81,24 @@ impl IoCtx<'_> {
     pub fn note_woke_reader(&mut self) {
         *self.woke_reader = true;
     }
+
+    /// Whether [`IoCtx::call_next_round`] can be asked for here.
+    pub fn has_rounds(&self) -> bool {
+        self.next_round.is_some()
+    }
+
+    /// Asks for [`IoObject::next_round`] to be called on this object in the next round of
+    /// the loop: once the thread has looked at its sockets again (without sleeping) and
+    /// served what they reported. False where there are no rounds.
+    pub fn call_next_round(&mut self) -> bool {
+        match self.next_round.as_deref_mut() {
+            Some(v) => {
+                v.push((self.slot, self.id));
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// An object living on an I/O thread.
@@ -97,6 +118,8 @@ pub trait IoObject: Send {
     fn command(&mut self, io: &mut IoCtx, cmd: ObjCmd);
     /// Whether it has finished and can be dropped (it deregistered its fds).
     fn is_done(&self) -> bool;
+    /// The next round came, as the object asked ([`IoCtx::call_next_round`]).
+    fn next_round(&mut self, _io: &mut IoCtx) {}
     /// Its code panicked: end at once, as for `ObjCmd::Term` with linger 0, relying on no
     /// state but its pipes and its place in the ownership tree. It stays hosted (pipe
     /// commands still come) until `is_done`.
@@ -115,6 +138,9 @@ struct Host {
     timers: TimerHeap,
     /// An object woke an application thread in this round (see `crate::watch`: the reply watch).
     woke_reader: bool,
+    /// Objects (slot, id) to call in the next round; while there are any, the thread
+    /// does not sleep.
+    next_round: Vec<(usize, u64)>,
 }
 
 impl Host {
@@ -139,6 +165,7 @@ impl Host {
                 id,
                 spawned: &mut spawned,
                 woke_reader: &mut self.woke_reader,
+                next_round: Some(&mut self.next_round),
             };
             // A panic in one object (a bug) must not take the thread and every other
             // connection with it: that object is torn down (see the module documentation).
@@ -186,7 +213,9 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
         by_id: HashMap::new(),
         timers: TimerHeap::default(),
         woke_reader: false,
+        next_round: Vec::new(),
     };
+    let mut round = Vec::new();
     let mut watches = IoWatches::new();
     // Commands are taken only when the mailbox's fd fired (and at start): the owner drains
     // the queue to empty each time, so a command that comes later raises the signal again.
@@ -233,14 +262,26 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
                 });
             }
         }
-        if std::mem::take(&mut host.woke_reader) && watches.reply_watch(&mailbox) {
+        // Objects that asked for the next round (an engine with more to write) keep the
+        // thread awake: it only looks at its sockets, and watches for nothing.
+        let busy = !host.next_round.is_empty();
+        let woke_reader = std::mem::take(&mut host.woke_reader);
+        if !busy && woke_reader && watches.reply_watch(&mailbox) {
             mail = true;
             watched = true;
             continue;
         }
-        if !watches.net_watch(&mut poll, &mut events, &mailbox) {
-            let timeout = host.timers.next_timeout();
-            let sample = crate::watch::sleep_begin();
+        if busy || !watches.net_watch(&mut poll, &mut events, &mailbox) {
+            let timeout = if busy {
+                Some(Duration::ZERO)
+            } else {
+                host.timers.next_timeout()
+            };
+            let sample = if busy {
+                None
+            } else {
+                crate::watch::sleep_begin()
+            };
             let polled = poll.poll(&mut events, timeout);
             crate::watch::sleep_end(sample);
             if let Err(e) = polled {
@@ -257,6 +298,13 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
             }
             let slot = ev.token().0 - 1;
             host.with(poll.registry(), &mailbox, slot, |o, io| o.event(io, ev));
+        }
+        // The round's objects (what asked during it waits for the next one).
+        std::mem::swap(&mut round, &mut host.next_round);
+        for (slot, id) in round.drain(..) {
+            if host.by_id.get(&id) == Some(&slot) {
+                host.with(poll.registry(), &mailbox, slot, |o, io| o.next_round(io));
+            }
         }
     }
 }

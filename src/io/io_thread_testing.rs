@@ -19,6 +19,9 @@ pub struct TestIo {
     /// Objects hosted through `IoCtx::spawn`, in order.
     pub spawned: Vec<Box<dyn IoObject>>,
     woke_reader: bool,
+    /// With rounds (`with_rounds`): the objects (slot, id) that asked for the next round,
+    /// for the test to call back.
+    pub next_round: Option<Vec<(usize, u64)>>,
 }
 
 impl Default for TestIo {
@@ -35,6 +38,16 @@ impl TestIo {
             timers: TimerHeap::default(),
             spawned: Vec::new(),
             woke_reader: false,
+            next_round: None,
+        }
+    }
+
+    /// As `new`, with rounds: objects may ask for the next round (`IoCtx::call_next_round`),
+    /// and the test plays the thread that calls them back.
+    pub fn with_rounds() -> TestIo {
+        TestIo {
+            next_round: Some(Vec::new()),
+            ..TestIo::new()
         }
     }
 
@@ -48,6 +61,7 @@ impl TestIo {
             id: slot as u64,
             spawned: &mut self.spawned,
             woke_reader: &mut self.woke_reader,
+            next_round: self.next_round.as_mut(),
         }
     }
 
