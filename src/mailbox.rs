@@ -31,6 +31,12 @@ pub struct Mailbox {
     /// Commands queued and not yet taken: lets the owner skip the lock when idle.
     pending: AtomicUsize,
     signaler: Signaler,
+    /// Signals raised, counted by the senders before they write one; `taken` counts those
+    /// the owner read. Equal: no signal is pending, and the owner skips the read (a system
+    /// call) when it clears the signal. A read that comes before the write it was counted
+    /// for finds nothing and takes nothing, so the next clear reads again.
+    raised: AtomicU64,
+    taken: AtomicU64,
     /// Of a thread-safe socket: notified with every wake-up.
     waiters: Option<Arc<Waiters>>,
 }
@@ -121,6 +127,8 @@ impl Mailbox {
             }),
             pending: AtomicUsize::new(0),
             signaler: Signaler::new()?,
+            raised: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
             waiters,
         })
     }
@@ -140,6 +148,7 @@ impl Mailbox {
         };
         if wake {
             let sample = crate::watch::signal_begin();
+            self.raised.fetch_add(1, Ordering::Release);
             self.signaler.send();
             crate::watch::signal_end(sample);
         }
@@ -189,7 +198,7 @@ impl Mailbox {
         if !signalled? {
             return Err(Error::Again);
         }
-        self.signaler.recv();
+        self.take_signal();
         self.try_recv().ok_or(Error::Again)
     }
 
@@ -273,7 +282,15 @@ impl Mailbox {
 
     /// Clears a pending wake-up signal (used when the owner drains commands without waiting).
     pub fn clear_signal(&self) {
-        self.signaler.recv();
+        if self.raised.load(Ordering::Acquire) != self.taken.load(Ordering::Relaxed) {
+            self.take_signal();
+        }
+    }
+
+    /// Reads the signal, counting what it held (see `raised`).
+    fn take_signal(&self) {
+        let n = self.signaler.recv();
+        self.taken.fetch_add(n, Ordering::Relaxed);
     }
 }
 
@@ -287,6 +304,31 @@ impl std::fmt::Debug for Mailbox {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn clearing_the_signal_reads_it_only_when_one_was_raised_and_not_taken() {
+        let mb = Mailbox::new().unwrap();
+        // Nothing raised: nothing to read.
+        mb.clear_signal();
+        assert_eq!(mb.taken.load(Ordering::Relaxed), 0);
+        // The owner is inactive (it found the queue empty): a command raises the signal.
+        assert!(mb.recv(0).is_err());
+        mb.send(Command::Stop);
+        assert_eq!(mb.raised.load(Ordering::Relaxed), 1);
+        assert!(matches!(mb.recv(0), Ok(Command::Stop)));
+        mb.clear_signal();
+        assert_eq!(mb.taken.load(Ordering::Relaxed), 1);
+        assert!(!mb.signaler.wait(0).unwrap(), "the fd is quiet again");
+        // A sender between counting its signal and writing it: the clear finds nothing and
+        // takes nothing, so the clear after the write still reads it.
+        mb.raised.fetch_add(1, Ordering::Release);
+        mb.clear_signal();
+        assert_eq!(mb.taken.load(Ordering::Relaxed), 1);
+        mb.signaler.send();
+        mb.clear_signal();
+        assert_eq!(mb.taken.load(Ordering::Relaxed), 2);
+        assert!(!mb.signaler.wait(0).unwrap());
+    }
 
     #[test]
     fn spin_for_sees_a_command_sent_meanwhile_without_a_signal() {

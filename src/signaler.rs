@@ -45,12 +45,13 @@ impl Signaler {
         }
     }
 
-    /// Clears the signal (whatever number of sends it holds).
-    pub fn recv(&self) {
+    /// Clears the signal; returns how many sends it held (0: none was pending).
+    pub fn recv(&self) -> u64 {
         loop {
             match sys::eventfd_read(self.fd.as_fd()) {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                _ => return,
+                Ok(n) => return n,
+                Err(_) => return 0,
             }
         }
     }
