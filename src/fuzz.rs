@@ -550,7 +550,7 @@ pub fn engine(data: &[u8]) {
     theirs.set_nonblocking(true).expect("nonblocking");
     let stream = Connection::Unix(mio::net::UnixStream::from_std(ours));
     let mut run = EngineRun {
-        io: TestIo::new(),
+        io: TestIo::with_rounds(),
         events: mio::Events::with_capacity(8),
         engine: Some(Engine::new(stream, &o, true, "127.0.0.1".into(), zap)),
         session: None,
@@ -607,11 +607,20 @@ struct EngineRun {
 }
 
 impl EngineRun {
-    /// Drives the engine once, as its I/O thread would; true once it closed.
+    /// Drives the engine once, as its I/O thread would (in the round it asked for, if it
+    /// did); true once it closed.
     fn turn(&mut self) -> bool {
         let Some(e) = self.engine.as_mut() else {
             return true;
         };
+        if self
+            .io
+            .next_round
+            .as_mut()
+            .is_some_and(|r| !std::mem::take(r).is_empty())
+        {
+            e.next_round();
+        }
         match e.drive(&mut self.io.ctx(0), self.session.as_mut()) {
             EngineStatus::Running | EngineStatus::HandshakeFailed(_) => {}
             EngineStatus::Ready(_) => {

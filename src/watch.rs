@@ -464,6 +464,12 @@ impl IoWatches {
         self.answered_recently = answered;
     }
 
+    /// The thread does not sleep in this round (objects asked for the next one): the network
+    /// watch it would have run is not owed later.
+    pub fn skip(&mut self) {
+        self.answered_recently = false;
+    }
+
     /// Before the thread sleeps in its poll: after an answer, polls the sockets without
     /// blocking for the next request. True when `events` holds events (the caller then
     /// does not poll).

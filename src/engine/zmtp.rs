@@ -721,7 +721,7 @@ impl Engine {
                 break;
             }
             let full = !enc.has_room();
-            if !full && self.wrote_partial && self.rounds {
+            if !full && self.wrote_partial && self.rounds && self.writable {
                 // A batch that was not full went out in this `drive` already, and the pipe
                 // has more, though not a batch: the writer streams at about our pace. What
                 // it writes meanwhile goes out in the thread's next round, after its other

@@ -265,6 +265,9 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
         // Objects that asked for the next round (an engine with more to write) keep the
         // thread awake: it only looks at its sockets, and watches for nothing.
         let busy = !host.next_round.is_empty();
+        if busy {
+            watches.skip();
+        }
         let woke_reader = std::mem::take(&mut host.woke_reader);
         if !busy && woke_reader && watches.reply_watch(&mailbox) {
             mail = true;
@@ -290,6 +293,9 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
                 }
             }
         }
+        // This round's objects are those that asked before the poll; what asks from now
+        // on waits for the next one (one write per engine per poll).
+        std::mem::swap(&mut round, &mut host.next_round);
         mail = false;
         for ev in events.iter() {
             if ev.token() == MAILBOX {
@@ -299,8 +305,6 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>) {
             let slot = ev.token().0 - 1;
             host.with(poll.registry(), &mailbox, slot, |o, io| o.event(io, ev));
         }
-        // The round's objects (what asked during it waits for the next one).
-        std::mem::swap(&mut round, &mut host.next_round);
         for (slot, id) in round.drain(..) {
             if host.by_id.get(&id) == Some(&slot) {
                 host.with(poll.registry(), &mailbox, slot, |o, io| o.next_round(io));
