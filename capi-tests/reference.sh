@@ -25,6 +25,9 @@
 # "FAIL name (build: link)". The last line is "reference: N passed, M failed, K skipped".
 #
 # capi-tests/reference-pass.txt is a ratchet: the script exits non-zero when a listed test fails.
+# A test that races in libzmq itself (racy_tests below, each with its reason) runs again once
+# when its first run fails an assertion; it passes as "PASS name (on the second run; the first:
+# ...)".
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -245,6 +248,13 @@ skip_reason() {
     fi
 }
 slow_tests=" test_heartbeats test_security_curve test_security_zap "
+# Tests that race in libzmq itself, run again once when they fail (the report says so, with
+# the first run's failure). test_filter_ipc: its rejected-peer cases connect with
+# ZMQ_RECONNECT_IVL -1 and then send; when the peer's rejection comes back before that send,
+# the connect's pipe is gone (libzmq's session_base_t::reconnect ends the endpoint) and the
+# send times out. Debian's libzmq 4.3.4 fails it the same way, 2 runs in 320 with four copies
+# running at once on two cores.
+racy_tests=" test_filter_ipc "
 
 all=()
 for f in "$SRC"/tests/test_*.cpp; do all+=("$(basename "${f%.cpp}")"); done
@@ -348,6 +358,21 @@ run_one() { # run_one NAME -> writes run/NAME.status "STATUS reason"
         return
     fi
     [[ "$slow_tests" == *" $t "* ]] && [ "$to" -lt 60 ] && to=60
+    local first= f
+    while :; do
+        run_isolated "$t" "$bin" "$to" "$out"
+        read -r st reason <"$B/run/$t.status"
+        [ "$st" = FAIL ] && [[ "$reason" == exit* ]] && [ -z "$first" ] &&
+            [[ "$racy_tests" == *" $t "* ]] || break
+        f=$(grep -m1 ':FAIL' "$out")
+        first=$reason${f:+; $f}
+        cp "$out" "$out.first"
+    done
+    [ -n "$first" ] && [ "$st" = PASS ] && echo "PASS on the second run; the first: $first" >"$B/run/$t.status"
+}
+
+run_isolated() { # run_isolated NAME BIN TIMEOUT LOG -> writes run/NAME.status "STATUS reason"
+    local t=$1 bin=$2 to=$3 out=$4 st reason rc
     local dir="$B/run/$t.d"
     mkdir -p "$dir"
     if [ $ISOLATE = 1 ]; then
