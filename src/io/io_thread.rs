@@ -89,14 +89,11 @@ impl IoCtx<'_> {
 
     /// Asks for [`IoObject::next_round`] to be called on this object in the next round of
     /// the loop: once the thread has looked at its sockets again (without sleeping) and
-    /// served what they reported. False where there are no rounds.
-    pub fn call_next_round(&mut self) -> bool {
-        match self.next_round.as_deref_mut() {
-            Some(v) => {
-                v.push((self.slot, self.id));
-                true
-            }
-            None => false,
+    /// served what they reported. Nothing where there are no rounds (ask
+    /// [`has_rounds`](Self::has_rounds) first).
+    pub fn call_next_round(&mut self) {
+        if let Some(v) = self.next_round.as_deref_mut() {
+            v.push((self.slot, self.id));
         }
     }
 }

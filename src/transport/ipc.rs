@@ -4,7 +4,10 @@
 //! Runs on the caller's thread: [`listen`] on the application thread (`zmq_bind`),
 //! [`start_connect`] on the I/O thread of the connecting session (through its connecter).
 
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::Result;
 use crate::options::Options;
@@ -26,23 +29,23 @@ pub fn listen(address: &str, opts: &Options) -> Result<Listening> {
         (IpcAddress::parse(address)?, None)
     };
     let use_fd = opts.use_fd;
-    let l = if use_fd >= 0 {
-        std::os::unix::net::UnixListener::from(net::dup_listener_fd(use_fd)?)
+    let (l, path) = if use_fd >= 0 {
+        let l = std::os::unix::net::UnixListener::from(net::dup_listener_fd(use_fd)?);
+        (l, None)
     } else {
+        let _files = lock_files();
         ipc.remove_stale_file();
-        std::os::unix::net::UnixListener::bind_addr(&ipc.to_socket_addr()?)?
+        let l = std::os::unix::net::UnixListener::bind_addr(&ipc.to_socket_addr()?)?;
+        let path = match &ipc {
+            // Remembered with its identity, so closing removes only our own file.
+            IpcAddress::Path(p) if wildcard.is_none() => {
+                file_id(Path::new(p)).map(|id| (PathBuf::from(p), id))
+            }
+            _ => None,
+        };
+        (l, path)
     };
     l.set_nonblocking(true)?;
-    let path = match &ipc {
-        IpcAddress::Path(p) if wildcard.is_none() && use_fd < 0 => {
-            // Remembered with its identity, so closing removes only our own file.
-            use std::os::unix::fs::MetadataExt;
-            std::fs::metadata(p)
-                .ok()
-                .map(|m| (std::path::PathBuf::from(p), (m.dev(), m.ino())))
-        }
-        _ => None,
-    };
     Ok(Listening {
         sock: ListenSock::Unix(mio::net::UnixListener::from_std(l), path),
         endpoint: ipc.endpoint_string(),
@@ -61,4 +64,95 @@ pub fn start_connect(addr: &SocketAddr) -> std::io::Result<Connection> {
         s.set_nonblocking(true)?;
         Ok(Connection::Unix(mio::net::UnixStream::from_std(s)))
     })
+}
+
+/// A bound socket file: its path, and its identity (device, inode) when bound.
+pub type SocketFile = (PathBuf, (u64, u64));
+
+/// The socket files of this process's ipc binds: a bind (removing a stale file, binding,
+/// reading the new file's identity) and a listener's removal of its own file (`close`) take
+/// this lock, so a listener that ends while another socket binds the same path again never
+/// removes the new socket's file.
+static FILES: Mutex<()> = Mutex::new(());
+
+fn lock_files() -> std::sync::MutexGuard<'static, ()> {
+    // Nothing is left half-done under the lock: a panic elsewhere cannot spoil it.
+    FILES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The identity (device, inode) of the file at `path`.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Closes a listening socket and removes its file `path` (with the identity it had when
+/// bound) if it is still that file. The identity is compared while the socket is still open:
+/// its file cannot then have been freed and its inode number given to a newer file.
+pub fn close(sock: mio::net::UnixListener, path: Option<SocketFile>) {
+    if let Some((p, id)) = path {
+        let _files = lock_files();
+        if file_id(&p) == Some(id) {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+    drop(sock);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::constants::ZMQ_PULL;
+    use crate::session::tests::bench::ipc_endpoint;
+    use std::sync::{mpsc, Barrier};
+
+    fn unix(l: Listening) -> (mio::net::UnixListener, Option<SocketFile>) {
+        match l.sock {
+            ListenSock::Unix(s, path) => (s, path),
+            ListenSock::Tcp(_) => panic!("an ipc bind gave a tcp listener"),
+        }
+    }
+
+    #[test]
+    fn a_listener_that_ends_while_its_path_is_bound_again_leaves_the_new_file() {
+        let endpoint = ipc_endpoint();
+        let address = endpoint.strip_prefix("ipc://").unwrap().to_string();
+        let opts = Options::new(ZMQ_PULL);
+        // Each round: one thread binds the path again while the other closes the listener
+        // bound in the round before, at the same moment; then the path must be the newest
+        // listener's file. (Whatever order they take, the close must not remove it.)
+        let start = Barrier::new(2);
+        let (to_closer, closer_gets) = mpsc::channel();
+        let (closed, closed_seen) = mpsc::channel();
+        std::thread::scope(|s| {
+            let start = &start;
+            s.spawn(move || {
+                while let Ok((sock, path)) = closer_gets.recv() {
+                    start.wait();
+                    close(sock, path);
+                    closed.send(()).unwrap();
+                }
+            });
+            let mut old = unix(listen(&address, &opts).unwrap());
+            for round in 0..300 {
+                to_closer.send(old).unwrap();
+                start.wait();
+                let new = unix(listen(&address, &opts).unwrap());
+                closed_seen.recv().unwrap();
+                let (_, id) = new.1.clone().expect("a path bind has a file");
+                assert_eq!(
+                    file_id(Path::new(&address)),
+                    Some(id),
+                    "round {round}: the newest listener's file is gone"
+                );
+                old = new;
+            }
+            let (sock, path) = old;
+            close(sock, path);
+            drop(to_closer);
+        });
+        assert!(
+            !Path::new(&address).exists(),
+            "the last listener left its file"
+        );
+    }
 }

@@ -52,7 +52,7 @@ pub enum ListenSock {
     Tcp(TcpListener),
     /// With the path to remove when the listener ends, and that file's (device, inode) so
     /// a file another socket bound since is left alone (None for abstract names).
-    Unix(UnixListener, Option<(std::path::PathBuf, (u64, u64))>),
+    Unix(UnixListener, Option<super::ipc::SocketFile>),
 }
 
 impl ListenSock {
@@ -107,14 +107,9 @@ impl Listener {
             }
             Some(ListenSock::Unix(mut l, path)) => {
                 let _ = l.deregister(io.registry);
-                // Remove the socket file only if it is still ours: another socket may have
+                // The socket file goes only if it is still ours: another socket may have
                 // bound the same path since (a quick rebind).
-                drop(l);
-                if let Some((p, id)) = path {
-                    if same_file(&p, id) {
-                        let _ = std::fs::remove_file(p);
-                    }
-                }
+                super::ipc::close(l, path);
             }
             None => {}
         }
@@ -242,12 +237,6 @@ impl IoObject for Listener {
     fn is_done(&self) -> bool {
         self.done
     }
-}
-
-/// Whether the file at `path` is still the one with `id` (device, inode).
-fn same_file(path: &std::path::Path, id: (u64, u64)) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == id)
 }
 
 #[cfg(test)]
