@@ -240,7 +240,7 @@ impl CtxInner {
         Ok((id, s.ipv6, s.blocky))
     }
 
-    /// The mailbox of an I/O thread for a new object: the least used one of those in
+    /// The mailbox of an I/O thread for a new object: the next in turn of those in
     /// `affinity` (all when 0); EMTHREAD when the context has no I/O thread.
     pub fn choose_io_thread(&self, affinity: u64) -> Result<Arc<Mailbox>> {
         let mut s = self.lock();

@@ -14,7 +14,9 @@
 //! edge-triggered, so waiting for the next readiness could wait forever with connections
 //! already queued. (libzmq's level-triggered poller retries at every turn instead.)
 //!
-//! Threads: the listener and its sessions live on one I/O thread. After a panic in its code
+//! Threads: the listener lives on one I/O thread; each session it makes goes to the
+//! context's next I/O thread (`CtxInner::choose_io_thread`, within ZMQ_AFFINITY), as libzmq
+//! places accepted connections, and is reached only by commands. After a panic in its code
 //! the I/O thread calls [`IoObject::abort`]: the listener ends as for a `Term` with
 //! linger 0.
 
@@ -24,9 +26,10 @@ use mio::net::{TcpListener, UnixListener};
 use mio::Interest;
 
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::command::{ObjCmd, PipeCmd};
+use crate::command::{Command, ObjCmd, PipeCmd};
 use crate::constants::*;
 use crate::io::io_thread::{IoCtx, IoObject};
 use crate::own::{Own, OwnerRef};
@@ -153,9 +156,26 @@ impl Listener {
                         stream,
                         peer,
                     );
-                    self.own
-                        .adopt(OwnerRef::new(io.mailbox.clone(), s.id()), ());
-                    io.spawn(Box::new(s));
+                    // The context's next I/O thread (within ZMQ_AFFINITY), as libzmq places
+                    // each accepted connection: a server's connections spread over all its
+                    // I/O threads, not only the listener's.
+                    let at = self
+                        .socket
+                        .ctx
+                        .upgrade()
+                        .and_then(|c| c.choose_io_thread(o.affinity).ok())
+                        .filter(|m| !Arc::ptr_eq(m, io.mailbox));
+                    match at {
+                        Some(there) => {
+                            self.own.adopt(OwnerRef::new(there.clone(), s.id()), ());
+                            there.send(Command::Plug(Box::new(s)));
+                        }
+                        None => {
+                            self.own
+                                .adopt(OwnerRef::new(io.mailbox.clone(), s.id()), ());
+                            io.spawn(Box::new(s));
+                        }
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
