@@ -368,7 +368,9 @@ run_one() { # run_one NAME -> writes run/NAME.status "STATUS reason"
         first=$reason${f:+; $f}
         cp "$out" "$out.first"
     done
-    [ -n "$first" ] && [ "$st" = PASS ] && echo "PASS on the second run; the first: $first" >"$B/run/$t.status"
+    if [ -n "$first" ] && [ "$st" = PASS ]; then
+        echo "PASS on the second run; the first: $first" >"$B/run/$t.status"
+    fi
 }
 
 run_isolated() { # run_isolated NAME BIN TIMEOUT LOG -> writes run/NAME.status "STATUS reason"

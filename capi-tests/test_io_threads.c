@@ -12,7 +12,7 @@
 #include "spawn.h"
 #include "testutil.h"
 #include <dirent.h>
-#include <signal.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,8 +80,8 @@ static long long thread_rchar(const char *name) {
 }
 
 /* One round: a PULL (with `affinity`, 0 for none) takes the child's connections and every
- * byte; returns what I/O threads 0 and 1 read meanwhile in `read`. */
-static void round_with(void *ctx, uint64_t affinity, long long read[2]) {
+ * byte; returns what I/O threads 0 and 1 read meanwhile in `bytes`. */
+static void round_with(void *ctx, uint64_t affinity, long long bytes[2]) {
     void *pull = zmq_socket(ctx, ZMQ_PULL);
     CHECK_PTR(pull);
     if (affinity)
@@ -92,7 +92,7 @@ static void round_with(void *ctx, uint64_t affinity, long long read[2]) {
     long long before[2] = {-1, -1};
     for (int tries = 0; tries < 100 && (before[0] < 0 || before[1] < 0); tries++) {
         if (tries)
-            usleep(10000);
+            nanosleep(&(struct timespec){0, 10000000}, NULL);
         before[0] = thread_rchar("ZMQbg/IO/0");
         before[1] = thread_rchar("ZMQbg/IO/1");
     }
@@ -109,7 +109,7 @@ static void round_with(void *ctx, uint64_t affinity, long long read[2]) {
         char name[32];
         snprintf(name, sizeof name, "ZMQbg/IO/%d", t);
         long long after = thread_rchar(name);
-        read[t] = before[t] < 0 || after < 0 ? -1 : after - before[t];
+        bytes[t] = before[t] < 0 || after < 0 ? -1 : after - before[t];
     }
     CHECK_OK(zmq_close(pull));
 }
@@ -120,23 +120,23 @@ int main(int argc, char **argv) {
     alarm(120);
     void *ctx = zmq_ctx_new();
     CHECK_OK(zmq_ctx_set(ctx, ZMQ_IO_THREADS, 2));
-    long long read[2];
+    long long bytes[2];
 
-    round_with(ctx, 0, read);
-    if (read[0] < 0 || read[1] < 0) {
+    round_with(ctx, 0, bytes);
+    if (bytes[0] < 0 || bytes[1] < 0) {
         printf("test_io_threads: every message arrived; placement not checked (no per-thread "
                "I/O accounting in /proc)\n");
         CHECK_OK(zmq_ctx_term(ctx));
         return 0;
     }
     /* Spread: each I/O thread read at least one connection's bytes. */
-    CHECK(read[0] >= PER_CONN);
-    CHECK(read[1] >= PER_CONN);
+    CHECK(bytes[0] >= PER_CONN);
+    CHECK(bytes[1] >= PER_CONN);
 
     /* ZMQ_AFFINITY 2: the listener and every connection on I/O thread 1. */
-    round_with(ctx, 2, read);
-    CHECK(read[1] >= CONNS * PER_CONN);
-    CHECK(read[0] < PER_CONN);
+    round_with(ctx, 2, bytes);
+    CHECK(bytes[1] >= CONNS * PER_CONN);
+    CHECK(bytes[0] < PER_CONN);
 
     CHECK_OK(zmq_ctx_term(ctx));
     printf("test_io_threads: OK\n");

@@ -2,8 +2,9 @@
 //! endpoint registry and termination.
 //!
 //! Threads: application threads call in through `zmq_*`; I/O threads and the reaper start
-//! with the first socket. The registry is behind one mutex, taken only by socket creation,
-//! close, bind/connect of inproc endpoints, and termination — never on the message path.
+//! with the first socket. The registry is behind one mutex, taken by socket creation and
+//! close, binds and connects (the choice of an I/O thread, inproc endpoints), each connection
+//! a listener accepts (on its I/O thread), and termination — never on the message path.
 //!
 //! Termination: `shutdown` marks the context terminating and sends `Stop` to every socket
 //! (blocked calls return ETERM). `terminate` does the same, then waits until every socket is
@@ -241,7 +242,9 @@ impl CtxInner {
     }
 
     /// The mailbox of an I/O thread for a new object: the next in turn of those in
-    /// `affinity` (all when 0); EMTHREAD when the context has no I/O thread.
+    /// `affinity` (all when 0, or when it names none of the context's threads); one turn
+    /// for the whole context, so its objects spread evenly over its threads. EMTHREAD when
+    /// the context has no I/O thread.
     pub fn choose_io_thread(&self, affinity: u64) -> Result<Arc<Mailbox>> {
         let mut s = self.lock();
         let n = s.io_threads.len();
@@ -249,13 +252,12 @@ impl CtxInner {
             return Err(Error::MThread);
         }
         s.next_io = s.next_io.wrapping_add(1);
-        let candidates: Vec<usize> = (0..n)
-            .filter(|i| affinity == 0 || (*i < 64 && affinity & (1 << i) != 0))
-            .collect();
-        let pick = if candidates.is_empty() {
+        let allowed = |i: &usize| affinity == 0 || (*i < 64 && affinity & (1 << i) != 0);
+        let count = (0..n).filter(allowed).count();
+        let pick = if count == 0 {
             s.next_io % n
         } else {
-            candidates[s.next_io % candidates.len()]
+            (0..n).filter(allowed).nth(s.next_io % count).unwrap_or(0)
         };
         Ok(s.io_threads[pick].mailbox().clone())
     }

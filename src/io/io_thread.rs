@@ -39,7 +39,7 @@ pub struct IoCtx<'a> {
     pub slot: usize,
     timers: &'a mut TimerHeap,
     id: u64,
-    /// New objects to host (a listener's new sessions).
+    /// New objects to host here (a listener's new sessions that go to its own thread).
     spawned: &'a mut Vec<Box<dyn IoObject>>,
     /// Set when the object woke an application thread waiting for messages.
     woke_reader: &'a mut bool,

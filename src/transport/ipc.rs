@@ -2,12 +2,14 @@
 //! and the connect target and connect attempts of an `ipc://` connect.
 //!
 //! Runs on the caller's thread: [`listen`] on the application thread (`zmq_bind`),
-//! [`start_connect`] on the I/O thread of the connecting session (through its connecter).
+//! [`close`] on the listener's I/O thread, [`start_connect`] on the I/O thread of the
+//! connecting session (through its connecter).
 
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use crate::error::Result;
 use crate::options::Options;
@@ -37,11 +39,10 @@ pub fn listen(address: &str, opts: &Options) -> Result<Listening> {
         ipc.remove_stale_file();
         let l = std::os::unix::net::UnixListener::bind_addr(&ipc.to_socket_addr()?)?;
         let path = match &ipc {
-            // Remembered with its identity, so closing removes only our own file.
-            IpcAddress::Path(p) if wildcard.is_none() => {
-                file_id(Path::new(p)).map(|id| (PathBuf::from(p), id))
-            }
-            _ => None,
+            // Remembered with its identity, so closing removes only our own file (for `*`
+            // too: its directory goes with the listener, and only once it is empty).
+            IpcAddress::Path(p) => file_id(Path::new(p)).map(|id| (PathBuf::from(p), id)),
+            IpcAddress::Abstract(_) => None,
         };
         (l, path)
     };
@@ -74,10 +75,32 @@ pub type SocketFile = (PathBuf, (u64, u64));
 /// this lock, so a listener that ends while another socket binds the same path again never
 /// removes the new socket's file.
 static FILES: Mutex<()> = Mutex::new(());
+/// The process whose thread took `FILES` last.
+static FILES_PID: AtomicU32 = AtomicU32::new(0);
 
-fn lock_files() -> std::sync::MutexGuard<'static, ()> {
-    // Nothing is left half-done under the lock: a panic elsewhere cannot spoil it.
-    FILES.lock().unwrap_or_else(|e| e.into_inner())
+/// Takes `FILES`. None in a child forked while a thread of its parent held it: that thread
+/// does not exist here, and the lock would never come free (a bind in the child's new
+/// context then goes on without it, as before the lock existed).
+fn lock_files() -> Option<MutexGuard<'static, ()>> {
+    let me = std::process::id();
+    loop {
+        match FILES.try_lock() {
+            Ok(g) => {
+                FILES_PID.store(me, Ordering::Relaxed);
+                return Some(g);
+            }
+            // Nothing is left half-done under the lock: a panic elsewhere cannot spoil it.
+            Err(TryLockError::Poisoned(e)) => {
+                FILES_PID.store(me, Ordering::Relaxed);
+                return Some(e.into_inner());
+            }
+            Err(TryLockError::WouldBlock) if FILES_PID.load(Ordering::Relaxed) != me => {
+                return None
+            }
+            // Held for an unlink and a bind at most.
+            Err(TryLockError::WouldBlock) => std::thread::yield_now(),
+        }
+    }
 }
 
 /// The identity (device, inode) of the file at `path`.

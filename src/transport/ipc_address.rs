@@ -25,7 +25,8 @@
 //! let last = IpcAddress::from_socket_addr(&listener.local_addr().unwrap()).unwrap();
 //! assert_eq!(last.endpoint_string(), format!("ipc://{}", dir.socket_path_str()));
 //! drop(listener);
-//! drop(dir); // removes the socket file and the directory
+//! std::fs::remove_file(dir.socket_path_str()).unwrap(); // as `ipc::close` does
+//! drop(dir); // removes the directory, now empty
 //! ```
 
 use std::ffi::OsString;
@@ -164,8 +165,10 @@ impl WildcardDir {
 }
 
 impl Drop for WildcardDir {
+    /// Removes the directory if it is empty: the listener removes its socket file first,
+    /// if the file is still its own (`ipc::close`); one bound there since stays, and so
+    /// does the directory.
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.socket);
         let _ = std::fs::remove_dir(&self.dir);
     }
 }
@@ -217,7 +220,10 @@ mod tests {
             format!("ipc://{}", dir.socket_path_str())
         );
         drop(listener);
-        drop(dir); // removes the socket file and the directory
+        std::fs::remove_file(dir.socket_path_str()).unwrap(); // as `ipc::close` does
+        let d = dir.dir().to_path_buf();
+        drop(dir); // removes the directory, now empty
+        assert!(!d.exists());
     }
 
     const ENAMETOOLONG: Error = Error::Os(libc::ENAMETOOLONG);
@@ -300,8 +306,14 @@ mod tests {
         );
         let d = dir.dir().to_path_buf();
         drop(l);
+        // A file there (one bound since the listener's own went) keeps the directory.
+        let (socket, other_d) = (dir.socket_path_str().to_string(), other.dir().to_path_buf());
         drop(dir);
-        assert!(!d.exists());
+        assert!(d.exists() && Path::new(&socket).exists());
+        std::fs::remove_file(&socket).unwrap();
+        std::fs::remove_dir(&d).unwrap();
+        drop(other);
+        assert!(!other_d.exists());
     }
 
     #[test]
@@ -341,5 +353,6 @@ mod tests {
         assert!(UnixListener::bind_addr(&sa).is_err());
         addr.remove_stale_file();
         UnixListener::bind_addr(&sa).unwrap();
+        addr.remove_stale_file();
     }
 }

@@ -15,8 +15,8 @@
 //! already queued. (libzmq's level-triggered poller retries at every turn instead.)
 //!
 //! Threads: the listener lives on one I/O thread; each session it makes goes to the
-//! context's next I/O thread (`CtxInner::choose_io_thread`, within ZMQ_AFFINITY), as libzmq
-//! places accepted connections, and is reached only by commands. After a panic in its code
+//! context's next I/O thread in turn (`CtxInner::choose_io_thread`, within ZMQ_AFFINITY;
+//! libzmq picks the one with the fewest file descriptors), and is reached only by commands. After a panic in its code
 //! the I/O thread calls [`IoObject::abort`]: the listener ends as for a `Term` with
 //! linger 0.
 
@@ -98,23 +98,25 @@ impl Listener {
     }
 
     /// Stops listening and ends the sessions it made (each flushing within `linger`); the
-    /// listener is done when they are. Once only.
+    /// listener is done when they are. Once only (the listening socket is taken here).
+    ///
+    /// As in libzmq, the listening socket closes (ZMQ_EVENT_CLOSED) before the sessions are
+    /// told to end: those on other I/O threads may report their own ends at once.
     fn close(&mut self, io: &mut IoCtx, linger: i32) {
-        if !self.own.terminate(linger) {
+        let Some(sock) = self.sock.take() else {
             return;
-        }
-        let fd = self.sock.as_ref().map_or(-1, ListenSock::fd);
-        match self.sock.take() {
-            Some(ListenSock::Tcp(mut l)) => {
+        };
+        let fd = sock.fd();
+        match sock {
+            ListenSock::Tcp(mut l) => {
                 let _ = l.deregister(io.registry);
             }
-            Some(ListenSock::Unix(mut l, path)) => {
+            ListenSock::Unix(mut l, path) => {
                 let _ = l.deregister(io.registry);
                 // The socket file goes only if it is still ours: another socket may have
                 // bound the same path since (a quick rebind).
                 super::ipc::close(l, path);
             }
-            None => {}
         }
         self.keep = None;
         self.socket.monitor.event(
@@ -122,6 +124,7 @@ impl Listener {
             fd as u32,
             &Endpoints::bound(&self.endpoint),
         );
+        self.own.terminate(linger);
         self.done = self.own.try_finish();
     }
 
@@ -156,9 +159,9 @@ impl Listener {
                         stream,
                         peer,
                     );
-                    // The context's next I/O thread (within ZMQ_AFFINITY), as libzmq places
-                    // each accepted connection: a server's connections spread over all its
-                    // I/O threads, not only the listener's.
+                    // The context's next I/O thread in turn (within ZMQ_AFFINITY): a
+                    // server's connections spread over all its I/O threads, not only the
+                    // listener's.
                     let at = self
                         .socket
                         .ctx
