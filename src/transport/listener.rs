@@ -16,9 +16,9 @@
 //!
 //! Threads: the listener lives on one I/O thread; each session it makes goes to the
 //! context's next I/O thread in turn (`CtxInner::choose_io_thread`, within ZMQ_AFFINITY;
-//! libzmq picks the one with the fewest file descriptors), and is reached only by commands. After a panic in its code
-//! the I/O thread calls [`IoObject::abort`]: the listener ends as for a `Term` with
-//! linger 0.
+//! libzmq picks the one with the fewest file descriptors), and is reached only by commands.
+//! After a panic in its code the I/O thread calls [`IoObject::abort`]: the listener ends as
+//! for a `Term` with linger 0.
 
 use crate::monitor::Endpoints;
 use mio::event::Source;
