@@ -15,6 +15,7 @@
 //! with `delay` set, keeps delivering messages until it reads the delimiter, then acks;
 //! an end is gone for its owner when it receives `TermAck` ([`PipeEvent::Terminated`]).
 
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -443,6 +444,30 @@ impl Pipe {
         Ok(())
     }
 
+    /// As [`write`](Self::write), the part built in the queue's slot by `fill`, with no
+    /// temporary on the way (`ypipe::Writer::write_with`): `fill` returns the part's flags,
+    /// or None when it wrote nothing. None when the pipe is full or closing (`fill` is not
+    /// called), else whether a part was written.
+    #[inline]
+    pub fn write_with(
+        &mut self,
+        fill: impl FnOnce(&mut MaybeUninit<Msg>) -> Option<u8>,
+    ) -> Option<bool> {
+        if !self.check_write() {
+            return None;
+        }
+        let out = self.outpipe.as_mut()?;
+        let mut flags = 0;
+        let wrote = out.write_with(|slot| {
+            flags = fill(slot)?;
+            Some(flags & msg::MORE != 0)
+        });
+        if wrote && flags & (msg::MORE | msg::ROUTING_ID) == 0 {
+            self.msgs_written += 1;
+        }
+        Some(wrote)
+    }
+
     /// Writes a whole control message (a subscription) ignoring the HWM: such messages are
     /// never dropped for want of room. False when the pipe is closing.
     pub fn write_control(&mut self, m: Msg) -> bool {
@@ -750,6 +775,34 @@ mod tests {
         assert!(!b.read_into_watched(&mut m, &mb, &mut watch));
         a.write(part(b"3", false)).unwrap();
         assert!(a.flush());
+    }
+
+    #[test]
+    fn a_part_built_in_its_slot_counts_as_a_write() {
+        let (mut a, mut b, _mb) = attached([2, 2]);
+        let mut built = |bytes: &'static [u8], more: bool| {
+            a.write_with(|slot| Some(slot.write(part(bytes, more)).flags()))
+        };
+        assert_eq!(built(b"1", true), Some(true));
+        assert_eq!(built(b"2", false), Some(true));
+        assert_eq!(built(b"3", false), Some(true));
+        assert_eq!(built(b"4", false), None, "HWM of 2 messages reached");
+        assert_eq!(a.write_with(|_| None), None);
+        a.flush();
+        for want in [&b"1"[..], b"2", b"3"] {
+            assert_eq!(b.read().unwrap().data(), want);
+        }
+        assert!(b.read().is_none());
+    }
+
+    #[test]
+    fn a_slot_left_unwritten_is_not_a_write() {
+        let (mut a, mut b, _mb) = attached([0, 0]);
+        assert_eq!(a.write_with(|_| None), Some(false));
+        a.write(part(b"x", false)).unwrap();
+        a.flush();
+        assert_eq!(b.read().unwrap().data(), b"x");
+        assert!(b.read().is_none());
     }
 
     #[test]

@@ -171,6 +171,33 @@ impl<T> Writer<T> {
     /// Appends an item; `incomplete` means more parts of the same message follow, so the
     /// item is not flushable yet.
     pub fn write(&mut self, item: T, incomplete: bool) {
+        let slot = self.free_slot();
+        // SAFETY: `free_slot` gives the unused, unseen slot at `written`, ours to fill.
+        unsafe { (*slot).write(item) };
+        self.commit(incomplete);
+    }
+
+    /// Appends an item built in its slot by `fill`, with no temporary on the way (see
+    /// DESIGN.md, "The message path"): `fill` writes the slot and returns whether more
+    /// parts of the same message follow, or leaves it as it was and returns None (then
+    /// nothing is appended). Returns whether an item was appended.
+    #[inline]
+    pub fn write_with(&mut self, fill: impl FnOnce(&mut MaybeUninit<T>) -> Option<bool>) -> bool {
+        let slot = self.free_slot();
+        // SAFETY: the slot at `written` is unused and unseen, so ours to fill; a slot that
+        // `fill` leaves unwritten is not appended and never read.
+        match fill(unsafe { &mut *slot }) {
+            Some(incomplete) => {
+                self.commit(incomplete);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The slot at `written`, linking a new chunk first when the back one is full.
+    #[inline]
+    fn free_slot(&mut self) -> *mut MaybeUninit<T> {
         let spare = &self.shared.spare;
         // SAFETY: unique access to the writer state, see `state`.
         let w = unsafe { &mut *self.shared.w.get() };
@@ -200,8 +227,14 @@ impl<T> Writer<T> {
             w.back_start += CHUNK as u64;
         }
         let idx = (w.written - w.back_start) as usize;
-        // SAFETY: slot idx of the back chunk is beyond `written`, so unused and unseen.
-        unsafe { (*(*w.back).slots[idx].get()).write(item) };
+        // SAFETY: slot idx of the live back chunk is beyond `written`, so unused and unseen.
+        unsafe { (*w.back).slots[idx].get() }
+    }
+
+    /// Counts the slot at `written` (just filled) as written.
+    #[inline]
+    fn commit(&mut self, incomplete: bool) {
+        let w = self.state();
         w.written += 1;
         if !incomplete {
             w.complete = w.written;

@@ -675,7 +675,32 @@ impl Engine {
             }
         }
         if self.pending_in.is_none() {
-            while let Some(mut m) = self.next_frame()? {
+            loop {
+                // Short data frames already read go straight into the socket's queue, each
+                // built in its slot (no temporary: see DESIGN.md, "The message path");
+                // anything else, or reading more, takes the general path below.
+                if !self.transforms && self.socket_type != socket_type::DISH {
+                    if let Some(dec) = self.dec.as_mut() {
+                        let mut failed = false;
+                        while let Some(true) =
+                            pipe.write_with(|slot| match dec.decode_data_into(slot) {
+                                Ok(m) => m.map(|m| m.flags()),
+                                Err(_) => {
+                                    failed = true;
+                                    None
+                                }
+                            })
+                        {
+                            progress = true;
+                        }
+                        if failed {
+                            return Err(Closed::PROTOCOL);
+                        }
+                    }
+                }
+                let Some(mut m) = self.next_frame()? else {
+                    break;
+                };
                 progress = true;
                 if self.transforms {
                     m = self.decode(m)?;
