@@ -445,6 +445,23 @@ mod tests {
     }
 
     #[test]
+    fn an_item_built_in_its_slot_is_written_and_one_left_unbuilt_is_not() {
+        let (mut w, mut r) = ypipe::<Box<u32>>();
+        for i in 0..600u32 {
+            assert!(!w.write_with(|_| None), "nothing built, nothing written");
+            assert!(w.write_with(|slot| {
+                slot.write(Box::new(i));
+                Some(i % 2 == 0)
+            }));
+        }
+        w.flush();
+        for i in 0..600u32 {
+            assert_eq!(r.read().as_deref(), Some(&i));
+        }
+        assert_eq!(r.read(), None);
+    }
+
+    #[test]
     fn flush_reports_a_sleeping_reader_once() {
         let (mut w, mut r) = ypipe::<u32>();
         w.write(1, false);
