@@ -329,6 +329,55 @@ impl Pipe {
         self.read_one_into(dst, true)
     }
 
+    /// As [`read`](Self::read) (with `sleep`) or [`read_awake`](Self::read_awake)
+    /// (without), the message handed to `f` where it lies in the queue, with no move on the
+    /// way (`ypipe::Reader::read_with`): `f` may take it; what it leaves is dropped there.
+    /// None when nothing was read.
+    #[inline]
+    pub fn read_with<R>(&mut self, sleep: bool, f: impl FnOnce(&mut Msg) -> R) -> Option<R> {
+        if self.conflate || self.final_msg.is_some() {
+            let mut m = if sleep {
+                self.read()?
+            } else {
+                self.read_awake()?
+            };
+            return Some(f(&mut m));
+        }
+        if !self.in_active || !matches!(self.state, State::Active | State::WaitingForDelimiter) {
+            return None;
+        }
+        let inp = self.inpipe.as_mut()?;
+        let mut f = Some(f);
+        let mut counts = false;
+        let got = inp.read_with(sleep, |m| {
+            if m.is_delimiter() {
+                return None;
+            }
+            counts = !m.more() && m.flags() & msg::ROUTING_ID == 0;
+            f.take().map(|f| f(m))
+        });
+        match got {
+            None => {
+                if sleep {
+                    self.in_active = false;
+                }
+                None
+            }
+            Some(Some(r)) => {
+                if counts {
+                    self.count_read(1);
+                }
+                Some(r)
+            }
+            Some(None) => {
+                // The peer's delimiter; then its disconnect message, if any.
+                self.process_delimiter();
+                let mut m = self.final_msg.take()?;
+                f.take().map(|f| f(&mut m))
+            }
+        }
+    }
+
     /// Whether a reader that finds this pipe empty could see messages come by watching it:
     /// it is awake, live, and not conflating.
     pub fn watchable(&self) -> bool {
@@ -403,14 +452,20 @@ impl Pipe {
             };
         }
         if !dst.more() && dst.flags() & msg::ROUTING_ID == 0 {
-            self.msgs_read += 1;
-            let lwm = self.in_lwm();
-            if lwm > 0 && self.msgs_read - self.last_credit >= lwm {
-                self.last_credit = self.msgs_read;
-                self.send_peer(PipeCmd::ActivateWrite(self.msgs_read));
-            }
+            self.count_read(1);
         }
         true
+    }
+
+    /// Counts `n` whole messages read; gives credit back every LWM messages.
+    #[inline]
+    fn count_read(&mut self, n: u64) {
+        self.msgs_read += n;
+        let lwm = self.in_lwm();
+        if lwm > 0 && self.msgs_read - self.last_credit >= lwm {
+            self.last_credit = self.msgs_read;
+            self.send_peer(PipeCmd::ActivateWrite(self.msgs_read));
+        }
     }
 
     /// Whether a message can be written now (HWM not reached). When not, the writer waits

@@ -360,6 +360,30 @@ impl<T> Reader<T> {
         true
     }
 
+    /// Reads the next published item where it lies: `f` gets it in its slot (and may take
+    /// it, leaving a value behind), then what is left is dropped there; no move of the item
+    /// on the way. None when nothing can be read; `sleep` as in
+    /// [`read_into`](Self::read_into).
+    #[inline]
+    pub fn read_with<R>(&mut self, sleep: bool, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let ready = if sleep {
+            self.check_read()
+        } else {
+            self.peek_read()
+        };
+        if !ready {
+            return None;
+        }
+        let slot = self.next_slot();
+        // SAFETY: `next_slot` hands out each published item once, so it is ours alone; it
+        // stays in its slot until the reader's next call, after this one.
+        let r = f(unsafe { &mut *slot });
+        // SAFETY: as above; `f` left a valid item there, dropped once, here (if `f`
+        // panics it is leaked instead, never dropped twice).
+        unsafe { ptr::drop_in_place(slot) };
+        Some(r)
+    }
+
     /// Takes the next item, known to be published.
     fn take(&mut self) -> Option<T> {
         let slot = self.next_slot();
@@ -370,7 +394,7 @@ impl<T> Reader<T> {
     /// The slot of the next item, known to be published, which the reader now owns: the
     /// caller moves the item out of it before the next call.
     #[inline]
-    fn next_slot(&mut self) -> *const T {
+    fn next_slot(&mut self) -> *mut T {
         let spare = &self.shared.spare;
         // SAFETY: unique access to the reader state.
         let r = unsafe { &mut *self.shared.r.get() };
@@ -389,7 +413,7 @@ impl<T> Reader<T> {
         r.read += 1;
         // SAFETY: the item is published (read < avail). Its chunk is not handed back to the
         // writer (`spare`) before the reader's next call moves past it.
-        unsafe { (*(*r.front).slots[idx].get()).as_ptr() }
+        unsafe { (*r.front).slots[idx].get().cast::<T>() }
     }
 
     /// A reference to the next item without taking it.

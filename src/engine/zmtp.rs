@@ -785,13 +785,27 @@ impl Engine {
         let Some(enc) = self.enc.as_mut() else {
             return Ok(());
         };
+        // A message no rule below rewrites is encoded where it lies in the pipe (no move
+        // of it on the way: see DESIGN.md, "The message path").
+        let plain = !self.transforms
+            && self.socket_type != socket_type::RADIO
+            && !(self.zmtp31 && matches!(self.socket_type, ZMQ_SUB | ZMQ_XSUB));
         while enc.has_room() {
-            let m = if sleep {
-                pipe.read()
-            } else {
-                pipe.read_awake()
+            let out_more = &mut self.out_more;
+            let got = pipe.read_with(sleep, |m| {
+                if plain && m.flags() & (msg::JOIN | msg::LEAVE) == 0 {
+                    *out_more = m.more();
+                    enc.push_from(m);
+                    None
+                } else {
+                    Some(std::mem::take(m))
+                }
+            });
+            let m = match got {
+                None => break,
+                Some(None) => continue,
+                Some(Some(m)) => m,
             };
-            let Some(m) = m else { break };
             let first = !self.out_more;
             self.out_more = m.more();
             let m = if first

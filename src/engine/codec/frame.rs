@@ -741,7 +741,15 @@ impl Encoder {
 
     /// Encodes one frame: `msg::MORE` and `msg::COMMAND` from the message's flags (COMMAND
     /// exists only in ZMTP 3.x framing and is dropped in older ones).
-    pub fn push(&mut self, msg: Msg) {
+    pub fn push(&mut self, mut msg: Msg) {
+        self.push_from(&mut msg);
+    }
+
+    /// As [`push`](Self::push), from the message where it lies (a pipe's slot): a small
+    /// body is copied, a large one taken (the message is left empty), with no move of the
+    /// message on the way (see DESIGN.md, "The message path").
+    #[inline]
+    pub fn push_from(&mut self, msg: &mut Msg) {
         // Dropping the written prefix can wait until the batch is full: it stays bounded
         // (about three batches) and small pushes skip the bookkeeping.
         if self.batch.len() >= self.batch_size {
@@ -781,7 +789,7 @@ impl Encoder {
         } else {
             self.add_batch(start);
             self.pending += size;
-            self.segs.push_back(Seg::Body(msg));
+            self.segs.push_back(Seg::Body(std::mem::take(msg)));
         }
     }
 
