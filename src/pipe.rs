@@ -851,6 +851,38 @@ mod tests {
     }
 
     #[test]
+    fn a_message_read_where_it_lies_counts_and_the_delimiter_ends_the_pipe() {
+        let (mut a, mut b, mb) = attached([2, 2]);
+        b.disconnect_msg = Some(b"bye".to_vec());
+        a.write(part(b"1", true)).unwrap();
+        a.write(part(b"2", false)).unwrap();
+        a.write(part(b"3", false)).unwrap();
+        a.flush();
+        let mut seen = Vec::new();
+        while let Some(()) = b.read_with(false, |m| seen.push(std::mem::take(m).data().to_vec())) {}
+        assert_eq!(seen, [&b"1"[..], b"2", b"3"]);
+        // Two whole messages read: the credit came back.
+        while let Ok(Command::Pipe(addr, cmd)) = mb.recv(0) {
+            if addr.index == 0 {
+                a.process(cmd);
+            }
+        }
+        assert!(a.write(part(b"4", false)).is_ok());
+        a.flush();
+        a.terminate(true);
+        assert_eq!(
+            b.read_with(true, |m| m.data().to_vec()),
+            Some(b"4".to_vec())
+        );
+        assert_eq!(
+            b.read_with(true, |m| m.data().to_vec()),
+            Some(b"bye".to_vec()),
+            "the delimiter gives the disconnect message"
+        );
+        assert_eq!(b.read_with(true, |m| m.data().to_vec()), None);
+    }
+
+    #[test]
     fn a_slot_left_unwritten_is_not_a_write() {
         let (mut a, mut b, _mb) = attached([0, 0]);
         assert_eq!(a.write_with(|_| None), Some(false));

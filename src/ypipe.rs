@@ -486,6 +486,30 @@ mod tests {
     }
 
     #[test]
+    fn an_item_read_where_it_lies_is_dropped_there_unless_taken() {
+        let (mut w, mut r) = ypipe::<Box<u32>>();
+        for i in 0..600u32 {
+            w.write(Box::new(i), false);
+        }
+        w.flush();
+        let mut taken = Vec::new();
+        for i in 0..600u32 {
+            let got = r.read_with(false, |b| {
+                assert_eq!(**b, i);
+                if i % 3 == 0 {
+                    taken.push(std::mem::replace(b, Box::new(0)));
+                }
+            });
+            assert_eq!(got, Some(()));
+        }
+        assert_eq!(r.read_with(true, |_| ()), None);
+        assert_eq!(taken.len(), 200);
+        w.write(Box::new(7), false);
+        assert!(!w.flush(), "the reader went to sleep");
+        assert_eq!(r.read_with(true, |b| **b), Some(7));
+    }
+
+    #[test]
     fn flush_reports_a_sleeping_reader_once() {
         let (mut w, mut r) = ypipe::<u32>();
         w.write(1, false);
