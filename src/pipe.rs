@@ -500,13 +500,13 @@ impl Pipe {
     }
 
     /// As [`write`](Self::write), the part built in the queue's slot by `fill`, with no
-    /// temporary on the way (`ypipe::Writer::write_with`): `fill` returns the part's flags,
-    /// or None when it wrote nothing. None when the pipe is full or closing (`fill` is not
-    /// called), else whether a part was written.
+    /// temporary on the way (`ypipe::Writer::write_with`): `fill` writes the slot and returns
+    /// the part it wrote there, or None when it wrote nothing. None when the pipe is full or
+    /// closing (`fill` is not called), else whether a part was written.
     #[inline]
     pub fn write_with(
         &mut self,
-        fill: impl FnOnce(&mut MaybeUninit<Msg>) -> Option<u8>,
+        fill: impl for<'a> FnOnce(&'a mut MaybeUninit<Msg>) -> Option<&'a mut Msg>,
     ) -> Option<bool> {
         if !self.check_write() {
             return None;
@@ -514,8 +514,9 @@ impl Pipe {
         let out = self.outpipe.as_mut()?;
         let mut flags = 0;
         let wrote = out.write_with(|slot| {
-            flags = fill(slot)?;
-            Some(flags & msg::MORE != 0)
+            let m = fill(slot)?;
+            flags = m.flags();
+            Some((m, flags & msg::MORE != 0))
         });
         if wrote && flags & (msg::MORE | msg::ROUTING_ID) == 0 {
             self.msgs_written += 1;
@@ -836,7 +837,7 @@ mod tests {
     fn a_part_built_in_its_slot_counts_as_a_write() {
         let (mut a, mut b, _mb) = attached([2, 2]);
         let mut built = |bytes: &'static [u8], more: bool| {
-            a.write_with(|slot| Some(slot.write(part(bytes, more)).flags()))
+            a.write_with(|slot| Some(slot.write(part(bytes, more))))
         };
         assert_eq!(built(b"1", true), Some(true));
         assert_eq!(built(b"2", false), Some(true));

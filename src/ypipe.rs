@@ -7,7 +7,9 @@
 //!
 //! Invariants:
 //! - only the writer touches `Shared::w`; only the reader touches `Shared::r`;
-//! - an item at position `p` is initialised iff `r.read <= p < w.written` (reader view: `< c`);
+//! - an item at position `p` is initialised iff `r.read <= p < w.written` (reader view: `< c`),
+//!   except the one `Reader::read_with` hands its closure, at `r.read - 1`, which lives in its
+//!   slot until that call drops it;
 //! - `flush` returns `false` exactly when the reader was asleep: the caller must then wake it
 //!   (libzmq's activate_read). Otherwise no syscall or command is needed — the hot path.
 //! - `check_read` that finds nothing switches `c` to `ASLEEP` atomically, so a concurrent
@@ -178,20 +180,26 @@ impl<T> Writer<T> {
     }
 
     /// Appends an item built in its slot by `fill`, with no temporary on the way (see
-    /// DESIGN.md, "The message path"): `fill` writes the slot and returns whether more
-    /// parts of the same message follow, or leaves it as it was and returns None (then
-    /// nothing is appended). Returns whether an item was appended.
+    /// DESIGN.md, "The message path"): `fill` writes the slot (`MaybeUninit::write`) and
+    /// returns the item it wrote there with whether more parts of the same message follow,
+    /// or returns None (then nothing is appended). An item returned from anywhere but the
+    /// slot is not appended either (checked: an unwritten slot is never published). Returns
+    /// whether an item was appended.
     #[inline]
-    pub fn write_with(&mut self, fill: impl FnOnce(&mut MaybeUninit<T>) -> Option<bool>) -> bool {
+    pub fn write_with(
+        &mut self,
+        fill: impl for<'a> FnOnce(&'a mut MaybeUninit<T>) -> Option<(&'a mut T, bool)>,
+    ) -> bool {
         let slot = self.free_slot();
+        let at = slot.cast::<T>().cast_const();
         // SAFETY: the slot at `written` is unused and unseen, so ours to fill; a slot that
         // `fill` leaves unwritten is not appended and never read.
         match fill(unsafe { &mut *slot }) {
-            Some(incomplete) => {
+            Some((item, incomplete)) if ptr::eq(item, at) => {
                 self.commit(incomplete);
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 
@@ -473,15 +481,24 @@ mod tests {
         let (mut w, mut r) = ypipe::<Box<u32>>();
         for i in 0..600u32 {
             assert!(!w.write_with(|_| None), "nothing built, nothing written");
-            assert!(w.write_with(|slot| {
-                slot.write(Box::new(i));
-                Some(i % 2 == 0)
-            }));
+            assert!(w.write_with(|slot| Some((slot.write(Box::new(i)), i % 2 == 0))));
         }
         w.flush();
         for i in 0..600u32 {
             assert_eq!(r.read().as_deref(), Some(&i));
         }
+        assert_eq!(r.read(), None);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // leaks the item from elsewhere on purpose (it must be 'static)
+    fn an_item_from_elsewhere_than_its_slot_is_not_written() {
+        let (mut w, mut r) = ypipe::<u32>();
+        let elsewhere: &'static mut u32 = Box::leak(Box::new(5));
+        assert!(!w.write_with(|_| Some((elsewhere, false))));
+        w.write(6, false);
+        w.flush();
+        assert_eq!(r.read(), Some(6));
         assert_eq!(r.read(), None);
     }
 

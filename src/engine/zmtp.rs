@@ -684,7 +684,7 @@ impl Engine {
                         let mut failed = false;
                         while let Some(true) =
                             pipe.write_with(|slot| match dec.decode_data_into(slot) {
-                                Ok(m) => m.map(|m| m.flags()),
+                                Ok(m) => m,
                                 Err(_) => {
                                     failed = true;
                                     None
