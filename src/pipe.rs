@@ -365,7 +365,7 @@ impl Pipe {
             }
             Some(Some(r)) => {
                 if counts {
-                    self.count_read(1);
+                    self.count_read();
                 }
                 Some(r)
             }
@@ -452,15 +452,15 @@ impl Pipe {
             };
         }
         if !dst.more() && dst.flags() & msg::ROUTING_ID == 0 {
-            self.count_read(1);
+            self.count_read();
         }
         true
     }
 
-    /// Counts `n` whole messages read; gives credit back every LWM messages.
+    /// Counts a whole message read; gives credit back every LWM messages.
     #[inline]
-    fn count_read(&mut self, n: u64) {
-        self.msgs_read += n;
+    fn count_read(&mut self) {
+        self.msgs_read += 1;
         let lwm = self.in_lwm();
         if lwm > 0 && self.msgs_read - self.last_credit >= lwm {
             self.last_credit = self.msgs_read;

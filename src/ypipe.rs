@@ -338,6 +338,17 @@ impl<T> Reader<T> {
         false
     }
 
+    /// Whether an item can be read: with `sleep` as [`check_read`](Self::check_read) (a
+    /// reader that finds none goes to sleep), without as [`peek_read`](Self::peek_read).
+    #[inline]
+    fn ready(&mut self, sleep: bool) -> bool {
+        if sleep {
+            self.check_read()
+        } else {
+            self.peek_read()
+        }
+    }
+
     /// Reads the next published item, if any (see `check_read` for sleeping).
     pub fn read(&mut self) -> Option<T> {
         if !self.check_read() {
@@ -353,12 +364,7 @@ impl<T> Reader<T> {
     /// must look again later or end with a sleeping read.
     #[inline]
     pub fn read_into(&mut self, dst: &mut T, sleep: bool) -> bool {
-        let ready = if sleep {
-            self.check_read()
-        } else {
-            self.peek_read()
-        };
-        if !ready {
+        if !self.ready(sleep) {
             return false;
         }
         let slot = self.next_slot();
@@ -374,12 +380,7 @@ impl<T> Reader<T> {
     /// [`read_into`](Self::read_into).
     #[inline]
     pub fn read_with<R>(&mut self, sleep: bool, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        let ready = if sleep {
-            self.check_read()
-        } else {
-            self.peek_read()
-        };
-        if !ready {
+        if !self.ready(sleep) {
             return None;
         }
         let slot = self.next_slot();
