@@ -555,7 +555,7 @@ pub fn engine(data: &[u8]) {
         engine: Some(Engine::new(stream, &o, true, "127.0.0.1".into(), zap)),
         session: None,
         socket: None,
-        socket_mb: std::sync::Arc::new(Mailbox::new().expect("mailbox")),
+        socket_mb: std::sync::Arc::new(Mailbox::new()),
         peer: theirs,
         zap_status: split >> 3,
     };

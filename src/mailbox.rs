@@ -114,27 +114,28 @@ impl Waiters {
 
 impl Mailbox {
     /// A new empty mailbox.
-    pub fn new() -> Result<Mailbox> {
+    pub fn new() -> Mailbox {
         Self::with_waiters(None)
     }
 
     /// A new empty mailbox whose wake-ups also notify `waiters` (a thread-safe socket's).
-    pub fn with_waiters(waiters: Option<Arc<Waiters>>) -> Result<Mailbox> {
-        Ok(Mailbox {
+    pub fn with_waiters(waiters: Option<Arc<Waiters>>) -> Mailbox {
+        Mailbox {
             queue: Mutex::new(Queue {
                 cmds: VecDeque::new(),
                 active: false,
             }),
             pending: AtomicUsize::new(0),
-            signaler: Signaler::new()?,
+            signaler: Signaler::new(),
             raised: AtomicU64::new(0),
             taken: AtomicU64::new(0),
             waiters,
-        })
+        }
     }
 
-    /// The fd that becomes readable when commands arrive (`ZMQ_FD`).
-    pub fn fd(&self) -> std::os::fd::RawFd {
+    /// The fd that becomes readable when commands arrive (`ZMQ_FD`); made on the first
+    /// call (see `signaler.rs`), so EMFILE when the process is out of descriptors.
+    pub fn fd(&self) -> Result<std::os::fd::RawFd> {
         self.signaler.fd()
     }
 
@@ -296,7 +297,7 @@ impl Mailbox {
 
 impl std::fmt::Debug for Mailbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Mailbox(fd {})", self.fd())
+        write!(f, "Mailbox({:?})", self.signaler)
     }
 }
 
@@ -307,7 +308,7 @@ mod tests {
 
     #[test]
     fn clearing_the_signal_reads_it_only_when_one_was_raised_and_not_taken() {
-        let mb = Mailbox::new().unwrap();
+        let mb = Mailbox::new();
         // Nothing raised: nothing to read.
         mb.clear_signal();
         assert_eq!(mb.taken.load(Ordering::Relaxed), 0);
@@ -332,7 +333,7 @@ mod tests {
 
     #[test]
     fn spin_for_sees_a_command_sent_meanwhile_without_a_signal() {
-        let mb = std::sync::Arc::new(Mailbox::new().unwrap());
+        let mb = std::sync::Arc::new(Mailbox::new());
         let m2 = mb.clone();
         let t = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(5));
@@ -347,7 +348,7 @@ mod tests {
 
     #[test]
     fn spin_for_that_times_out_leaves_the_owner_to_be_signalled() {
-        let mb = Mailbox::new().unwrap();
+        let mb = Mailbox::new();
         assert!(!mb.spin_for(Instant::now() + Duration::from_micros(50)));
         mb.send(Command::Stop);
         assert!(
@@ -386,7 +387,7 @@ mod tests {
     #[test]
     fn every_command_to_a_thread_safe_sockets_mailbox_notifies_its_waiters() {
         let w = std::sync::Arc::new(Waiters::default());
-        let mb = Mailbox::with_waiters(Some(w.clone())).unwrap();
+        let mb = Mailbox::with_waiters(Some(w.clone()));
         let g0 = w.generation();
         mb.send(Command::Stop);
         let g1 = w.generation();

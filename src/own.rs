@@ -205,8 +205,8 @@ mod tests {
 
     #[test]
     fn an_owner_acks_only_after_all_its_children_acked() {
-        let socket_mb = Arc::new(Mailbox::new().unwrap());
-        let io_mb = Arc::new(Mailbox::new().unwrap());
+        let socket_mb = Arc::new(Mailbox::new());
+        let io_mb = Arc::new(Mailbox::new());
         let mut socket: Own<&str> = Own::new(None);
         let mut listener: Own = Own::new(Some(socket.as_owner(socket_mb.clone())));
         let mut s1: Own = Own::new(Some(listener.as_owner(io_mb.clone())));
@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn children_are_told_to_end_selectively_and_once() {
-        let mb = Arc::new(Mailbox::new().unwrap());
+        let mb = Arc::new(Mailbox::new());
         let mut socket: Own<(&str, bool)> = Own::new(None);
         let ids: Vec<u64> = (0..3).map(|_| next_object_id()).collect();
         socket.adopt(OwnerRef::new(mb.clone(), ids[0]), ("tcp://a", true));

@@ -728,7 +728,7 @@ mod tests {
     /// (the first end) and 1.
     fn attached(hwms: [u64; 2]) -> (Pipe, Pipe, Arc<Mailbox>) {
         let (mut a, mut b) = pipepair(hwms);
-        let mb = Arc::new(Mailbox::new().unwrap());
+        let mb = Arc::new(Mailbox::new());
         a.attach(mb.clone(), 0);
         b.attach(mb.clone(), 1);
         (a, b, mb)

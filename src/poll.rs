@@ -84,7 +84,7 @@ pub fn poll_masked(
     for it in items.iter() {
         let (fd, events) = match it.target {
             Target::Socket(s) => {
-                let fd = sockets[s].with(|s| Ok(s.mailbox_fd()))?;
+                let fd = sockets[s].with(|s| s.mailbox_fd())?;
                 (fd, libc::POLLIN)
             }
             Target::Fd(fd) => {

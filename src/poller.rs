@@ -64,7 +64,7 @@ impl ReadyList {
     fn new() -> Result<ReadyList> {
         Ok(ReadyList {
             inner: Mutex::new(ListInner::default()),
-            signaler: Signaler::new()?,
+            signaler: Signaler::new(),
         })
     }
 
@@ -240,7 +240,7 @@ impl Poller {
         sys::epoll_ctl(
             epoll.as_fd(),
             libc::EPOLL_CTL_ADD,
-            list.signaler.fd(),
+            list.signaler.fd()?,
             libc::EPOLLIN as u32,
             LIST_TOKEN,
         )?;
@@ -349,7 +349,7 @@ impl Poller {
         if self.by_target.contains_key(&target) {
             return Err(Error::Inval);
         }
-        let (fd, safe) = sock.with(|s| Ok((s.poll_fd(), s.is_thread_safe())))?;
+        let (fd, safe) = sock.with(|s| Ok((s.poll_fd()?, s.is_thread_safe())))?;
         let (token, added) = self.insert(target, user_data, events, fd, libc::EPOLLIN as u32)?;
         if let Err(e) = added {
             let _ = self.take(target);
@@ -392,7 +392,7 @@ impl Poller {
         if let Some(sock) = sock {
             let _ = sock.with(|s| {
                 safe = s.is_thread_safe();
-                if let Some(fd) = s.poll_fd() {
+                if let Ok(Some(fd)) = s.poll_fd() {
                     let _ = sys::epoll_ctl(self.epoll.as_fd(), libc::EPOLL_CTL_DEL, fd, 0, 0);
                 }
                 s.remove_poll_hook(&list);

@@ -1,95 +1,290 @@
-//! A wake-up signal between threads: one Linux eventfd.
+//! A wake-up signal between threads: a counter that sleepers wait on, with a Linux eventfd
+//! made only when something asks for a descriptor.
 //!
-//! `send` makes the fd readable; `recv` makes it unreadable again; `wait` blocks (poll) until
-//! it is readable or a timeout passes. A socket's signaler fd is what `ZMQ_FD` returns, so an
-//! application can poll it. The mailbox protocol (see `mailbox.rs`) sends at most one signal
-//! per sleep of the reader; spurious readiness is allowed and callers loop.
+//! `send` raises the signal; `recv` clears it and says how many sends it held; `wait` blocks
+//! until it is raised or a timeout passes. Spurious readiness is allowed and callers loop.
+//! The mailbox protocol (see `mailbox.rs`) sends at most one signal per sleep of the reader.
+//!
+//! Until [`Signaler::fd`] is first called the signal is the futex word `count`, and a
+//! sleeper waits on it with `futex(2)`: no descriptor per socket, so creating a socket takes
+//! no slot in the process's descriptor table. (Growing that table in a multi-threaded
+//! process waits for an RCU grace period, several milliseconds here, at the 128th, 256th,
+//! 512th... descriptor.) `fd` (`ZMQ_FD`, `zmq_poll`, a poller, the reaper and the I/O threads
+//! that poll a mailbox) makes the eventfd; from then on the signal lives in it, and sends
+//! write it.
+//!
+//! Invariants, all accesses sequentially consistent:
+//! - `raw` is -1 until `owned` holds the eventfd, then its number, for good.
+//! - A send before the eventfd counts in `count`; whoever sees both a count and `raw`
+//!   (the maker of the eventfd after it published it, a sender after it counted) moves the
+//!   count into the eventfd with one `swap`, so each send is in exactly one of the two, and
+//!   a send that raced with the making of the eventfd still makes it readable.
+//! - A sleeper announces itself in `sleepers` before its last look at `raw` and `count`; a
+//!   sender or the maker looks at `sleepers` after its own change and wakes them all, so a
+//!   sleeper that looked too early is woken (then it finds the count, or the eventfd to poll).
 
 use std::io::ErrorKind;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering::SeqCst};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::sys;
 
-/// An eventfd used as a level-triggered wake-up flag.
+/// A level-triggered wake-up flag (see the module docs).
 #[derive(Debug)]
 pub struct Signaler {
-    fd: OwnedFd,
+    /// The eventfd's number once it exists, -1 before.
+    raw: AtomicI32,
+    owned: OnceLock<OwnedFd>,
+    /// Sends not (yet) in the eventfd; the futex word sleepers wait on.
+    count: AtomicU32,
+    /// Threads in, or about to be in, a futex wait on `count`.
+    sleepers: AtomicU32,
 }
 
 impl Signaler {
-    /// A new, unsignalled signaler.
-    pub fn new() -> Result<Signaler> {
-        match sys::eventfd() {
-            Ok(fd) => Ok(Signaler { fd }),
-            Err(e) => Err(match Error::from(e) {
-                Error::Os(libc::ENFILE) => Error::MFile,
-                e => e,
-            }),
+    /// A new, unsignalled signaler (no descriptor yet).
+    pub fn new() -> Signaler {
+        Signaler {
+            raw: AtomicI32::new(-1),
+            owned: OnceLock::new(),
+            count: AtomicU32::new(0),
+            sleepers: AtomicU32::new(0),
         }
     }
 
-    /// The descriptor: readable while a signal is pending.
-    pub fn fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+    /// The descriptor, readable while a signal is pending; made on the first call (EMFILE
+    /// when the process or the system is out of descriptors).
+    pub fn fd(&self) -> Result<RawFd> {
+        if let Some(fd) = self.eventfd() {
+            return Ok(fd.as_raw_fd());
+        }
+        let made = sys::eventfd().map_err(|e| match Error::from(e) {
+            Error::Os(libc::ENFILE) => Error::MFile,
+            e => e,
+        })?;
+        // Two threads may race here; the loser's eventfd is closed on return.
+        let _ = self.owned.set(made);
+        let fd = self.owned.get().ok_or(Error::MFile)?;
+        self.raw.store(fd.as_raw_fd(), SeqCst);
+        self.forward(fd.as_fd());
+        // A sleeper on the futex now has to poll the eventfd instead.
+        if self.sleepers.load(SeqCst) > 0 {
+            sys::futex_wake_all(&self.count);
+        }
+        Ok(fd.as_raw_fd())
+    }
+
+    /// The eventfd, once `fd` made it.
+    #[inline]
+    fn eventfd(&self) -> Option<BorrowedFd<'_>> {
+        if self.raw.load(SeqCst) < 0 {
+            return None;
+        }
+        self.owned.get().map(|fd| fd.as_fd())
+    }
+
+    /// Moves the sends counted before the eventfd existed into it.
+    fn forward(&self, fd: BorrowedFd<'_>) {
+        let n = self.count.swap(0, SeqCst);
+        if n > 0 {
+            write_eventfd(fd, n as u64);
+        }
     }
 
     /// Raises the signal.
     pub fn send(&self) {
-        loop {
-            match sys::eventfd_write(self.fd.as_fd(), 1) {
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                // EAGAIN means the counter is saturated: the fd is readable already.
-                _ => return,
+        if let Some(fd) = self.eventfd() {
+            write_eventfd(fd, 1);
+        } else {
+            self.count.fetch_add(1, SeqCst);
+            // The eventfd may have been made since the look above, after its maker moved
+            // the count: then this send is moved by us.
+            if let Some(fd) = self.eventfd() {
+                self.forward(fd);
             }
+        }
+        if self.sleepers.load(SeqCst) > 0 {
+            sys::futex_wake_all(&self.count);
         }
     }
 
     /// Clears the signal; returns how many sends it held (0: none was pending).
     pub fn recv(&self) -> u64 {
-        loop {
-            match sys::eventfd_read(self.fd.as_fd()) {
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Ok(n) => return n,
-                Err(_) => return 0,
+        let mut n = self.count.swap(0, SeqCst) as u64;
+        if let Some(fd) = self.eventfd() {
+            loop {
+                match sys::eventfd_read(fd) {
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Ok(m) => n += m,
+                    Err(_) => {}
+                }
+                break;
             }
         }
+        n
     }
 
     /// Waits until the signal is raised: `timeout_ms` < 0 waits forever, 0 only checks.
     /// Returns `Ok(true)` when signalled, `Ok(false)` on timeout, `Err(Intr)` on a signal.
     pub fn wait(&self, timeout_ms: i64) -> Result<bool> {
-        let t = if timeout_ms < 0 {
-            -1
-        } else {
-            timeout_ms.min(i32::MAX as i64) as i32
-        };
-        Ok(sys::poll_readable(self.fd.as_fd(), t)?)
+        let deadline = (timeout_ms > 0)
+            .then(|| Instant::now().checked_add(Duration::from_millis(timeout_ms as u64)))
+            .flatten();
+        loop {
+            // What is left of the timeout, in poll's and futex's terms (-1: no limit).
+            let left = match deadline {
+                _ if timeout_ms == 0 => 0,
+                None if timeout_ms > 0 => i32::MAX,
+                None => -1,
+                Some(d) => {
+                    let ms = d.saturating_duration_since(Instant::now()).as_micros();
+                    // Rounded up, so that a sleep does not end just short of the deadline.
+                    ms.div_ceil(1000).min(i32::MAX as u128) as i32
+                }
+            };
+            if let Some(fd) = self.eventfd() {
+                return Ok(sys::poll_readable(fd, left)?);
+            }
+            if self.count.load(SeqCst) > 0 {
+                return Ok(true);
+            }
+            if left == 0 {
+                return Ok(false);
+            }
+            self.sleepers.fetch_add(1, SeqCst);
+            let slept = if self.raw.load(SeqCst) < 0 && self.count.load(SeqCst) == 0 {
+                sys::futex_wait(&self.count, 0, left)
+            } else {
+                Ok(true)
+            };
+            self.sleepers.fetch_sub(1, SeqCst);
+            if !slept? && self.count.load(SeqCst) == 0 && self.raw.load(SeqCst) < 0 {
+                return Ok(false);
+            }
+        }
+    }
+}
+
+/// Adds `n` to the eventfd's counter (EAGAIN means it is saturated: readable already).
+fn write_eventfd(fd: BorrowedFd<'_>, n: u64) {
+    loop {
+        match sys::eventfd_write(fd, n) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            _ => return,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::thread;
 
     #[test]
-    fn send_wait_recv() {
-        let s = Signaler::new().unwrap();
-        assert!(!s.wait(0).unwrap());
-        s.send();
-        s.send();
-        assert!(s.wait(0).unwrap());
-        s.recv();
-        assert!(!s.wait(0).unwrap());
+    fn send_wait_recv_without_and_with_a_descriptor() {
+        let s = Signaler::new();
+        for with_fd in [false, true] {
+            if with_fd {
+                s.fd().unwrap();
+            }
+            assert!(!s.wait(0).unwrap());
+            s.send();
+            s.send();
+            assert!(s.wait(0).unwrap());
+            assert_eq!(s.recv(), 2, "recv says how many sends it cleared");
+            assert!(!s.wait(0).unwrap());
+            assert_eq!(s.recv(), 0);
+        }
     }
 
     #[test]
-    fn wakes_another_thread() {
-        let s = std::sync::Arc::new(Signaler::new().unwrap());
+    fn no_descriptor_until_one_is_asked_for_then_always_the_same() {
+        let s = Signaler::new();
+        s.send();
+        s.recv();
+        assert!(s.eventfd().is_none(), "sending and receiving make no fd");
+        let fd = s.fd().unwrap();
+        assert_eq!(s.fd().unwrap(), fd);
+        assert!(!sys::poll_readable(s.eventfd().unwrap(), 0).unwrap());
+    }
+
+    #[test]
+    fn sends_made_before_the_descriptor_make_it_readable() {
+        let s = Signaler::new();
+        s.send();
+        s.send();
+        let fd = s.fd().unwrap();
+        assert!(
+            sys::poll_readable(s.eventfd().unwrap(), 0).unwrap(),
+            "fd {fd} readable"
+        );
+        assert_eq!(s.recv(), 2);
+        assert!(!sys::poll_readable(s.eventfd().unwrap(), 0).unwrap());
+    }
+
+    #[test]
+    fn wakes_another_thread_without_and_with_a_descriptor() {
+        for with_fd in [false, true] {
+            let s = Arc::new(Signaler::new());
+            if with_fd {
+                s.fd().unwrap();
+            }
+            let s2 = s.clone();
+            let t = thread::spawn(move || s2.wait(-1).unwrap());
+            thread::sleep(Duration::from_millis(20));
+            s.send();
+            assert!(t.join().unwrap());
+        }
+    }
+
+    #[test]
+    fn a_sleeper_on_the_futex_moves_to_the_descriptor_made_meanwhile() {
+        let s = Arc::new(Signaler::new());
         let s2 = s.clone();
-        let t = std::thread::spawn(move || s2.wait(-1).unwrap());
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        let t = thread::spawn(move || s2.wait(-1).unwrap());
+        thread::sleep(Duration::from_millis(20));
+        // Made while the other thread sleeps without one; the send then goes to the fd only.
+        s.fd().unwrap();
+        thread::sleep(Duration::from_millis(20));
+        assert!(!t.is_finished(), "nothing was sent yet");
         s.send();
         assert!(t.join().unwrap());
+    }
+
+    #[test]
+    fn a_wait_without_a_signal_ends_with_its_timeout() {
+        let s = Signaler::new();
+        let start = Instant::now();
+        assert!(!s.wait(30).unwrap());
+        assert!(start.elapsed() >= Duration::from_millis(30));
+    }
+
+    #[test]
+    fn every_send_is_counted_once_while_the_descriptor_is_being_made() {
+        // Senders race with the maker of the fd: each send ends up either in the counter or
+        // in the eventfd, never in both, never in neither.
+        const SENDERS: u64 = 4;
+        const SENDS: u64 = 20_000;
+        for _ in 0..20 {
+            let s = Arc::new(Signaler::new());
+            let senders: Vec<_> = (0..SENDERS)
+                .map(|_| {
+                    let s = s.clone();
+                    thread::spawn(move || (0..SENDS).for_each(|_| s.send()))
+                })
+                .collect();
+            let mut got = s.recv();
+            s.fd().unwrap();
+            got += s.recv();
+            for t in senders {
+                t.join().unwrap();
+            }
+            got += s.recv();
+            assert_eq!(got, SENDERS * SENDS);
+        }
     }
 }

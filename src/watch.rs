@@ -634,7 +634,7 @@ mod tests {
         use crate::command::Command;
         let mut poll = Poll::new().unwrap();
         let mut events = Events::with_capacity(4);
-        let mailbox = Mailbox::new().unwrap();
+        let mailbox = Mailbox::new();
         let span = Duration::from_micros(200);
         // Nothing happens: it gives up at the deadline.
         let t = Instant::now();
@@ -666,7 +666,7 @@ mod tests {
 
     #[test]
     fn the_catch_up_watch_looks_seldom_for_a_stream_and_often_for_an_exchange() {
-        let mailbox = Mailbox::new().unwrap();
+        let mailbox = Mailbox::new();
         let mut w = CatchUp::default();
         assert_eq!(w.gap, 1);
         // A message at the first look each time (a writer streaming): the gap doubles up to
@@ -702,7 +702,7 @@ mod tests {
     #[test]
     fn the_catch_up_watch_gives_up_after_the_inproc_spin_at_a_command_or_an_end() {
         use crate::command::Command;
-        let mailbox = Mailbox::new().unwrap();
+        let mailbox = Mailbox::new();
         let mut w = CatchUp::default();
         let t = Instant::now();
         let mut looks = 0;
@@ -734,7 +734,7 @@ mod tests {
     #[test]
     fn a_command_sent_during_a_catch_up_watch_costs_no_wake_up_signal() {
         use crate::command::Command;
-        let mailbox = std::sync::Arc::new(Mailbox::new().unwrap());
+        let mailbox = std::sync::Arc::new(Mailbox::new());
         // The owner found its queue empty: a command now would signal it.
         assert!(mailbox.recv(0).is_err());
         let sender = mailbox.clone();

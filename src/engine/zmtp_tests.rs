@@ -107,7 +107,7 @@ impl Bench {
             why: [None, None],
             session: [None, None],
             socket: [None, None],
-            socket_mb: Arc::new(Mailbox::new().expect("mailbox")),
+            socket_mb: Arc::new(Mailbox::new()),
             zap_requests: [Vec::new(), Vec::new()],
             reported: [Vec::new(), Vec::new()],
             zap_handler: |_| None,

@@ -34,7 +34,7 @@ impl TestIo {
     pub fn new() -> TestIo {
         TestIo {
             poll: Poll::new().expect("poll"),
-            mailbox: Arc::new(Mailbox::new().expect("mailbox")),
+            mailbox: Arc::new(Mailbox::new()),
             timers: TimerHeap::default(),
             spawned: Vec::new(),
             woke_reader: false,

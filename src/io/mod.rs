@@ -29,9 +29,9 @@ impl Worker {
         token: Token,
         body: impl FnOnce(Poll, Arc<Mailbox>) + Send + 'static,
     ) -> Result<Worker> {
-        let mailbox = Arc::new(Mailbox::new()?);
+        let mailbox = Arc::new(Mailbox::new());
         let poll = Poll::new()?;
-        let fd = mailbox.fd();
+        let fd = mailbox.fd()?;
         poll.registry()
             .register(&mut SourceFd(&fd), token, Interest::READABLE)?;
         let mb = mailbox.clone();

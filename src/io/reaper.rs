@@ -27,7 +27,9 @@ pub fn start(ctx: &Arc<CtxInner>, name: String) -> Result<Worker> {
 
 fn run(mut poll: Poll, mailbox: Arc<Mailbox>, ctx: std::sync::Weak<CtxInner>) {
     let mut events = Events::with_capacity(64);
-    let mut sockets: HashMap<usize, Box<SocketBase>> = HashMap::new();
+    // By token: a closed socket, and whether its mailbox's fd is in the poll.
+    let mut sockets: HashMap<usize, (Box<SocketBase>, bool)> = HashMap::new();
+    let mut unwatched = 0usize;
     let mut next_token = 0usize;
     loop {
         // Our own commands: new sockets to finish, or stop. (The signal is cleared before
@@ -45,16 +47,15 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>, ctx: std::sync::Weak<CtxInner>) {
                     } else {
                         let t = next_token;
                         next_token += 1;
-                        let fd = s.mailbox_fd();
-                        if poll
-                            .registry()
-                            .register(&mut SourceFd(&fd), Token(t), Interest::READABLE)
-                            .is_err()
-                        {
-                            finish(&ctx, s);
-                            continue;
-                        }
-                        sockets.insert(t, s);
+                        // Without a descriptor to wait on (the process is out of them) the
+                        // socket is still finished, by a look every millisecond.
+                        let watched = s.mailbox_fd().is_ok_and(|fd| {
+                            poll.registry()
+                                .register(&mut SourceFd(&fd), Token(t), Interest::READABLE)
+                                .is_ok()
+                        });
+                        unwatched += usize::from(!watched);
+                        sockets.insert(t, (s, watched));
                     }
                 }
                 _ => {}
@@ -63,21 +64,27 @@ fn run(mut poll: Poll, mailbox: Arc<Mailbox>, ctx: std::sync::Weak<CtxInner>) {
         // Every hosted socket: process its commands (edge-triggered: drain each time).
         let done: Vec<usize> = sockets
             .iter_mut()
-            .filter_map(|(t, s)| {
+            .filter_map(|(t, (s, _))| {
                 let ok = catch_unwind(AssertUnwindSafe(|| s.reaper_process_commands())).is_ok();
                 (!ok || s.is_reaped()).then_some(*t)
             })
             .collect();
         for t in done {
-            if let Some(s) = sockets.remove(&t) {
-                let fd = s.mailbox_fd();
-                let _ = poll.registry().deregister(&mut SourceFd(&fd));
+            if let Some((s, watched)) = sockets.remove(&t) {
+                if watched {
+                    if let Ok(fd) = s.mailbox_fd() {
+                        let _ = poll.registry().deregister(&mut SourceFd(&fd));
+                    }
+                } else {
+                    unwatched -= 1;
+                }
                 finish(&ctx, s);
             }
         }
         // Inproc pipes have no linger: they end when the peer acknowledges. (Sessions, which
         // flush to the network within LINGER, live on I/O threads.)
-        if let Err(e) = poll.poll(&mut events, None) {
+        let timeout = (unwatched > 0).then_some(std::time::Duration::from_millis(1));
+        if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != std::io::ErrorKind::Interrupted {
                 return;
             }

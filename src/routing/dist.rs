@@ -227,7 +227,7 @@ mod tests {
     use std::sync::Arc;
 
     fn setup(n: usize, hwm: u64) -> (Pipes, Vec<Pipe>, Dist) {
-        let mb = Arc::new(Mailbox::new().unwrap());
+        let mb = Arc::new(Mailbox::new());
         let mut pipes = Pipes::default();
         let mut peers = Vec::new();
         let mut d = Dist::default();
@@ -328,7 +328,7 @@ mod tests {
     fn pipe_attached_mid_message_waits_for_the_next() {
         let (mut pipes, mut peers, mut d) = setup(1, 0);
         d.send_to_all(&mut pipes, &mut part(b"h", true)).unwrap();
-        let mb = Arc::new(Mailbox::new().unwrap());
+        let mb = Arc::new(Mailbox::new());
         let (mut a, b) = pipepair([0, 0]);
         a.attach(mb, 1);
         pipes.insert(a);

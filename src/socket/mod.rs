@@ -270,7 +270,7 @@ impl SocketBase {
         let mut options = Options::new(ty);
         let kind = create_type(ty, &mut options)?;
         let waiters = is_thread_safe(ty).then(|| Arc::new(Waiters::default()));
-        let mailbox = Arc::new(Mailbox::with_waiters(waiters.clone())?);
+        let mailbox = Arc::new(Mailbox::with_waiters(waiters.clone()));
         let (id, ipv6, blocky) = ctx.register_socket(mailbox.clone(), internal)?;
         options.ipv6 = ipv6;
         if !blocky {
@@ -309,8 +309,11 @@ impl SocketBase {
 
     /// The descriptor a poller watches for the socket's commands: its mailbox's, for a
     /// classic socket (a thread-safe one tells its pollers through its waiters).
-    pub fn poll_fd(&self) -> Option<std::os::fd::RawFd> {
-        (!self.is_thread_safe()).then(|| self.mailbox.fd())
+    pub fn poll_fd(&self) -> Result<Option<std::os::fd::RawFd>> {
+        if self.is_thread_safe() {
+            return Ok(None);
+        }
+        self.mailbox.fd().map(Some)
     }
 
     /// A poller holds the socket under `token` of its `list`.
@@ -362,7 +365,7 @@ impl SocketBase {
     }
 
     /// The fd of the socket's mailbox (`ZMQ_FD`).
-    pub fn mailbox_fd(&self) -> std::os::fd::RawFd {
+    pub fn mailbox_fd(&self) -> Result<std::os::fd::RawFd> {
         self.mailbox.fd()
     }
 
@@ -1021,7 +1024,7 @@ impl SocketBase {
             // A thread-safe socket has no descriptor to give (libzmq: EINVAL); zmq_poller
             // is the way to wait for it.
             ZMQ_FD if self.is_thread_safe() => return Err(Error::Inval),
-            ZMQ_FD => OptVal::Int(self.mailbox.fd()),
+            ZMQ_FD => OptVal::Int(self.mailbox.fd()?),
             ZMQ_EVENTS => OptVal::Int(self.events()?),
             ZMQ_THREAD_SAFE => OptVal::Int(self.is_thread_safe() as i32),
             _ => {

@@ -50,8 +50,8 @@ impl Harness {
     pub fn new() -> Harness {
         Harness {
             pipes: Pipes::default(),
-            socket_mb: Arc::new(Mailbox::new().expect("mailbox")),
-            peer_mb: Arc::new(Mailbox::new().expect("mailbox")),
+            socket_mb: Arc::new(Mailbox::new()),
+            peer_mb: Arc::new(Mailbox::new()),
             peers: Vec::new(),
             slots: Vec::new(),
             gone: Vec::new(),

@@ -466,7 +466,7 @@ mod tests {
         use crate::mailbox::Mailbox;
         use crate::pipe::pipepair;
         use std::sync::Arc;
-        let mb = Arc::new(Mailbox::new().unwrap());
+        let mb = Arc::new(Mailbox::new());
         let mut r = Router::default();
         let mut pipes = Pipes::default();
         let mut peers = Vec::new();

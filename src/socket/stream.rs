@@ -237,7 +237,7 @@ mod tests {
     /// A STREAM with attached pipes, one per entry of `presets` (the routing id its connect
     /// chose, or empty); returns the peers' ends (the sessions' side).
     fn peers_named(s: &mut Stream, pipes: &mut Pipes, presets: &[&[u8]]) -> Vec<crate::pipe::Pipe> {
-        let mb = Arc::new(Mailbox::new().unwrap());
+        let mb = Arc::new(Mailbox::new());
         let mut peers = Vec::new();
         for preset in presets {
             let (mut mine, mut theirs) = pipepair([0, 0]);

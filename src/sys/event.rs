@@ -1,8 +1,9 @@
-//! The eventfd behind a signaler, and `poll(2)`: for one descriptor to become readable, or
-//! over many (`zmq_poll`).
+//! The eventfd behind a signaler and the futex it sleeps on before it has one, and
+//! `poll(2)`: for one descriptor to become readable, or over many (`zmq_poll`).
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::sync::atomic::AtomicU32;
 
 /// A new eventfd with counter 0, close-on-exec and non-blocking.
 pub fn eventfd() -> io::Result<OwnedFd> {
@@ -29,6 +30,53 @@ pub fn eventfd_read(fd: BorrowedFd<'_>) -> io::Result<u64> {
     // SAFETY: reads at most 8 bytes into a live u64.
     syscall!(read(fd.as_raw_fd(), (&mut value as *mut u64).cast(), 8))?;
     Ok(value)
+}
+
+/// Sleeps while `word` holds `expected` (`FUTEX_WAIT`, private to the process), at most
+/// `timeout_ms` (< 0: no limit). `Ok(true)`: woken, or the word did not hold `expected` (the
+/// kernel compares atomically with going to sleep), or a spurious return; `Ok(false)`: the
+/// time passed. EINTR (a signal handler ran) is returned, not retried.
+pub fn futex_wait(word: &AtomicU32, expected: u32, timeout_ms: libc::c_int) -> io::Result<bool> {
+    let ts = (timeout_ms >= 0).then(|| libc::timespec {
+        tv_sec: (timeout_ms / 1000) as libc::time_t,
+        tv_nsec: ((timeout_ms % 1000) as libc::c_long) * 1_000_000,
+    });
+    let tsp = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `word` is a live, aligned 32-bit atomic for the call (the kernel only reads it
+    // and queues the thread on its address); `tsp` is NULL or points to a live relative
+    // timespec; the remaining arguments are unused by FUTEX_WAIT.
+    match syscall!(syscall(
+        libc::SYS_futex,
+        word.as_ptr(),
+        libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+        expected,
+        tsp,
+        std::ptr::null::<u32>(),
+        0u32
+    )) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::ETIMEDOUT) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Wakes every thread sleeping in [`futex_wait`] on `word`.
+pub fn futex_wake_all(word: &AtomicU32) {
+    // SAFETY: `word` is a live, aligned 32-bit atomic; FUTEX_WAKE only uses its address to
+    // find the sleepers, and the remaining arguments are unused by it. It cannot fail for a
+    // valid address, so the result is not looked at.
+    let _ = syscall!(syscall(
+        libc::SYS_futex,
+        word.as_ptr(),
+        libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+        libc::c_int::MAX,
+        std::ptr::null::<libc::timespec>(),
+        std::ptr::null::<u32>(),
+        0u32
+    ));
 }
 
 /// `poll` of `fd` for POLLIN: true when it is ready, false when `timeout_ms` passed (-1

@@ -4,7 +4,7 @@
 //! - [`socket`]: tcp sockets (create, bind, connect, listen), socket options, peer
 //!   credentials, `ZMQ_USE_FD` duplicates, `sendmsg` without SIGPIPE, and the conversion
 //!   between [`std::net::SocketAddr`] and the C socket address structs.
-//! - [`event`]: the eventfd of the signaler, `poll`, and the epoll set of `zmq_poller`.
+//! - [`event`]: the eventfd of the signaler and its futex, `poll`, and the epoll set of `zmq_poller`.
 //! - [`clock`]: the calling thread's CPU clock (the watch policy's measure of a sleep).
 //! - [`lookup`]: the C library's look-ups: getaddrinfo, getifaddrs, interface names and
 //!   indexes, the user and group databases.
@@ -41,8 +41,8 @@ pub mod socket;
 
 pub use clock::thread_cpu_time;
 pub use event::{
-    epoll_create, epoll_ctl, epoll_wait, eventfd, eventfd_read, eventfd_write, poll, poll_readable,
-    ppoll,
+    epoll_create, epoll_ctl, epoll_wait, eventfd, eventfd_read, eventfd_write, futex_wait,
+    futex_wake_all, poll, poll_readable, ppoll,
 };
 #[cfg(test)]
 pub use lookup::user_ids;
