@@ -17,6 +17,7 @@ pub(crate) struct CtxHandle {
 impl Tagged for CtxHandle {
     const TAG: u32 = 0xabad_cafe;
     const BAD: Error = Error::Fault;
+    const KEPT: bool = true;
 }
 
 /// The context behind a C handle; EFAULT for NULL, foreign or terminated handles.

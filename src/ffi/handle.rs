@@ -10,11 +10,14 @@
 //! A handle ends in one of two ways:
 //! - [`Handle::destroy`]: the tag is cleared and the box freed (counters, stopwatches,
 //!   threads, timer sets: using a freed handle is the caller's fault, as in libzmq);
-//! - [`Handle::retire`]: the tag is cleared and the box stays allocated for the life of the
-//!   process, so a stale handle keeps reading a dead tag (contexts and sockets, which libzmq
-//!   programs are known to use after closing them).
+//! - [`Handle::retire`]: the tag is cleared and the handle stays allocated for the life of
+//!   the process, so a stale handle keeps reading a dead tag (contexts and sockets, which
+//!   libzmq programs are known to use after closing them). Those kinds ([`Tagged::KEPT`]) are
+//!   not boxed one by one but carved from blocks that are never freed (`Arena`): a closed
+//!   socket keeps its 24 bytes and nothing more (no allocator header, no list entry).
 
 use std::ffi::c_void;
+use std::mem::{align_of, size_of};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
@@ -29,6 +32,8 @@ pub(crate) trait Tagged: Sized {
     const TAG: u32;
     /// The error for a NULL, foreign or closed handle of this kind.
     const BAD: Error;
+    /// Handles of this kind are retired, never destroyed: they live in the `Arena`.
+    const KEPT: bool = false;
 }
 
 /// A tagged box; see the module docs. The tag is the first word, whatever `T` is, so that a
@@ -39,17 +44,69 @@ pub(crate) struct Handle<T: Tagged> {
     value: T,
 }
 
-/// Retired handles: kept allocated (and reachable, for leak checkers) for ever.
-static RETIRED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+/// Memory for the handles of [`Tagged::KEPT`] kinds: blocks of [`Arena::BLOCK_WORDS`] words,
+/// taken one after the other, never freed or reused (each block stays reachable from here, for
+/// leak checkers).
+struct Arena {
+    /// The next free word of the last block, and how many are left in it.
+    next: *mut u64,
+    left: usize,
+    blocks: Vec<*mut u64>,
+}
+
+// SAFETY: the pointers are to blocks that nothing frees, handed out once each under the
+// mutex that holds the arena; any thread may do that.
+unsafe impl Send for Arena {}
+
+static ARENA: Mutex<Arena> = Mutex::new(Arena {
+    next: std::ptr::null_mut(),
+    left: 0,
+    blocks: Vec::new(),
+});
+
+impl Arena {
+    /// 64 KiB: room for 2 730 socket handles.
+    const BLOCK_WORDS: usize = 8192;
+
+    /// `words` 8-byte-aligned words that are the caller's for ever (uninitialised as far as
+    /// the caller is concerned). `words` is at most `BLOCK_WORDS`.
+    fn take(words: usize) -> *mut u64 {
+        let mut a = ARENA.lock().unwrap_or_else(|p| p.into_inner());
+        if a.left < words {
+            let block = Box::into_raw(vec![0u64; Self::BLOCK_WORDS].into_boxed_slice());
+            let start = block.cast::<u64>();
+            a.blocks.push(start);
+            a.next = start;
+            a.left = Self::BLOCK_WORDS;
+        }
+        let p = a.next;
+        // SAFETY: `left >= words`, so `p + words` is within the block or one past its end.
+        a.next = unsafe { p.add(words) };
+        a.left -= words;
+        p
+    }
+}
 
 impl<T: Tagged> Handle<T> {
-    /// Boxes `value` as a live handle; the pointer is what C gets.
+    /// Makes `value` a live handle (boxed, or in the arena for a kept kind); the pointer is
+    /// what C gets.
     pub(crate) fn into_raw(value: T) -> *mut c_void {
-        Box::into_raw(Box::new(Handle {
+        let h = Handle {
             tag: AtomicU32::new(T::TAG),
             value,
-        }))
-        .cast()
+        };
+        if !T::KEPT {
+            return Box::into_raw(Box::new(h)).cast();
+        }
+        const {
+            assert!(align_of::<Handle<T>>() <= align_of::<u64>());
+            assert!(size_of::<Handle<T>>() <= Arena::BLOCK_WORDS * size_of::<u64>());
+        }
+        let p = Arena::take(size_of::<Handle<T>>().div_ceil(size_of::<u64>())).cast::<Handle<T>>();
+        // SAFETY: `p` is fresh arena memory, ours alone, large and aligned enough for a
+        // Handle<T> (checked above); it is never freed, so the handle lives for the process.
+        unsafe { p.write(h) };
+        p.cast()
     }
 
     /// Checks the tag of `p` and returns the live handle.
@@ -111,19 +168,15 @@ impl<T: Tagged> Handle<T> {
         Ok(h)
     }
 
-    /// Closes a live handle for good but keeps its box allocated for ever, so that a stale
-    /// copy of the pointer is refused later; returns the object, which stays where it is.
+    /// Closes a live handle of a kept kind for good (it stays allocated for ever, so a stale
+    /// copy of the pointer is refused later); returns the object, which stays where it is.
     ///
     /// # Safety
     /// As [`Handle::get`].
     pub(crate) unsafe fn retire<'a>(p: *mut c_void) -> Result<&'a T> {
+        const { assert!(T::KEPT, "only kept kinds are retired") };
         // SAFETY: the caller's contract is `kill`'s.
-        let h = unsafe { Self::kill(p) }?;
-        RETIRED
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(p as usize);
-        Ok(&h.value)
+        Ok(&unsafe { Self::kill(p) }?.value)
     }
 
     /// Closes a live handle and frees its box; returns the object.
@@ -154,6 +207,7 @@ impl<T: Tagged> Handle<T> {
     /// `p` comes from [`Handle::into_raw`] for this `T`, its tag was cleared, it was not
     /// freed yet, and no reference to it is in use.
     pub(crate) unsafe fn free_killed(p: *mut c_void) -> T {
+        const { assert!(!T::KEPT, "kept kinds are never freed") };
         // SAFETY: by the contract, `p` is an unfreed box from `into_raw`, ours alone.
         let b = unsafe { Box::from_raw(p.cast::<Handle<T>>()) };
         b.value
@@ -211,15 +265,59 @@ mod tests {
         }
     }
 
+    struct Plum(u64, u32);
+    impl Tagged for Plum {
+        const TAG: u32 = 0x504c_554d;
+        const BAD: Error = Error::NotSock;
+        const KEPT: bool = true;
+    }
+
     #[test]
     fn retired_handles_are_refused_but_stay_readable() {
-        let p = Handle::into_raw(Apple(3));
+        let p = Handle::into_raw(Plum(3, 4));
         // SAFETY: p is live, then retired (never freed).
         unsafe {
-            assert_eq!(Handle::<Apple>::retire(p).map(|a| a.0), Ok(3));
+            assert_eq!(Handle::<Plum>::retire(p).map(|a| a.0), Ok(3));
+            assert_eq!(Handle::<Plum>::get(p).err(), Some(Error::NotSock));
+            assert_eq!(Handle::<Plum>::retire(p).err(), Some(Error::NotSock));
+            assert_eq!(Handle::<Plum>::get_mut(p).err(), Some(Error::NotSock));
             assert_eq!(Handle::<Apple>::get(p).err(), Some(Error::NotSock));
-            assert_eq!(Handle::<Apple>::retire(p).err(), Some(Error::NotSock));
-            assert_eq!(Handle::<Apple>::get_mut(p).err(), Some(Error::NotSock));
+        }
+    }
+
+    #[test]
+    fn kept_handles_take_their_size_from_blocks_across_block_ends() {
+        // More than a block's worth (24 bytes each: 2 730 to a block), from two threads.
+        let make = || {
+            (0..3000u64)
+                .map(|i| Handle::into_raw(Plum(i, 7)) as usize)
+                .collect()
+        };
+        let other = std::thread::spawn(make);
+        let mut all: Vec<usize> = make();
+        all.extend(other.join().unwrap());
+        for &p in &all {
+            assert_eq!(p % std::mem::align_of::<Handle<Plum>>(), 0);
+        }
+        let mut sorted = all.clone();
+        sorted.sort_unstable();
+        for w in sorted.windows(2) {
+            assert!(
+                w[1] - w[0] >= std::mem::size_of::<Handle<Plum>>(),
+                "no overlap"
+            );
+        }
+        for (k, &p) in all.iter().enumerate() {
+            let p = p as *mut c_void;
+            // SAFETY: every p is a live Plum handle, then retired (never freed).
+            unsafe {
+                assert_eq!(
+                    Handle::<Plum>::get(p).map(|v| (v.0, v.1)),
+                    Ok((k as u64 % 3000, 7))
+                );
+                assert!(Handle::<Plum>::retire(p).is_ok());
+                assert_eq!(Handle::<Plum>::get(p).err(), Some(Error::NotSock));
+            }
         }
     }
 
