@@ -4,7 +4,9 @@
  * - CONN_REFUSED: a tcp peer that refuses ends the endpoint, no retry;
  * - HANDSHAKE_FAILED: a peer that hangs up during the handshake is not tried again;
  * - AFTER_DISCONNECT: once the socket disconnected an endpoint, a refused ipc attempt of
- *   another (a stale socket file) is its last. */
+ *   another (a stale socket file) is its last;
+ * - an ipc listener that never accepts (its backlog full) does not stall the I/O thread that
+ *   connects to it: that thread's other connections go on, and the context terminates. */
 #define _DEFAULT_SOURCE
 #include "testutil.h"
 #include <stdint.h>
@@ -12,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef ZMQ_BUILD_DRAFT_API
@@ -149,10 +152,53 @@ static void test_after_disconnect_a_refused_ipc_attempt_is_the_last(void) {
     unlink(sa.sun_path);
 }
 
+static void test_an_ipc_listener_that_never_accepts_stalls_nothing(void) {
+    void *ctx = zmq_ctx_new();
+    CHECK_OK(zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1));
+    char path[80];
+    snprintf(path, sizeof path, "/tmp/zmqrs-noaccept-%d", (int)getpid());
+    /* Backlog 0: one connection waits to be accepted, the next finds the queue full. */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    unlink(path);
+    CHECK(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    CHECK(listen(fd, 0) == 0);
+    char ep[96];
+    snprintf(ep, sizeof ep, "ipc://%s", path);
+    void *dealers[4];
+    for (int i = 0; i < 4; i++) {
+        dealers[i] = zmq_socket(ctx, ZMQ_DEALER);
+        set_int(dealers[i], ZMQ_RECONNECT_IVL, 20);
+        CHECK_OK(zmq_connect(dealers[i], ep));
+    }
+    /* The one I/O thread still serves a tcp pair, many times over while the dealers retry. */
+    void *a = zmq_socket(ctx, ZMQ_PAIR), *b = zmq_socket(ctx, ZMQ_PAIR);
+    char tep[64];
+    bind_wildcard(a, "tcp://127.0.0.1:*", tep, sizeof tep);
+    CHECK_OK(zmq_connect(b, tep));
+    set_int(b, ZMQ_RCVTIMEO, 2000);
+    for (int i = 0; i < 20; i++) {
+        char buf[8];
+        CHECK(zmq_send(a, "ping", 4, 0) == 4);
+        CHECK(zmq_recv(b, buf, sizeof buf, 0) == 4);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < 4; i++) {
+        set_int(dealers[i], ZMQ_LINGER, 0);
+        CHECK_OK(zmq_close(dealers[i]));
+    }
+    close_all(ctx, a, b);
+    close(fd);
+    unlink(path);
+}
+
 int main(void) {
     RUN(test_a_failed_attempt_is_closed_then_retried);
     RUN(test_conn_refused_ends_the_endpoint);
     RUN(test_handshake_failed_is_not_tried_again);
     RUN(test_after_disconnect_a_refused_ipc_attempt_is_the_last);
+    RUN(test_an_ipc_listener_that_never_accepts_stalls_nothing);
     return 0;
 }

@@ -59,12 +59,11 @@ pub fn connect_target(address: &str) -> Result<Target> {
     Ok(Target::Ipc(IpcAddress::parse(address)?.to_socket_addr()?))
 }
 
-/// Starts a non-blocking connect to `addr`.
+/// Starts a non-blocking connect to `addr`: the socket is non-blocking before it connects, so
+/// a listener whose backlog is full gives EAGAIN (a failed attempt, retried after
+/// ZMQ_RECONNECT_IVL, as libzmq) instead of stalling the I/O thread until it accepts.
 pub fn start_connect(addr: &SocketAddr) -> std::io::Result<Connection> {
-    std::os::unix::net::UnixStream::connect_addr(addr).and_then(|s| {
-        s.set_nonblocking(true)?;
-        Ok(Connection::Unix(mio::net::UnixStream::from_std(s)))
-    })
+    mio::net::UnixStream::connect_addr(addr).map(Connection::Unix)
 }
 
 /// A bound socket file: its path, and its identity (device, inode) when bound.
