@@ -277,6 +277,7 @@ impl Mailbox {
 
     /// Whether commands are waiting (a hint without locking; the owner's check is exact
     /// once it locks).
+    #[inline]
     pub fn has_pending(&self) -> bool {
         self.pending.load(Ordering::Acquire) > 0
     }

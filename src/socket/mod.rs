@@ -383,21 +383,30 @@ impl SocketBase {
     /// Takes the socket's commands, waiting up to `timeout_ms` for one; `throttle` limits
     /// how often a busy socket looks (timeout 0). `answer`: a blocking receive that may
     /// watch for the answer to its last send before it sleeps.
+    #[inline(always)]
     fn process_commands(&mut self, timeout_ms: i64, throttle: bool) -> Result<()> {
         self.process_commands_for(timeout_ms, throttle, false)
     }
 
+    /// As `process_commands`; the look of a send or receive that finds no command (the
+    /// common case) is inlined into it, without the call and the large frame of the rest.
+    #[inline(always)]
     fn process_commands_for(
         &mut self,
         timeout_ms: i64,
         throttle: bool,
         answer: bool,
     ) -> Result<()> {
+        if timeout_ms == 0 && throttle && !self.mailbox.has_pending() {
+            return self.check_alive();
+        }
+        self.take_commands(timeout_ms, throttle, answer)
+    }
+
+    #[inline(never)]
+    fn take_commands(&mut self, timeout_ms: i64, throttle: bool, answer: bool) -> Result<()> {
         if timeout_ms == 0 {
             if throttle {
-                if !self.mailbox.has_pending() {
-                    return self.check_alive();
-                }
                 let now = Instant::now();
                 if now.duration_since(self.last_command_check) < COMMAND_THROTTLE
                     && !self.mailbox.has_pending()
