@@ -6,7 +6,9 @@
  * - AFTER_DISCONNECT: once the socket disconnected an endpoint, a refused ipc attempt of
  *   another (a stale socket file) is its last;
  * - an ipc listener that never accepts (its backlog full) does not stall the I/O thread that
- *   connects to it: that thread's other connections go on, and the context terminates. */
+ *   connects to it: that thread's other connections go on, and the context terminates;
+ * - ZMQ_CONNECT_TIMEOUT: a tcp connect that gets no answer (the listener's accept queue is
+ *   full, so the kernel drops the SYNs) is given up after that time, closed and retried. */
 #define _DEFAULT_SOURCE
 #include "testutil.h"
 #include <stdint.h>
@@ -194,11 +196,45 @@ static void test_an_ipc_listener_that_never_accepts_stalls_nothing(void) {
     unlink(path);
 }
 
+static void test_connect_timeout_gives_up_an_unanswered_tcp_connect(void) {
+    /* A listener with a full accept queue: backlog 0 holds one connection, which we make. */
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    CHECK(bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    CHECK(listen(lfd, 0) == 0);
+    CHECK(getsockname(lfd, (struct sockaddr *)&sa, &sl) == 0);
+    int filler = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(connect(filler, (struct sockaddr *)&sa, sizeof sa) == 0);
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+
+    void *ctx = zmq_ctx_new(), *mon;
+    void *dealer = monitored(ctx, ZMQ_DEALER, &mon);
+    set_int(dealer, ZMQ_CONNECT_TIMEOUT, 100);
+    set_int(dealer, ZMQ_RECONNECT_IVL, 100);
+    CHECK_OK(zmq_connect(dealer, ep));
+    /* Twice: under way, given up after 100 ms (the SYN is retried by the kernel only after a
+     * second), closed, and tried again. */
+    for (int round = 0; round < 2; round++) {
+        uint32_t value;
+        CHECK(next_monitor_event(mon, 2000, NULL) == ZMQ_EVENT_CONNECT_DELAYED);
+        CHECK(next_monitor_event(mon, 700, NULL) == ZMQ_EVENT_CLOSED);
+        CHECK(next_monitor_event(mon, 200, &value) == ZMQ_EVENT_CONNECT_RETRIED);
+        CHECK(value >= 100 && value < 200); /* the interval (libzmq adds a random part) */
+    }
+    close_all(ctx, dealer, mon);
+    close(filler);
+    close(lfd);
+}
+
 int main(void) {
     RUN(test_a_failed_attempt_is_closed_then_retried);
     RUN(test_conn_refused_ends_the_endpoint);
     RUN(test_handshake_failed_is_not_tried_again);
     RUN(test_after_disconnect_a_refused_ipc_attempt_is_the_last);
     RUN(test_an_ipc_listener_that_never_accepts_stalls_nothing);
+    RUN(test_connect_timeout_gives_up_an_unanswered_tcp_connect);
     return 0;
 }

@@ -62,6 +62,8 @@ use crate::transport::connection::Connection;
 
 const TIMER_RECONNECT: u32 = 1;
 const TIMER_LINGER: u32 = 2;
+/// ZMQ_CONNECT_TIMEOUT of a tcp connect under way (the connecter's).
+const TIMER_CONNECT: u32 = 3;
 /// The engine's timers are numbered from here up.
 const TIMER_ENGINE: u32 = 16;
 
@@ -233,7 +235,7 @@ impl Session {
         let Role::Connect(c) = &mut self.role else {
             return;
         };
-        match c.start(io, &self.socket.options) {
+        match c.start(io, &self.socket.options, TIMER_CONNECT) {
             Ok(()) => self.socket.monitor.event(
                 ZMQ_EVENT_CONNECT_DELAYED,
                 libc::EINPROGRESS as u32,
@@ -706,6 +708,13 @@ impl IoObject for Session {
                 self.start_connecting(io)
             }
             TIMER_LINGER if self.term_requested => self.linger_expired(io),
+            TIMER_CONNECT => {
+                if let Role::Connect(c) = &mut self.role {
+                    if let Some(f) = c.timed_out(io) {
+                        self.attempt_failed(io, f);
+                    }
+                }
+            }
             t if t >= TIMER_ENGINE => {
                 if let Some(e) = self.engine.as_mut() {
                     e.timer(io, t);

@@ -9,10 +9,17 @@
 //! (deregistered, tuned with the socket's options), which starts the engine. Whether and
 //! when to try again after a failure is the session's decision (its reconnect policy); the
 //! connecter only says how long to wait ([`Connecter::next_interval`]).
+//!
+//! ZMQ_CONNECT_TIMEOUT (tcp only, as libzmq's): a timer, set when a tcp connect (to the target,
+//! or to the SOCKS proxy) is under way and cancelled when it completes; when it fires first,
+//! the attempt is given up as failed ([`Connecter::timed_out`]), and the session reconnects.
 
 use std::os::unix::net::SocketAddr;
 
+use std::time::Duration;
+
 use crate::io::io_thread::IoCtx;
+use crate::io::timer_heap::TimerId;
 use crate::options::Options;
 use crate::transport::connection::Connection;
 
@@ -58,6 +65,8 @@ pub struct Connecter {
     connecting: Option<Connection>,
     /// The SOCKS handshake on `connecting`, once connected to the proxy.
     socks: Option<socks::Handshake>,
+    /// The ZMQ_CONNECT_TIMEOUT timer of the tcp connect under way.
+    timer: Option<TimerId>,
 }
 
 impl Connecter {
@@ -68,6 +77,7 @@ impl Connecter {
             ivl: opts.reconnect_ivl,
             connecting: None,
             socks: None,
+            timer: None,
         }
     }
 
@@ -81,8 +91,9 @@ impl Connecter {
         self.connecting.is_some()
     }
 
-    /// Starts an attempt: Ok when it is under way (registered for its events).
-    pub fn start(&mut self, io: &mut IoCtx, opts: &Options) -> Result<(), Failure> {
+    /// Starts an attempt: Ok when it is under way (registered for its events). A tcp attempt
+    /// with ZMQ_CONNECT_TIMEOUT sets the session's timer `timer_id` (see [`Self::timed_out`]).
+    pub fn start(&mut self, io: &mut IoCtx, opts: &Options, timer_id: u32) -> Result<(), Failure> {
         self.socks = None;
         let proxy = &opts.socks_proxy;
         let started = match &self.target {
@@ -102,6 +113,10 @@ impl Connecter {
                     });
                 }
                 self.connecting = Some(s);
+                if self.is_tcp() && opts.connect_timeout > 0 {
+                    let after = Duration::from_millis(opts.connect_timeout as u64);
+                    self.timer = Some(io.add_timer(after, timer_id));
+                }
                 Ok(())
             }
             Err(e) => Err(Failure {
@@ -125,8 +140,30 @@ impl Connecter {
         }
     }
 
+    /// The ZMQ_CONNECT_TIMEOUT timer fired: the tcp connect under way, if any, is given up
+    /// (its descriptor closed) and reported as a failed attempt.
+    pub fn timed_out(&mut self, io: &mut IoCtx) -> Option<Failure> {
+        self.timer = None;
+        if self.socks.is_some() {
+            return None; // connected to the proxy: its handshake has its own limits
+        }
+        let mut s = self.connecting.take()?;
+        s.deregister(io.registry);
+        Some(Failure {
+            fd: Some(s.raw_fd()),
+            refused: false,
+        })
+    }
+
+    fn stop_timer(&mut self, io: &mut IoCtx) {
+        if let Some(t) = self.timer.take() {
+            io.cancel_timer(t);
+        }
+    }
+
     /// Gives up the attempt under way, if any.
     pub fn abort(&mut self, io: &mut IoCtx) {
+        self.stop_timer(io);
         self.socks = None;
         if let Some(mut s) = self.connecting.take() {
             s.deregister(io.registry);
@@ -148,6 +185,7 @@ impl Connecter {
         let Some(mut s) = self.connecting.take() else {
             return Progress::Pending;
         };
+        self.stop_timer(io);
         let error = match &s {
             Connection::Tcp(t) => t.take_error(),
             Connection::Unix(u) => u.take_error(),
