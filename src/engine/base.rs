@@ -5,6 +5,13 @@
 //! WouldBlock, by a short read (the ZMTP engine: the socket was drained, and new bytes come
 //! with a new edge, unless the peer's FIN was already reported), or by the engine giving up;
 //! they are set again by the next readiness event.
+//!
+//! Fairness: a loop that reads (or accepts) until WouldBlock makes at most
+//! [`READS_PER_ROUND`] calls in one round of its I/O thread, when the thread can call it back
+//! (`IoCtx::has_rounds`); then it asks for the next round and stops. A peer that keeps its
+//! socket full (a flood of bytes, datagrams or connections) cannot hold the thread: its other
+//! connections and its timers (the handshake timeout among them) take their turn. libzmq
+//! makes one read or accept per poll event.
 
 use std::io::ErrorKind;
 
@@ -37,6 +44,19 @@ impl Closed {
 
 /// The result of one step of an engine.
 pub type Step<T> = std::result::Result<T, Closed>;
+
+/// Reads or accepts in one round of the I/O thread at most (see the module docs).
+pub const READS_PER_ROUND: u32 = 64;
+
+/// The reads a loop may make in this round: [`READS_PER_ROUND`], or no limit when the
+/// thread cannot call the object back in its next round.
+pub fn reads_this_round(io: &crate::io::io_thread::IoCtx) -> u32 {
+    if io.has_rounds() {
+        READS_PER_ROUND
+    } else {
+        u32::MAX
+    }
+}
 
 /// Sorts an I/O error: WouldBlock clears the readiness `flag`, EINTR is retried by the
 /// caller, anything else ends the connection.

@@ -95,7 +95,7 @@ impl Engine {
     pub fn drive(&mut self, io: &mut IoCtx, pipe: Option<&mut Pipe>) -> EngineStatus {
         match self {
             Engine::Zmtp(e) => e.drive(io, pipe),
-            Engine::Raw(e) => e.drive(pipe),
+            Engine::Raw(e) => e.drive(io, pipe),
             Engine::Udp(e) => e.drive(io, pipe),
         }
     }
@@ -126,10 +126,13 @@ impl Engine {
         }
     }
 
-    /// The I/O thread's next round came, as the engine asked: `drive` goes on writing.
+    /// The I/O thread's next round came, as the engine asked: `drive` goes on writing (or
+    /// reading, after a round's worth of reads).
     pub fn next_round(&mut self) {
-        if let Engine::Zmtp(e) = self {
-            e.next_round();
+        match self {
+            Engine::Zmtp(e) => e.next_round(),
+            Engine::Raw(e) => e.next_round(),
+            Engine::Udp(e) => e.next_round(),
         }
     }
 

@@ -40,6 +40,11 @@ pub struct Engine {
     buf: Vec<u8>,
     pending_in: Option<Msg>,
     enc: Encoder,
+    /// Reads left in this `drive` (see `base`, fairness).
+    reads_left: u32,
+    /// The read budget ran out with bytes still there: the next round was asked for
+    /// (`next_round` clears it).
+    resumes: bool,
 }
 
 impl Engine {
@@ -74,7 +79,14 @@ impl Engine {
             buf: vec![0; IN_BATCH],
             pending_in,
             enc: Encoder::new(super::codec::frame::Framing::V3),
+            reads_left: u32::MAX,
+            resumes: false,
         }
+    }
+
+    /// The I/O thread's next round came, as `drive` asked: the next `drive` reads on.
+    pub fn next_round(&mut self) {
+        self.resumes = false;
     }
 
     /// Registers the stream with the I/O thread.
@@ -106,11 +118,13 @@ impl Engine {
     }
 
     /// Does all the work possible now. `pipe` is the session's pipe end, if it has one.
-    pub fn drive(&mut self, pipe: Option<&mut Pipe>) -> EngineStatus {
+    pub fn drive(&mut self, io: &mut IoCtx, pipe: Option<&mut Pipe>) -> EngineStatus {
         if !self.started {
             self.started = true;
             return EngineStatus::Ready(Vec::new());
         }
+        self.reads_left = base::reads_this_round(io);
+        let resumed = self.resumes;
         let r = match pipe {
             Some(p) => match self.pump(p) {
                 Ok(()) => Ok(()),
@@ -124,6 +138,9 @@ impl Engine {
                 base::write_out(&mut self.stream, &mut self.enc, &mut self.writable).map(|_| ())
             }
         };
+        if self.resumes && !resumed {
+            io.call_next_round();
+        }
         match r {
             Ok(()) => EngineStatus::Running,
             Err(e) => EngineStatus::Closed(e),
@@ -160,6 +177,11 @@ impl Engine {
     fn read_in(&mut self, pipe: &mut Pipe) -> Step<bool> {
         let mut progress = false;
         while self.pending_in.is_none() && self.readable {
+            if self.reads_left == 0 {
+                self.resumes = true;
+                break;
+            }
+            self.reads_left -= 1;
             match self.stream.read(&mut self.buf) {
                 Ok(0) => return Err(Closed::Connection),
                 Ok(n) => {

@@ -105,6 +105,26 @@ fn an_empty_data_part_closes_that_connection() {
 }
 
 #[test]
+fn bytes_beyond_a_rounds_worth_of_reads_all_arrive_in_order() {
+    // 3 MiB written at once: more than the engine reads in one round of its thread (64 reads
+    // of 8 KiB); the rest is read in the next rounds, which it asks for.
+    let ctx = CtxInner::new();
+    let mut s = socket(&ctx, ZMQ_STREAM);
+    let endpoint = bind_tcp(&mut s);
+    let mut c = client(&endpoint);
+    let (id, _) = recv2(&mut s);
+    let data: Vec<u8> = (0..3u32 << 20).map(|i| (i % 251) as u8).collect();
+    let expect = data.clone();
+    let writer = std::thread::spawn(move || {
+        c.write_all(&data).unwrap();
+        c
+    });
+    assert!(recv_bytes(&mut s, &id, expect.len()) == expect);
+    drop(writer.join().unwrap());
+    finish(ctx, vec![s]);
+}
+
+#[test]
 fn a_client_that_hangs_up_is_announced_by_an_empty_message() {
     let ctx = CtxInner::new();
     let mut s = socket(&ctx, ZMQ_STREAM);

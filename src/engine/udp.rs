@@ -54,6 +54,10 @@ pub struct Engine {
     /// DISH: the metadata of the last group received, shared while the group repeats.
     group_md: Option<MetadataRef>,
     woke_reader: bool,
+    /// Datagrams left to read in this `drive` (see `base`, fairness).
+    reads_left: u32,
+    /// The budget ran out with datagrams still there: the next round was asked for.
+    resumes: bool,
 }
 
 impl Engine {
@@ -75,7 +79,14 @@ impl Engine {
             buf: vec![0; MAX_DATAGRAM + 1],
             group_md: None,
             woke_reader: false,
+            reads_left: u32::MAX,
+            resumes: false,
         }
+    }
+
+    /// The I/O thread's next round came, as `drive` asked: the next `drive` reads on.
+    pub fn next_round(&mut self) {
+        self.resumes = false;
     }
 
     /// Registers the socket with the I/O thread.
@@ -120,6 +131,8 @@ impl Engine {
             self.started = true;
             return EngineStatus::Ready(Vec::new());
         }
+        self.reads_left = base::reads_this_round(io);
+        let resumed = self.resumes;
         match pipe {
             Some(p) => {
                 self.receive(p);
@@ -129,19 +142,27 @@ impl Engine {
                 self.send_pending();
             }
         }
+        if self.resumes && !resumed {
+            io.call_next_round();
+        }
         if std::mem::take(&mut self.woke_reader) {
             io.note_woke_reader();
         }
         EngineStatus::Running
     }
 
-    /// Datagrams -> socket, until the socket has none.
+    /// Datagrams -> socket, until the socket has none (or a round's worth was read).
     fn receive(&mut self, pipe: &mut Pipe) {
         if matches!(self.kind, Kind::Radio(_)) {
             return;
         }
         let mut wrote = false;
         while self.readable {
+            if self.reads_left == 0 {
+                self.resumes = true;
+                break;
+            }
+            self.reads_left -= 1;
             let (n, from) = match self.sock.recv_from(&mut self.buf) {
                 Ok(x) => x,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,

@@ -569,11 +569,23 @@ impl Engine {
     }
 
     /// After a refusal: writes what is left to say and drops what the peer sends; the
-    /// peer closing ends the connection, with no further event.
+    /// peer closing ends the connection, with no further event. A round's worth of reads
+    /// at most per `drive` (see `base`, fairness): the handshake timer, which ends the
+    /// connection, gets its turn however fast the peer sends.
     fn drain(&mut self) -> Step<()> {
         self.flush_out()?;
-        let mut scratch = [0u8; 512];
+        let mut scratch = [0u8; 4096];
+        let mut left = if self.rounds {
+            base::READS_PER_ROUND
+        } else {
+            u32::MAX
+        };
         while self.readable {
+            if left == 0 {
+                self.resumes = true;
+                return Ok(());
+            }
+            left -= 1;
             match self.stream.read(&mut scratch) {
                 Ok(0) => return Err(Closed::PROTOCOL),
                 Ok(_) => {}

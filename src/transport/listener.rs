@@ -81,6 +81,8 @@ pub struct Listener {
     done: bool,
     /// An accept retry is scheduled (see the module docs).
     retry_pending: bool,
+    /// A round's worth was accepted with more queued: the next round was asked for.
+    resumes: bool,
 }
 
 impl Listener {
@@ -94,6 +96,7 @@ impl Listener {
             keep: l.keep,
             done: false,
             retry_pending: false,
+            resumes: false,
         }
     }
 
@@ -128,8 +131,20 @@ impl Listener {
         self.done = self.own.try_finish();
     }
 
+    /// Accepts what is queued, a round's worth at most (`engine::base`, fairness: a flood
+    /// of connections cannot hold the thread); the rest in the next round, which it asks for.
     fn accept_all(&mut self, io: &mut IoCtx) {
+        if self.resumes {
+            return; // the next round was asked for and goes on
+        }
+        let mut left = crate::engine::base::reads_this_round(io);
         loop {
+            if left == 0 {
+                self.resumes = true;
+                io.call_next_round();
+                return;
+            }
+            left -= 1;
             let accepted = match self.sock.as_ref() {
                 Some(ListenSock::Tcp(l)) => l.accept().map(|(s, a)| (Connection::Tcp(s), Some(a))),
                 Some(ListenSock::Unix(l, _)) => {
@@ -234,6 +249,11 @@ impl IoObject for Listener {
 
     fn timer(&mut self, io: &mut IoCtx, _timer_id: u32) {
         self.retry_pending = false;
+        self.accept_all(io);
+    }
+
+    fn next_round(&mut self, io: &mut IoCtx) {
+        self.resumes = false;
         self.accept_all(io);
     }
 
