@@ -4,6 +4,7 @@
 #include "testutil.h"
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -12,6 +13,51 @@
 #define ZMQ_LOOPBACK_FASTPATH 94
 #define ZMQ_MULTICAST_LOOP 96
 #endif
+
+/* Sends SIGUSR1 to a thread after 50 ms. */
+static void *interrupt_later(void *thread) {
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    pthread_kill(*(pthread_t *)thread, SIGUSR1);
+    return NULL;
+}
+
+static void on_usr1(int sig) {
+    (void)sig;
+}
+
+/* A blocking receive without a timeout that a signal handler interrupts returns EINTR, as
+ * libzmq's (its wait is a poll, which the kernel never restarts), whether or not the handler
+ * was installed with SA_RESTART (as glibc's signal() installs it), and whether or not the
+ * socket's ZMQ_FD was asked for. */
+static void test_a_blocking_recv_returns_eintr_after_a_signal_handler(void) {
+    for (int restart = 0; restart < 2; restart++) {
+        for (int with_fd = 0; with_fd < 2; with_fd++) {
+            struct sigaction sa, old;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = on_usr1;
+            sa.sa_flags = restart ? SA_RESTART : 0;
+            sigemptyset(&sa.sa_mask);
+            CHECK(sigaction(SIGUSR1, &sa, &old) == 0);
+            void *ctx = zmq_ctx_new();
+            void *pull = zmq_socket(ctx, ZMQ_PULL);
+            CHECK_OK(zmq_bind(pull, "inproc://eintr"));
+            if (with_fd) {
+                int fd;
+                size_t len = sizeof fd;
+                CHECK_OK(zmq_getsockopt(pull, ZMQ_FD, &fd, &len));
+            }
+            pthread_t self = pthread_self(), t;
+            CHECK(pthread_create(&t, NULL, interrupt_later, &self) == 0);
+            char buf[8];
+            CHECK(zmq_recv(pull, buf, sizeof buf, 0) == -1 && zmq_errno() == EINTR);
+            pthread_join(t, NULL);
+            CHECK_OK(zmq_close(pull));
+            CHECK_OK(zmq_ctx_term(ctx));
+            CHECK(sigaction(SIGUSR1, &old, NULL) == 0);
+        }
+    }
+}
 
 static int freed;
 static void count_free(void *data, void *hint) {
@@ -463,5 +509,6 @@ int main(void) {
     RUN(test_monitor_stops_with_the_socket);
     RUN(test_steerable_proxy);
     RUN(test_steerable_proxy_waits_for_a_peerless_backend_and_still_obeys_control);
+    RUN(test_a_blocking_recv_returns_eintr_after_a_signal_handler);
     return 0;
 }

@@ -19,9 +19,18 @@
 //!   (the maker of the eventfd after it published it, a sender after it counted) moves the
 //!   count into the eventfd with one `swap`, so each send is in exactly one of the two, and
 //!   a send that raced with the making of the eventfd still makes it readable.
-//! - A sleeper announces itself in `sleepers` before its last look at `raw` and `count`; a
-//!   sender or the maker looks at `sleepers` after its own change and wakes them all, so a
-//!   sleeper that looked too early is woken (then it finds the count, or the eventfd to poll).
+//! - Sleepers wait on a separate futex word, `epoch`. A sleeper reads `epoch`, announces
+//!   itself in `sleepers`, then looks at `raw` and `count` a last time, and sleeps only while
+//!   `epoch` is still what it read. A sender, or the maker, looks at `sleepers` after its own
+//!   change; when someone may sleep it advances `epoch` and wakes them all. So either the
+//!   sleeper's last look sees the change, or the waker saw the sleeper and the epoch moved:
+//!   its sleep returns at once or is woken (then it finds the count, or the eventfd to
+//!   poll). A wake-up that changed nothing in the word (the eventfd made, a send that went to
+//!   it) could not do that on `count` alone.
+//! - A sleep without a timeout still sleeps with one (the longest a futex takes, and again):
+//!   a futex wait without a timeout is restarted by the kernel after a signal handler
+//!   installed with SA_RESTART, where `poll` (libzmq's wait) returns EINTR whatever the flags.
+//!   With a timeout it returns EINTR too, so a blocking call reports the signal as libzmq's.
 
 use std::io::ErrorKind;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -38,9 +47,11 @@ pub struct Signaler {
     /// The eventfd's number once it exists, -1 before.
     raw: AtomicI32,
     owned: OnceLock<OwnedFd>,
-    /// Sends not (yet) in the eventfd; the futex word sleepers wait on.
+    /// Sends not (yet) in the eventfd.
     count: AtomicU32,
-    /// Threads in, or about to be in, a futex wait on `count`.
+    /// The futex word sleepers wait on: advanced by every wake-up that may find a sleeper.
+    epoch: AtomicU32,
+    /// Threads in, or about to be in, a futex wait on `epoch`.
     sleepers: AtomicU32,
 }
 
@@ -51,7 +62,17 @@ impl Signaler {
             raw: AtomicI32::new(-1),
             owned: OnceLock::new(),
             count: AtomicU32::new(0),
+            epoch: AtomicU32::new(0),
             sleepers: AtomicU32::new(0),
+        }
+    }
+
+    /// Wakes the threads that may sleep on the futex (after the caller's change).
+    #[inline]
+    fn wake_sleepers(&self) {
+        if self.sleepers.load(SeqCst) > 0 {
+            self.epoch.fetch_add(1, SeqCst);
+            sys::futex_wake_all(&self.epoch);
         }
     }
 
@@ -71,9 +92,7 @@ impl Signaler {
         self.raw.store(fd.as_raw_fd(), SeqCst);
         self.forward(fd.as_fd());
         // A sleeper on the futex now has to poll the eventfd instead.
-        if self.sleepers.load(SeqCst) > 0 {
-            sys::futex_wake_all(&self.count);
-        }
+        self.wake_sleepers();
         Ok(fd.as_raw_fd())
     }
 
@@ -106,9 +125,7 @@ impl Signaler {
                 self.forward(fd);
             }
         }
-        if self.sleepers.load(SeqCst) > 0 {
-            sys::futex_wake_all(&self.count);
-        }
+        self.wake_sleepers();
     }
 
     /// Clears the signal; returns how many sends it held (0: none was pending).
@@ -154,14 +171,17 @@ impl Signaler {
             if left == 0 {
                 return Ok(false);
             }
+            let epoch = self.epoch.load(SeqCst);
             self.sleepers.fetch_add(1, SeqCst);
             let slept = if self.raw.load(SeqCst) < 0 && self.count.load(SeqCst) == 0 {
-                sys::futex_wait(&self.count, 0, left)
+                // Never without a timeout (see the module docs: EINTR).
+                sys::futex_wait(&self.epoch, epoch, if left < 0 { i32::MAX } else { left })
             } else {
                 Ok(true)
             };
             self.sleepers.fetch_sub(1, SeqCst);
-            if !slept? && self.count.load(SeqCst) == 0 && self.raw.load(SeqCst) < 0 {
+            // Timed out: the caller's timeout, unless it has none (then sleep again).
+            if !slept? && left >= 0 && self.count.load(SeqCst) == 0 && self.raw.load(SeqCst) < 0 {
                 return Ok(false);
             }
         }
@@ -253,6 +273,31 @@ mod tests {
         assert!(!t.is_finished(), "nothing was sent yet");
         s.send();
         assert!(t.join().unwrap());
+    }
+
+    #[test]
+    fn a_sleeper_is_woken_whenever_the_descriptor_is_made_and_a_send_goes_to_it() {
+        // The descriptor made on another thread while the owner is about to sleep, and the
+        // send after it going to the descriptor only: the wake-up moves the futex word, so no
+        // interleaving leaves the sleeper asleep (each round is bounded by the join below).
+        for round in 0..200 {
+            let s = Arc::new(Signaler::new());
+            let s2 = s.clone();
+            let sleeper = thread::spawn(move || s2.wait(10_000).unwrap());
+            if round % 2 == 0 {
+                thread::yield_now();
+            }
+            let s3 = s.clone();
+            let maker = thread::spawn(move || s3.fd().unwrap());
+            s.send();
+            maker.join().unwrap();
+            let start = Instant::now();
+            assert!(sleeper.join().unwrap(), "round {round}: signalled");
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "round {round}: woken late"
+            );
+        }
     }
 
     #[test]

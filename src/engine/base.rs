@@ -7,8 +7,9 @@
 //! they are set again by the next readiness event.
 //!
 //! Fairness: a loop that reads (or accepts) until WouldBlock makes at most
-//! [`READS_PER_ROUND`] calls in one round of its I/O thread, when the thread can call it back
-//! (`IoCtx::has_rounds`); then it asks for the next round and stops. A peer that keeps its
+//! [`READS_PER_ROUND`] calls each time its object is driven, when the I/O thread can call it
+//! back (`IoCtx::has_rounds`); then it asks for the next round and stops (an object driven
+//! again in the same round, by a command, reads as much again: still bounded). A peer that keeps its
 //! socket full (a flood of bytes, datagrams or connections) cannot hold the thread: its other
 //! connections and its timers (the handshake timeout among them) take their turn. libzmq
 //! makes one read or accept per poll event.

@@ -10,9 +10,10 @@
 //! when to try again after a failure is the session's decision (its reconnect policy); the
 //! connecter only says how long to wait ([`Connecter::next_interval`]).
 //!
-//! ZMQ_CONNECT_TIMEOUT (tcp only, as libzmq's): a timer, set when a tcp connect (to the target,
-//! or to the SOCKS proxy) is under way and cancelled when it completes; when it fires first,
-//! the attempt is given up as failed ([`Connecter::timed_out`]), and the session reconnects.
+//! ZMQ_CONNECT_TIMEOUT (a direct tcp connect only, as libzmq's: not ipc, not through a SOCKS
+//! proxy): a timer, set when the connect is under way and cancelled when it completes; when it
+//! fires first, the attempt is given up as failed ([`Connecter::timed_out`]), and the session
+//! reconnects.
 
 use std::os::unix::net::SocketAddr;
 
@@ -91,8 +92,9 @@ impl Connecter {
         self.connecting.is_some()
     }
 
-    /// Starts an attempt: Ok when it is under way (registered for its events). A tcp attempt
-    /// with ZMQ_CONNECT_TIMEOUT sets the session's timer `timer_id` (see [`Self::timed_out`]).
+    /// Starts an attempt: Ok when it is under way (registered for its events). A direct tcp
+    /// attempt with ZMQ_CONNECT_TIMEOUT sets the session's timer `timer_id` (see
+    /// [`Self::timed_out`]).
     pub fn start(&mut self, io: &mut IoCtx, opts: &Options, timer_id: u32) -> Result<(), Failure> {
         self.socks = None;
         let proxy = &opts.socks_proxy;
@@ -113,7 +115,7 @@ impl Connecter {
                     });
                 }
                 self.connecting = Some(s);
-                if self.is_tcp() && opts.connect_timeout > 0 {
+                if self.is_tcp() && proxy.is_empty() && opts.connect_timeout > 0 {
                     let after = Duration::from_millis(opts.connect_timeout as u64);
                     self.timer = Some(io.add_timer(after, timer_id));
                 }
@@ -144,9 +146,6 @@ impl Connecter {
     /// (its descriptor closed) and reported as a failed attempt.
     pub fn timed_out(&mut self, io: &mut IoCtx) -> Option<Failure> {
         self.timer = None;
-        if self.socks.is_some() {
-            return None; // connected to the proxy: its handshake has its own limits
-        }
         let mut s = self.connecting.take()?;
         s.deregister(io.registry);
         Some(Failure {
