@@ -1,6 +1,7 @@
 /* Reconnection as a monitor sees it, and ZMQ_RECONNECT_STOP (libzmq 4.3.5's draft option, which
  * libzmq takes in every build):
- * - a failed attempt closes its descriptor (ZMQ_EVENT_CLOSED) before the retry is scheduled;
+ * - a failed attempt closes its descriptor (ZMQ_EVENT_CLOSED) before the retry is scheduled,
+ *   whether it failed later (tcp: refused) or at once (ipc: a stale socket file);
  * - CONN_REFUSED: a tcp peer that refuses ends the endpoint, no retry;
  * - HANDSHAKE_FAILED: a peer that hangs up during the handshake is not tried again;
  * - AFTER_DISCONNECT: once the socket disconnected an endpoint, a refused ipc attempt of
@@ -154,6 +155,32 @@ static void test_after_disconnect_a_refused_ipc_attempt_is_the_last(void) {
     unlink(sa.sun_path);
 }
 
+static void test_an_ipc_attempt_refused_at_once_is_closed_then_retried(void) {
+    void *ctx = zmq_ctx_new(), *mon;
+    char path[80], ep[96];
+    snprintf(path, sizeof path, "/tmp/zmqrs-refused-at-once-%d", (int)getpid());
+    snprintf(ep, sizeof ep, "ipc://%s", path);
+    /* A socket file nobody listens on: the connect fails in the call itself. */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    unlink(path);
+    CHECK(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    close(fd);
+    void *dealer = monitored(ctx, ZMQ_DEALER, &mon);
+    set_int(dealer, ZMQ_RECONNECT_IVL, 100);
+    CHECK_OK(zmq_connect(dealer, ep));
+    for (int round = 0; round < 2; round++) {
+        uint32_t value;
+        CHECK(next_monitor_event(mon, 2000, &value) == ZMQ_EVENT_CLOSED);
+        CHECK((int)value >= 0); /* the descriptor the attempt had */
+        CHECK(next_monitor_event(mon, 2000, &value) == ZMQ_EVENT_CONNECT_RETRIED);
+        CHECK(value >= 100 && value < 200);
+    }
+    close_all(ctx, dealer, mon);
+    unlink(path);
+}
+
 static void test_an_ipc_listener_that_never_accepts_stalls_nothing(void) {
     void *ctx = zmq_ctx_new();
     CHECK_OK(zmq_ctx_set(ctx, ZMQ_IO_THREADS, 1));
@@ -234,6 +261,7 @@ int main(void) {
     RUN(test_conn_refused_ends_the_endpoint);
     RUN(test_handshake_failed_is_not_tried_again);
     RUN(test_after_disconnect_a_refused_ipc_attempt_is_the_last);
+    RUN(test_an_ipc_attempt_refused_at_once_is_closed_then_retried);
     RUN(test_an_ipc_listener_that_never_accepts_stalls_nothing);
     RUN(test_connect_timeout_gives_up_an_unanswered_tcp_connect);
     return 0;

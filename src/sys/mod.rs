@@ -53,8 +53,8 @@ pub use lookup::{
 #[cfg(test)]
 pub use socket::getsockopt_int;
 pub use socket::{
-    bind, connect, dup_nonblocking, listen, peer_cred, send_nosignal, setsockopt_bytes,
-    setsockopt_int, tcp_socket, udp_socket,
+    bind, connect, connect_unix, dup_nonblocking, listen, peer_cred, send_nosignal,
+    setsockopt_bytes, setsockopt_int, tcp_socket, udp_socket, unix_stream_socket,
 };
 
 /// A C return type whose value -1 means "failed, see errno".

@@ -138,6 +138,51 @@ pub fn connect(fd: BorrowedFd<'_>, addr: &SocketAddr) -> io::Result<()> {
     Ok(())
 }
 
+/// A new non-blocking, close-on-exec unix stream socket (an ipc connect's).
+pub fn unix_stream_socket() -> io::Result<OwnedFd> {
+    // SAFETY: no memory arguments; the result is checked.
+    let fd = syscall!(socket(
+        libc::AF_UNIX,
+        libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+        0,
+    ))?;
+    // SAFETY: a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `connect(fd, addr)` to a unix socket address: a path, or an abstract name (EINVAL for an
+/// unnamed address, ENAMETOOLONG when it does not fit). On a non-blocking socket a full
+/// backlog is `Err` with EAGAIN.
+pub fn connect_unix(fd: BorrowedFd<'_>, addr: &std::os::unix::net::SocketAddr) -> io::Result<()> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: sockaddr_un is plain old data; all-zero is a valid value.
+    let mut sun: libc::sockaddr_un = unsafe { mem::zeroed() };
+    sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    // A path is followed by a NUL (counted in the length); an abstract name follows one
+    // (its length is exact).
+    let (name, abstract_name) = match (addr.as_pathname(), addr.as_abstract_name()) {
+        (Some(p), _) => (p.as_os_str().as_bytes(), false),
+        (None, Some(n)) => (n, true),
+        (None, None) => return Err(io::Error::from_raw_os_error(libc::EINVAL)),
+    };
+    if name.len() + 1 > sun.sun_path.len() {
+        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    let start = usize::from(abstract_name);
+    for (d, &b) in sun.sun_path[start..].iter_mut().zip(name) {
+        *d = b as libc::c_char;
+    }
+    let len = mem::offset_of!(libc::sockaddr_un, sun_path) + name.len() + 1;
+    // SAFETY: `sun` is a valid sockaddr_un of at least `len` bytes, live for the call.
+    syscall!(connect(
+        fd.as_raw_fd(),
+        &sun as *const _ as *const libc::sockaddr,
+        len as libc::socklen_t
+    ))?;
+    Ok(())
+}
+
 /// `listen(fd, backlog)`.
 pub fn listen(fd: BorrowedFd<'_>, backlog: libc::c_int) -> io::Result<()> {
     // SAFETY: no memory arguments.

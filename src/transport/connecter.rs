@@ -121,9 +121,10 @@ impl Connecter {
                 }
                 Ok(())
             }
+            // Failed at once: its descriptor (if it had one) is closed, and reported.
             Err(e) => Err(Failure {
-                fd: None,
-                refused: proxy.is_empty() && e.raw_os_error() == Some(libc::ECONNREFUSED),
+                fd: e.fd,
+                refused: proxy.is_empty() && e.error.raw_os_error() == Some(libc::ECONNREFUSED),
             }),
         }
     }

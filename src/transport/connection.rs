@@ -19,6 +19,21 @@ pub enum Connection {
     Unix(UnixStream),
 }
 
+/// A connect that failed at once: why, and the number of the descriptor it had opened (closed
+/// now), which the monitor reports with ZMQ_EVENT_CLOSED as libzmq does.
+#[derive(Debug)]
+pub struct ConnectError {
+    pub error: io::Error,
+    pub fd: Option<RawFd>,
+}
+
+impl ConnectError {
+    /// A failure before any descriptor was opened (an address that does not resolve).
+    pub fn before_socket(error: io::Error) -> ConnectError {
+        ConnectError { error, fd: None }
+    }
+}
+
 /// A unix socket address as an `ipc://` endpoint: its path, `@name` for an abstract one,
 /// nothing after `ipc://` for an unnamed one.
 fn unix_uri(a: Option<std::os::unix::net::SocketAddr>) -> String {

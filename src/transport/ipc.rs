@@ -13,7 +13,8 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use crate::error::Result;
 use crate::options::Options;
-use crate::transport::connection::Connection;
+use crate::transport::connection::{ConnectError, Connection};
+use std::os::fd::{AsFd, AsRawFd};
 
 use super::connecter::Target;
 use super::ipc_address::{self, IpcAddress};
@@ -62,8 +63,18 @@ pub fn connect_target(address: &str) -> Result<Target> {
 /// Starts a non-blocking connect to `addr`: the socket is non-blocking before it connects, so
 /// a listener whose backlog is full gives EAGAIN (a failed attempt, retried after
 /// ZMQ_RECONNECT_IVL, as libzmq) instead of stalling the I/O thread until it accepts.
-pub fn start_connect(addr: &SocketAddr) -> std::io::Result<Connection> {
-    mio::net::UnixStream::connect_addr(addr).map(Connection::Unix)
+pub fn start_connect(addr: &SocketAddr) -> std::result::Result<Connection, ConnectError> {
+    let fd = crate::sys::unix_stream_socket().map_err(ConnectError::before_socket)?;
+    if let Err(error) = crate::sys::connect_unix(fd.as_fd(), addr) {
+        if error.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(ConnectError {
+                error,
+                fd: Some(fd.as_raw_fd()),
+            });
+        }
+    }
+    let s = std::os::unix::net::UnixStream::from(fd);
+    Ok(Connection::Unix(mio::net::UnixStream::from_std(s)))
 }
 
 /// A bound socket file: its path, and its identity (device, inode) when bound.

@@ -4,14 +4,14 @@
 //! [`crate::sys`]'s.
 
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 use super::sockopt;
 use super::tcp_address;
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::sys;
-use crate::transport::connection::Connection;
+use crate::transport::connection::{ConnectError, Connection};
 
 /// A listening tcp socket bound to `addr`, with the socket's options; backlog ZMQ_BACKLOG.
 pub fn tcp_listen(addr: &SocketAddr, opts: &Options) -> Result<std::net::TcpListener> {
@@ -27,17 +27,20 @@ pub fn tcp_connect(
     dest: SocketAddr,
     source: Option<SocketAddr>,
     opts: &Options,
-) -> std::io::Result<Connection> {
-    let io = |e: Error| std::io::Error::from_raw_os_error(e.errno());
-    let fd = sys::tcp_socket(dest.is_ipv6())?;
+) -> std::result::Result<Connection, ConnectError> {
+    let fd = sys::tcp_socket(dest.is_ipv6()).map_err(ConnectError::before_socket)?;
+    let failed = |error| ConnectError {
+        error,
+        fd: Some(fd.as_raw_fd()),
+    };
     sockopt::prepare_tcp_connecter(fd.as_fd(), opts, dest.is_ipv6(), source.is_some())
-        .map_err(io)?;
+        .map_err(|e: Error| failed(std::io::Error::from_raw_os_error(e.errno())))?;
     if let Some(src) = source {
-        sys::bind(fd.as_fd(), &src)?;
+        sys::bind(fd.as_fd(), &src).map_err(failed)?;
     }
     if let Err(e) = sys::connect(fd.as_fd(), &dest) {
         if e.raw_os_error() != Some(libc::EINPROGRESS) {
-            return Err(e);
+            return Err(failed(e));
         }
     }
     let std_stream = std::net::TcpStream::from(fd);

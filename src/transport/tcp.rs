@@ -6,7 +6,7 @@
 
 use crate::error::Result;
 use crate::options::Options;
-use crate::transport::connection::Connection;
+use crate::transport::connection::{ConnectError, Connection};
 
 use super::connecter::Target;
 use super::listener::{ListenSock, Listening};
@@ -42,9 +42,15 @@ pub fn connect_target(address: &str, opts: &Options) -> Result<Target> {
 }
 
 /// Resolves `address` (`[source;]host:port`) and starts a non-blocking connect to it.
-pub fn start_connect(address: &str, ipv6: bool, opts: &Options) -> std::io::Result<Connection> {
+pub fn start_connect(
+    address: &str,
+    ipv6: bool,
+    opts: &Options,
+) -> std::result::Result<Connection, ConnectError> {
     match TcpAddress::resolve_connect(address, ipv6) {
         Ok(a) => net::tcp_connect(a.dest, a.source, opts),
-        Err(e) => Err(std::io::Error::from_raw_os_error(e.errno())),
+        Err(e) => Err(ConnectError::before_socket(
+            std::io::Error::from_raw_os_error(e.errno()),
+        )),
     }
 }
