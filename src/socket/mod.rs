@@ -1133,6 +1133,14 @@ impl SocketBase {
 
     /// `zmq_close`: the reaper finishes the socket.
     pub fn close(self: Box<Self>) {
+        // A socket the reaper will have to wait for (its pipes and children end first) gets
+        // the descriptor the reaper polls here, in the caller's thread: a descriptor that
+        // appears later in the background could take a number the application just closed
+        // and still names (libzmq's socket has had its descriptor since it was made). If it
+        // cannot be made now, the reaper looks at the socket every millisecond instead.
+        if !self.is_reaped() {
+            let _ = self.mailbox.fd();
+        }
         let ctx = self.ctx.clone();
         ctx.reap(self);
     }
