@@ -32,15 +32,20 @@ pub fn eventfd_read(fd: BorrowedFd<'_>) -> io::Result<u64> {
     Ok(value)
 }
 
+/// `timeout_ms` as the relative timespec of `ppoll` and `futex` (`None`: no limit, for < 0).
+fn relative_timespec(timeout_ms: libc::c_int) -> Option<libc::timespec> {
+    (timeout_ms >= 0).then(|| libc::timespec {
+        tv_sec: (timeout_ms / 1000) as libc::time_t,
+        tv_nsec: ((timeout_ms % 1000) as libc::c_long) * 1_000_000,
+    })
+}
+
 /// Sleeps while `word` holds `expected` (`FUTEX_WAIT`, private to the process), at most
 /// `timeout_ms` (< 0: no limit). `Ok(true)`: woken, or the word did not hold `expected` (the
 /// kernel compares atomically with going to sleep), or a spurious return; `Ok(false)`: the
 /// time passed. EINTR (a signal handler ran) is returned, not retried.
 pub fn futex_wait(word: &AtomicU32, expected: u32, timeout_ms: libc::c_int) -> io::Result<bool> {
-    let ts = (timeout_ms >= 0).then(|| libc::timespec {
-        tv_sec: (timeout_ms / 1000) as libc::time_t,
-        tv_nsec: ((timeout_ms % 1000) as libc::c_long) * 1_000_000,
-    });
+    let ts = relative_timespec(timeout_ms);
     let tsp = ts
         .as_ref()
         .map_or(std::ptr::null(), |t| t as *const libc::timespec);
@@ -112,10 +117,7 @@ pub fn ppoll(
     timeout_ms: libc::c_int,
     sigmask: &libc::sigset_t,
 ) -> io::Result<usize> {
-    let ts = (timeout_ms >= 0).then(|| libc::timespec {
-        tv_sec: (timeout_ms / 1000) as libc::time_t,
-        tv_nsec: ((timeout_ms % 1000) as libc::c_long) * 1_000_000,
-    });
+    let ts = relative_timespec(timeout_ms);
     let tsp = ts
         .as_ref()
         .map_or(std::ptr::null(), |t| t as *const libc::timespec);
