@@ -48,13 +48,8 @@ pub const FLAG_MORE: u8 = 1;
 pub const FLAG_LONG: u8 = 2;
 pub const FLAG_COMMAND: u8 = 4;
 
-/// The encoder's batch at first (libzmq's `out_batch_size`), and the size from which a body
-/// is read in place, not through the shared read buffer (its `in_batch_size`).
+/// Size of the decoder's shared read buffer and of the encoder's batch at first.
 pub const DEFAULT_BATCH: usize = 8192;
-
-/// The read buffer a connection starts with. Small, so that a connection that exchanges
-/// little holds little; a busy one's grows as its reads fill it (`Decoder::grow_buffer`).
-pub const FIRST_READ_BUFFER: usize = 1024;
 
 /// What a busy connection's read buffer grows to (see `Decoder::grow_buffer`).
 pub const MAX_READ_BUFFER: usize = 65536;
@@ -126,13 +121,9 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    /// A decoder with a [`FIRST_READ_BUFFER`] read buffer that grows as reads fill it
-    /// (`grow_buffer`); bodies of at least [`DEFAULT_BATCH`] bytes are read in place
-    /// (OutOfMemory if the buffer cannot be allocated).
+    /// A decoder with an 8 KiB read buffer (OutOfMemory if it cannot be allocated).
     pub fn new(framing: Framing, max_msg_size: i64) -> Result<Decoder, CodecError> {
-        let mut dec = Decoder::with_buffer(framing, max_msg_size, FIRST_READ_BUFFER)?;
-        dec.direct_min = DEFAULT_BATCH;
-        Ok(dec)
+        Decoder::with_buffer(framing, max_msg_size, DEFAULT_BATCH)
     }
 
     /// A decoder with a read buffer of `buf_size` bytes (at least 16; OutOfMemory if it
@@ -999,8 +990,7 @@ mod tests {
     #[test]
     fn short_data_frames_decode_in_place_and_the_rest_is_left_to_decode() {
         let wire = encode_all(Framing::V3, sample(), 1 << 16, usize::MAX);
-        // With a default batch of buffer, as libzmq's: no short frame is cut at its end.
-        let mut dec = Decoder::with_buffer(Framing::V3, -1, DEFAULT_BATCH).unwrap();
+        let mut dec = Decoder::new(Framing::V3, -1).unwrap();
         let mut fed = 0;
         let mut got = Vec::new();
         let mut in_place = 0;
@@ -1468,32 +1458,15 @@ mod tests {
     }
 
     #[test]
-    fn a_new_connection_holds_small_buffers_and_reads_large_bodies_in_place_as_before() {
-        // An idle connection keeps little: a small read buffer, and a batch that has not
-        // allocated anything yet.
-        let mut dec = Decoder::new(Framing::V3, -1).unwrap();
-        assert_eq!(dec.read_buf().len(), FIRST_READ_BUFFER);
-        let enc = Encoder::new(Framing::V3);
+    fn a_batch_allocates_as_it_fills() {
+        // A connection that sends little holds little: nothing before the first message,
+        // then about what it held, never the whole batch up front.
+        let mut enc = Encoder::new(Framing::V3);
         assert_eq!(enc.batch.capacity(), 0);
-        // Reads that fill the buffer grow it.
-        let mut dec2 = Decoder::new(Framing::V3, -1).unwrap();
-        let n = dec2.read_buf().len();
-        dec2.read_buf().fill(0);
-        dec2.advance(n);
-        dec2.grow_buffer(MAX_READ_BUFFER);
-        while dec2.decode().unwrap().is_some() {}
-        assert_eq!(dec2.read_buf().len(), 2 * FIRST_READ_BUFFER);
-        // A body smaller than a default batch goes through the shared buffer; one of a
-        // batch or more is read straight into its message, whatever the buffer's size.
-        for (size, in_place) in [(4096usize, false), (DEFAULT_BATCH, true)] {
-            let mut dec = Decoder::new(Framing::V3, -1).unwrap();
-            let mut hdr = vec![FLAG_LONG];
-            hdr.extend_from_slice(&(size as u64).to_be_bytes());
-            assert_eq!(dec.feed(&hdr), hdr.len());
-            assert!(dec.decode().unwrap().is_none());
-            let room = dec.read_buf().len();
-            assert_eq!(room >= size, in_place, "{size}-byte body: read in place");
-        }
+        enc.push(msg(b"hello", 0));
+        assert!(enc.batch.capacity() < DEFAULT_BATCH / 8);
+        let out = enc.io_slices().iter().map(|s| s.len()).sum::<usize>();
+        assert_eq!(out, 7);
     }
 
     #[test]
