@@ -53,7 +53,7 @@ pub use lookup::{
 #[cfg(test)]
 pub use socket::getsockopt_int;
 pub use socket::{
-    bind, connect, connect_unix, dup_nonblocking, listen, peer_cred, send_nosignal,
+    bind, bind_unix, connect, connect_unix, dup_nonblocking, listen, peer_cred, send_nosignal,
     setsockopt_bytes, setsockopt_int, tcp_socket, udp_socket, unix_stream_socket,
 };
 

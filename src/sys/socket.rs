@@ -138,7 +138,7 @@ pub fn connect(fd: BorrowedFd<'_>, addr: &SocketAddr) -> io::Result<()> {
     Ok(())
 }
 
-/// A new non-blocking, close-on-exec unix stream socket (an ipc connect's).
+/// A new non-blocking, close-on-exec unix stream socket (an ipc connect's or listener's).
 pub fn unix_stream_socket() -> io::Result<OwnedFd> {
     // SAFETY: no memory arguments; the result is checked.
     let fd = syscall!(socket(
@@ -150,10 +150,11 @@ pub fn unix_stream_socket() -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// `connect(fd, addr)` to a unix socket address: a path, or an abstract name (EINVAL for an
-/// unnamed address, ENAMETOOLONG when it does not fit). On a non-blocking socket a full
-/// backlog is `Err` with EAGAIN.
-pub fn connect_unix(fd: BorrowedFd<'_>, addr: &std::os::unix::net::SocketAddr) -> io::Result<()> {
+/// The C form of a unix socket address: a path, or an abstract name (EINVAL for an unnamed
+/// address, ENAMETOOLONG when it does not fit), with its length.
+fn sockaddr_un_of(
+    addr: &std::os::unix::net::SocketAddr,
+) -> io::Result<(libc::sockaddr_un, libc::socklen_t)> {
     use std::os::linux::net::SocketAddrExt;
     use std::os::unix::ffi::OsStrExt;
     // SAFETY: sockaddr_un is plain old data; all-zero is a valid value.
@@ -174,11 +175,30 @@ pub fn connect_unix(fd: BorrowedFd<'_>, addr: &std::os::unix::net::SocketAddr) -
         *d = b as libc::c_char;
     }
     let len = mem::offset_of!(libc::sockaddr_un, sun_path) + name.len() + 1;
+    Ok((sun, len as libc::socklen_t))
+}
+
+/// `connect(fd, addr)` to a unix socket address (errors as [`sockaddr_un_of`]). On a
+/// non-blocking socket a full backlog is `Err` with EAGAIN.
+pub fn connect_unix(fd: BorrowedFd<'_>, addr: &std::os::unix::net::SocketAddr) -> io::Result<()> {
+    let (sun, len) = sockaddr_un_of(addr)?;
     // SAFETY: `sun` is a valid sockaddr_un of at least `len` bytes, live for the call.
     syscall!(connect(
         fd.as_raw_fd(),
         &sun as *const _ as *const libc::sockaddr,
-        len as libc::socklen_t
+        len
+    ))?;
+    Ok(())
+}
+
+/// `bind(fd, addr)` to a unix socket address (errors as [`sockaddr_un_of`]).
+pub fn bind_unix(fd: BorrowedFd<'_>, addr: &std::os::unix::net::SocketAddr) -> io::Result<()> {
+    let (sun, len) = sockaddr_un_of(addr)?;
+    // SAFETY: `sun` is a valid sockaddr_un of at least `len` bytes, live for the call.
+    syscall!(bind(
+        fd.as_raw_fd(),
+        &sun as *const _ as *const libc::sockaddr,
+        len
     ))?;
     Ok(())
 }
