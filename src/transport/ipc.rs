@@ -42,7 +42,7 @@ pub fn listen(address: &str, opts: &Options) -> Result<Listening> {
         // (std's listener would take the system's maximum).
         let fd = crate::sys::unix_stream_socket()?;
         crate::sys::bind_unix(fd.as_fd(), &ipc.to_socket_addr()?)?;
-        crate::sys::listen(fd.as_fd(), opts.backlog.max(1))?;
+        crate::sys::listen(fd.as_fd(), opts.backlog)?;
         let l = std::os::unix::net::UnixListener::from(fd);
         let path = match &ipc {
             // Remembered with its identity, so closing removes only our own file (for `*`
@@ -195,33 +195,40 @@ mod tests {
 
     #[test]
     fn a_listener_is_non_blocking_and_queues_only_zmq_backlog_connections() {
-        let endpoint = ipc_endpoint();
-        let address = endpoint.strip_prefix("ipc://").unwrap().to_string();
-        let mut opts = Options::new(ZMQ_PULL);
-        opts.backlog = 2;
-        let (sock, path) = unix(listen(&address, &opts).unwrap());
-        // Nothing waits: accepting returns at once.
-        assert_eq!(
-            sock.accept().err().map(|e| e.kind()),
-            Some(std::io::ErrorKind::WouldBlock)
-        );
-        // Nobody accepts: the kernel queues the backlog (and one more, for unix sockets),
-        // then a non-blocking connect finds it full. std's listener queues thousands.
-        let target = IpcAddress::parse(&address)
-            .unwrap()
-            .to_socket_addr()
-            .unwrap();
-        let mut queued = Vec::new();
-        let full = loop {
-            match start_connect(&target) {
-                Ok(c) => queued.push(c),
-                Err(e) => break e.error,
-            }
-            assert!(queued.len() <= 16, "ZMQ_BACKLOG 2 queued {}", queued.len());
-        };
-        assert_eq!(full.raw_os_error(), Some(libc::EAGAIN));
-        assert!((2..=3).contains(&queued.len()), "{} queued", queued.len());
-        drop(queued);
-        close(sock, path);
+        for backlog in [0, 2] {
+            let endpoint = ipc_endpoint();
+            let address = endpoint.strip_prefix("ipc://").unwrap().to_string();
+            let mut opts = Options::new(ZMQ_PULL);
+            opts.backlog = backlog;
+            let (sock, path) = unix(listen(&address, &opts).unwrap());
+            // Nothing waits: accepting returns at once.
+            assert_eq!(
+                sock.accept().err().map(|e| e.kind()),
+                Some(std::io::ErrorKind::WouldBlock)
+            );
+            // Nobody accepts: Linux queues one more than the backlog given to listen(2)
+            // (libzmq passes ZMQ_BACKLOG as it is, 0 included), then a non-blocking connect
+            // finds the queue full. std's listener would queue thousands.
+            let target = IpcAddress::parse(&address)
+                .unwrap()
+                .to_socket_addr()
+                .unwrap();
+            let mut queued = Vec::new();
+            let full = loop {
+                match start_connect(&target) {
+                    Ok(c) => queued.push(c),
+                    Err(e) => break e.error,
+                }
+                assert!(
+                    queued.len() <= 16,
+                    "backlog {backlog}: {} queued",
+                    queued.len()
+                );
+            };
+            assert_eq!(full.raw_os_error(), Some(libc::EAGAIN));
+            assert_eq!(queued.len(), backlog as usize + 1, "backlog {backlog}");
+            drop(queued);
+            close(sock, path);
+        }
     }
 }

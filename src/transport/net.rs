@@ -18,7 +18,7 @@ pub fn tcp_listen(addr: &SocketAddr, opts: &Options) -> Result<std::net::TcpList
     let fd = sys::tcp_socket(addr.is_ipv6())?;
     sockopt::prepare_tcp_listener(fd.as_fd(), opts, addr.is_ipv6())?;
     sys::bind(fd.as_fd(), addr)?;
-    sys::listen(fd.as_fd(), opts.backlog.max(1))?;
+    sys::listen(fd.as_fd(), opts.backlog)?;
     Ok(std::net::TcpListener::from(fd))
 }
 
