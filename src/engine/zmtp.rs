@@ -105,6 +105,8 @@ pub struct Engine {
     /// Bytes came from the peer since the last `drive`: a pending heartbeat timeout or
     /// TTL is cancelled.
     heard: bool,
+    /// Bytes were read or written since the trim timer was armed.
+    moved: bool,
     /// The peer's PING asked for a TTL: set its timer at the end of this `drive`.
     arm_ttl: Option<Duration>,
     /// A timer found the connection dead (handshake too slow, heartbeat missing).
@@ -181,6 +183,7 @@ impl Engine {
             timers: Timers::default(),
             timer_base: 0,
             heard: false,
+            moved: false,
             arm_ttl: None,
             timed_out: false,
             subscribe_all: false,
@@ -205,6 +208,17 @@ impl Engine {
 
     fn add_timer(&self, io: &mut IoCtx, t: Timer, ms: u64) -> TimerId {
         io.add_timer(Duration::from_millis(ms), self.timer_base + t as u32)
+    }
+
+    /// Starts the trim timer when a buffer has grown (none runs otherwise): if no byte
+    /// moves before it fires, the buffers go back to their first size (`Timer::Trim`).
+    fn arm_trim(&mut self, io: &mut IoCtx) {
+        let grown = self.dec.as_ref().is_some_and(Decoder::is_grown)
+            || self.enc.as_ref().is_some_and(Encoder::is_grown);
+        if grown && self.timers.trim.is_none() {
+            self.moved = false;
+            self.timers.trim = Some(self.add_timer(io, Timer::Trim, TRIM_AFTER_MS));
+        }
     }
 
     /// Whether encoded bytes still wait to be written.
@@ -273,6 +287,18 @@ impl Engine {
                 self.timers.heartbeat_ttl = None;
                 self.timed_out = true;
             }
+            Some(t) if t == Timer::Trim as u32 => {
+                self.timers.trim = None;
+                if !std::mem::take(&mut self.moved) {
+                    if let Some(dec) = self.dec.as_mut() {
+                        dec.trim();
+                    }
+                    if let Some(enc) = self.enc.as_mut() {
+                        enc.trim();
+                    }
+                }
+                self.arm_trim(io);
+            }
             _ => {}
         }
     }
@@ -301,6 +327,9 @@ impl Engine {
         }
         if std::mem::take(&mut self.woke_reader) {
             io.note_woke_reader();
+        }
+        if self.timers.trim.is_none() {
+            self.arm_trim(io);
         }
         if std::mem::take(&mut self.heard) {
             // The peer is alive: what waited for it to speak is over.
@@ -659,6 +688,7 @@ impl Engine {
                         dec.grow_buffer(MAX_READ_BUFFER);
                     }
                     self.heard = true;
+                    self.moved = true;
                 }
                 Err(e) => {
                     Self::io_err::<()>(e, &mut self.readable)?;
@@ -673,7 +703,9 @@ impl Engine {
         let Some(enc) = self.enc.as_mut() else {
             return Ok(false);
         };
-        base::write_out(&mut self.stream, enc, &mut self.writable)
+        let wrote = base::write_out(&mut self.stream, enc, &mut self.writable)?;
+        self.moved |= wrote;
+        Ok(wrote)
     }
 
     /// Moves messages both ways; true when something moved.
@@ -1009,7 +1041,13 @@ enum Timer {
     HeartbeatTimeout,
     /// The TTL of the peer's last PING: it must have sent something more by then.
     HeartbeatTtl,
+    /// [`TRIM_AFTER_MS`] after buffers grew: if nothing moved since, they are trimmed.
+    Trim,
 }
+
+/// How long a connection whose buffers grew (a burst) must stay quiet before it gives the
+/// memory back: long enough that a stream's pauses do not make it shrink and grow again.
+const TRIM_AFTER_MS: u64 = 1000;
 
 /// The engine's pending timers.
 #[derive(Default)]
@@ -1018,6 +1056,7 @@ struct Timers {
     heartbeat: Option<TimerId>,
     heartbeat_timeout: Option<TimerId>,
     heartbeat_ttl: Option<TimerId>,
+    trim: Option<TimerId>,
 }
 
 impl Timers {
@@ -1028,6 +1067,7 @@ impl Timers {
             self.heartbeat.take(),
             self.heartbeat_timeout.take(),
             self.heartbeat_ttl.take(),
+            self.trim.take(),
         ]
         .into_iter()
         .flatten()

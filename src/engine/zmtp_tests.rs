@@ -1028,3 +1028,52 @@ fn garbage_or_a_forged_box_after_curve_ready_ends_the_connection() {
         )))
     );
 }
+
+#[test]
+fn buffers_a_burst_grew_are_given_back_after_a_quiet_second() {
+    let (sa, sb) = mio_pair();
+    let opts = [options(ZMQ_PUSH, b""), options(ZMQ_PULL, b"")];
+    let mut b = Bench::new(sa, Some(sb), opts);
+    b.handshake();
+    b.attach_pipes();
+    // A burst: full batches go out whole (the sender's batch grows) and reads fill the
+    // receiver's buffer (it grows).
+    for _ in 0..8 {
+        for _ in 0..500 {
+            b.send(0, &[&[7u8; 100]]);
+        }
+        b.recv(1, 500);
+    }
+    let grown = |b: &Bench| {
+        let e0 = b.engines[0].as_ref().unwrap();
+        let e1 = b.engines[1].as_ref().unwrap();
+        (
+            e0.enc.as_ref().unwrap().is_grown(),
+            e1.dec.as_ref().unwrap().is_grown(),
+        )
+    };
+    assert_eq!(grown(&b), (true, true), "the burst grew both");
+    // Fires the timers of both sides due within `ms`; how many.
+    let fire = |b: &mut Bench, ms: u64| {
+        let due =
+            b.io.due_timers(std::time::Instant::now() + Duration::from_millis(ms));
+        for d in &due {
+            if let Some(e) = b.engines[d.slot].as_mut() {
+                e.timer(&mut b.io.ctx(d.slot), d.timer);
+            }
+        }
+        b.turn();
+        due.len()
+    };
+    // The first firing finds that bytes moved since the timers were armed: nothing shrinks.
+    assert_eq!(fire(&mut b, 1100), 2);
+    assert_eq!(grown(&b), (true, true), "busy in the last second");
+    // A quiet second later both go back to their first size, and no timer is left.
+    assert_eq!(fire(&mut b, 1100), 2);
+    assert_eq!(grown(&b), (false, false), "quiet for a second");
+    assert_eq!(fire(&mut b, 5000), 0);
+    // Messages flow on as before.
+    b.send(0, &[b"after"]);
+    assert_eq!(data(&b.recv(1, 1)), vec![vec![b"after".to_vec()]]);
+    assert_eq!(b.closed, [false, false]);
+}

@@ -268,6 +268,22 @@ impl Decoder {
         }
     }
 
+    /// Whether the read buffer grew beyond its first size (a busy connection's).
+    pub fn is_grown(&self) -> bool {
+        self.buf.len() > self.direct_min
+    }
+
+    /// Goes back to a read buffer of the first size when nothing is buffered or half-read
+    /// (a connection gone quiet gives back what a burst made it take); true when it did.
+    /// The large buffer is freed once the messages that refer to it are gone.
+    pub fn trim(&mut self) -> bool {
+        let idle = self.pos == self.end && self.hlen == 0 && matches!(self.state, State::Header);
+        if !idle || !self.is_grown() {
+            return false;
+        }
+        self.try_restart(self.direct_min)
+    }
+
     /// From now on, decoded messages carry `md` (the connection's properties).
     pub fn set_metadata(&mut self, md: MetadataRef) {
         self.stamp = Some(MetadataStock::new(md));
@@ -709,6 +725,23 @@ impl Encoder {
     /// Whether nothing waits to be written.
     pub fn is_empty(&self) -> bool {
         self.pending == 0
+    }
+
+    /// Whether the batch holds memory beyond a first batch (a busy connection's).
+    pub fn is_grown(&self) -> bool {
+        self.batch.capacity() > DEFAULT_BATCH + MAX_HEADER
+    }
+
+    /// Frees the batch's memory when nothing waits to be written (a connection gone quiet
+    /// gives back what a burst made it take); true when it did. Its size limit stays: it
+    /// is what the connection learnt of its peer, not memory.
+    pub fn trim(&mut self) -> bool {
+        if !self.is_empty() || !self.segs.is_empty() || !self.is_grown() {
+            return false;
+        }
+        self.batch = Vec::new();
+        self.head_off = 0;
+        true
     }
 
     /// Bytes waiting to be written.
