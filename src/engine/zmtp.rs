@@ -105,8 +105,8 @@ pub struct Engine {
     /// Bytes came from the peer since the last `drive`: a pending heartbeat timeout or
     /// TTL is cancelled.
     heard: bool,
-    /// Bytes were read or written since the trim timer was armed.
-    moved: bool,
+    /// Bytes read and written since the trim timer was armed.
+    moved: usize,
     /// The peer's PING asked for a TTL: set its timer at the end of this `drive`.
     arm_ttl: Option<Duration>,
     /// A timer found the connection dead (handshake too slow, heartbeat missing).
@@ -183,7 +183,7 @@ impl Engine {
             timers: Timers::default(),
             timer_base: 0,
             heard: false,
-            moved: false,
+            moved: 0,
             arm_ttl: None,
             timed_out: false,
             subscribe_all: false,
@@ -210,13 +210,14 @@ impl Engine {
         io.add_timer(Duration::from_millis(ms), self.timer_base + t as u32)
     }
 
-    /// Starts the trim timer when a buffer has grown (none runs otherwise): if no byte
-    /// moves before it fires, the buffers go back to their first size (`Timer::Trim`).
+    /// Starts the trim timer when a buffer has grown (none runs otherwise): if less than
+    /// a first batch moves before it fires, the buffers go back to their first size
+    /// (`Timer::Trim`).
     fn arm_trim(&mut self, io: &mut IoCtx) {
         let grown = self.dec.as_ref().is_some_and(Decoder::is_grown)
             || self.enc.as_ref().is_some_and(Encoder::is_grown);
         if grown && self.timers.trim.is_none() {
-            self.moved = false;
+            self.moved = 0;
             self.timers.trim = Some(self.add_timer(io, Timer::Trim, TRIM_AFTER_MS));
         }
     }
@@ -288,8 +289,12 @@ impl Engine {
                 self.timed_out = true;
             }
             Some(t) if t == Timer::Trim as u32 => {
+                // Quiet: less than a first batch moved in the second (heartbeats, a
+                // trickle), so first-size buffers serve. Not re-armed here: the next
+                // `drive` arms it again if a buffer is still grown (busy, or stalled with
+                // bytes half-read or unwritten), so a stalled connection costs no timer.
                 self.timers.trim = None;
-                if !std::mem::take(&mut self.moved) {
+                if std::mem::take(&mut self.moved) < DEFAULT_BATCH {
                     if let Some(dec) = self.dec.as_mut() {
                         dec.trim();
                     }
@@ -297,7 +302,6 @@ impl Engine {
                         enc.trim();
                     }
                 }
-                self.arm_trim(io);
             }
             _ => {}
         }
@@ -688,7 +692,7 @@ impl Engine {
                         dec.grow_buffer(MAX_READ_BUFFER);
                     }
                     self.heard = true;
-                    self.moved = true;
+                    self.moved = self.moved.saturating_add(n);
                 }
                 Err(e) => {
                     Self::io_err::<()>(e, &mut self.readable)?;
@@ -703,8 +707,9 @@ impl Engine {
         let Some(enc) = self.enc.as_mut() else {
             return Ok(false);
         };
+        let before = enc.pending();
         let wrote = base::write_out(&mut self.stream, enc, &mut self.writable)?;
-        self.moved |= wrote;
+        self.moved = self.moved.saturating_add(before - enc.pending());
         Ok(wrote)
     }
 
@@ -1041,7 +1046,8 @@ enum Timer {
     HeartbeatTimeout,
     /// The TTL of the peer's last PING: it must have sent something more by then.
     HeartbeatTtl,
-    /// [`TRIM_AFTER_MS`] after buffers grew: if nothing moved since, they are trimmed.
+    /// [`TRIM_AFTER_MS`] after buffers grew: if less than a first batch moved since,
+    /// they are trimmed.
     Trim,
 }
 

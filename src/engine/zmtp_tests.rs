@@ -1037,12 +1037,16 @@ fn buffers_a_burst_grew_are_given_back_after_a_quiet_second() {
     b.handshake();
     b.attach_pipes();
     // A burst: full batches go out whole (the sender's batch grows) and reads fill the
-    // receiver's buffer (it grows).
+    // receiver's buffer (it grows). The last messages received are kept: they may refer
+    // to the receiver's buffer, which must outlive the trim for them.
+    let mut kept = Vec::new();
     for _ in 0..8 {
-        for _ in 0..500 {
-            b.send(0, &[&[7u8; 100]]);
+        for i in 0..500u32 {
+            let mut body = [7u8; 100];
+            body[..4].copy_from_slice(&i.to_be_bytes());
+            b.send(0, &[&body]);
         }
-        b.recv(1, 500);
+        kept = b.recv(1, 500);
     }
     let grown = |b: &Bench| {
         let e0 = b.engines[0].as_ref().unwrap();
@@ -1053,7 +1057,7 @@ fn buffers_a_burst_grew_are_given_back_after_a_quiet_second() {
         )
     };
     assert_eq!(grown(&b), (true, true), "the burst grew both");
-    // Fires the timers of both sides due within `ms`; how many.
+    // Fires the timers of both sides due within `ms` (then drives both); how many.
     let fire = |b: &mut Bench, ms: u64| {
         let due =
             b.io.due_timers(std::time::Instant::now() + Duration::from_millis(ms));
@@ -1065,14 +1069,21 @@ fn buffers_a_burst_grew_are_given_back_after_a_quiet_second() {
         b.turn();
         due.len()
     };
-    // The first firing finds that bytes moved since the timers were armed: nothing shrinks.
+    // The first firing finds the burst's bytes moved since the timers were armed: nothing
+    // shrinks, and the next drive arms them again.
     assert_eq!(fire(&mut b, 1100), 2);
     assert_eq!(grown(&b), (true, true), "busy in the last second");
-    // A quiet second later both go back to their first size, and no timer is left.
+    // A trickle (a heartbeat, a small message now and then) is quiet enough.
+    b.send(0, &[b"trickle"]);
+    assert_eq!(data(&b.recv(1, 1)), vec![vec![b"trickle".to_vec()]]);
     assert_eq!(fire(&mut b, 1100), 2);
     assert_eq!(grown(&b), (false, false), "quiet for a second");
-    assert_eq!(fire(&mut b, 5000), 0);
-    // Messages flow on as before.
+    assert_eq!(fire(&mut b, 5000), 0, "no timer is left");
+    // What was received before still reads as it was; messages flow on as before.
+    for (i, m) in kept.iter().enumerate() {
+        assert_eq!(m[0].data()[..4], (i as u32).to_be_bytes());
+        assert!(m[0].data()[4..].iter().all(|&x| x == 7));
+    }
     b.send(0, &[b"after"]);
     assert_eq!(data(&b.recv(1, 1)), vec![vec![b"after".to_vec()]]);
     assert_eq!(b.closed, [false, false]);

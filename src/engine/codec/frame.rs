@@ -745,7 +745,6 @@ impl Encoder {
     }
 
     /// Bytes waiting to be written.
-    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.pending
     }
@@ -1488,6 +1487,42 @@ mod tests {
             let got = decode_all(framing, -1, &wire, &chunks, 16 + rng.below(9000)).unwrap();
             check_same(&copy, &got, framing == Framing::V3);
         }
+    }
+
+    #[test]
+    fn a_grown_read_buffer_is_trimmed_only_with_nothing_half_read() {
+        let mut dec = Decoder::with_buffer(Framing::V3, -1, 16).unwrap();
+        // Fill the buffer with whole empty frames: it grows to 32.
+        let n = dec.read_buf().len();
+        dec.read_buf().fill(0);
+        dec.advance(n);
+        dec.grow_buffer(64);
+        assert!(dec.is_grown());
+        // Half a frame buffered: no trim.
+        assert_eq!(dec.feed(&[0, 3, b'a']), 3);
+        while let Some(m) = dec.decode().unwrap() {
+            assert_eq!(m.size(), 0);
+        }
+        assert!(!dec.trim(), "a frame is half-read");
+        // The rest of it: decoded whole, then the buffer goes back to its first size.
+        assert_eq!(dec.feed(b"bc"), 2);
+        assert_eq!(dec.decode().unwrap().unwrap().data(), b"abc");
+        assert!(dec.trim());
+        assert!(!dec.is_grown());
+        assert_eq!(dec.feed(&[0, 1, b'z']), 3);
+        assert_eq!(dec.decode().unwrap().unwrap().data(), b"z");
+        // A batch with bytes waiting is not trimmed either; once written, it is freed.
+        let mut enc = Encoder::new(Framing::V3);
+        for _ in 0..200 {
+            enc.push(msg(&[1; 100], 0));
+        }
+        assert!(enc.is_grown());
+        assert!(!enc.trim(), "20 KB wait to be written");
+        enc.consume(enc.pending());
+        assert!(enc.trim());
+        assert_eq!(enc.batch.capacity(), 0);
+        enc.push(msg(b"ok", 0));
+        assert_eq!(enc.pending(), 4);
     }
 
     #[test]
